@@ -1,0 +1,33 @@
+#pragma once
+// The one exception type ifmesh throws: every bad input (malformed SDP, candidate, DCEP, oversize
+// message, call in the wrong state) surfaces as an ifmesh::Error with a machine-readable code.
+#include <stdexcept>
+#include <string>
+
+namespace ifmesh {
+
+enum class Errc {
+  InvalidArgument,
+  InvalidState,
+  MalformedSdp,
+  MalformedCandidate,
+  MalformedDcep,
+  MessageTooLarge,
+  ChannelClosed,
+  TooManyChannels,
+  Internal,
+};
+
+const char* toString(Errc code) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(Errc code, const std::string& message)
+      : std::runtime_error(std::string(toString(code)) + ": " + message), code_(code) {}
+  Errc code() const noexcept { return code_; }
+
+ private:
+  Errc code_;
+};
+
+}  // namespace ifmesh

@@ -1,0 +1,34 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ifmesh {
+
+// An ICE server given as a URL: "stun:host:port" or "turn:host:port?transport=udp".
+struct IceServer {
+  std::string url;
+  std::string username;    // TURN only
+  std::string credential;  // TURN only
+};
+
+struct RtcConfiguration {
+  std::vector<IceServer> iceServers;
+  // Local addresses ICE may gather on. Empty means every interface; tests pass {"127.0.0.1"}.
+  std::vector<std::string> localAddresses;
+  // Use relay candidates only (TURN); connectivity fails rather than going direct.
+  bool forceRelay = false;
+  // Largest message we accept and announce in a=max-message-size. Sends are limited by the
+  // smaller of this and the peer's announced value.
+  std::size_t maxMessageSize = 256 * 1024;
+  // ICE connectivity-check pacing (Ta). It bounds connection setup time: 1 ms opens a loopback
+  // or LAN connection in a few ms; raise it (RFC 8445 suggests 50 ms for media) on links where
+  // bursts of checks hurt.
+  unsigned iceCheckPacingMs = 1;
+  // Local UDP port range for host candidates (0 = any).
+  std::uint16_t portRangeBegin = 0;
+  std::uint16_t portRangeEnd = 0;
+};
+
+}  // namespace ifmesh

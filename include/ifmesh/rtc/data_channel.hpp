@@ -1,0 +1,54 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ifmesh/rtc/types.hpp"
+
+namespace ifmesh {
+
+namespace detail {
+class ChannelCore;
+}
+
+// A WebRTC DataChannel. Methods may be called from any thread; callbacks run on the ifmesh I/O
+// thread (see src/rtc/io_loop.hpp), so they must not block.
+class DataChannel {
+ public:
+  explicit DataChannel(std::shared_ptr<detail::ChannelCore> core);
+  ~DataChannel();
+  DataChannel(const DataChannel&) = delete;
+  DataChannel& operator=(const DataChannel&) = delete;
+
+  // Queue a message. Throws ifmesh::Error (MessageTooLarge, ChannelClosed) on a send that cannot
+  // be accepted; an accepted message is never dropped while the channel stays open.
+  void send(std::string_view text);
+  void send(std::span<const std::byte> binary);
+  void close();
+
+  bool isOpen() const;
+  std::string label() const;
+  std::string protocol() const;
+  // SCTP stream id; empty until assigned (a channel created before DTLS picks its role).
+  std::optional<std::uint16_t> id() const;
+  std::size_t bufferedAmount() const;
+  std::size_t maxMessageSize() const;
+  void setBufferedAmountLowThreshold(std::size_t bytes);
+
+  void onOpen(std::function<void()> cb);
+  void onClose(std::function<void()> cb);
+  void onError(std::function<void(const std::string&)> cb);
+  void onMessage(std::function<void(Message&&)> cb);
+  void onBufferedAmountLow(std::function<void()> cb);
+
+  const std::shared_ptr<detail::ChannelCore>& core() const { return core_; }
+
+ private:
+  std::shared_ptr<detail::ChannelCore> core_;
+};
+
+}  // namespace ifmesh

@@ -1,0 +1,58 @@
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ifmesh/rtc/configuration.hpp"
+#include "ifmesh/rtc/data_channel.hpp"
+#include "ifmesh/rtc/types.hpp"
+
+namespace ifmesh {
+
+namespace detail {
+class PeerCore;
+}
+
+// A WebRTC peer connection carrying DataChannels only (ICE + DTLS 1.2 + SCTP).
+// Every method may be called from any thread. Callbacks run on the single ifmesh I/O thread.
+// Register callbacks before createOffer/setRemoteDescription to see every event.
+class PeerConnection {
+ public:
+  explicit PeerConnection(RtcConfiguration config = {});
+  ~PeerConnection();  // closes the connection
+  PeerConnection(const PeerConnection&) = delete;
+  PeerConnection& operator=(const PeerConnection&) = delete;
+
+  // Creates and applies the local description; gathering starts and candidates trickle out.
+  Description createOffer();
+  Description createAnswer();
+  // Throws ifmesh::Error(MalformedSdp) for an SDP we cannot use.
+  void setRemoteDescription(const Description& description);
+  // Throws ifmesh::Error(MalformedCandidate). Candidates before the remote description are held.
+  void addRemoteCandidate(const Candidate& candidate);
+
+  std::shared_ptr<DataChannel> createDataChannel(const std::string& label,
+                                                 const DataChannelInit& init = {});
+  void close();
+
+  PeerConnectionState state() const;
+  IceState iceState() const;
+  DtlsState dtlsState() const;
+  GatheringState gatheringState() const;
+  std::optional<Description> localDescription() const;
+  PeerConnectionStats stats() const;
+  // The local certificate's SHA-256 fingerprint as in SDP ("AB:CD:...").
+  std::string localFingerprint() const;
+
+  void onLocalCandidate(std::function<void(const Candidate&)> cb);  // empty = end-of-candidates
+  void onStateChange(std::function<void(PeerConnectionState)> cb);
+  void onIceStateChange(std::function<void(IceState)> cb);
+  void onDtlsStateChange(std::function<void(DtlsState)> cb);
+  void onGatheringStateChange(std::function<void(GatheringState)> cb);
+  void onDataChannel(std::function<void(std::shared_ptr<DataChannel>)> cb);
+
+ private:
+  std::shared_ptr<detail::PeerCore> core_;
+};
+
+}  // namespace ifmesh

@@ -1,0 +1,62 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ifmesh {
+
+enum class PeerConnectionState { New, Connecting, Connected, Disconnected, Failed, Closed };
+enum class IceState { New, Checking, Connected, Completed, Disconnected, Failed, Closed };
+enum class DtlsState { New, Connecting, Connected, Failed, Closed };
+enum class GatheringState { New, Gathering, Complete };
+
+const char* toString(PeerConnectionState s) noexcept;
+const char* toString(IceState s) noexcept;
+const char* toString(DtlsState s) noexcept;
+const char* toString(GatheringState s) noexcept;
+
+struct Description {
+  enum class Type { Offer, Answer };
+  Type type;
+  std::string sdp;
+};
+
+// A trickled ICE candidate as browsers exchange it: "candidate:..." (no "a=" prefix) and the
+// media id. An empty candidate string means end-of-candidates.
+struct Candidate {
+  std::string candidate;
+  std::string mid = "0";
+};
+
+struct DataChannelInit {
+  bool ordered = true;
+  std::optional<std::uint16_t> maxRetransmits;     // partial reliability by count
+  std::optional<std::uint16_t> maxPacketLifeTime;  // partial reliability by time (ms)
+  std::string protocol;
+  std::optional<std::uint16_t> negotiatedId;  // out-of-band negotiated: no DCEP, both sides create
+};
+
+using Binary = std::vector<std::byte>;
+// A message as delivered: text (PPID 51/56) or binary (PPID 53/57).
+using Message = std::variant<std::string, Binary>;
+
+struct CandidatePairStats {
+  std::string localCandidate;   // SDP candidate line
+  std::string remoteCandidate;  // SDP candidate line
+  std::string localType;        // host, srflx, prflx, relay
+  std::string remoteType;
+};
+
+struct PeerConnectionStats {
+  PeerConnectionState state = PeerConnectionState::New;
+  std::optional<CandidatePairStats> selectedPair;
+  std::optional<double> rttMs;  // SCTP smoothed RTT of the association
+  std::uint64_t bytesSent = 0;  // DTLS payload bytes
+  std::uint64_t bytesReceived = 0;
+  std::size_t dataChannels = 0;
+};
+
+}  // namespace ifmesh

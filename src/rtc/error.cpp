@@ -1,0 +1,29 @@
+#include "ifmesh/error.hpp"
+
+namespace ifmesh {
+
+const char* toString(Errc code) noexcept {
+  switch (code) {
+    case Errc::InvalidArgument:
+      return "invalid argument";
+    case Errc::InvalidState:
+      return "invalid state";
+    case Errc::MalformedSdp:
+      return "malformed SDP";
+    case Errc::MalformedCandidate:
+      return "malformed ICE candidate";
+    case Errc::MalformedDcep:
+      return "malformed DCEP message";
+    case Errc::MessageTooLarge:
+      return "message too large";
+    case Errc::ChannelClosed:
+      return "channel closed";
+    case Errc::TooManyChannels:
+      return "too many channels";
+    case Errc::Internal:
+      return "internal error";
+  }
+  return "unknown error";
+}
+
+}  // namespace ifmesh

@@ -1,0 +1,65 @@
+#pragma once
+// ICE (RFC 8445) with trickle, on libnice. One NiceAgent per connection, all agents on the shared
+// I/O loop context. Loop thread only.
+#include <nice/agent.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "ifmesh/rtc/configuration.hpp"
+#include "ifmesh/rtc/types.hpp"
+#include "rtc/io_loop.hpp"
+
+namespace ifmesh::rtc {
+
+class IceTransport {
+ public:
+  struct Callbacks {
+    std::function<void(const std::string&)> onLocalCandidate;  // "candidate:..."
+    std::function<void()> onGatheringDone;
+    std::function<void(IceState)> onStateChange;
+    std::function<void(const std::uint8_t*, std::size_t)> onData;
+  };
+
+  IceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling, Callbacks callbacks);
+  ~IceTransport();
+  IceTransport(const IceTransport&) = delete;
+  IceTransport& operator=(const IceTransport&) = delete;
+
+  std::pair<std::string, std::string> localCredentials() const;  // ufrag, pwd
+  void gather();
+  void setRemoteCredentials(const std::string& ufrag, const std::string& pwd);
+  // Throws ifmesh::Error(MalformedCandidate). Returns false for a candidate ignored on purpose
+  // (mDNS hostname, other component, TCP).
+  bool addRemoteCandidate(const std::string& candidate);
+  void remoteGatheringDone();
+  bool send(const void* data, std::size_t length);
+  void shutdown();  // detaches from the loop; no callbacks afterwards
+
+  IceState state() const { return state_; }
+  std::optional<CandidatePairStats> selectedPair() const { return selectedPair_; }
+
+ private:
+  static void onRecv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self);
+  static void onCandidate(NiceAgent*, NiceCandidate* candidate, gpointer self);
+  static void onGatheringDoneSignal(NiceAgent*, guint, gpointer self);
+  static void onComponentState(NiceAgent*, guint, guint, guint state, gpointer self);
+  static void onSelectedPair(NiceAgent*, guint, guint, NiceCandidate* local, NiceCandidate* remote,
+                             gpointer self);
+  void setState(IceState state);
+  std::string candidateLine(NiceCandidate* candidate) const;
+
+  IoLoop& loop_;
+  Callbacks callbacks_;
+  NiceAgent* agent_ = nullptr;
+  guint streamId_ = 0;
+  bool gathering_ = false;
+  bool shutdown_ = false;
+  IceState state_ = IceState::New;
+  std::optional<CandidatePairStats> selectedPair_;
+};
+
+}  // namespace ifmesh::rtc

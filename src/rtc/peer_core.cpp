@@ -1,0 +1,435 @@
+#include "rtc/peer_core.hpp"
+
+#include <openssl/rand.h>
+
+#include <limits>
+
+#include "ifmesh/error.hpp"
+#include "ifmesh/rtc/data_channel.hpp"
+#include "rtc/candidate.hpp"
+#include "rtc/dcep.hpp"
+
+namespace ifmesh::detail {
+
+namespace sdp = rtc::sdp;
+namespace dcep = rtc::dcep;
+
+namespace {
+constexpr std::uint16_t kSctpPort = 5000;
+constexpr std::uint16_t kMaxStreams = 1024;
+constexpr std::size_t kMaxEarlyDatagrams = 64;
+constexpr std::size_t kDefaultRemoteMaxMessageSize = 65536;  // RFC 8841 §6: when not announced
+}  // namespace
+
+PeerCore::PeerCore(RtcConfiguration config)
+    : config_(std::move(config)), runtime_(rtc::Runtime::instance()) {
+  if (config_.maxMessageSize == 0)
+    throw Error(Errc::InvalidArgument, "maxMessageSize must be positive");
+  RAND_bytes(reinterpret_cast<unsigned char*>(&sessionId_), sizeof sessionId_);
+  sessionId_ &= 0x3fffffffffffffffULL;  // o= session ids must fit a signed 64-bit integer
+}
+
+PeerCore::~PeerCore() = default;
+
+void PeerCore::ensureIce(bool controlling) {
+  if (ice_) return;
+  rtc::IceTransport::Callbacks cb;
+  cb.onLocalCandidate = [this](const std::string& line) {
+    if (local_) local_->candidates.push_back(line);
+    onLocalCandidate(Candidate{line, local_ ? local_->mid : "0"});
+  };
+  cb.onGatheringDone = [this] {
+    if (local_) local_->endOfCandidates = true;
+    gatheringState = GatheringState::Complete;
+    onGatheringStateChange(GatheringState::Complete);
+    onLocalCandidate(Candidate{"", local_ ? local_->mid : "0"});
+  };
+  cb.onStateChange = [this](IceState s) { handleIceState(s); };
+  cb.onData = [this](const std::uint8_t* data, std::size_t length) { handleIceData(data, length); };
+  ice_ = std::make_unique<rtc::IceTransport>(runtime_.loop(), config_, controlling, std::move(cb));
+}
+
+void PeerCore::startGathering() {
+  if (gatheringState != GatheringState::New) return;
+  gatheringState = GatheringState::Gathering;
+  onGatheringStateChange(GatheringState::Gathering);
+  ice_->gather();
+}
+
+sdp::SessionDescription PeerCore::buildLocal(Description::Type type) {
+  sdp::SessionDescription d;
+  d.type = type == Description::Type::Offer ? sdp::SessionDescription::Type::Offer
+                                            : sdp::SessionDescription::Type::Answer;
+  auto [ufrag, pwd] = ice_->localCredentials();
+  d.iceUfrag = ufrag;
+  d.icePwd = pwd;
+  d.fingerprint = runtime_.certificate().fingerprint();
+  d.sctpPort = kSctpPort;
+  d.maxMessageSize = config_.maxMessageSize;
+  d.sessionId = sessionId_;
+  d.sessionVersion = ++sessionVersion_;
+  if (local_) d.candidates = local_->candidates;
+  return d;
+}
+
+Description PeerCore::createOffer() {
+  if (closed_) throw Error(Errc::InvalidState, "connection is closed");
+  if (remote_ && remote_->type == sdp::SessionDescription::Type::Offer)
+    throw Error(Errc::InvalidState, "have a remote offer: create an answer instead");
+  ensureIce(true);
+  local_ = buildLocal(Description::Type::Offer);
+  local_->setup = sdp::SessionDescription::Setup::ActPass;
+  Description out{Description::Type::Offer, sdp::serialize(*local_)};
+  startGathering();
+  return out;
+}
+
+Description PeerCore::createAnswer() {
+  if (closed_) throw Error(Errc::InvalidState, "connection is closed");
+  if (!remote_ || remote_->type != sdp::SessionDescription::Type::Offer)
+    throw Error(Errc::InvalidState, "no remote offer to answer");
+  bool firstAnswer = !local_;
+  local_ = buildLocal(Description::Type::Answer);
+  local_->mid = remote_->mid;
+  local_->otherMedia = remote_->otherMedia;
+  // We take the DTLS client role unless the offerer insists on it (RFC 8842 §5.3).
+  dtlsClient_ = remote_->setup != sdp::SessionDescription::Setup::Active;
+  local_->setup = dtlsClient_ ? sdp::SessionDescription::Setup::Active
+                              : sdp::SessionDescription::Setup::Passive;
+  Description out{Description::Type::Answer, sdp::serialize(*local_)};
+  if (firstAnswer) createDtls();
+  startGathering();
+  return out;
+}
+
+void PeerCore::setRemoteDescription(const Description& description) {
+  if (closed_) throw Error(Errc::InvalidState, "connection is closed");
+  auto type = description.type == Description::Type::Offer ? sdp::SessionDescription::Type::Offer
+                                                           : sdp::SessionDescription::Type::Answer;
+  sdp::SessionDescription parsed = sdp::parse(description.sdp, type);
+  if (parsed.fingerprintAlgorithm != "sha-256")
+    throw Error(Errc::MalformedSdp, "only sha-256 certificate fingerprints are supported");
+  if (remote_) throw Error(Errc::InvalidState, "renegotiation is not supported");
+  if (type == sdp::SessionDescription::Type::Offer) {
+    if (local_) throw Error(Errc::InvalidState, "have a local offer (glare): roll back first");
+    ensureIce(false);
+  } else {
+    if (!local_ || local_->setup != sdp::SessionDescription::Setup::ActPass)
+      throw Error(Errc::InvalidState, "no local offer for this answer");
+    if (parsed.setup == sdp::SessionDescription::Setup::ActPass)
+      throw Error(Errc::MalformedSdp, "an answer must not use a=setup:actpass");
+    dtlsClient_ = parsed.setup == sdp::SessionDescription::Setup::Passive;
+  }
+  remote_ = std::move(parsed);
+  ice_->setRemoteCredentials(remote_->iceUfrag, remote_->icePwd);
+  for (const auto& c : remote_->candidates) {
+    try {
+      ice_->addRemoteCandidate(c);
+    } catch (const Error&) {
+      // One bad candidate line in an otherwise good SDP is skipped, like browsers do.
+    }
+  }
+  for (const auto& c : pendingRemoteCandidates_) ice_->addRemoteCandidate(c);
+  pendingRemoteCandidates_.clear();
+  if (remote_->endOfCandidates) ice_->remoteGatheringDone();
+  if (type == sdp::SessionDescription::Type::Answer) createDtls();
+}
+
+void PeerCore::addRemoteCandidate(const Candidate& candidate) {
+  if (closed_) throw Error(Errc::InvalidState, "connection is closed");
+  if (candidate.candidate.empty()) {
+    if (remote_ && ice_) ice_->remoteGatheringDone();
+    return;
+  }
+  rtc::parseCandidate(candidate.candidate);  // validate now so the caller gets the error
+  if (!remote_) {
+    pendingRemoteCandidates_.push_back(candidate.candidate);
+    return;
+  }
+  ice_->addRemoteCandidate(candidate.candidate);
+}
+
+void PeerCore::createDtls() {
+  rtc::DtlsTransport::Callbacks cb;
+  cb.sendDatagram = [this](const void* data, std::size_t length) {
+    bytesSent_ += length;
+    return ice_ && ice_->send(data, length);
+  };
+  cb.onConnected = [this] { handleDtlsConnected(); };
+  cb.onFailed = [this](const std::string& reason) {
+    setDtlsState(DtlsState::Failed);
+    fail(reason);
+  };
+  cb.onClosed = [this] {
+    setDtlsState(DtlsState::Closed);
+    closeChannels();
+    if (sctp_) sctp_->shutdown();
+    setState(PeerConnectionState::Disconnected);
+  };
+  cb.onData = [this](const std::uint8_t* data, std::size_t length) {
+    if (sctp_) sctp_->receivePacket(data, length);
+  };
+  dtls_ = std::make_unique<rtc::DtlsTransport>(runtime_.loop(), runtime_.dtlsContext(), dtlsClient_,
+                                               remote_->fingerprint, std::move(cb));
+  setDtlsState(DtlsState::Connecting);
+  if (dtlsClient_ && (iceState == IceState::Connected || iceState == IceState::Completed))
+    dtls_->start();
+  auto early = std::move(earlyDatagrams_);
+  for (auto& datagram : early) dtls_->receiveDatagram(datagram.data(), datagram.size());
+}
+
+void PeerCore::handleIceState(IceState s) {
+  iceState = s;
+  onIceStateChange(s);
+  switch (s) {
+    case IceState::Checking:
+      setState(PeerConnectionState::Connecting);
+      break;
+    case IceState::Connected:
+    case IceState::Completed:
+      if (dtls_ && dtlsClient_) dtls_->start();
+      if (state == PeerConnectionState::Disconnected && dtlsState == DtlsState::Connected)
+        setState(PeerConnectionState::Connected);
+      else if (state == PeerConnectionState::New)
+        setState(PeerConnectionState::Connecting);
+      break;
+    case IceState::Disconnected:
+      if (state == PeerConnectionState::Connected) setState(PeerConnectionState::Disconnected);
+      break;
+    case IceState::Failed:
+      fail("ICE failed: no working candidate pair (or consent lost)");
+      break;
+    default:
+      break;
+  }
+}
+
+void PeerCore::handleIceData(const std::uint8_t* data, std::size_t length) {
+  bytesReceived_ += length;
+  if (dtls_) return dtls_->receiveDatagram(data, length);
+  if (earlyDatagrams_.size() < kMaxEarlyDatagrams)
+    earlyDatagrams_.emplace_back(data, data + length);
+}
+
+void PeerCore::handleDtlsConnected() {
+  setDtlsState(DtlsState::Connected);
+  setState(PeerConnectionState::Connected);
+  rtc::SctpTransport::Callbacks cb;
+  cb.sendPacket = [this](const void* data, std::size_t length) {
+    if (dtls_) dtls_->send(data, length);
+  };
+  cb.onConnected = [this] { handleSctpConnected(); };
+  cb.onClosed = [this](const std::string&) {
+    closeChannels();
+    if (!closed_) setState(PeerConnectionState::Disconnected);
+  };
+  cb.onMessage = [this](std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte>&& data) {
+    handleSctpMessage(stream, ppid, std::move(data));
+  };
+  cb.onStreamError = [this](std::uint16_t stream, const std::string& message) {
+    if (auto it = channels_.find(stream); it != channels_.end()) it->second->reportError(message);
+  };
+  cb.onIncomingReset = [this](std::uint16_t stream) {
+    if (auto it = channels_.find(stream); it != channels_.end()) {
+      auto channel = it->second;
+      channels_.erase(it);
+      channel->remoteReset();
+    }
+  };
+  cb.onSent = [this](std::uint16_t stream, std::uint32_t ppid, std::size_t bytes) {
+    if (ppid == dcep::kPpidDcep) return;
+    if (auto it = channels_.find(stream); it != channels_.end()) it->second->sent(bytes);
+  };
+  try {
+    sctp_ = rtc::SctpTransport::create(runtime_, kSctpPort, remote_->sctpPort,
+                                       config_.maxMessageSize, std::move(cb));
+    sctp_->connect();
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+}
+
+void PeerCore::handleSctpConnected() {
+  auto pending = std::move(unopened_);
+  unopened_.clear();
+  for (auto& channel : pending) {
+    if (channel->state() == ChannelCore::State::Connecting) openChannel(channel);
+  }
+}
+
+std::size_t PeerCore::sendLimit() const {
+  std::size_t remote = kDefaultRemoteMaxMessageSize;
+  if (remote_ && remote_->maxMessageSize) {
+    remote = *remote_->maxMessageSize == 0 ? std::numeric_limits<std::size_t>::max()
+                                           : static_cast<std::size_t>(*remote_->maxMessageSize);
+  }
+  return std::min(remote, config_.maxMessageSize);
+}
+
+std::optional<std::uint16_t> PeerCore::allocateStreamId() {
+  // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
+  for (std::uint32_t id = dtlsClient_ ? 0 : 1; id < kMaxStreams; id += 2) {
+    if (!channels_.count(static_cast<std::uint16_t>(id))) return static_cast<std::uint16_t>(id);
+  }
+  return std::nullopt;
+}
+
+void PeerCore::openChannel(const std::shared_ptr<ChannelCore>& channel) {
+  if (channel->negotiated()) {
+    auto id = *channel->id();
+    if (channels_.count(id)) {
+      channel->reportError("negotiated id " + std::to_string(id) + " is already in use");
+      channel->markClosed();
+      return;
+    }
+    channels_[id] = channel;
+    channel->attach(sctp_, sendLimit(), true);
+    return;
+  }
+  auto id = allocateStreamId();
+  if (!id) {
+    channel->reportError("no free SCTP stream for another channel");
+    channel->markClosed();
+    return;
+  }
+  channel->assignId(*id);
+  channels_[*id] = channel;
+  auto open = dcep::encodeOpen(channel->openMessage());
+  sctp_->enqueue(*id, dcep::kPpidDcep, std::move(open), {});
+  channel->attach(sctp_, sendLimit(), false);
+}
+
+std::shared_ptr<ChannelCore> PeerCore::createDataChannel(const std::string& label,
+                                                         const DataChannelInit& init) {
+  if (closed_) throw Error(Errc::InvalidState, "connection is closed");
+  auto channel = std::make_shared<ChannelCore>(runtime_.loop(), label, init);
+  if (sctp_ && sctp_->connected())
+    openChannel(channel);
+  else
+    unopened_.push_back(channel);
+  return channel;
+}
+
+void PeerCore::handleSctpMessage(std::uint16_t stream, std::uint32_t ppid,
+                                 std::vector<std::byte>&& data) {
+  if (ppid == dcep::kPpidDcep) return handleDcep(stream, data);
+  auto it = channels_.find(stream);
+  if (it == channels_.end()) return;  // stream without a channel (closed or never opened)
+  auto channel = it->second;
+  if (!channel->acked()) channel->ackReceived();  // RFC 8832: data implies the ACK
+  channel->deliver(ppid, std::move(data));
+}
+
+void PeerCore::handleDcep(std::uint16_t stream, const std::vector<std::byte>& data) {
+  dcep::Message message;
+  try {
+    message = dcep::decode(data);
+  } catch (const Error&) {
+    return;  // malformed DCEP from the peer: ignored, the association carries on
+  }
+  if (std::holds_alternative<dcep::Ack>(message)) {
+    if (auto it = channels_.find(stream); it != channels_.end()) it->second->ackReceived();
+    return;
+  }
+  const auto& open = std::get<dcep::Open>(message);
+  bool peerParity = (stream % 2 == 0) != dtlsClient_;
+  if (!peerParity || stream >= kMaxStreams || channels_.count(stream)) return;
+  auto channel = std::make_shared<ChannelCore>(runtime_.loop(), stream, open);
+  channels_[stream] = channel;
+  sctp_->enqueue(stream, dcep::kPpidDcep, dcep::encodeAck(), {});
+  channel->attach(sctp_, sendLimit(), true);
+  auto wrapper = std::make_shared<DataChannel>(channel);
+  if (onDataChannel)
+    onDataChannel(wrapper);
+  else
+    undeliveredChannels_.push_back(std::move(wrapper));  // its messages queue in the channel
+}
+
+void PeerCore::clearCallbacks() {
+  onLocalCandidate.set(nullptr);
+  onStateChange.set(nullptr);
+  onIceStateChange.set(nullptr);
+  onDtlsStateChange.set(nullptr);
+  onGatheringStateChange.set(nullptr);
+  onDataChannel.set(nullptr);
+}
+
+void PeerCore::deliverPendingChannels() {
+  if (!onDataChannel) return;
+  auto pending = std::move(undeliveredChannels_);
+  undeliveredChannels_.clear();
+  for (auto& channel : pending) onDataChannel(channel);
+}
+
+void PeerCore::setState(PeerConnectionState next) {
+  if (state == next || state == PeerConnectionState::Closed) return;
+  state = next;
+  onStateChange(next);
+}
+
+void PeerCore::setDtlsState(DtlsState next) {
+  if (dtlsState == next) return;
+  dtlsState = next;
+  onDtlsStateChange(next);
+}
+
+void PeerCore::fail(const std::string&) {
+  if (closed_ || state == PeerConnectionState::Failed) return;
+  closeChannels();
+  setState(PeerConnectionState::Failed);
+}
+
+void PeerCore::closeChannels() {
+  auto channels = std::move(channels_);
+  channels_.clear();
+  auto unopened = std::move(unopened_);
+  unopened_.clear();
+  for (auto& [id, channel] : channels) channel->markClosed();
+  for (auto& channel : unopened) channel->markClosed();
+}
+
+void PeerCore::close() {
+  if (closed_) return;
+  closed_ = true;
+  closeChannels();
+  teardownTransports();
+  setDtlsState(DtlsState::Closed);
+  iceState = IceState::Closed;
+  setState(PeerConnectionState::Closed);
+}
+
+void PeerCore::teardownTransports() {
+  // Order matters: SCTP's ABORT goes out through DTLS, DTLS's close_notify through ICE.
+  if (sctp_) sctp_->shutdown();
+  if (dtls_) dtls_->shutdown();
+  if (ice_) ice_->shutdown();
+  // We may be inside one of their callbacks: destroy them after the current dispatch.
+  std::shared_ptr<rtc::IceTransport> ice(std::move(ice_));
+  std::shared_ptr<rtc::DtlsTransport> dtls(std::move(dtls_));
+  runtime_.loop().post([ice, dtls, sctp = std::move(sctp_)] {});
+}
+
+PeerConnectionStats PeerCore::stats() const {
+  PeerConnectionStats s;
+  s.state = state;
+  if (ice_) s.selectedPair = ice_->selectedPair();
+  if (sctp_) s.rttMs = sctp_->rttMs();
+  s.bytesSent = bytesSent_;
+  s.bytesReceived = bytesReceived_;
+  s.dataChannels = channels_.size();
+  return s;
+}
+
+std::optional<Description> PeerCore::localDescription() const {
+  if (!local_) return std::nullopt;
+  return Description{local_->type == sdp::SessionDescription::Type::Offer
+                         ? Description::Type::Offer
+                         : Description::Type::Answer,
+                     sdp::serialize(*local_)};
+}
+
+std::string PeerCore::localFingerprint() const {
+  return sdp::formatFingerprint(runtime_.certificate().fingerprint());
+}
+
+}  // namespace ifmesh::detail

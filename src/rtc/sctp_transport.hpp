@@ -1,0 +1,115 @@
+#pragma once
+// SCTP over DTLS (RFC 8261) on usrsctp in AF_CONN mode: usrsctp builds SCTP packets, we carry them
+// in DTLS records. Both sides connect (simultaneous open) from port 5000 by default.
+//
+// Threads: everything runs on the I/O loop except enqueue()/enqueueReset(), which any thread may
+// call; they append to a mutex-protected send queue that the loop drains (see io_loop.hpp).
+#include <usrsctp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rtc/io_loop.hpp"
+
+namespace ifmesh::rtc {
+
+class Runtime;
+
+struct SctpSendOptions {
+  bool ordered = true;
+  enum class Policy { Reliable, MaxRetransmits, MaxLifetimeMs } policy = Policy::Reliable;
+  std::uint32_t value = 0;
+};
+
+class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
+ public:
+  struct Callbacks {
+    std::function<void(const void*, std::size_t)> sendPacket;  // into DTLS
+    std::function<void()> onConnected;
+    std::function<void(const std::string&)> onClosed;
+    std::function<void(std::uint16_t, std::uint32_t, std::vector<std::byte>&&)> onMessage;
+    std::function<void(std::uint16_t, const std::string&)> onStreamError;
+    std::function<void(std::uint16_t)> onIncomingReset;
+    std::function<void(std::uint16_t, std::uint32_t, std::size_t)> onSent;  // stream, ppid, bytes
+  };
+
+  static std::shared_ptr<SctpTransport> create(Runtime& runtime, std::uint16_t localPort,
+                                               std::uint16_t remotePort, std::size_t maxReceiveSize,
+                                               Callbacks callbacks);
+  ~SctpTransport();
+  SctpTransport(const SctpTransport&) = delete;
+  SctpTransport& operator=(const SctpTransport&) = delete;
+
+  void connect();
+  void receivePacket(const std::uint8_t* data, std::size_t length);
+  void outputPacket(const void* data, std::size_t length);  // usrsctp conn_output
+  void shutdown();                                          // ABORT; no callbacks afterwards
+
+  // Any thread. The message is sent exactly as queued (all or nothing, in queue order).
+  void enqueue(std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte> data,
+               SctpSendOptions options);
+  // Any thread. Resets our outgoing stream once everything queued before it has been sent.
+  void enqueueReset(std::uint16_t stream);
+
+  bool connected() const { return connected_; }
+  std::optional<double> rttMs() const;
+  std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
+
+ private:
+  SctpTransport(Runtime& runtime, std::uint16_t localPort, std::uint16_t remotePort,
+                std::size_t maxReceiveSize, Callbacks callbacks);
+  void open();
+  static void onUpcall(struct socket* sock, void* arg, int flags);
+  void scheduleProcessing();
+  void processEvents();
+  void readAll();
+  void flush();
+  bool trySendReset(std::uint16_t stream);
+  void handleNotification(const std::byte* data, std::size_t length);
+  void closeWith(const std::string& reason);
+
+  struct Outgoing {
+    std::uint16_t stream;
+    std::uint32_t ppid;
+    std::vector<std::byte> data;
+    SctpSendOptions options;
+    bool isReset = false;
+  };
+
+  Runtime& runtime_;
+  IoLoop& loop_;
+  std::uint16_t localPort_;
+  std::uint16_t remotePort_;
+  std::size_t maxReceiveSize_;
+  Callbacks callbacks_;
+  struct socket* sock_ = nullptr;
+  std::uintptr_t id_ = 0;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool inReceive_ = false;
+  bool processingPosted_ = false;
+  bool flushing_ = false;
+
+  std::mutex queueMutex_;
+  std::deque<Outgoing> queue_;
+  std::atomic<bool> flushPosted_{false};
+  std::atomic<std::uint64_t> bytesQueuedTotal_{0};
+  std::set<std::uint16_t> pendingResets_;  // loop thread: resets refused while one was in flight
+
+  std::vector<std::byte> receiveBuffer_;
+  std::map<std::uint16_t, std::vector<std::byte>> partial_;  // messages arriving in pieces
+  std::set<std::uint16_t> discarding_;                       // oversize message being skipped
+  std::vector<std::byte> notification_;
+};
+
+}  // namespace ifmesh::rtc
