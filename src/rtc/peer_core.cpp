@@ -40,6 +40,15 @@ void PeerCore::ensureIce(bool controlling) {
   };
   cb.onGatheringDone = [this] {
     if (local_) local_->endOfCandidates = true;
+    if (local_ && local_->candidates.empty()) {
+      // With forceRelay this is what a refused TURN allocation (bad credentials) looks like.
+      failReason_ = config_.forceRelay
+                        ? "no relay candidate: the TURN allocation failed (check credentials)"
+                        : "no local ICE candidate could be gathered";
+      loop().post([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->fail(self->failReason_);
+      });
+    }
     gatheringState = GatheringState::Complete;
     onGatheringStateChange(GatheringState::Complete);
     onLocalCandidate(Candidate{"", local_ ? local_->mid : "0"});
@@ -51,6 +60,12 @@ void PeerCore::ensureIce(bool controlling) {
 
 void PeerCore::startGathering() {
   if (gatheringState != GatheringState::New) return;
+  // However ICE ends up (no pairs, no answer, unreachable relay), the connection resolves.
+  connectDeadline_ = loop().addTimer(std::chrono::milliseconds(config_.connectTimeoutMs), [this] {
+    if (state != PeerConnectionState::Connected && !closed_)
+      fail("not connected within " + std::to_string(config_.connectTimeoutMs) + " ms");
+    return false;
+  });
   gatheringState = GatheringState::Gathering;
   onGatheringStateChange(GatheringState::Gathering);
   ice_->gather();
@@ -212,6 +227,7 @@ void PeerCore::handleIceData(const std::uint8_t* data, std::size_t length) {
 }
 
 void PeerCore::handleDtlsConnected() {
+  connectDeadline_.cancel();
   setDtlsState(DtlsState::Connected);
   setState(PeerConnectionState::Connected);
   rtc::SctpTransport::Callbacks cb;
@@ -373,8 +389,9 @@ void PeerCore::setDtlsState(DtlsState next) {
   onDtlsStateChange(next);
 }
 
-void PeerCore::fail(const std::string&) {
+void PeerCore::fail(const std::string& reason) {
   if (closed_ || state == PeerConnectionState::Failed) return;
+  failReason_ = reason;
   closeChannels();
   setState(PeerConnectionState::Failed);
 }
@@ -399,6 +416,7 @@ void PeerCore::close() {
 }
 
 void PeerCore::teardownTransports() {
+  connectDeadline_.cancel();
   // Order matters: SCTP's ABORT goes out through DTLS, DTLS's close_notify through ICE.
   if (sctp_) sctp_->shutdown();
   if (dtls_) dtls_->shutdown();
@@ -417,6 +435,7 @@ PeerConnectionStats PeerCore::stats() const {
   s.bytesSent = bytesSent_;
   s.bytesReceived = bytesReceived_;
   s.dataChannels = channels_.size();
+  s.failureReason = failReason_;
   return s;
 }
 

@@ -101,6 +101,8 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
   std::vector<std::shared_ptr<ChannelCore>> unopened_;  // created before SCTP was up
   std::vector<std::shared_ptr<DataChannel>> undeliveredChannels_;
 
+  rtc::IoLoop::Timer connectDeadline_;
+  std::string failReason_;
   std::atomic<std::uint64_t> bytesSent_{0};
   std::atomic<std::uint64_t> bytesReceived_{0};
 };

@@ -26,6 +26,8 @@ struct RtcConfiguration {
   // or LAN connection in a few ms; raise it (RFC 8445 suggests 50 ms for media) on links where
   // bursts of checks hurt.
   unsigned iceCheckPacingMs = 1;
+  // A connection not up this long after gathering started goes to Failed.
+  unsigned connectTimeoutMs = 30000;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
   std::uint16_t portRangeEnd = 0;

@@ -57,6 +57,7 @@ struct PeerConnectionStats {
   std::uint64_t bytesSent = 0;  // DTLS payload bytes
   std::uint64_t bytesReceived = 0;
   std::size_t dataChannels = 0;
+  std::string failureReason;  // why the connection failed, when it did
 };
 
 }  // namespace ifmesh

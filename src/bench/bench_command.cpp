@@ -1,0 +1,65 @@
+#include "bench/bench_command.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "bench/progress_bar.hpp"
+#include "bench/suite.hpp"
+
+namespace ifmesh::bench {
+
+namespace {
+
+struct BenchArgs {
+  std::vector<std::string> scenarios;
+  std::string jsonPath;
+  std::size_t samples = 10000;
+  std::size_t setupConnections = 20;
+};
+
+int runBench(const BenchArgs& args) {
+  std::vector<std::string> names = args.scenarios.empty() ? scenarioNames() : args.scenarios;
+  ProgressBar bar;
+  SuiteOptions options;
+  options.samples = args.samples;
+  options.setupConnections = args.setupConnections;
+  options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
+    bar.update(scenario + ": " + phase, f);
+  };
+  std::vector<ScenarioResult> results;
+  int failures = 0;
+  for (const auto& name : names) {
+    if (auto why = skipReason(name)) {
+      std::cout << "Skipped " << name << ": " << *why << "\n\n";
+      continue;
+    }
+    try {
+      results.push_back(runScenario(name, options));
+      bar.finish();
+      std::cout << formatBlock(results.back()) << std::endl;
+    } catch (const std::exception& e) {
+      bar.finish();
+      std::cerr << "scenario " << name << " failed: " << e.what() << "\n";
+      ++failures;
+    }
+  }
+  if (!args.jsonPath.empty() && !results.empty()) writeJsonFile(args.jsonPath, results);
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void addBenchCommand(CLI::App& app, int& exitCode) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Run the benchmark suite on loopback");
+  cmd->add_option("--scenario", args->scenarios, "Scenario to run (repeatable); default: all")
+      ->check(CLI::IsMember(scenarioNames()));
+  cmd->add_option("--json", args->jsonPath, "Write every figure to this JSON file");
+  cmd->add_option("--samples", args->samples, "Timed echo round trips per scenario")
+      ->check(CLI::Range(100, 10000000));
+  cmd->add_option("--setup-connections", args->setupConnections,
+                  "Connections timed for setup latency");
+  cmd->callback([args, &exitCode] { exitCode = runBench(*args); });
+}
+
+}  // namespace ifmesh::bench

@@ -1,0 +1,155 @@
+#include "bench/pair_scenario.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+
+#include "bench/direct_pair.hpp"
+#include "bench/udp_floor.hpp"
+
+namespace ifmesh::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct EchoResult {
+  std::vector<double> rttUs;
+  double roundTripsPerS = 0;
+};
+
+// Ping-pong driven from the I/O thread: each echo's arrival sends the next ping, as an agent
+// answering in its message callback would. One message outstanding at a time.
+EchoResult measureEcho(DirectPair& pair, const PairOptions& o) {
+  DataChannel& remote = pair.remote();
+  remote.onMessage([&remote](Message&& m) { remote.send(std::get<Binary>(m)); });
+  std::size_t total = o.warmup + o.samples;
+  EchoResult result;
+  result.rttUs.reserve(o.samples);
+  std::promise<void> done;
+  std::size_t count = 0;
+  Clock::time_point sentAt, firstTimed;
+  Binary ping(o.echoPayload, std::byte{0x2a});
+  DataChannel& local = pair.local();
+  local.onMessage([&](Message&&) {
+    auto now = Clock::now();
+    if (count >= o.warmup)
+      result.rttUs.push_back(std::chrono::duration<double, std::micro>(now - sentAt).count());
+    if (++count == o.warmup) firstTimed = now;
+    if (count == total) {
+      result.roundTripsPerS =
+          static_cast<double>(o.samples) / std::chrono::duration<double>(now - firstTimed).count();
+      done.set_value();
+      return;
+    }
+    if (o.progress && count % 1000 == 0) o.progress("echo", static_cast<double>(count) / total);
+    sentAt = Clock::now();
+    local.send(ping);
+  });
+  sentAt = Clock::now();
+  local.send(ping);
+  if (done.get_future().wait_for(std::chrono::seconds(120)) != std::future_status::ready)
+    throw std::runtime_error("echo stalled after " + std::to_string(count) + " round trips");
+  local.onMessage(nullptr);
+  remote.onMessage(nullptr);
+  return result;
+}
+
+struct BulkResult {
+  double mbitPerS = 0;
+  double msgsPerS = 0;
+};
+
+// Sends as fast as backpressure allows: above 4 MiB buffered the sender waits for the
+// bufferedAmountLow event (1 MiB). The clock stops when the receiver has everything.
+BulkResult measureBulk(DirectPair& pair, std::size_t messageSize,
+                       std::chrono::milliseconds duration, const PairOptions& o,
+                       const char* phase) {
+  constexpr std::size_t kHigh = 4 * 1024 * 1024, kLow = 1024 * 1024;
+  DataChannel& local = pair.local();
+  std::atomic<std::uint64_t> receivedBytes{0}, receivedMsgs{0};
+  pair.remote().onMessage([&](Message&& m) {
+    receivedBytes += std::get<Binary>(m).size();
+    ++receivedMsgs;
+  });
+  std::mutex mutex;
+  std::condition_variable drained;
+  local.setBufferedAmountLowThreshold(kLow);
+  local.onBufferedAmountLow([&] {
+    std::lock_guard lock(mutex);
+    drained.notify_all();
+  });
+  Binary message(messageSize, std::byte{0x55});
+  std::uint64_t sentBytes = 0, sentMsgs = 0;
+  auto start = Clock::now();
+  while (Clock::now() - start < duration) {
+    if (local.bufferedAmount() > kHigh) {
+      std::unique_lock lock(mutex);
+      drained.wait_for(lock, std::chrono::milliseconds(50),
+                       [&] { return local.bufferedAmount() <= kLow; });
+      continue;
+    }
+    local.send(message);
+    sentBytes += messageSize;
+    ++sentMsgs;
+    if (o.progress && sentMsgs % 4096 == 0)
+      o.progress(phase, std::chrono::duration<double>(Clock::now() - start) / duration);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (receivedBytes.load() < sentBytes) {
+    if (Clock::now() > deadline)
+      throw std::runtime_error(std::string(phase) + ": receiver stalled");
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  local.onBufferedAmountLow(nullptr);
+  pair.remote().onMessage(nullptr);
+  return {static_cast<double>(sentBytes) * 8 / seconds / 1e6,
+          static_cast<double>(sentMsgs) / seconds};
+}
+
+// New PeerConnection pair to channel open on both sides.
+std::vector<double> measureSetup(const PairOptions& o) {
+  std::vector<double> ms;
+  for (std::size_t i = 0; i < o.setupConnections; ++i) {
+    auto start = Clock::now();
+    DirectPair pair(o.config, "setup");
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (o.progress) o.progress("setup", static_cast<double>(i + 1) / o.setupConnections);
+  }
+  return ms;
+}
+
+}  // namespace
+
+ScenarioResult runPairScenario(const PairOptions& options) {
+  PairOptions o = options;
+  if (o.config.localAddresses.empty()) o.config.localAddresses = {"127.0.0.1"};
+  ScenarioResult r;
+  r.scenario = o.scenario;
+  r.title = o.title;
+
+  r.setupMs = summarize(measureSetup(o));
+  {
+    DirectPair pair(o.config, "bench");
+    auto echo = measureEcho(pair, o);
+    r.rttSamplesUs = echo.rttUs;
+    r.rttUs = summarize(echo.rttUs);
+    r.echoRoundTripsPerS = echo.roundTripsPerS;
+    auto bulk = measureBulk(pair, o.bulkMessageSize, o.bulkDuration, o, "bulk");
+    r.bulkMbitPerS = bulk.mbitPerS;
+    r.bulkMsgsPerS = bulk.msgsPerS;
+    r.smallMsgsPerS = measureBulk(pair, o.smallMessageSize, o.smallDuration, o, "small").msgsPerS;
+    auto stats = pair.offerer().stats();
+    if (stats.selectedPair)
+      r.extra["selected_pair"] = {{"local_type", stats.selectedPair->localType},
+                                  {"remote_type", stats.selectedPair->remoteType}};
+  }
+  if (o.progress) o.progress("udp floor", 0);
+  r.floorUs = measureUdpFloor(o.echoPayload, o.warmup, o.samples);
+  return r;
+}
+
+}  // namespace ifmesh::bench

@@ -1,0 +1,43 @@
+#pragma once
+// Benchmark results: the formatted block the original design printed, and the JSON schema.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/stats.hpp"
+
+namespace ifmesh::bench {
+
+struct Target {
+  std::string name;    // e.g. "p95 < 50ms (original design)"
+  double limit = 0;    // in `unit`
+  double actual = 0;   // in `unit`
+  std::string unit;    // "ms", "x floor", "Mbit/s", ...
+  bool atMost = true;  // pass when actual <= limit (false: actual >= limit)
+  bool pass() const { return atMost ? actual <= limit : actual >= limit; }
+};
+
+struct ScenarioResult {
+  std::string scenario;  // "p2p", "turn", ...
+  std::string title;     // "2-Agent P2P (STUN)"
+  LatencySummary rttUs;
+  LatencySummary floorUs;
+  double echoRoundTripsPerS = 0;
+  double bulkMbitPerS = 0;
+  double bulkMsgsPerS = 0;
+  double smallMsgsPerS = 0;
+  LatencySummary setupMs;
+  std::vector<Target> targets;
+  std::vector<double> rttSamplesUs;                 // raw samples, for plots
+  nlohmann::json extra = nlohmann::json::object();  // scenario-specific figures
+  std::vector<std::string> notes;
+};
+
+std::string formatBlock(const ScenarioResult& r);
+nlohmann::json toJson(const ScenarioResult& r);
+// One scenario: its object. Several: {"scenarios": [...]}.
+nlohmann::json toJson(const std::vector<ScenarioResult>& results);
+void writeJsonFile(const std::string& path, const std::vector<ScenarioResult>& results);
+
+}  // namespace ifmesh::bench

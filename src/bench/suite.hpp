@@ -1,0 +1,26 @@
+#pragma once
+// The benchmark suite: which scenarios exist, what each needs, and their targets.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/report.hpp"
+
+namespace ifmesh::bench {
+
+struct SuiteOptions {
+  std::size_t samples = 10000;
+  std::size_t setupConnections = 20;
+  std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
+      progress;
+};
+
+std::vector<std::string> scenarioNames();
+// Why a scenario cannot run on this machine (e.g. coturn missing), or nullopt when it can.
+std::optional<std::string> skipReason(const std::string& scenario);
+// Runs one scenario. Throws std::invalid_argument for an unknown name, std::runtime_error when
+// the scenario fails.
+ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& options);
+
+}  // namespace ifmesh::bench

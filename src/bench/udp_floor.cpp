@@ -1,0 +1,84 @@
+#include "bench/udp_floor.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace ifmesh::bench {
+
+namespace {
+
+class UdpSocket {
+ public:
+  UdpSocket() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    if (fd_ < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in a = loopback(0);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("bind() failed");
+    timeval tv{2, 0};  // a lost datagram ends the run instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~UdpSocket() { ::close(fd_); }
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  static sockaddr_in loopback(std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  std::uint16_t port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
+  void connectTo(std::uint16_t port) {
+    sockaddr_in a = loopback(port);
+    ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  bool send(const std::vector<char>& b) { return ::send(fd_, b.data(), b.size(), 0) >= 0; }
+  bool recv(std::vector<char>& b) { return ::recv(fd_, b.data(), b.size(), 0) >= 0; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+LatencySummary measureUdpFloor(std::size_t payload, std::size_t warmup, std::size_t samples) {
+  UdpSocket client, server;
+  client.connectTo(server.port());
+  server.connectTo(client.port());
+  std::size_t total = warmup + samples;
+  std::thread echo([&] {
+    std::vector<char> buf(payload);
+    for (std::size_t i = 0; i < total; ++i) {
+      if (!server.recv(buf) || !server.send(buf)) return;
+    }
+  });
+  std::vector<char> buf(payload, 'x');
+  std::vector<double> rtts;
+  rtts.reserve(samples);
+  bool ok = true;
+  for (std::size_t i = 0; i < total && ok; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    ok = client.send(buf) && client.recv(buf);
+    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start);
+    if (i >= warmup) rtts.push_back(us.count());
+  }
+  echo.join();
+  if (!ok) throw std::runtime_error("UDP floor: a datagram was lost on loopback");
+  return summarize(std::move(rtts));
+}
+
+}  // namespace ifmesh::bench
