@@ -1,0 +1,86 @@
+#pragma once
+// An ifmesh agent: registers with a signaling server, keeps DataChannel links to its peers, and
+// exchanges IFMessages with at-least-once transport and exactly-once, in-order delivery per
+// (source, destination) across reconnections.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ifmesh/ifmessage.hpp"
+#include "ifmesh/rtc/configuration.hpp"
+#include "ifmesh/witness.hpp"
+
+namespace ifmesh {
+
+namespace detail {
+class AgentCore;
+}
+
+struct HealingConfig {
+  std::chrono::milliseconds initialDelay{1000};
+  double multiplier = 2.0;
+  std::chrono::milliseconds maxDelay{60000};
+  double jitter = 0.2;  // +/- 20 %
+  int maxRetries = 10;
+  int turnAfterFailures = 3;  // direct attempts before falling back to TURN
+  std::chrono::milliseconds attemptTimeout{10000};
+};
+
+enum class Topology { FullMesh, PartialMesh, HubAndSpoke, Manual };
+
+struct AgentConfig {
+  std::string agentId;
+  std::string signalingUrl;            // ws://127.0.0.1:8443
+  std::string authToken;               // when the server requires one
+  std::vector<IceServer> iceServers;   // STUN (and TURN used only for fallback unless forced)
+  std::vector<IceServer> turnServers;  // relay fallback after turnAfterFailures direct attempts
+  std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)
+  std::shared_ptr<Witness> witness;         // optional audit trail
+  HealingConfig healing;
+  Topology topology = Topology::Manual;
+  std::size_t partialMeshK = 0;  // 0: the original design's default k for the mesh size
+  std::string hubId;             // for HubAndSpoke
+  std::size_t maxMessageBytes = 256 * 1024;
+};
+
+enum class PeerState { Connecting, Connected, Reconnecting, Unreachable, Disconnected };
+const char* toString(PeerState s) noexcept;
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  const std::string& id() const;
+  void connectToSignaling();
+  bool waitRegistered(std::chrono::milliseconds timeout) const;
+
+  void connect(const std::string& peerId);
+  void disconnect(const std::string& peerId);  // intentional: no healing
+  // Abruptly drops the transport to a peer, as a network failure would; healing takes over.
+  void dropConnection(const std::string& peerId);
+
+  // Accepts the message (assigning source, destination, id, timestamp and sequence number) and
+  // returns its sequence number. Throws ifmesh::Error(MessageTooLarge) for an oversize message.
+  // An accepted message is delivered exactly once, or reported through onUndeliverable.
+  std::uint64_t send(const std::string& peerId, IFMessage message);
+  void broadcast(const IFMessage& message);
+
+  void onMessage(std::function<void(const IFMessage&)> cb);
+  void onPeerState(std::function<void(const std::string&, PeerState)> cb);
+  void onUndeliverable(std::function<void(const IFMessage&, const std::string& reason)> cb);
+
+  std::vector<std::string> peers() const;  // currently connected
+  std::optional<PeerState> peerState(const std::string& peerId) const;
+  std::size_t unacknowledged(const std::string& peerId) const;
+
+ private:
+  std::shared_ptr<detail::AgentCore> core_;
+};
+
+}  // namespace ifmesh

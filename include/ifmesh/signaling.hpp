@@ -1,0 +1,90 @@
+#pragma once
+// Signaling: a WebSocket server (directory + relay of offer/answer/candidates) and its client.
+// Protocol: docs/signaling-protocol.md.
+//
+// Threads: a Server runs on one io_context thread of its own. All Clients of a process share one
+// process-wide io_context thread (100 agents do not make 100 threads); client callbacks run on it
+// and must not block.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ifmesh::signaling {
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8443;  // 0: any free port (see Server::port)
+  std::string sharedSecret;   // non-empty: registration needs a token from makeAuthToken
+  std::size_t maxFrameBytes = 64 * 1024;
+  std::size_t maxMessagesPerSecond = 1000;
+  std::chrono::milliseconds pingInterval{5000};  // a silent client leaves after 2 intervals
+};
+
+class Server {
+ public:
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  void start();  // throws std::runtime_error when it cannot bind
+  void stop();
+  std::uint16_t port() const;
+  std::size_t agentCount() const;
+
+  struct Impl;  // implementation detail (src/signaling/server.cpp)
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// "<agentId>.<expiryUnix>.<hex HMAC-SHA256(secret, agentId + '.' + expiryUnix)>"
+std::string makeAuthToken(const std::string& secret, const std::string& agentId,
+                          std::chrono::system_clock::time_point expiry);
+bool verifyAuthToken(const std::string& secret, const std::string& agentId,
+                     const std::string& token);
+
+struct ClientConfig {
+  std::string url;  // ws://127.0.0.1:8443
+  std::string agentId;
+  std::string token;
+  bool autoReconnect = true;
+  std::chrono::milliseconds reconnectInitial{100};
+  std::chrono::milliseconds reconnectMax{5000};
+};
+
+class Client {
+ public:
+  explicit Client(ClientConfig config);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void connect();  // returns at once; (re)connects and registers in the background
+  void close();
+  bool isRegistered() const;
+  bool waitRegistered(std::chrono::milliseconds timeout) const;
+  std::vector<std::string> agents() const;  // the directory, without ourselves
+  // Relays {"type": type, "to": to, ...body}; queued until registered. Thread-safe.
+  void send(const std::string& to, const std::string& type, nlohmann::json body);
+
+  void onRegistered(std::function<void(const std::vector<std::string>&)> cb);
+  void onAgentJoined(std::function<void(const std::string&)> cb);
+  void onAgentLeft(std::function<void(const std::string&)> cb);
+  void onRelay(std::function<void(const std::string& from, const std::string& type,
+                                  const nlohmann::json& message)>
+                   cb);
+  void onError(std::function<void(const std::string& code, const std::string& message)> cb);
+  void onDisconnected(std::function<void()> cb);
+
+  struct Impl;  // implementation detail (src/signaling/client.cpp)
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ifmesh::signaling

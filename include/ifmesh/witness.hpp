@@ -1,0 +1,96 @@
+#pragma once
+// The audit trail: structured events to callbacks and to an append-only JSON-lines file in which
+// every record carries the SHA-256 of the previous one, so an altered, removed or reordered
+// record is detectable (verifyWitnessFile).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ifmesh {
+
+struct WitnessEvent {
+  std::string event;
+  std::string agentId;
+  std::string peerId;
+  std::string traceId;
+  std::string timestamp;  // ISO 8601 UTC, milliseconds
+  nlohmann::json metadata = nlohmann::json::object();
+};
+
+std::string isoTimestampNow();
+std::string newTraceId();  // 128 random bits, hex
+
+class WitnessSink {
+ public:
+  virtual ~WitnessSink() = default;
+  virtual void record(const WitnessEvent& event) = 0;
+  virtual void flush() {}
+};
+
+class CallbackWitnessSink : public WitnessSink {
+ public:
+  explicit CallbackWitnessSink(std::function<void(const WitnessEvent&)> fn) : fn_(std::move(fn)) {}
+  void record(const WitnessEvent& event) override { fn_(event); }
+
+ private:
+  std::function<void(const WitnessEvent&)> fn_;
+};
+
+// record() only queues; one writer thread per file hashes and appends in batches, so the message
+// path never waits for the disk. flush() returns once everything queued is written.
+class FileWitnessSink : public WitnessSink {
+ public:
+  explicit FileWitnessSink(const std::string& path);  // appends, continuing an existing chain
+  ~FileWitnessSink() override;
+  void record(const WitnessEvent& event) override;
+  void flush() override;
+
+ private:
+  void run();
+
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable wake_, drained_;
+  std::deque<WitnessEvent> queue_;
+  std::uint64_t enqueued_ = 0, written_ = 0;
+  bool stop_ = false;
+  std::uint64_t seq_ = 0;
+  std::string prevHash_;
+  std::thread writer_;
+};
+
+class Witness {
+ public:
+  void addSink(std::shared_ptr<WitnessSink> sink);
+  void emit(const std::string& event, const std::string& agentId, const std::string& peerId,
+            nlohmann::json metadata = nlohmann::json::object(), std::string traceId = "");
+  void flush();
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<WitnessSink>> sinks_;
+};
+
+struct VerifyResult {
+  bool ok = false;
+  std::size_t records = 0;
+  std::optional<std::size_t> firstBadLine;  // 1-based
+  std::string reason;
+};
+VerifyResult verifyWitnessFile(const std::string& path);
+
+// The record as written to the file, without its "hash" (which is computed over this).
+nlohmann::json witnessRecord(const WitnessEvent& event, std::uint64_t seq,
+                             const std::string& prevHash);
+std::string sha256Hex(const std::string& data);
+
+}  // namespace ifmesh

@@ -1,0 +1,107 @@
+#include "ifmesh/agent.hpp"
+
+#include <thread>
+
+#include "mesh/agent_core.hpp"
+
+namespace ifmesh {
+
+const char* toString(PeerState s) noexcept {
+  switch (s) {
+    case PeerState::Connecting:
+      return "connecting";
+    case PeerState::Connected:
+      return "connected";
+    case PeerState::Reconnecting:
+      return "reconnecting";
+    case PeerState::Unreachable:
+      return "unreachable";
+    case PeerState::Disconnected:
+      return "disconnected";
+  }
+  return "unknown";
+}
+
+Agent::Agent(AgentConfig config) : core_(std::make_shared<detail::AgentCore>(std::move(config))) {}
+
+Agent::~Agent() {
+  core_->shutdown();
+}
+
+const std::string& Agent::id() const {
+  return core_->config().agentId;
+}
+
+void Agent::connectToSignaling() {
+  core_->start();
+}
+
+bool Agent::waitRegistered(std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!core_->registered) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+void Agent::connect(const std::string& peerId) {
+  core_->loop().invoke([&] { core_->connect(peerId); });
+}
+
+void Agent::disconnect(const std::string& peerId) {
+  core_->loop().invoke([&] { core_->disconnect(peerId); });
+}
+
+void Agent::dropConnection(const std::string& peerId) {
+  core_->loop().invoke([&] {
+    if (auto l = core_->link(peerId, false)) l->drop();
+  });
+}
+
+std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
+  return core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+}
+
+void Agent::broadcast(const IFMessage& message) {
+  core_->loop().invoke([&] {
+    for (const auto& [id, link] : core_->links)
+      if (link->state() != PeerState::Disconnected) core_->send(id, message);
+  });
+}
+
+void Agent::onMessage(std::function<void(const IFMessage&)> cb) {
+  core_->onMessage.set(std::move(cb));
+}
+void Agent::onPeerState(std::function<void(const std::string&, PeerState)> cb) {
+  core_->onPeerState.set(std::move(cb));
+}
+void Agent::onUndeliverable(std::function<void(const IFMessage&, const std::string&)> cb) {
+  core_->onUndeliverable.set(std::move(cb));
+}
+
+std::vector<std::string> Agent::peers() const {
+  return core_->loop().invoke([&] {
+    std::vector<std::string> out;
+    for (const auto& [id, link] : core_->links)
+      if (link->connected()) out.push_back(id);
+    return out;
+  });
+}
+
+std::optional<PeerState> Agent::peerState(const std::string& peerId) const {
+  return core_->loop().invoke([&]() -> std::optional<PeerState> {
+    auto l = core_->link(peerId, false);
+    if (!l) return std::nullopt;
+    return l->state();
+  });
+}
+
+std::size_t Agent::unacknowledged(const std::string& peerId) const {
+  return core_->loop().invoke([&]() -> std::size_t {
+    auto l = core_->link(peerId, false);
+    return l ? l->unacknowledged() : 0;
+  });
+}
+
+}  // namespace ifmesh

@@ -1,0 +1,182 @@
+#include "mesh/agent_core.hpp"
+
+#include "ifmesh/error.hpp"
+#include "mesh/topology.hpp"
+#include "rtc/runtime.hpp"
+
+namespace ifmesh::detail {
+
+AgentCore::AgentCore(AgentConfig config)
+    : config_(std::move(config)),
+      loop_(rtc::Runtime::instance().loop()),
+      rng_(std::random_device{}()) {
+  if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
+}
+
+AgentCore::~AgentCore() = default;
+
+RtcConfiguration AgentCore::rtcConfig(bool relay) const {
+  RtcConfiguration c;
+  c.localAddresses = config_.localAddresses;
+  c.iceServers = config_.iceServers;
+  c.maxMessageSize = std::max<std::size_t>(config_.maxMessageBytes, 64 * 1024);
+  if (relay) {
+    c.iceServers = config_.turnServers;
+    c.forceRelay = true;
+  }
+  return c;
+}
+
+void AgentCore::start() {
+  signaling::ClientConfig sc;
+  sc.url = config_.signalingUrl;
+  sc.agentId = config_.agentId;
+  sc.token = config_.authToken;
+  signaling_ = std::make_unique<signaling::Client>(sc);
+  std::weak_ptr<AgentCore> weak = weak_from_this();
+  auto onLoop = [weak, this](auto fn) {
+    loop_.post([weak, fn] {
+      if (auto self = weak.lock(); self && !self->shutdown_) fn(*self);
+    });
+  };
+  signaling_->onRegistered([onLoop](const std::vector<std::string>& agents) {
+    onLoop([agents](AgentCore& self) {
+      self.registered = true;
+      self.handleDirectory(agents);
+    });
+  });
+  signaling_->onAgentJoined([onLoop](const std::string& id) {
+    onLoop([id](AgentCore& self) {
+      self.directory_.insert(id);
+      self.formTopology();
+    });
+  });
+  signaling_->onAgentLeft([onLoop](const std::string& id) {
+    onLoop([id](AgentCore& self) { self.directory_.erase(id); });
+  });
+  signaling_->onRelay(
+      [onLoop](const std::string& from, const std::string& type, const nlohmann::json& msg) {
+        onLoop([from, type, msg](AgentCore& self) { self.handleRelay(from, type, msg); });
+      });
+  signaling_->onDisconnected(
+      [onLoop] { onLoop([](AgentCore& self) { self.registered = false; }); });
+  signaling_->connect();
+}
+
+void AgentCore::shutdown() {
+  loop_.invoke([this] {
+    shutdown_ = true;
+    for (auto& [id, link] : links) {
+      if (link->state() == PeerState::Connected) signal(id, "bye", nlohmann::json::object());
+    }
+    links.clear();
+  });
+  if (signaling_) signaling_->close();
+  signaling_.reset();
+}
+
+void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
+  directory_ = {agents.begin(), agents.end()};
+  directory_.erase(config_.agentId);
+  formTopology();
+}
+
+void AgentCore::formTopology() {
+  if (config_.topology == Topology::Manual) return;
+  std::vector<std::string> all(directory_.begin(), directory_.end());
+  all.push_back(config_.agentId);
+  for (const auto& peer : mesh::neighbours(config_.topology, config_.agentId, all,
+                                           config_.partialMeshK, config_.hubId)) {
+    auto l = link(peer, true);
+    if (l->state() == PeerState::Connecting && l->isOfferer()) l->start();
+  }
+}
+
+std::shared_ptr<PeerLink> AgentCore::link(const std::string& peerId, bool create) {
+  auto it = links.find(peerId);
+  if (it != links.end()) return it->second;
+  if (!create) return nullptr;
+  auto l = std::make_shared<PeerLink>(*this, peerId);
+  links.emplace(peerId, l);
+  return l;
+}
+
+void AgentCore::connect(const std::string& peerId) {
+  if (peerId == config_.agentId)
+    throw Error(Errc::InvalidArgument, "an agent cannot connect to itself");
+  link(peerId, true)->start();
+}
+
+void AgentCore::disconnect(const std::string& peerId) {
+  if (auto l = link(peerId, false)) l->disconnect();
+}
+
+std::uint64_t AgentCore::send(const std::string& peerId, IFMessage message) {
+  if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
+  message.source = config_.agentId;
+  message.destination = peerId;
+  if (message.id.empty()) message.id = newMessageId();
+  if (message.timestamp.empty()) message.timestamp = isoTimestampNow();
+  auto l = link(peerId, true);
+  if (l->state() == PeerState::Connecting && !l->connected()) {
+    // First message to a peer we never linked: connect on demand.
+    l->start();
+  }
+  if (l->state() == PeerState::Unreachable) {
+    undeliverable(message, "peer is unreachable");
+    return 0;
+  }
+  return l->enqueue(std::move(message));
+}
+
+void AgentCore::signal(const std::string& to, const std::string& type, nlohmann::json body) {
+  if (signaling_) signaling_->send(to, type, std::move(body));
+}
+
+void AgentCore::handleRelay(const std::string& from, const std::string& type,
+                            const nlohmann::json& msg) {
+  auto sidOf = [&]() -> std::uint64_t {
+    auto it = msg.find("sid");
+    return it != msg.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  };
+  auto text = [&](const nlohmann::json& j, const char* key) -> std::string {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (type == "offer" && msg.contains("offer") && msg["offer"].is_object()) {
+    link(from, true)->handleOffer(sidOf(), text(msg["offer"], "sdp"));
+  } else if (type == "answer" && msg.contains("answer") && msg["answer"].is_object()) {
+    if (auto l = link(from, false)) l->handleAnswer(sidOf(), text(msg["answer"], "sdp"));
+  } else if (type == "ice-candidate" && msg.contains("candidate") && msg["candidate"].is_object()) {
+    if (auto l = link(from, false))
+      l->handleCandidate(sidOf(), text(msg["candidate"], "candidate"),
+                         text(msg["candidate"], "sdpMid"));
+  } else if (type == "connect-request") {
+    auto l = link(from, true);
+    if (l->isOfferer()) l->handleConnectRequest();
+  } else if (type == "bye") {
+    if (auto l = link(from, false)) l->handleBye();
+  }
+}
+
+void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::json metadata) {
+  if (config_.witness)
+    config_.witness->emit(event, config_.agentId, peerId,
+                          metadata.is_null() ? nlohmann::json::object() : std::move(metadata));
+}
+
+void AgentCore::deliver(const IFMessage& message) {
+  onMessage(message);
+}
+
+void AgentCore::peerStateChanged(const std::string& peerId, PeerState state) {
+  onPeerState(peerId, state);
+}
+
+void AgentCore::undeliverable(const IFMessage& message, const std::string& reason) {
+  witness("message_undeliverable", message.destination,
+          {{"message_id", message.id}, {"sequence_num", message.sequence}, {"reason", reason}});
+  onUndeliverable(message, reason);
+}
+
+}  // namespace ifmesh::detail

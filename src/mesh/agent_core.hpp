@@ -1,0 +1,63 @@
+#pragma once
+// The state behind ifmesh::Agent. Everything runs on the ifmesh I/O loop: signaling callbacks and
+// public calls are posted there, so links need no locks (see src/rtc/io_loop.hpp).
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+
+#include "ifmesh/agent.hpp"
+#include "ifmesh/signaling.hpp"
+#include "mesh/peer_link.hpp"
+#include "rtc/callback_slot.hpp"
+#include "rtc/io_loop.hpp"
+
+namespace ifmesh::detail {
+
+class AgentCore : public std::enable_shared_from_this<AgentCore> {
+ public:
+  explicit AgentCore(AgentConfig config);
+  ~AgentCore();
+
+  void start();  // connects to signaling
+  void shutdown();
+  rtc::IoLoop& loop() { return loop_; }
+  const AgentConfig& config() const { return config_; }
+  const std::string& id() const { return config_.agentId; }
+
+  // Loop thread.
+  std::shared_ptr<PeerLink> link(const std::string& peerId, bool create);
+  void connect(const std::string& peerId);
+  void disconnect(const std::string& peerId);
+  void removeLink(const std::string& peerId);
+  std::uint64_t send(const std::string& peerId, IFMessage message);
+  void signal(const std::string& to, const std::string& type, nlohmann::json body);
+  void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {});
+  void deliver(const IFMessage& message);
+  void peerStateChanged(const std::string& peerId, PeerState state);
+  void undeliverable(const IFMessage& message, const std::string& reason);
+  std::mt19937& rng() { return rng_; }
+  RtcConfiguration rtcConfig(bool relay) const;
+
+  std::atomic<bool> registered{false};
+  rtc::CallbackSlot<const IFMessage&> onMessage;
+  rtc::CallbackSlot<const std::string&, PeerState> onPeerState;
+  rtc::CallbackSlot<const IFMessage&, const std::string&> onUndeliverable;
+  std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
+
+ private:
+  void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
+  void handleDirectory(const std::vector<std::string>& agents);
+  void formTopology();
+
+  AgentConfig config_;
+  rtc::IoLoop& loop_;
+  std::unique_ptr<signaling::Client> signaling_;
+  std::set<std::string> directory_;
+  std::mt19937 rng_;
+  bool shutdown_ = false;
+};
+
+}  // namespace ifmesh::detail

@@ -1,0 +1,82 @@
+#include "ifmesh/ifmessage.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "ifmesh/error.hpp"
+
+namespace ifmesh {
+
+std::string newMessageId() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+nlohmann::json toJson(const IFMessage& m) {
+  nlohmann::json j = {
+      {"id", m.id},           {"timestamp", m.timestamp},     {"level", m.level},
+      {"source", m.source},   {"destination", m.destination}, {"version", m.version},
+      {"payload", m.payload}, {"sequence_num", m.sequence}};
+  if (!m.traceId.empty()) j["trace_id"] = m.traceId;
+  return j;
+}
+
+std::string serialize(const IFMessage& message) {
+  return toJson(message).dump();
+}
+
+IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
+  auto bad = [](const std::string& why) {
+    return Error(Errc::InvalidArgument, "IFMessage: " + why);
+  };
+  if (text.size() > maxBytes)
+    throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(text.size()) +
+                                           " bytes exceeds " + std::to_string(maxBytes));
+  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded()) throw bad("not valid JSON");
+  if (!j.is_object()) throw bad("not a JSON object");
+  auto str = [&](const char* key, bool required) -> std::string {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      if (required) throw bad(std::string("missing '") + key + "'");
+      return {};
+    }
+    if (!it->is_string()) throw bad(std::string("'") + key + "' must be a string");
+    return it->get<std::string>();
+  };
+  IFMessage m;
+  m.id = str("id", true);
+  m.timestamp = str("timestamp", true);
+  m.source = str("source", true);
+  m.destination = str("destination", true);
+  m.version = str("version", true);
+  m.traceId = str("trace_id", false);
+  if (m.id.empty() || m.source.empty() || m.destination.empty())
+    throw bad("id, source and destination must not be empty");
+  if (m.version != "2.1") throw bad("unsupported version '" + m.version + "'");
+  auto level = j.find("level");
+  if (level == j.end() || !level->is_number_integer()) throw bad("'level' must be an integer");
+  auto lv = level->get<long long>();
+  if (lv < 1 || lv > 10) throw bad("'level' must be 1..10");
+  m.level = static_cast<int>(lv);
+  auto payload = j.find("payload");
+  if (payload == j.end()) throw bad("missing 'payload'");
+  m.payload = *payload;
+  auto seq = j.find("sequence_num");
+  if (seq != j.end()) {
+    if (!seq->is_number_unsigned()) throw bad("'sequence_num' must be an unsigned integer");
+    m.sequence = seq->get<std::uint64_t>();
+  }
+  return m;
+}
+
+}  // namespace ifmesh

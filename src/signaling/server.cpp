@@ -1,0 +1,258 @@
+// The signaling server: one io_context thread; sessions, directory and relay all live on it, so
+// the registry needs no lock (only agentCount() reads it from outside, via a counter).
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "ifmesh/signaling.hpp"
+
+namespace ifmesh::signaling {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using json = nlohmann::json;
+
+namespace {
+json errorMessage(const std::string& code, const std::string& message) {
+  return {{"type", "error"}, {"code", code}, {"message", message}};
+}
+}  // namespace
+
+class Session;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  ServerConfig config;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  std::map<std::string, std::shared_ptr<Session>> agents;  // io thread only
+  std::vector<std::weak_ptr<Session>> sessions;            // io thread only
+  std::atomic<std::size_t> agentCount{0};
+  std::atomic<std::uint16_t> port{0};
+
+  void accept();
+  void join(const std::string& id, const std::shared_ptr<Session>& s);
+  void leave(const std::string& id, const Session* s);
+  void broadcast(const json& message, const std::string& except);
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
+      : ws_(std::move(socket)), server_(std::move(server)) {}
+
+  void start() {
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = std::chrono::seconds(10);
+    timeout.idle_timeout = 2 * server_->config.pingInterval;
+    timeout.keep_alive_pings = true;  // pings at half the idle timeout; no pong: closed
+    ws_.set_option(timeout);
+    ws_.read_message_max(server_->config.maxFrameBytes);
+    ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->read();
+    });
+  }
+
+  void send(const json& message) {
+    queue_.push_back(message.dump());
+    if (queue_.size() == 1) write();
+  }
+
+  void close() {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  const std::string& id() const { return id_; }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec == websocket::error::message_too_big) {
+        self->send(errorMessage("too_large", "frame exceeds the server's limit"));
+        self->closeAfterWrite_ = true;
+        return;
+      }
+      if (ec) return self->gone();
+      self->handle();
+      self->buffer_.consume(self->buffer_.size());
+      self->read();
+    });
+  }
+
+  void write() {
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->gone();
+                      self->queue_.pop_front();
+                      if (!self->queue_.empty())
+                        self->write();
+                      else if (self->closeAfterWrite_)
+                        self->close();
+                    });
+  }
+
+  bool rateLimited() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - windowStart_ > std::chrono::seconds(1)) {
+      windowStart_ = now;
+      windowCount_ = 0;
+    }
+    return ++windowCount_ > server_->config.maxMessagesPerSecond;
+  }
+
+  void handle() {
+    if (rateLimited()) {
+      if (windowCount_ == server_->config.maxMessagesPerSecond + 1)
+        send(errorMessage("rate_limited", "too many messages per second; dropping"));
+      return;
+    }
+    if (!ws_.got_text()) return send(errorMessage("bad_message", "binary frames are not accepted"));
+    json message = json::parse(beast::buffers_to_string(buffer_.data()), nullptr, false);
+    if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
+        !message["type"].is_string())
+      return send(errorMessage("bad_message", "expected a JSON object with a string 'type'"));
+    const std::string type = message["type"];
+    if (type == "register") return registerAgent(message);
+    if (id_.empty()) return send(errorMessage("not_registered", "register first"));
+    auto to = message.find("to");
+    if (to == message.end() || !to->is_string())
+      return send(errorMessage("bad_message", "'" + type + "' needs a string 'to'"));
+    auto target = server_->agents.find(to->get<std::string>());
+    if (target == server_->agents.end())
+      return send(errorMessage("unknown_peer", "no agent '" + to->get<std::string>() + "'"));
+    message["from"] = id_;  // never trust the sender's claim
+    target->second->send(message);
+  }
+
+  void registerAgent(const json& message) {
+    if (!id_.empty()) return send(errorMessage("bad_message", "already registered as " + id_));
+    auto idIt = message.find("agent_id");
+    if (idIt == message.end() || !idIt->is_string() || idIt->get<std::string>().empty() ||
+        idIt->get<std::string>().size() > 256)
+      return send(errorMessage("bad_message", "register needs a string 'agent_id' (1..256 chars)"));
+    std::string id = *idIt;
+    if (!server_->config.sharedSecret.empty()) {
+      auto token = message.find("token");
+      if (token == message.end() || !token->is_string() ||
+          !verifyAuthToken(server_->config.sharedSecret, id, *token))
+        return send(errorMessage("unauthorized", "missing, expired or invalid token for " + id));
+    }
+    if (server_->agents.count(id))
+      return send(errorMessage("duplicate_id", "agent id '" + id + "' is already registered"));
+    id_ = id;
+    json directory = json::array();
+    for (const auto& [other, s] : server_->agents) directory.push_back(other);
+    server_->join(id_, shared_from_this());
+    send({{"type", "registered"}, {"agent_id", id_}, {"connected_agents", directory}});
+  }
+
+  void gone() {
+    if (gone_) return;
+    gone_ = true;
+    if (!id_.empty()) server_->leave(id_, this);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<Server::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  std::string id_;
+  bool gone_ = false;
+  bool closeAfterWrite_ = false;
+  std::chrono::steady_clock::time_point windowStart_ = std::chrono::steady_clock::now();
+  std::size_t windowCount_ = 0;
+};
+
+void Server::Impl::accept() {
+  acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec) return;  // acceptor closed
+    auto session = std::make_shared<Session>(std::move(socket), self);
+    std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    self->sessions.push_back(session);
+    session->start();
+    self->accept();
+  });
+}
+
+void Server::Impl::join(const std::string& id, const std::shared_ptr<Session>& s) {
+  broadcast({{"type", "agent-joined"}, {"agent_id", id}}, id);
+  agents[id] = s;
+  agentCount = agents.size();
+}
+
+void Server::Impl::leave(const std::string& id, const Session* s) {
+  auto it = agents.find(id);
+  if (it == agents.end() || it->second.get() != s) return;
+  agents.erase(it);
+  agentCount = agents.size();
+  broadcast({{"type", "agent-left"}, {"agent_id", id}}, id);
+}
+
+void Server::Impl::broadcast(const json& message, const std::string& except) {
+  for (auto& [id, s] : agents)
+    if (id != except) s->send(message);
+}
+
+Server::Server(ServerConfig config) : impl_(std::make_shared<Impl>()) {
+  impl_->config = std::move(config);
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::start() {
+  tcp::endpoint endpoint(asio::ip::make_address(impl_->config.address), impl_->config.port);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  beast::error_code ec;
+  impl_->acceptor.bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("signaling server cannot bind " + impl_->config.address + ":" +
+                             std::to_string(impl_->config.port) + ": " + ec.message());
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->work.emplace(impl_->io.get_executor());
+  impl_->accept();
+  impl_->thread = std::thread([impl = impl_] { impl->io.run(); });
+}
+
+void Server::stop() {
+  if (!impl_->thread.joinable()) return;
+  std::promise<void> done;
+  asio::post(impl_->io, [impl = impl_, &done] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    for (auto& weak : impl->sessions)
+      if (auto s = weak.lock()) s->close();
+    impl->sessions.clear();
+    impl->agents.clear();
+    impl->agentCount = 0;
+    impl->work.reset();
+    done.set_value();
+  });
+  done.get_future().wait();
+  impl_->thread.join();
+}
+
+std::uint16_t Server::port() const {
+  return impl_->port;
+}
+std::size_t Server::agentCount() const {
+  return impl_->agentCount;
+}
+
+}  // namespace ifmesh::signaling

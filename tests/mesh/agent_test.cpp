@@ -1,0 +1,233 @@
+// Agents through a real signaling server and real DataChannels on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "ifmesh/agent.hpp"
+#include "ifmesh/error.hpp"
+#include "ifmesh/signaling.hpp"
+
+namespace ifmesh {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<signaling::Server> startServer(std::uint16_t port = 0) {
+  signaling::ServerConfig c;
+  c.port = port;
+  auto s = std::make_unique<signaling::Server>(c);
+  s->start();
+  return s;
+}
+
+AgentConfig agentConfig(const std::string& id, const signaling::Server& server,
+                        std::shared_ptr<Witness> witness = nullptr) {
+  AgentConfig c;
+  c.agentId = id;
+  c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
+  c.localAddresses = {"127.0.0.1"};
+  c.witness = std::move(witness);
+  c.healing.initialDelay = 50ms;
+  c.healing.maxDelay = 500ms;
+  c.healing.attemptTimeout = 3s;
+  return c;
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+struct Recorder {
+  std::mutex mutex;
+  std::vector<IFMessage> messages;
+  std::vector<std::string> events;
+  void attach(Agent& agent) {
+    agent.onMessage([this](const IFMessage& m) {
+      std::lock_guard lock(mutex);
+      messages.push_back(m);
+    });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return messages.size();
+  }
+};
+
+IFMessage message(int n) {
+  IFMessage m;
+  m.payload = {{"n", n}};
+  return m;
+}
+
+TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
+  auto server = startServer();
+  auto witness = std::make_shared<Witness>();
+  std::mutex m;
+  std::vector<std::string> events;
+  witness->addSink(std::make_shared<CallbackWitnessSink>([&](const WitnessEvent& e) {
+    std::lock_guard lock(m);
+    events.push_back(e.event);
+  }));
+  Recorder ra, rb;
+  Agent a(agentConfig("agent-a", *server, witness)), b(agentConfig("agent-b", *server, witness));
+  ra.attach(a);
+  rb.attach(b);
+  a.connectToSignaling();
+  b.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s));
+  ASSERT_TRUE(b.waitRegistered(5s));
+  a.connect("agent-b");
+  ASSERT_TRUE(eventually([&] { return a.peers() == std::vector<std::string>{"agent-b"}; }));
+  auto seq = a.send("agent-b", message(1));
+  EXPECT_EQ(seq, 1u);
+  b.send("agent-a", message(2));
+  ASSERT_TRUE(eventually([&] { return rb.count() == 1 && ra.count() == 1; }));
+  const IFMessage& got = rb.messages[0];
+  EXPECT_EQ(got.source, "agent-a");
+  EXPECT_EQ(got.destination, "agent-b");
+  EXPECT_EQ(got.version, "2.1");
+  EXPECT_EQ(got.sequence, 1u);
+  EXPECT_EQ(got.payload["n"], 1);
+  EXPECT_FALSE(got.id.empty());
+  EXPECT_EQ(got.timestamp.back(), 'Z');
+  ASSERT_TRUE(eventually([&] { return a.unacknowledged("agent-b") == 0; }));
+  std::lock_guard lock(m);
+  for (const char* e : {"peer_connected", "ifmessage_sent", "ifmessage_received"})
+    EXPECT_NE(std::find(events.begin(), events.end(), e), events.end()) << e;
+}
+
+TEST(Agent, OversizeMessageIsRejectedClearly) {
+  auto server = startServer();
+  Agent a(agentConfig("a", *server));
+  a.connectToSignaling();
+  IFMessage big;
+  big.payload = {{"blob", std::string(300 * 1024, 'x')}};
+  try {
+    a.send("b", big);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::MessageTooLarge);
+  }
+}
+
+TEST(Agent, TenThousandMessagesArriveExactlyOnceInOrderAcrossADroppedConnection) {
+  auto server = startServer();
+  auto witness = std::make_shared<Witness>();
+  std::atomic<int> reconnected{0};
+  witness->addSink(std::make_shared<CallbackWitnessSink>([&](const WitnessEvent& e) {
+    if (e.event == "peer_reconnected_successfully") ++reconnected;
+    if (getenv("IFMESH_TRACE") && e.event.rfind("ifmessage", 0) != 0)
+      fprintf(stderr, "%s %s->%s %s\n", e.event.c_str(), e.agentId.c_str(), e.peerId.c_str(),
+              e.metadata.dump().c_str());
+  }));
+  Agent a(agentConfig("a", *server, witness)), b(agentConfig("b", *server, witness));
+  std::mutex mutex;
+  std::vector<std::uint64_t> seqs;
+  std::vector<int> payloads;
+  b.onMessage([&](const IFMessage& m) {
+    std::lock_guard lock(mutex);
+    seqs.push_back(m.sequence);
+    payloads.push_back(m.payload["n"].get<int>());
+  });
+  a.connectToSignaling();
+  b.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s) && b.waitRegistered(5s));
+  a.connect("b");
+  ASSERT_TRUE(eventually([&] { return !a.peers().empty(); }));
+  constexpr int kCount = 10000;
+  for (int i = 0; i < kCount; ++i) {
+    a.send("b", message(i));
+    if (i == kCount / 3) a.dropConnection("b");      // our side's sockets go away
+    if (i == 2 * kCount / 3) b.dropConnection("a");  // and the other side's
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return seqs.size() >= kCount;
+      },
+      60s))
+      << "delivered " << seqs.size() << " unacked " << a.unacknowledged("b") << " a->b "
+      << toString(*a.peerState("b")) << " b->a " << toString(*b.peerState("a"));
+  std::this_thread::sleep_for(200ms);  // any duplicate would show up now
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(seqs[i], static_cast<std::uint64_t>(i + 1));
+    ASSERT_EQ(payloads[i], i);
+  }
+  EXPECT_GE(reconnected.load(), 1);
+  EXPECT_TRUE(eventually([&] { return a.unacknowledged("b") == 0; }));
+}
+
+TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
+  auto server = startServer();
+  std::uint16_t port = server->port();
+  Agent a(agentConfig("a", *server)), b(agentConfig("b", *server));
+  Recorder rb;
+  rb.attach(b);
+  a.connectToSignaling();
+  b.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s) && b.waitRegistered(5s));
+  a.connect("b");
+  ASSERT_TRUE(eventually([&] { return !a.peers().empty(); }));
+  server->stop();
+  server.reset();
+  server = startServer(port);
+  ASSERT_TRUE(eventually([&] { return a.waitRegistered(1ms) && b.waitRegistered(1ms); }));
+  // The connection is dropped while signaling was away: it can only heal through the new server.
+  a.dropConnection("b");
+  a.send("b", message(7));
+  ASSERT_TRUE(eventually([&] { return rb.count() == 1; }));
+  EXPECT_EQ(rb.messages[0].payload["n"], 7);
+}
+
+TEST(Agent, TwentyAgentFullMeshEveryoneReachesEveryone) {
+  auto server = startServer();
+  constexpr int kAgents = 20;
+  std::vector<std::unique_ptr<Agent>> agents;
+  std::vector<std::unique_ptr<Recorder>> inboxes;
+  for (int i = 0; i < kAgents; ++i) {
+    auto c = agentConfig("m" + std::to_string(100 + i), *server);
+    c.topology = Topology::FullMesh;
+    agents.push_back(std::make_unique<Agent>(c));
+    inboxes.push_back(std::make_unique<Recorder>());
+    inboxes.back()->attach(*agents.back());
+    agents.back()->connectToSignaling();
+  }
+  for (auto& a : agents)
+    ASSERT_TRUE(eventually([&] { return a->peers().size() == kAgents - 1; }, 60s))
+        << a->id() << " has " << a->peers().size();
+  for (int i = 0; i < kAgents; ++i)
+    for (int j = 0; j < kAgents; ++j)
+      if (i != j) agents[i]->send(agents[j]->id(), message(i));
+  for (auto& inbox : inboxes)
+    ASSERT_TRUE(eventually([&] { return inbox->count() == kAgents - 1; }));
+}
+
+TEST(Agent, UnreachablePeerIsReportedNotSilentlyDropped) {
+  auto server = startServer();
+  auto c = agentConfig("lonely", *server);
+  c.healing.maxRetries = 2;
+  c.healing.attemptTimeout = 300ms;
+  c.healing.initialDelay = 20ms;
+  Agent a(c);
+  std::atomic<int> undeliverable{0};
+  a.onUndeliverable([&](const IFMessage&, const std::string&) { ++undeliverable; });
+  a.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s));
+  for (int i = 0; i < 5; ++i) a.send("ghost", message(i));
+  ASSERT_TRUE(eventually([&] { return undeliverable == 5; }));
+  EXPECT_EQ(a.peerState("ghost"), PeerState::Unreachable);
+}
+
+}  // namespace
+}  // namespace ifmesh
