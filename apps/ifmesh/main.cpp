@@ -1,7 +1,8 @@
-// The ifmesh command-line tool: dispatch only; each subcommand lives in its layer.
+// The ifmesh command-line tool: dispatch only; each subcommand lives in its own file or layer.
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_command.hpp"
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ifmesh: peer-to-peer agent messaging over WebRTC DataChannels"};
@@ -9,6 +10,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exitCode = 0;
   ifmesh::bench::addBenchCommand(app, exitCode);
+  ifmesh::cli::addSignalCommand(app, exitCode);
+  ifmesh::cli::addAgentCommands(app, exitCode);
+  ifmesh::cli::addWitnessCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

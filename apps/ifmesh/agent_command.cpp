@@ -1,0 +1,138 @@
+// `ifmesh agent` runs one agent; `ifmesh send` sends one message and prints the reply.
+#include <csignal>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+#include "ifmesh/agent.hpp"
+#include "ifmesh/error.hpp"
+
+namespace ifmesh::cli {
+
+namespace {
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+struct AgentArgs {
+  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token;
+  std::vector<std::string> stun, localAddresses;
+  bool echo = false;
+};
+
+void addCommon(CLI::App* cmd, AgentArgs& a) {
+  cmd->add_option("--id", a.id, "This agent's id")->required();
+  cmd->add_option("--signal", a.signal, "Signaling server URL")->default_val("ws://127.0.0.1:8443");
+  cmd->add_option("--token", a.token, "Auth token when the server requires one");
+  cmd->add_option("--stun", a.stun, "STUN server URL (stun:host:port)");
+  cmd->add_option("--local-address", a.localAddresses, "Gather ICE candidates only on these");
+  cmd->add_option("--witness", a.witnessFile, "Append audit events to this JSON-lines file");
+}
+
+AgentConfig configFrom(const AgentArgs& a) {
+  AgentConfig c;
+  c.agentId = a.id;
+  c.signalingUrl = a.signal;
+  c.authToken = a.token;
+  c.localAddresses = a.localAddresses;
+  for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
+  if (!a.witnessFile.empty()) {
+    c.witness = std::make_shared<Witness>();
+    c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
+  }
+  if (a.connect == "all") c.topology = Topology::FullMesh;
+  if (a.connect.rfind("k=", 0) == 0) {
+    c.topology = Topology::PartialMesh;
+    c.partialMeshK = std::stoul(a.connect.substr(2));
+  }
+  if (a.connect.rfind("hub=", 0) == 0) {
+    c.topology = Topology::HubAndSpoke;
+    c.hubId = a.connect.substr(4);
+  }
+  return c;
+}
+
+int runAgent(const AgentArgs& a) {
+  Agent agent(configFrom(a));
+  agent.onPeerState([&](const std::string& peer, PeerState s) {
+    std::cout << "peer " << peer << " " << toString(s) << std::endl;
+  });
+  agent.onMessage([&](const IFMessage& m) {
+    std::cout << serialize(m) << std::endl;
+    if (a.echo) {
+      IFMessage reply;
+      reply.payload = {{"echo", m.payload}, {"in_reply_to", m.id}};
+      reply.traceId = m.traceId;
+      agent.send(m.source, reply);  // callbacks may call back into the agent
+    }
+  });
+  agent.connectToSignaling();
+  if (!agent.waitRegistered(std::chrono::seconds(10))) {
+    std::cerr << "could not register with " << a.signal << "\n";
+    return 1;
+  }
+  std::cout << "agent " << a.id << " registered" << std::endl;
+  std::signal(SIGINT, [](int) { stopRequested = 1; });
+  std::signal(SIGTERM, [](int) { stopRequested = 1; });
+  while (!stopRequested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return 0;
+}
+
+int runSend(const AgentArgs& a, const std::string& to, const std::string& payload, int timeoutMs) {
+  IFMessage m;
+  m.payload = nlohmann::json::parse(payload, nullptr, false);
+  if (m.payload.is_discarded()) {
+    std::cerr << "--payload is not valid JSON\n";
+    return 2;
+  }
+  Agent agent(configFrom(a));
+  std::promise<IFMessage> reply;
+  std::atomic<bool> replied{false};
+  agent.onMessage([&](const IFMessage& r) {
+    if (r.source == to && !replied.exchange(true)) reply.set_value(r);
+  });
+  agent.connectToSignaling();
+  if (!agent.waitRegistered(std::chrono::seconds(10))) {
+    std::cerr << "could not register with " << a.signal << "\n";
+    return 1;
+  }
+  try {
+    agent.send(to, m);
+  } catch (const Error& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  auto f = reply.get_future();
+  if (f.wait_for(std::chrono::milliseconds(timeoutMs)) != std::future_status::ready) {
+    std::cerr << "no reply from " << to << " within " << timeoutMs << " ms\n";
+    return 3;
+  }
+  std::cout << serialize(f.get()) << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void addAgentCommands(CLI::App& app, int& exitCode) {
+  auto args = std::make_shared<AgentArgs>();
+  CLI::App* agent = app.add_subcommand("agent", "Run one agent");
+  addCommon(agent, *args);
+  agent->add_option("--connect", args->connect, "Topology: all | k=N | hub=ID");
+  agent->add_flag("--echo", args->echo, "Answer every message with an echo");
+  agent->callback([args, &exitCode] { exitCode = runAgent(*args); });
+
+  auto sendArgs = std::make_shared<AgentArgs>();
+  auto to = std::make_shared<std::string>();
+  auto payload = std::make_shared<std::string>("{}");
+  auto timeout = std::make_shared<int>(10000);
+  CLI::App* send = app.add_subcommand("send", "Send one IFMessage and print the reply");
+  addCommon(send, *sendArgs);
+  send->add_option("--to", *to, "Destination agent")->required();
+  send->add_option("--payload", *payload, "JSON payload");
+  send->add_option("--timeout-ms", *timeout, "How long to wait for the reply");
+  send->callback([sendArgs, to, payload, timeout, &exitCode] {
+    exitCode = runSend(*sendArgs, *to, *payload, *timeout);
+  });
+}
+
+}  // namespace ifmesh::cli

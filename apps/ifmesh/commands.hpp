@@ -1,0 +1,11 @@
+#pragma once
+// The ifmesh subcommands, one file each.
+#include <CLI/CLI.hpp>
+
+namespace ifmesh::cli {
+
+void addSignalCommand(CLI::App& app, int& exitCode);
+void addAgentCommands(CLI::App& app, int& exitCode);  // agent, send
+void addWitnessCommand(CLI::App& app, int& exitCode);
+
+}  // namespace ifmesh::cli

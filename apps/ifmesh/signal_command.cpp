@@ -1,0 +1,40 @@
+// `ifmesh signal`: the standalone signaling server.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+#include "ifmesh/signaling.hpp"
+
+namespace ifmesh::cli {
+
+namespace {
+volatile std::sig_atomic_t stopRequested = 0;
+}
+
+void addSignalCommand(CLI::App& app, int& exitCode) {
+  auto config = std::make_shared<signaling::ServerConfig>();
+  CLI::App* cmd = app.add_subcommand("signal", "Run the signaling server (WebSocket)");
+  cmd->add_option("--address", config->address, "Address to listen on")->default_val("127.0.0.1");
+  cmd->add_option("--port", config->port, "Port (0: any free port)")->default_val(8443);
+  cmd->add_option("--secret", config->sharedSecret, "Require HMAC tokens made with this secret");
+  cmd->add_option("--max-frame", config->maxFrameBytes, "Largest accepted frame in bytes");
+  cmd->callback([config, &exitCode] {
+    signaling::Server server(*config);
+    try {
+      server.start();
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+      exitCode = 1;
+      return;
+    }
+    std::cout << "ifmesh signaling server on ws://" << config->address << ":" << server.port()
+              << std::endl;
+    std::signal(SIGINT, [](int) { stopRequested = 1; });
+    std::signal(SIGTERM, [](int) { stopRequested = 1; });
+    while (!stopRequested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.stop();
+  });
+}
+
+}  // namespace ifmesh::cli
