@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "bench/coturn_process.hpp"
+#include "bench/mesh_scenario.hpp"
 #include "bench/pair_scenario.hpp"
 
 namespace ifmesh::bench {
@@ -70,10 +71,64 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   return r;
 }
 
+MeshOptions meshOptions(const std::string& scenario, std::size_t agents, const SuiteOptions& s) {
+  MeshOptions o;
+  o.scenario = scenario;
+  o.agents = agents;
+  if (s.progress)
+    o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
+      cb(scenario, phase, f);
+    };
+  return o;
+}
+
+ScenarioResult runMesh5(const SuiteOptions& s) {
+  MeshOptions o = meshOptions("mesh5", 5, s);
+  o.title = "5-Agent Full Mesh (10 connections)";
+  ScenarioResult r = runMeshScenario(o);
+  r.targets.push_back({"p95 < 100ms (original design)", 100, r.rttUs.p95 / 1000, "ms"});
+  r.targets.push_back({"p95 <= 10ms (ours)", 10, r.rttUs.p95 / 1000, "ms"});
+  return r;
+}
+
+ScenarioResult runMesh100(const SuiteOptions& s) {
+  MeshOptions o = meshOptions("mesh100", 100, s);
+  o.title = "100-Agent Full Mesh (4,950 connections)";
+  o.duration = std::chrono::milliseconds(5000);
+  ScenarioResult r = runMeshScenario(o);
+  const auto& m = r.extra["mesh"];
+  r.targets.push_back({"establish <= 30 s", 30, m["establish_ms"].get<double>() / 1000, " s"});
+  r.targets.push_back(
+      {"RSS <= 2 GiB", 2048, m["rss_bytes_peak"].get<double>() / (1024 * 1024), " MiB"});
+  r.targets.push_back({"threads <= 8", 8, m["threads"].get<double>(), ""});
+  r.targets.push_back({">= 50000 round trips/s", 50000, r.echoRoundTripsPerS, " /s", false});
+  r.targets.push_back({"p95 <= 10ms", 10, r.rttUs.p95 / 1000, "ms"});
+  return r;
+}
+
+ScenarioResult runHub100(const SuiteOptions& s) {
+  MeshOptions o = meshOptions("hub100", 100, s);
+  o.title = "100-Agent Hub-and-Spoke (99 connections)";
+  o.topology = Topology::HubAndSpoke;
+  ScenarioResult r = runMeshScenario(o);
+  r.targets.push_back({"p95 <= 10ms", 10, r.rttUs.p95 / 1000, "ms"});
+  return r;
+}
+
+ScenarioResult runPartial100(const SuiteOptions& s) {
+  MeshOptions o = meshOptions("partial100", 100, s);
+  o.title = "100-Agent Partial Mesh (k=20)";
+  o.topology = Topology::PartialMesh;
+  o.k = 20;
+  ScenarioResult r = runMeshScenario(o);
+  r.targets.push_back({"p95 <= 10ms", 10, r.rttUs.p95 / 1000, "ms"});
+  return r;
+}
+
 }  // namespace
 
 std::vector<std::string> scenarioNames() {
-  return {"p2p", "turn"};
+  return {"p2p", "turn", "mesh5", "partial100", "hub100", "mesh100"};
 }
 
 std::optional<std::string> skipReason(const std::string& scenario) {
@@ -85,6 +140,20 @@ std::optional<std::string> skipReason(const std::string& scenario) {
 ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& options) {
   if (scenario == "p2p") return runP2p(options);
   if (scenario == "turn") return runTurn(options);
+  if (scenario == "mesh5") return runMesh5(options);
+  if (scenario == "mesh100") return runMesh100(options);
+  if (scenario == "hub100") return runHub100(options);
+  if (scenario == "partial100") return runPartial100(options);
+  // meshN: a full mesh of N agents, for the scaling table (mesh10, mesh25, mesh50 ...).
+  if (scenario.rfind("mesh", 0) == 0 && scenario.size() > 4 &&
+      scenario.find_first_not_of("0123456789", 4) == std::string::npos) {
+    std::size_t n = std::stoul(scenario.substr(4));
+    if (n < 2 || n > 500) throw std::invalid_argument("meshN needs 2 <= N <= 500");
+    MeshOptions o = meshOptions(scenario, n, options);
+    o.title = std::to_string(n) + "-Agent Full Mesh (" + std::to_string(n * (n - 1) / 2) +
+              " connections)";
+    return runMeshScenario(o);
+  }
   throw std::invalid_argument("unknown scenario '" + scenario + "'");
 }
 

@@ -20,6 +20,7 @@ RtcConfiguration AgentCore::rtcConfig(bool relay) const {
   c.localAddresses = config_.localAddresses;
   c.iceServers = config_.iceServers;
   c.maxMessageSize = std::max<std::size_t>(config_.maxMessageBytes, 64 * 1024);
+  c.maxChannels = 16;  // one negotiated channel per peer; streams cost memory per association
   if (relay) {
     c.iceServers = config_.turnServers;
     c.forceRelay = true;

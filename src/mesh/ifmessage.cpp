@@ -35,14 +35,18 @@ std::string serialize(const IFMessage& message) {
 }
 
 IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
-  auto bad = [](const std::string& why) {
-    return Error(Errc::InvalidArgument, "IFMessage: " + why);
-  };
   if (text.size() > maxBytes)
     throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(text.size()) +
                                            " bytes exceeds " + std::to_string(maxBytes));
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) throw bad("not valid JSON");
+  if (j.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
+  return ifmessageFromJsonValue(j);
+}
+
+IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
+  auto bad = [](const std::string& why) {
+    return Error(Errc::InvalidArgument, "IFMessage: " + why);
+  };
   if (!j.is_object()) throw bad("not a JSON object");
   auto str = [&](const char* key, bool required) -> std::string {
     auto it = j.find(key);

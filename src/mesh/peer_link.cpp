@@ -372,7 +372,8 @@ void PeerLink::onChannelFrame(const std::string& text) {
   } else if (type == "msg" && frame.contains("m")) {
     IFMessage message;
     try {
-      message = ifmessageFromJson(frame["m"].dump(), agent_.config().maxMessageBytes);
+      // The frame's size was bounded by the channel's max-message-size; parse it only once.
+      message = ifmessageFromJsonValue(frame["m"]);
     } catch (const Error& e) {
       agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
       return;

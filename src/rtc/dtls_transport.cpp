@@ -64,13 +64,15 @@ SslCtxPtr makeDtlsContext(const Certificate& certificate) {
   return ctx;
 }
 
-DtlsTransport::DtlsTransport(IoLoop& loop, SSL_CTX* ctx, bool isClient,
-                             std::vector<std::uint8_t> remoteFingerprint, Callbacks callbacks)
+DtlsTransport::DtlsTransport(IoLoop& loop, SSL_CTX* ctx, std::vector<std::byte>& readScratch,
+                             bool isClient, std::vector<std::uint8_t> remoteFingerprint,
+                             Callbacks callbacks)
     : loop_(loop),
       isClient_(isClient),
       remoteFingerprint_(std::move(remoteFingerprint)),
       callbacks_(std::move(callbacks)),
-      ssl_(SSL_new(ctx)) {
+      ssl_(SSL_new(ctx)),
+      readBuffer_(readScratch) {
   if (!ssl_) throw Error(Errc::Internal, "SSL_new: " + sslErrors());
   SSL_set_ex_data(ssl_.get(), transportIndex(), this);
   SSL_set_verify(ssl_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -169,7 +171,9 @@ void DtlsTransport::readApplicationData() {
     ERR_clear_error();
     int n = SSL_read(ssl_.get(), readBuffer_.data(), static_cast<int>(readBuffer_.size()));
     if (n > 0) {
-      if (callbacks_.onData) callbacks_.onData(readBuffer_.data(), static_cast<std::size_t>(n));
+      if (callbacks_.onData)
+        callbacks_.onData(reinterpret_cast<const std::uint8_t*>(readBuffer_.data()),
+                          static_cast<std::size_t>(n));
       continue;
     }
     int err = SSL_get_error(ssl_.get(), n);

@@ -27,7 +27,7 @@ class DtlsTransport {
     std::function<void(const std::uint8_t*, std::size_t)> onData;
   };
 
-  DtlsTransport(IoLoop& loop, SSL_CTX* ctx, bool isClient,
+  DtlsTransport(IoLoop& loop, SSL_CTX* ctx, std::vector<std::byte>& readScratch, bool isClient,
                 std::vector<std::uint8_t> remoteFingerprint, Callbacks callbacks);
   ~DtlsTransport();
   DtlsTransport(const DtlsTransport&) = delete;
@@ -64,7 +64,7 @@ class DtlsTransport {
   bool connected_ = false;
   bool finished_ = false;  // failed, closed or shut down
   bool fingerprintMatched_ = false;
-  std::array<std::uint8_t, 1 << 16> readBuffer_{};
+  std::vector<std::byte>& readBuffer_;  // shared, loop thread only (see Runtime::dtlsScratch)
 };
 
 }  // namespace ifmesh::rtc

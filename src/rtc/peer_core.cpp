@@ -16,7 +16,6 @@ namespace dcep = rtc::dcep;
 
 namespace {
 constexpr std::uint16_t kSctpPort = 5000;
-constexpr std::uint16_t kMaxStreams = 1024;
 constexpr std::size_t kMaxEarlyDatagrams = 64;
 constexpr std::size_t kDefaultRemoteMaxMessageSize = 65536;  // RFC 8841 §6: when not announced
 }  // namespace
@@ -184,7 +183,8 @@ void PeerCore::createDtls() {
   cb.onData = [this](const std::uint8_t* data, std::size_t length) {
     if (sctp_) sctp_->receivePacket(data, length);
   };
-  dtls_ = std::make_unique<rtc::DtlsTransport>(runtime_.loop(), runtime_.dtlsContext(), dtlsClient_,
+  dtls_ = std::make_unique<rtc::DtlsTransport>(runtime_.loop(), runtime_.dtlsContext(),
+                                               runtime_.dtlsScratch(), dtlsClient_,
                                                remote_->fingerprint, std::move(cb));
   setDtlsState(DtlsState::Connecting);
   if (dtlsClient_ && (iceState == IceState::Connected || iceState == IceState::Completed))
@@ -258,7 +258,7 @@ void PeerCore::handleDtlsConnected() {
   };
   try {
     sctp_ = rtc::SctpTransport::create(runtime_, kSctpPort, remote_->sctpPort,
-                                       config_.maxMessageSize, std::move(cb));
+                                       config_.maxMessageSize, config_.maxChannels, std::move(cb));
     sctp_->connect();
   } catch (const Error& e) {
     fail(e.what());
@@ -284,7 +284,7 @@ std::size_t PeerCore::sendLimit() const {
 
 std::optional<std::uint16_t> PeerCore::allocateStreamId() {
   // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
-  for (std::uint32_t id = dtlsClient_ ? 0 : 1; id < kMaxStreams; id += 2) {
+  for (std::uint32_t id = dtlsClient_ ? 0 : 1; id < config_.maxChannels; id += 2) {
     if (!channels_.count(static_cast<std::uint16_t>(id))) return static_cast<std::uint16_t>(id);
   }
   return std::nullopt;
@@ -349,7 +349,7 @@ void PeerCore::handleDcep(std::uint16_t stream, const std::vector<std::byte>& da
   }
   const auto& open = std::get<dcep::Open>(message);
   bool peerParity = (stream % 2 == 0) != dtlsClient_;
-  if (!peerParity || stream >= kMaxStreams || channels_.count(stream)) return;
+  if (!peerParity || stream >= config_.maxChannels || channels_.count(stream)) return;
   auto channel = std::make_shared<ChannelCore>(runtime_.loop(), stream, open);
   channels_[stream] = channel;
   sctp_->enqueue(stream, dcep::kPpidDcep, dcep::encodeAck(), {});

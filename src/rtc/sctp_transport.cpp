@@ -14,8 +14,6 @@ namespace {
 
 // Path MTU for SCTP packets so that SCTP + DTLS + UDP + IPv6 stays within 1280 bytes.
 constexpr std::uint32_t kSctpPathMtu = 1188;
-// 1,024 streams in each direction: enough channels, a fraction of 65,535's memory per association.
-constexpr std::uint16_t kStreams = 1024;
 constexpr int kSocketBuffer = 4 * 1024 * 1024;
 
 template <typename T>
@@ -29,22 +27,22 @@ void setOption(struct socket* sock, int level, int name, const T& value, const c
 std::shared_ptr<SctpTransport> SctpTransport::create(Runtime& runtime, std::uint16_t localPort,
                                                      std::uint16_t remotePort,
                                                      std::size_t maxReceiveSize,
-                                                     Callbacks callbacks) {
-  std::shared_ptr<SctpTransport> t(
-      new SctpTransport(runtime, localPort, remotePort, maxReceiveSize, std::move(callbacks)));
+                                                     std::uint16_t streams, Callbacks callbacks) {
+  std::shared_ptr<SctpTransport> t(new SctpTransport(runtime, localPort, remotePort, maxReceiveSize,
+                                                     streams, std::move(callbacks)));
   t->open();
   return t;
 }
 
 SctpTransport::SctpTransport(Runtime& runtime, std::uint16_t localPort, std::uint16_t remotePort,
-                             std::size_t maxReceiveSize, Callbacks callbacks)
+                             std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks)
     : runtime_(runtime),
       loop_(runtime.loop()),
       localPort_(localPort),
       remotePort_(remotePort),
       maxReceiveSize_(maxReceiveSize),
-      callbacks_(std::move(callbacks)),
-      receiveBuffer_(64 * 1024) {}
+      streams_(streams),
+      callbacks_(std::move(callbacks)) {}
 
 SctpTransport::~SctpTransport() {
   shutdown();
@@ -80,8 +78,8 @@ void SctpTransport::open() {
   params.spp_pathmtu = kSctpPathMtu;
   setOption(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, params, "SCTP_PEER_ADDR_PARAMS");
   sctp_initmsg init{};
-  init.sinit_num_ostreams = kStreams;
-  init.sinit_max_instreams = kStreams;
+  init.sinit_num_ostreams = streams_;
+  init.sinit_max_instreams = streams_;
   setOption(sock_, IPPROTO_SCTP, SCTP_INITMSG, init, "SCTP_INITMSG");
   // Fast acknowledgements: a lone message must not wait 200 ms for its SACK.
   sctp_sack_info sack{};
@@ -152,6 +150,7 @@ void SctpTransport::processEvents() {
 
 void SctpTransport::readAll() {
   auto keepAlive = shared_from_this();  // a callback may drop the last owner
+  std::vector<std::byte>& receiveBuffer = runtime_.sctpScratch();
   while (!closed_) {
     sctp_rcvinfo info{};
     socklen_t infoLength = sizeof info;
@@ -159,7 +158,7 @@ void SctpTransport::readAll() {
     int flags = 0;
     sockaddr_conn from{};
     socklen_t fromLength = sizeof from;
-    ssize_t n = usrsctp_recvv(sock_, receiveBuffer_.data(), receiveBuffer_.size(),
+    ssize_t n = usrsctp_recvv(sock_, receiveBuffer.data(), receiveBuffer.size(),
                               reinterpret_cast<sockaddr*>(&from), &fromLength, &info, &infoLength,
                               &infoType, &flags);
     if (n < 0) {
@@ -167,7 +166,7 @@ void SctpTransport::readAll() {
       return closeWith(std::string("SCTP receive failed: ") + strerror(errno));
     }
     if (n == 0) return closeWith("SCTP association closed by peer");
-    const std::byte* bytes = receiveBuffer_.data();
+    const std::byte* bytes = receiveBuffer.data();
     auto size = static_cast<std::size_t>(n);
     if (flags & MSG_NOTIFICATION) {
       notification_.insert(notification_.end(), bytes, bytes + size);

@@ -45,7 +45,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
 
   static std::shared_ptr<SctpTransport> create(Runtime& runtime, std::uint16_t localPort,
                                                std::uint16_t remotePort, std::size_t maxReceiveSize,
-                                               Callbacks callbacks);
+                                               std::uint16_t streams, Callbacks callbacks);
   ~SctpTransport();
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
@@ -67,7 +67,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
 
  private:
   SctpTransport(Runtime& runtime, std::uint16_t localPort, std::uint16_t remotePort,
-                std::size_t maxReceiveSize, Callbacks callbacks);
+                std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks);
   void open();
   static void onUpcall(struct socket* sock, void* arg, int flags);
   void scheduleProcessing();
@@ -91,6 +91,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint16_t localPort_;
   std::uint16_t remotePort_;
   std::size_t maxReceiveSize_;
+  std::uint16_t streams_;
   Callbacks callbacks_;
   struct socket* sock_ = nullptr;
   std::uintptr_t id_ = 0;
@@ -106,7 +107,6 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::atomic<std::uint64_t> bytesQueuedTotal_{0};
   std::set<std::uint16_t> pendingResets_;  // loop thread: resets refused while one was in flight
 
-  std::vector<std::byte> receiveBuffer_;
   std::map<std::uint16_t, std::vector<std::byte>> partial_;  // messages arriving in pieces
   std::set<std::uint16_t> discarding_;                       // oversize message being skipped
   std::vector<std::byte> notification_;

@@ -26,6 +26,10 @@ struct RtcConfiguration {
   // or LAN connection in a few ms; raise it (RFC 8445 suggests 50 ms for media) on links where
   // bursts of checks hurt.
   unsigned iceCheckPacingMs = 1;
+  // SCTP streams in each direction = the most DataChannels open at once (ids 0..maxChannels-1).
+  // Each stream costs memory in every association: an agent mesh that needs one channel per
+  // peer uses a small value.
+  std::uint16_t maxChannels = 1024;
   // A connection not up this long after gathering started goes to Failed.
   unsigned connectTimeoutMs = 30000;
   // Local UDP port range for host candidates (0 = any).

@@ -1,0 +1,196 @@
+#include "bench/mesh_scenario.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "ifmesh/signaling.hpp"
+
+namespace ifmesh::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+void raiseFileLimit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+}  // namespace
+
+std::size_t residentBytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+std::size_t threadCount() {
+  std::size_t n = 0;
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(dir))
+      if (e->d_name[0] != '.') ++n;
+    closedir(dir);
+  }
+  return n;
+}
+
+ScenarioResult runMeshScenario(const MeshOptions& o) {
+  raiseFileLimit();
+  ScenarioResult r;
+  r.scenario = o.scenario;
+  r.title = o.title.empty() ? std::to_string(o.agents) + "-Agent Mesh" : o.title;
+
+  signaling::ServerConfig sc;
+  sc.port = 0;
+  sc.maxMessagesPerSecond = 1000000;  // the benchmark itself is the flood
+  signaling::Server server(sc);
+  server.start();
+  std::size_t rssBefore = residentBytes();
+  std::size_t threadsBefore = threadCount();
+
+  std::vector<std::unique_ptr<Agent>> agents;
+  std::mutex mutex;
+  std::vector<double> rtts;
+  std::atomic<bool> running{true};
+  std::atomic<std::uint64_t> roundTrips{0};
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < o.agents; ++i) {
+    AgentConfig c;
+    char id[32];
+    std::snprintf(id, sizeof id, "agent-%03zu", i);
+    c.agentId = id;
+    c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
+    c.localAddresses = {"127.0.0.1"};
+    c.topology = o.topology;
+    c.partialMeshK = o.k;
+    c.hubId = "agent-000";
+    c.healing.attemptTimeout = std::chrono::seconds(30);
+    agents.push_back(std::make_unique<Agent>(c));
+  }
+  // Echo: a ping comes back as a pong; a pong's arrival sends the next ping on that pair.
+  for (auto& agent : agents) {
+    Agent* self = agent.get();
+    agent->onMessage([&, self](const IFMessage& m) {
+      if (m.payload.contains("ping")) {
+        IFMessage pong;
+        pong.payload = {{"pong", m.payload["ping"]}};
+        self->send(m.source, pong);
+        return;
+      }
+      if (!m.payload.contains("pong")) return;
+      double rtt = static_cast<double>(nowNs() - m.payload["pong"].get<std::int64_t>()) / 1000.0;
+      {
+        std::lock_guard lock(mutex);
+        rtts.push_back(rtt);
+      }
+      ++roundTrips;
+      if (running) {
+        IFMessage ping;
+        ping.payload = {{"ping", nowNs()}};
+        self->send(m.source, ping);
+      }
+    });
+  }
+  for (auto& agent : agents) agent->connectToSignaling();
+
+  // Wait until every agent has all the links its topology asks for.
+  std::size_t expectedLinks = 0;
+  for (std::size_t i = 0; i < o.agents; ++i) {
+    switch (o.topology) {
+      case Topology::FullMesh:
+        expectedLinks += o.agents - 1;
+        break;
+      case Topology::HubAndSpoke:
+        expectedLinks += i == 0 ? o.agents - 1 : 1;
+        break;
+      default:
+        expectedLinks += 0;
+        break;
+    }
+  }
+  auto deadline = start + o.establishTimeout;
+  std::size_t links = 0;
+  for (;;) {
+    links = 0;
+    for (auto& a : agents) links += a->peers().size();
+    if (o.progress) o.progress("establishing", expectedLinks ? double(links) / expectedLinks : 1);
+    if (links >= expectedLinks && expectedLinks > 0) break;
+    if (o.topology == Topology::PartialMesh && links > 0) {
+      // Partial mesh: stable once the link count stops growing for a moment.
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      std::size_t again = 0;
+      for (auto& a : agents) again += a->peers().size();
+      if (again == links) break;
+      continue;
+    }
+    if (Clock::now() > deadline)
+      throw std::runtime_error("mesh not established: " + std::to_string(links / 2) + " of " +
+                               std::to_string(expectedLinks / 2) + " connections");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double establishMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  std::size_t connections = links / 2;
+  std::size_t rssEstablished = residentBytes();
+  std::size_t threads = threadCount();
+
+  // All-pairs traffic over every link.
+  auto trafficStart = Clock::now();
+  for (auto& agent : agents)
+    for (const auto& peer : agent->peers()) {
+      IFMessage ping;
+      ping.payload = {{"ping", nowNs()}};
+      agent->send(peer, ping);
+    }
+  while (Clock::now() - trafficStart < o.duration) {
+    if (o.progress) o.progress("all-pairs echo", (Clock::now() - trafficStart) / o.duration);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  running = false;
+  double seconds = std::chrono::duration<double>(Clock::now() - trafficStart).count();
+  std::uint64_t trips = roundTrips.load();
+  std::size_t rssPeak = residentBytes();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let in-flight pings land
+  {
+    std::lock_guard lock(mutex);
+    r.rttSamplesUs = rtts;
+  }
+  for (auto& agent : agents) agent->onMessage(nullptr);
+  agents.clear();
+  server.stop();
+
+  r.rttUs = summarize(r.rttSamplesUs);
+  r.echoRoundTripsPerS = static_cast<double>(trips) / seconds;
+  r.setupMs = summarize({establishMs});
+  r.extra["mesh"] = {{"agents", o.agents},
+                     {"connections", connections},
+                     {"establish_ms", establishMs},
+                     {"round_trips_per_s", r.echoRoundTripsPerS},
+                     {"rss_bytes_before", rssBefore},
+                     {"rss_bytes_established", rssEstablished},
+                     {"rss_bytes_peak", rssPeak},
+                     {"rss_bytes_per_connection",
+                      connections ? double(rssEstablished - rssBefore) / connections : 0},
+                     {"threads", threads},
+                     {"threads_before", threadsBefore}};
+  r.notes.push_back(std::to_string(connections) + " connections established in " +
+                    std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
+                    std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) +
+                    " threads");
+  return r;
+}
+
+}  // namespace ifmesh::bench
