@@ -1,5 +1,7 @@
 #include "mesh/agent_core.hpp"
 
+#include <deque>
+
 #include "ifmesh/error.hpp"
 #include "mesh/topology.hpp"
 #include "rtc/runtime.hpp"
@@ -86,10 +88,24 @@ void AgentCore::formTopology() {
   if (config_.topology == Topology::Manual) return;
   std::vector<std::string> all(directory_.begin(), directory_.end());
   all.push_back(config_.agentId);
-  for (const auto& peer : mesh::neighbours(config_.topology, config_.agentId, all,
-                                           config_.partialMeshK, config_.hubId)) {
+  auto wanted =
+      mesh::neighbours(config_.topology, config_.agentId, all, config_.partialMeshK, config_.hubId);
+  for (const auto& peer : wanted) {
+    topologyLinks_.insert(peer);
     auto l = link(peer, true);
     if (l->state() == PeerState::Connecting && l->isOfferer()) l->start();
+  }
+  // While the directory was still filling, small meshes were full; links the grown graph no
+  // longer wants are closed once they carry nothing unacknowledged (traffic then forwards).
+  std::set<std::string> keep(wanted.begin(), wanted.end());
+  for (auto it = topologyLinks_.begin(); it != topologyLinks_.end();) {
+    auto l = link(*it, false);
+    if (keep.count(*it) || !l || l->unacknowledged() > 0) {
+      ++it;
+      continue;
+    }
+    if (l->isOfferer()) l->disconnect();  // one side decides, the other hears "bye"
+    it = topologyLinks_.erase(it);
   }
 }
 
@@ -118,16 +134,90 @@ std::uint64_t AgentCore::send(const std::string& peerId, IFMessage message) {
   message.destination = peerId;
   if (message.id.empty()) message.id = newMessageId();
   if (message.timestamp.empty()) message.timestamp = isoTimestampNow();
-  auto l = link(peerId, true);
-  if (l->state() == PeerState::Connecting && !l->connected()) {
-    // First message to a peer we never linked: connect on demand.
-    l->start();
+  std::uint64_t& next = nextSequence_[peerId];
+  message.sequence = next + 1;
+  route(message, 0);  // throws MessageTooLarge before the sequence number is used
+  next = message.sequence;
+  return message.sequence;
+}
+
+// Partial mesh and hub-and-spoke: every agent derives the same graph from the directory, so the
+// next hop is the first step of a shortest path in it. Otherwise (or when no path is known), the
+// destination itself, linked on demand.
+std::string AgentCore::nextHop(const std::string& destination) {
+  if (auto l = link(destination, false);
+      l && l->state() != PeerState::Unreachable && l->state() != PeerState::Disconnected)
+    return destination;
+  if (config_.topology != Topology::PartialMesh && config_.topology != Topology::HubAndSpoke)
+    return destination;
+  std::vector<std::string> all(directory_.begin(), directory_.end());
+  all.push_back(config_.agentId);
+  if (!directory_.count(destination)) return destination;
+  std::map<std::string, std::string> firstHop;  // BFS: node -> our neighbour that leads to it
+  std::deque<std::string> queue;
+  for (const auto& n : mesh::neighbours(config_.topology, config_.agentId, all,
+                                        config_.partialMeshK, config_.hubId)) {
+    firstHop[n] = n;
+    queue.push_back(n);
   }
+  while (!queue.empty()) {
+    std::string node = queue.front();
+    queue.pop_front();
+    if (node == destination) return firstHop[node];
+    for (const auto& n :
+         mesh::neighbours(config_.topology, node, all, config_.partialMeshK, config_.hubId)) {
+      if (n == config_.agentId || firstHop.count(n)) continue;
+      firstHop[n] = firstHop[node];
+      queue.push_back(n);
+    }
+  }
+  return destination;
+}
+
+void AgentCore::route(const IFMessage& message, int hops) {
+  std::string hop = nextHop(message.destination);
+  auto l = link(hop, true);
   if (l->state() == PeerState::Unreachable) {
     undeliverable(message, "peer is unreachable");
-    return 0;
+    return;
   }
-  return l->enqueue(std::move(message));
+  if (l->state() == PeerState::Connecting) l->start();  // first message to this peer: link now
+  l->enqueue(message, hops);
+}
+
+void AgentCore::receive(const IFMessage& message, int hops, const std::string& fromPeer) {
+  constexpr int kMaxHops = 16;
+  if (message.destination == config_.agentId) {
+    // End-to-end duplicates (a relay that crashed after forwarding and forwarded again) are
+    // dropped by the source's sequence number.
+    std::uint64_t& last = lastDelivered_[message.source];
+    if (message.sequence != 0 && message.sequence <= last) {
+      witness("ifmessage_rejected", fromPeer,
+              {{"reason", "duplicate"},
+               {"message_id", message.id},
+               {"sequence_num", message.sequence}});
+      return;
+    }
+    last = std::max(last, message.sequence);
+    witness("ifmessage_received", message.source,
+            {{"message_id", message.id},
+             {"sequence_num", message.sequence},
+             {"hops", hops},
+             {"via", fromPeer}});
+    onMessage(message);
+    return;
+  }
+  if (hops + 1 > kMaxHops) {
+    witness("ifmessage_rejected", fromPeer,
+            {{"reason", "hop limit reached"}, {"message_id", message.id}});
+    return;
+  }
+  try {
+    route(message, hops + 1);
+  } catch (const Error& e) {
+    witness("message_undeliverable", message.destination,
+            {{"message_id", message.id}, {"reason", e.what()}});
+  }
 }
 
 void AgentCore::signal(const std::string& to, const std::string& type, nlohmann::json body) {
@@ -164,10 +254,6 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
   if (config_.witness)
     config_.witness->emit(event, config_.agentId, peerId,
                           metadata.is_null() ? nlohmann::json::object() : std::move(metadata));
-}
-
-void AgentCore::deliver(const IFMessage& message) {
-  onMessage(message);
 }
 
 void AgentCore::peerStateChanged(const std::string& peerId, PeerState state) {

@@ -35,7 +35,8 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::uint64_t send(const std::string& peerId, IFMessage message);
   void signal(const std::string& to, const std::string& type, nlohmann::json body);
   void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {});
-  void deliver(const IFMessage& message);
+  // A message taken off a link: delivered here, or forwarded one hop closer to its destination.
+  void receive(const IFMessage& message, int hops, const std::string& fromPeer);
   void peerStateChanged(const std::string& peerId, PeerState state);
   void undeliverable(const IFMessage& message, const std::string& reason);
   std::mt19937& rng() { return rng_; }
@@ -51,13 +52,18 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
   void formTopology();
+  void route(const IFMessage& message, int hops);
+  std::string nextHop(const std::string& destination);
 
   AgentConfig config_;
   rtc::IoLoop& loop_;
   std::unique_ptr<signaling::Client> signaling_;
   std::set<std::string> directory_;
+  std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
   std::mt19937 rng_;
   bool shutdown_ = false;
+  std::map<std::string, std::uint64_t> nextSequence_;   // per destination, end to end
+  std::map<std::string, std::uint64_t> lastDelivered_;  // per source, end to end
 };
 
 }  // namespace ifmesh::detail

@@ -291,24 +291,25 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
-std::uint64_t PeerLink::enqueue(IFMessage message) {
-  message.sequence = nextSeq_++;
-  nlohmann::json frame = {{"t", "msg"}, {"m", toJson(message)}};
+void PeerLink::enqueue(const IFMessage& message, int hops) {
+  // The link sequence ("s") is this hop's; the IFMessage's own sequence is end to end.
+  std::uint64_t linkSeq = nextSeq_;
+  nlohmann::json frame = {{"t", "msg"}, {"s", linkSeq}, {"h", hops}, {"m", toJson(message)}};
   std::string text = frame.dump();
-  if (text.size() > agent_.config().maxMessageBytes) {
-    --nextSeq_;
+  if (text.size() > agent_.config().maxMessageBytes)
     throw Error(Errc::MessageTooLarge,
                 "IFMessage of " + std::to_string(text.size()) + " bytes exceeds the " +
                     std::to_string(agent_.config().maxMessageBytes) + "-byte limit");
-  }
-  unacked_.push_back({message.sequence, text, message});
+  ++nextSeq_;
+  unacked_.push_back({linkSeq, text, message});
   // The peer's hello (which may arrive before our open event) is what makes sending safe.
   if (peerHelloSeen_) transmit(text);
   agent_.witness("ifmessage_sent", peerId_,
                  {{"message_id", message.id},
                   {"sequence_num", message.sequence},
+                  {"destination", message.destination},
+                  {"hops", hops},
                   {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
-  return message.sequence;
 }
 
 void PeerLink::transmit(const std::string& frame) {
@@ -378,17 +379,25 @@ void PeerLink::onChannelFrame(const std::string& text) {
       agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
       return;
     }
-    if (message.source != peerId_) {
+    auto linkSeq = seqOf("s");
+    auto hopsIt = frame.find("h");
+    int hops = hopsIt != frame.end() && hopsIt->is_number_unsigned() ? hopsIt->get<int>() : 0;
+    if (!linkSeq) {
+      agent_.witness("ifmessage_rejected", peerId_, {{"reason", "frame without link sequence"}});
+      return;
+    }
+    // A message that has not been forwarded must come from the neighbour that sent it.
+    if (hops == 0 && message.source != peerId_) {
       agent_.witness(
           "ifmessage_rejected", peerId_,
           {{"reason", "source does not match the sending peer"}, {"message_id", message.id}});
       return;
     }
-    if (message.sequence <= delivered_) {  // a resend we already delivered
+    if (*linkSeq <= delivered_) {  // a resend we already took
       scheduleAck();
       return;
     }
-    if (message.sequence != delivered_ + 1) {
+    if (*linkSeq != delivered_ + 1) {
       // Something went missing: ask for a resend from where we are (once per gap).
       if (resyncRequestedAt_ != delivered_) {
         resyncRequestedAt_ = delivered_;
@@ -396,10 +405,8 @@ void PeerLink::onChannelFrame(const std::string& text) {
       }
       return;
     }
-    delivered_ = message.sequence;
-    agent_.witness("ifmessage_received", peerId_,
-                   {{"message_id", message.id}, {"sequence_num", message.sequence}});
-    agent_.deliver(message);
+    delivered_ = *linkSeq;
+    agent_.receive(message, hops, peerId_);
     scheduleAck();
   } else {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unknown frame type " + type}});

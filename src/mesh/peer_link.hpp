@@ -46,7 +46,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void drop();        // abrupt, heals
 
   // Delivery.
-  std::uint64_t enqueue(IFMessage message);
+  // Queues a message on this hop (hops: how many agents forwarded it so far). Throws
+  // MessageTooLarge. Delivered to the neighbour exactly once, in order, across reconnections.
+  void enqueue(const IFMessage& message, int hops);
   void failAll(const std::string& reason);
 
  private:
@@ -79,7 +81,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool intentional_ = false;
   bool everConnected_ = false;
 
-  // Delivery session.
+  // Delivery session (link sequence numbers of this hop).
   std::uint64_t nextSeq_ = 1;
   struct Pending {
     std::uint64_t seq;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "ifmesh/agent.hpp"
@@ -190,27 +191,57 @@ TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
   EXPECT_EQ(rb.messages[0].payload["n"], 7);
 }
 
-TEST(Agent, TwentyAgentFullMeshEveryoneReachesEveryone) {
+// Twenty agents in the given topology; every agent sends to every other, and every message
+// arrives exactly once, forwarded where the topology has no direct link.
+void everyoneReachesEveryone(Topology topology, std::size_t k, std::size_t expectedLinksEach,
+                             std::size_t expectedHubLinks) {
   auto server = startServer();
   constexpr int kAgents = 20;
   std::vector<std::unique_ptr<Agent>> agents;
   std::vector<std::unique_ptr<Recorder>> inboxes;
   for (int i = 0; i < kAgents; ++i) {
     auto c = agentConfig("m" + std::to_string(100 + i), *server);
-    c.topology = Topology::FullMesh;
+    c.topology = topology;
+    c.partialMeshK = k;
+    c.hubId = "m100";
     agents.push_back(std::make_unique<Agent>(c));
     inboxes.push_back(std::make_unique<Recorder>());
     inboxes.back()->attach(*agents.back());
     agents.back()->connectToSignaling();
   }
-  for (auto& a : agents)
-    ASSERT_TRUE(eventually([&] { return a->peers().size() == kAgents - 1; }, 60s))
-        << a->id() << " has " << a->peers().size();
+  for (int i = 0; i < kAgents; ++i) {
+    std::size_t expected = i == 0 && expectedHubLinks ? expectedHubLinks : expectedLinksEach;
+    ASSERT_TRUE(eventually([&] { return agents[i]->peers().size() == expected; }, 60s))
+        << agents[i]->id() << " has " << agents[i]->peers().size() << " links, expected "
+        << expected;
+  }
   for (int i = 0; i < kAgents; ++i)
     for (int j = 0; j < kAgents; ++j)
       if (i != j) agents[i]->send(agents[j]->id(), message(i));
-  for (auto& inbox : inboxes)
-    ASSERT_TRUE(eventually([&] { return inbox->count() == kAgents - 1; }));
+  for (int i = 0; i < kAgents; ++i) {
+    ASSERT_TRUE(eventually([&] { return inboxes[i]->count() >= kAgents - 1; }))
+        << agents[i]->id() << " got " << inboxes[i]->count();
+    std::this_thread::sleep_for(20ms);
+    std::lock_guard lock(inboxes[i]->mutex);
+    std::set<std::string> sources;
+    for (const auto& m : inboxes[i]->messages) sources.insert(m.source);
+    EXPECT_EQ(inboxes[i]->messages.size(), static_cast<std::size_t>(kAgents - 1));
+    EXPECT_EQ(sources.size(), static_cast<std::size_t>(kAgents - 1));
+  }
+  // No agent linked more than its topology allows: the messages above were forwarded.
+  for (int i = 1; i < kAgents; ++i) EXPECT_EQ(agents[i]->peers().size(), expectedLinksEach);
+}
+
+TEST(Agent, TwentyAgentFullMeshEveryoneReachesEveryone) {
+  everyoneReachesEveryone(Topology::FullMesh, 0, 19, 0);
+}
+
+TEST(Agent, TwentyAgentPartialMeshForwardsSoEveryoneReachesEveryone) {
+  everyoneReachesEveryone(Topology::PartialMesh, 4, 4, 0);
+}
+
+TEST(Agent, TwentyAgentHubAndSpokeForwardsThroughTheHub) {
+  everyoneReachesEveryone(Topology::HubAndSpoke, 0, 1, 19);
 }
 
 TEST(Agent, UnreachablePeerIsReportedNotSilentlyDropped) {
