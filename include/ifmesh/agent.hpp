@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ifmesh/bandwidth.hpp"
 #include "ifmesh/ifmessage.hpp"
 #include "ifmesh/rtc/configuration.hpp"
 #include "ifmesh/witness.hpp"
@@ -44,6 +45,7 @@ struct AgentConfig {
   std::size_t partialMeshK = 0;  // 0: the original design's default k for the mesh size
   std::string hubId;             // for HubAndSpoke
   std::size_t maxMessageBytes = 256 * 1024;
+  BandwidthConfig bandwidth;  // validated by the constructor
 };
 
 enum class PeerState { Connecting, Connected, Reconnecting, Unreachable, Disconnected };
@@ -78,6 +80,10 @@ class Agent {
   std::vector<std::string> peers() const;  // currently connected
   std::optional<PeerState> peerState(const std::string& peerId) const;
   std::size_t unacknowledged(const std::string& peerId) const;
+
+  QualityMode getQualityMode() const;
+  BandwidthStats getBandwidthStats() const;
+  void onQualityChange(std::function<void(QualityMode from, QualityMode to)> cb);
 
  private:
   std::shared_ptr<detail::AgentCore> core_;

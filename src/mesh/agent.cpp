@@ -97,6 +97,16 @@ std::optional<PeerState> Agent::peerState(const std::string& peerId) const {
   });
 }
 
+QualityMode Agent::getQualityMode() const {
+  return core_->qualityMode();
+}
+BandwidthStats Agent::getBandwidthStats() const {
+  return core_->bandwidthStats();
+}
+void Agent::onQualityChange(std::function<void(QualityMode, QualityMode)> cb) {
+  core_->onQualityChange.set(std::move(cb));
+}
+
 std::size_t Agent::unacknowledged(const std::string& peerId) const {
   return core_->loop().invoke([&]() -> std::size_t {
     auto l = core_->link(peerId, false);

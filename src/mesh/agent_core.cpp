@@ -11,7 +11,8 @@ namespace ifmesh::detail {
 AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
       loop_(rtc::Runtime::instance().loop()),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      quality_(config_.bandwidth) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
 }
 
@@ -64,11 +65,71 @@ void AgentCore::start() {
   signaling_->onDisconnected(
       [onLoop] { onLoop([](AgentCore& self) { self.registered = false; }); });
   signaling_->connect();
+  if (config_.bandwidth.enabled)
+    loop_.invoke([this, weak] {
+      bandwidthTimer_ = loop_.addTimer(config_.bandwidth.checkInterval, [weak] {
+        auto self = weak.lock();
+        if (!self || self->shutdown_) return false;
+        self->sampleBandwidth();
+        return true;
+      });
+    });
+}
+
+void AgentCore::sampleBandwidth() {
+  std::size_t max = 0, total = 0, channels = 0;
+  for (auto& [id, l] : links) {
+    if (auto buffered = l->bufferedAmount()) {
+      max = std::max(max, *buffered);
+      total += *buffered;
+      ++channels;
+    }
+  }
+  std::size_t avg = channels ? total / channels : 0;
+  QualityMode before, after;
+  {
+    std::lock_guard lock(qualityMutex_);
+    before = quality_.mode();
+    quality_.update(max, avg, channels, std::chrono::steady_clock::now());
+    after = quality_.mode();
+  }
+  if (before == after) return;
+  const auto& t = config_.bandwidth.thresholds;
+  witness("bandwidth_quality_changed", "",
+          {{"old_mode", toString(before)},
+           {"new_mode", toString(after)},
+           {"max_buffered", max},
+           {"avg_buffered", avg},
+           {"channel_count", channels},
+           {"threshold_high_to_medium", t.highToMedium},
+           {"threshold_medium_to_low", t.mediumToLow}});
+  onQualityChange(before, after);
+}
+
+std::chrono::milliseconds AgentCore::batchDelay() const {
+  return config_.bandwidth.enabled ? quality_.batchDelay() : std::chrono::milliseconds(0);
+}
+
+void AgentCore::batchSent(std::size_t messages) {
+  std::lock_guard lock(qualityMutex_);
+  ++quality_.stats().batchesSent;
+  quality_.stats().messagesBatched += messages;
+}
+
+QualityMode AgentCore::qualityMode() {
+  std::lock_guard lock(qualityMutex_);
+  return quality_.mode();
+}
+
+BandwidthStats AgentCore::bandwidthStats() {
+  std::lock_guard lock(qualityMutex_);
+  return quality_.stats();
 }
 
 void AgentCore::shutdown() {
   loop_.invoke([this] {
     shutdown_ = true;
+    bandwidthTimer_.cancel();
     for (auto& [id, link] : links) {
       if (link->state() == PeerState::Connected) signal(id, "bye", nlohmann::json::object());
     }

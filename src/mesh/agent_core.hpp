@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ifmesh/agent.hpp"
+#include "ifmesh/bandwidth.hpp"
 #include "ifmesh/signaling.hpp"
 #include "mesh/peer_link.hpp"
 #include "rtc/callback_slot.hpp"
@@ -41,6 +42,12 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void undeliverable(const IFMessage& message, const std::string& reason);
   std::mt19937& rng() { return rng_; }
   RtcConfiguration rtcConfig(bool relay) const;
+  std::chrono::milliseconds batchDelay() const;
+  void batchSent(std::size_t messages);
+  void sampleBandwidth();
+  QualityMode qualityMode();
+  BandwidthStats bandwidthStats();
+  rtc::CallbackSlot<QualityMode, QualityMode> onQualityChange;
 
   std::atomic<bool> registered{false};
   rtc::CallbackSlot<const IFMessage&> onMessage;
@@ -62,6 +69,9 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
   std::mt19937 rng_;
   bool shutdown_ = false;
+  QualityController quality_;
+  std::mutex qualityMutex_;  // stats are read from user threads
+  rtc::IoLoop::Timer bandwidthTimer_;
   std::map<std::string, std::uint64_t> nextSequence_;   // per destination, end to end
   std::map<std::string, std::uint64_t> lastDelivered_;  // per source, end to end
 };

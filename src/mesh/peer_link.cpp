@@ -22,6 +22,11 @@ PeerLink::~PeerLink() {
   closeConnection();
 }
 
+std::optional<std::size_t> PeerLink::bufferedAmount() const {
+  if (!channel_ || !channel_->isOpen()) return std::nullopt;
+  return channel_->bufferedAmount() + batchBytes_;
+}
+
 bool PeerLink::isOfferer() const {
   return agent_.id() < peerId_;
 }
@@ -214,6 +219,9 @@ void PeerLink::closeConnection() {
     pc_.reset();
   }
   ackTimer_.cancel();
+  batchTimer_.cancel();
+  batch_.clear();  // still in unacked_: resent after the next hello
+  batchBytes_ = 0;
 }
 
 void PeerLink::onChannelOpen() {
@@ -314,11 +322,46 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
 
 void PeerLink::transmit(const std::string& frame) {
   if (!channel_ || !channel_->isOpen()) return;  // kept in unacked_, resent after reconnect
+  auto delay = agent_.batchDelay();
+  if (delay.count() == 0 && batch_.empty()) return sendNow(frame);
+  // MEDIUM/LOW quality: frames to this peer leave together, once per batch delay.
+  if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
+  batch_.push_back(frame);
+  batchBytes_ += frame.size() + 1;
+  if (!batchTimer_.active())
+    batchTimer_ = agent_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
+      batchTimer_ = rtc::IoLoop::Timer();
+      flushBatch();
+      return false;
+    });
+}
+
+void PeerLink::sendNow(const std::string& text) {
+  if (!channel_ || !channel_->isOpen()) return;
   try {
-    channel_->send(frame);
+    channel_->send(text);
   } catch (const Error&) {
-    // The channel closed under us: the message stays unacknowledged and is resent later.
+    // The channel closed under us: messages stay unacknowledged and are resent later.
   }
+}
+
+void PeerLink::flushBatch() {
+  if (batch_.empty()) return;
+  if (batch_.size() == 1) {
+    sendNow(batch_.front());
+  } else {
+    // Each frame is a JSON object, so joining them makes a valid JSON array.
+    std::string text = "{\"t\":\"batch\",\"f\":[";
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      if (i) text += ',';
+      text += batch_[i];
+    }
+    text += "]}";
+    sendNow(text);
+    agent_.batchSent(batch_.size());
+  }
+  batch_.clear();
+  batchBytes_ = 0;
 }
 
 void PeerLink::sendHello() {
@@ -349,6 +392,15 @@ void PeerLink::scheduleAck() {
 
 void PeerLink::onChannelFrame(const std::string& text) {
   nlohmann::json frame = nlohmann::json::parse(text, nullptr, false);
+  if (!frame.is_discarded() && frame.is_object() && frame.value("t", "") == "batch" &&
+      frame.contains("f") && frame["f"].is_array()) {
+    for (auto& inner : frame["f"]) handleFrame(inner);  // split again, transparently
+    return;
+  }
+  handleFrame(frame);
+}
+
+void PeerLink::handleFrame(nlohmann::json& frame) {
   if (frame.is_discarded() || !frame.is_object() || !frame.contains("t") ||
       !frame["t"].is_string()) {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "malformed frame"}});

@@ -34,6 +34,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool isOfferer() const;  // the lower id offers
   std::size_t unacknowledged() const { return unacked_.size(); }
   bool connected() const { return state_ == PeerState::Connected; }
+  // Bytes queued in the open channel, or nothing when there is no open channel.
+  std::optional<std::size_t> bufferedAmount() const;
 
   // Connection management.
   void start();  // begin connecting (offerer: offer now; answerer: ask the peer to offer)
@@ -58,6 +60,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void wireConnection();
   void onChannelOpen();
   void onChannelFrame(const std::string& text);
+  void handleFrame(nlohmann::json& frame);
+  void sendNow(const std::string& text);
+  void flushBatch();
   void onTransportDown(const std::string& why);
   void transmit(const std::string& frame);
   void sendHello();
@@ -93,6 +98,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::uint64_t ackSent_ = 0;
   std::optional<std::uint64_t> resyncRequestedAt_;
   rtc::IoLoop::Timer ackTimer_;
+  static constexpr std::size_t kMaxBatchBytes = 64 * 1024;
+  std::vector<std::string> batch_;
+  std::size_t batchBytes_ = 0;
+  rtc::IoLoop::Timer batchTimer_;
 
   // Healing.
   int failedAttempts_ = 0;
