@@ -18,6 +18,7 @@ struct AgentArgs {
   std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token;
   std::vector<std::string> stun, localAddresses;
   bool echo = false;
+  bool verbose = false;
 };
 
 void addCommon(CLI::App* cmd, AgentArgs& a) {
@@ -58,7 +59,11 @@ int runAgent(const AgentArgs& a) {
     std::cout << "peer " << peer << " " << toString(s) << std::endl;
   });
   agent.onMessage([&](const IFMessage& m) {
-    std::cout << serialize(m) << std::endl;
+    // One short line per message: payloads can be large, and stdout may be a pipe nobody drains.
+    std::cout << "message from " << m.source << " seq=" << m.sequence << " id=" << m.id
+              << " bytes=" << m.payload.dump().size() << "\n";
+    if (a.verbose) std::cout << serialize(m) << "\n";
+    std::cout.flush();
     if (a.echo) {
       IFMessage reply;
       reply.payload = {{"echo", m.payload}, {"in_reply_to", m.id}};
@@ -119,6 +124,7 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   addCommon(agent, *args);
   agent->add_option("--connect", args->connect, "Topology: all | k=N | hub=ID");
   agent->add_flag("--echo", args->echo, "Answer every message with an echo");
+  agent->add_flag("--verbose", args->verbose, "Print every message in full");
   agent->callback([args, &exitCode] { exitCode = runAgent(*args); });
 
   auto sendArgs = std::make_shared<AgentArgs>();

@@ -7,5 +7,6 @@ namespace ifmesh::cli {
 void addSignalCommand(CLI::App& app, int& exitCode);
 void addAgentCommands(CLI::App& app, int& exitCode);  // agent, send
 void addWitnessCommand(CLI::App& app, int& exitCode);
+void addFloodCommand(CLI::App& app, int& exitCode);
 
 }  // namespace ifmesh::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   ifmesh::cli::addSignalCommand(app, exitCode);
   ifmesh::cli::addAgentCommands(app, exitCode);
   ifmesh::cli::addWitnessCommand(app, exitCode);
+  ifmesh::cli::addFloodCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

@@ -2,9 +2,13 @@
 
 #include <stdexcept>
 
+#include <unistd.h>
+
+#include "bench/constrained_scenario.hpp"
 #include "bench/coturn_process.hpp"
 #include "bench/mesh_scenario.hpp"
 #include "bench/pair_scenario.hpp"
+#include "bench/process.hpp"
 
 namespace ifmesh::bench {
 
@@ -128,12 +132,14 @@ ScenarioResult runPartial100(const SuiteOptions& s) {
 }  // namespace
 
 std::vector<std::string> scenarioNames() {
-  return {"p2p", "turn", "mesh5", "partial100", "hub100", "mesh100"};
+  return {"p2p", "turn", "mesh5", "constrained", "partial100", "hub100", "mesh100"};
 }
 
 std::optional<std::string> skipReason(const std::string& scenario) {
   if (scenario == "turn" && !CoturnProcess::findBinary())
     return "coturn (turnserver) is not installed: run scripts/install-deps.sh";
+  if (scenario == "constrained" && !NetnsPair::available())
+    return "needs root and `ip netns` to build the rate-limited test link";
   return std::nullopt;
 }
 
@@ -144,6 +150,13 @@ ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& opti
   if (scenario == "mesh100") return runMesh100(options);
   if (scenario == "hub100") return runHub100(options);
   if (scenario == "partial100") return runPartial100(options);
+  if (scenario == "constrained") {
+    ConstrainedOptions o;
+    char self[4096] = {};
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    o.cliPath = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "ifmesh";
+    return runConstrainedScenario(o);
+  }
   // meshN: a full mesh of N agents, for the scaling table (mesh10, mesh25, mesh50 ...).
   if (scenario.rfind("mesh", 0) == 0 && scenario.size() > 4 &&
       scenario.find_first_not_of("0123456789", 4) == std::string::npos) {

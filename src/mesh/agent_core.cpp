@@ -65,15 +65,15 @@ void AgentCore::start() {
   signaling_->onDisconnected(
       [onLoop] { onLoop([](AgentCore& self) { self.registered = false; }); });
   signaling_->connect();
-  if (config_.bandwidth.enabled)
-    loop_.invoke([this, weak] {
-      bandwidthTimer_ = loop_.addTimer(config_.bandwidth.checkInterval, [weak] {
-        auto self = weak.lock();
-        if (!self || self->shutdown_) return false;
-        self->sampleBandwidth();
-        return true;
-      });
+  // The monitor always samples (stats stay meaningful); only mode changes need `enabled`.
+  loop_.invoke([this, weak] {
+    bandwidthTimer_ = loop_.addTimer(config_.bandwidth.checkInterval, [weak] {
+      auto self = weak.lock();
+      if (!self || self->shutdown_) return false;
+      self->sampleBandwidth();
+      return true;
     });
+  });
 }
 
 void AgentCore::sampleBandwidth() {
@@ -89,6 +89,15 @@ void AgentCore::sampleBandwidth() {
   QualityMode before, after;
   {
     std::lock_guard lock(qualityMutex_);
+    if (!config_.bandwidth.enabled) {
+      auto& st = quality_.stats();
+      st.maxBuffered = max;
+      st.avgBuffered = avg;
+      st.peakBuffered = std::max(st.peakBuffered, max);
+      st.channelCount = channels;
+      ++st.samples;
+      return;
+    }
     before = quality_.mode();
     quality_.update(max, avg, channels, std::chrono::steady_clock::now());
     after = quality_.mode();

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,10 @@ namespace {
 
 // Path MTU for SCTP packets so that SCTP + DTLS + UDP + IPv6 stays within 1280 bytes.
 constexpr std::uint32_t kSctpPathMtu = 1188;
-constexpr int kSocketBuffer = 4 * 1024 * 1024;
+// Send side small, so that a slow link shows up as bufferedAmount (our queue) instead of
+// disappearing into usrsctp: 256 KiB measured 554 Mbit/s on loopback against 503 for 4 MiB.
+constexpr int kSendBuffer = 256 * 1024;
+constexpr int kReceiveBuffer = 4 * 1024 * 1024;
 
 template <typename T>
 void setOption(struct socket* sock, int level, int name, const T& value, const char* what) {
@@ -57,8 +61,9 @@ void SctpTransport::open() {
 
   // Abort on close: a closed PeerConnection must not linger in SHUTDOWN handshakes.
   setOption(sock_, SOL_SOCKET, SO_LINGER, linger{1, 0}, "SO_LINGER");
-  setOption(sock_, SOL_SOCKET, SO_SNDBUF, kSocketBuffer, "SO_SNDBUF");
-  setOption(sock_, SOL_SOCKET, SO_RCVBUF, kSocketBuffer, "SO_RCVBUF");
+  setOption(sock_, SOL_SOCKET, SO_SNDBUF, std::max(kSendBuffer, static_cast<int>(maxReceiveSize_)),
+            "SO_SNDBUF");
+  setOption(sock_, SOL_SOCKET, SO_RCVBUF, kReceiveBuffer, "SO_RCVBUF");
   sctp_assoc_value reset{};
   reset.assoc_id = SCTP_ALL_ASSOC;
   reset.assoc_value = SCTP_ENABLE_RESET_STREAM_REQ;

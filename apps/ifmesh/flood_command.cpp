@@ -1,0 +1,145 @@
+// `ifmesh flood`: sends a burst of large messages to one peer while measuring a small control
+// message's round trip, and prints what the bandwidth adapter did (JSON). Used by the
+// constrained-link test and benchmark; the peer runs `ifmesh agent --echo`.
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "commands.hpp"
+#include "ifmesh/agent.hpp"
+
+namespace ifmesh::cli {
+
+namespace {
+
+struct FloodArgs {
+  std::string id, to, signal, localAddress;
+  int count = 100;
+  std::size_t size = 32 * 1024;
+  bool noAdapt = false;
+  int timeoutMs = 120000;
+};
+
+int runFlood(const FloodArgs& a) {
+  using Clock = std::chrono::steady_clock;
+  AgentConfig c;
+  c.agentId = a.id;
+  c.signalingUrl = a.signal;
+  if (!a.localAddress.empty()) c.localAddresses = {a.localAddress};
+  c.bandwidth.enabled = !a.noAdapt;
+  c.maxMessageBytes = std::max<std::size_t>(a.size + 4096, 64 * 1024);
+  std::mutex mutex;
+  std::vector<std::string> transitions;
+  std::vector<double> controlRtt;
+  std::atomic<std::size_t> peakBuffered{0};
+  std::atomic<int> echoed{0};
+  Agent agent(c);
+  agent.onQualityChange([&](QualityMode from, QualityMode to) {
+    std::lock_guard lock(mutex);
+    transitions.push_back(std::string(toString(from)) + ">" + toString(to));
+  });
+  agent.onMessage([&](const IFMessage& m) {
+    const auto& echo = m.payload.contains("echo") ? m.payload["echo"] : m.payload;
+    if (echo.contains("control")) {
+      auto sent = echo["control"].get<std::int64_t>();
+      auto now =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+              .count();
+      std::lock_guard lock(mutex);
+      controlRtt.push_back(static_cast<double>(now - sent) / 1000.0);
+    } else {
+      ++echoed;
+    }
+  });
+  agent.connectToSignaling();
+  if (!agent.waitRegistered(std::chrono::seconds(10))) {
+    std::cerr << "could not register\n";
+    return 1;
+  }
+  agent.connect(a.to);
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (agent.peers().empty()) {
+    if (Clock::now() > deadline) {
+      std::cerr << "no connection to " << a.to << "\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto start = Clock::now();
+  std::string blob(a.size, 'x');
+  for (int i = 0; i < a.count; ++i) {
+    IFMessage m;
+    m.payload = {{"n", i}, {"blob", blob}};
+    agent.send(a.to, m);
+  }
+  // While the flood drains, a small control message every 100 ms measures what a user would feel.
+  deadline = Clock::now() + std::chrono::milliseconds(a.timeoutMs);
+  auto nextControl = Clock::now();
+  while (agent.unacknowledged(a.to) > 0 && Clock::now() < deadline) {
+    if (Clock::now() >= nextControl) {
+      IFMessage control;
+      control.payload = {{"control", std::chrono::duration_cast<std::chrono::microseconds>(
+                                         Clock::now().time_since_epoch())
+                                         .count()}};
+      agent.send(a.to, control);
+      nextControl += std::chrono::milliseconds(100);
+    }
+    peakBuffered = std::max<std::size_t>(peakBuffered, agent.getBandwidthStats().maxBuffered);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  double drainedMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  bool allAcked = agent.unacknowledged(a.to) == 0;
+  // Let the adapter see the empty buffers and climb back.
+  deadline = Clock::now() + std::chrono::seconds(5);
+  while (a.noAdapt == false && agent.getQualityMode() != QualityMode::High &&
+         Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto stats = agent.getBandwidthStats();
+  std::lock_guard lock(mutex);
+  std::sort(controlRtt.begin(), controlRtt.end());
+  auto pct = [&](double p) {
+    return controlRtt.empty()
+               ? 0.0
+               : controlRtt[std::min(controlRtt.size() - 1,
+                                     static_cast<std::size_t>(p * controlRtt.size()))];
+  };
+  nlohmann::json out = {{"sent", a.count},
+                        {"message_bytes", a.size},
+                        {"all_acknowledged", allAcked},
+                        {"drain_ms", drainedMs},
+                        {"adapter", !a.noAdapt},
+                        {"transitions", transitions},
+                        {"final_mode", toString(agent.getQualityMode())},
+                        {"peak_buffered", std::max(stats.peakBuffered, peakBuffered.load())},
+                        {"batches_sent", stats.batchesSent},
+                        {"messages_batched", stats.messagesBatched},
+                        {"control_rtt_ms",
+                         {{"samples", controlRtt.size()},
+                          {"p50", pct(0.5)},
+                          {"max", controlRtt.empty() ? 0 : controlRtt.back()}}},
+                        {"echoes_received", echoed.load()}};
+  std::cout << out.dump() << std::endl;
+  return allAcked ? 0 : 3;
+}
+
+}  // namespace
+
+void addFloodCommand(CLI::App& app, int& exitCode) {
+  auto a = std::make_shared<FloodArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("flood", "Flood one peer and report the bandwidth adapter's behaviour");
+  cmd->add_option("--id", a->id, "This agent's id")->required();
+  cmd->add_option("--to", a->to, "The peer (running `ifmesh agent --echo`)")->required();
+  cmd->add_option("--signal", a->signal, "Signaling server URL")->required();
+  cmd->add_option("--local-address", a->localAddress, "Gather ICE candidates only on this address");
+  cmd->add_option("--count", a->count, "Messages to send");
+  cmd->add_option("--size", a->size, "Bytes of payload per message");
+  cmd->add_flag("--no-adapt", a->noAdapt, "Disable the bandwidth adapter (for comparison)");
+  cmd->add_option("--timeout-ms", a->timeoutMs, "Give up waiting for acknowledgements after this");
+  cmd->callback([a, &exitCode] { exitCode = runFlood(*a); });
+}
+
+}  // namespace ifmesh::cli

@@ -1,0 +1,54 @@
+#pragma once
+// Test-host plumbing for the constrained-link scenario: child processes owned by PID and a pair of
+// network namespaces joined by a rate-limited veth link. Everything is torn down by destructors,
+// also when a run fails halfway.
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace ifmesh::bench {
+
+class ChildProcess {
+ public:
+  explicit ChildProcess(const std::vector<std::string>& argv);  // stdout captured, stderr inherited
+  ~ChildProcess();                                              // SIGTERM, SIGKILL, reaped
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  // Reads stdout until a line contains `needle` or the timeout passes; returns that line or "".
+  std::string waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  // Waits for exit; returns all remaining stdout. Throws on timeout.
+  std::string finish(std::chrono::milliseconds timeout, int* exitCode = nullptr);
+  pid_t pid() const { return pid_; }
+
+ private:
+  void stop();
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffered_;
+};
+
+// Runs a shell command line; throws std::runtime_error with its output when it fails.
+void run(const std::string& command);
+
+class NetnsPair {
+ public:
+  // Two namespaces "<prefix>a"/"<prefix>b", a veth between them (10.213.0.1 / 10.213.0.2) and a
+  // tbf rate limit on a's side (a -> b). Requires root.
+  explicit NetnsPair(unsigned rateKbit);
+  ~NetnsPair();
+  NetnsPair(const NetnsPair&) = delete;
+  NetnsPair& operator=(const NetnsPair&) = delete;
+  const std::string& a() const { return a_; }
+  const std::string& b() const { return b_; }
+  static constexpr const char* kAddressA = "10.213.0.1";
+  static constexpr const char* kAddressB = "10.213.0.2";
+  static bool available();  // root and `ip netns` usable
+
+ private:
+  void teardown();
+  std::string a_, b_;
+};
+
+}  // namespace ifmesh::bench
