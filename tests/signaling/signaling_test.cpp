@@ -183,7 +183,13 @@ TEST(Signaling, ThousandConcurrentClientsSeeTheRightDirectory) {
       << "need file descriptors for 1,000 clients and their server ends";
   Server server(loopbackServer());
   server.start();
+#ifdef __SANITIZE_ADDRESS__
+  // Under AddressSanitizer the O(N^2) directory fan-out runs ~20x slower; the full 1,000 run is
+  // the normal build's job, the sanitizer build checks the same code paths at 200.
+  constexpr int kClients = 200;
+#else
   constexpr int kClients = 1000;
+#endif
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<Client>(clientFor(server, "agent-" + std::to_string(i))));
