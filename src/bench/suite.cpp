@@ -99,6 +99,7 @@ ScenarioResult runMesh100(const SuiteOptions& s) {
   MeshOptions o = meshOptions("mesh100", 100, s);
   o.title = "100-Agent Full Mesh (4,950 connections)";
   o.duration = std::chrono::milliseconds(5000);
+  o.establishTimeout = std::chrono::milliseconds(90000);
   ScenarioResult r = runMeshScenario(o);
   const auto& m = r.extra["mesh"];
   r.targets.push_back({"establish <= 30 s", 30, m["establish_ms"].get<double>() / 1000, " s"});
