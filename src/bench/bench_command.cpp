@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench/html_report.hpp"
 #include "bench/progress_bar.hpp"
 #include "bench/suite.hpp"
 
@@ -13,6 +14,7 @@ namespace {
 struct BenchArgs {
   std::vector<std::string> scenarios;
   std::string jsonPath;
+  std::string htmlPath;
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
 };
@@ -44,6 +46,7 @@ int runBench(const BenchArgs& args) {
     }
   }
   if (!args.jsonPath.empty() && !results.empty()) writeJsonFile(args.jsonPath, results);
+  if (!args.htmlPath.empty() && !results.empty()) writeHtmlFile(args.htmlPath, results);
   return failures == 0 ? 0 : 1;
 }
 
@@ -56,6 +59,7 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
                   "Scenario to run (repeatable): p2p, turn, mesh5, partial100, hub100, mesh100, "
                   "or meshN for an N-agent full mesh; default: all");
   cmd->add_option("--json", args->jsonPath, "Write every figure to this JSON file");
+  cmd->add_option("--html", args->htmlPath, "Write a self-contained HTML report with plots");
   cmd->add_option("--samples", args->samples, "Timed echo round trips per scenario")
       ->check(CLI::Range(100, 10000000));
   cmd->add_option("--setup-connections", args->setupConnections,

@@ -1,6 +1,7 @@
 // Statistics and report formatting of the benchmark layer.
 #include <gtest/gtest.h>
 
+#include "bench/html_report.hpp"
 #include "bench/report.hpp"
 #include "bench/stats.hpp"
 #include "bench/udp_floor.hpp"
@@ -63,6 +64,32 @@ TEST(UdpFloor, MeasuresLoopbackRoundTrips) {
   EXPECT_EQ(s.samples, 500u);
   EXPECT_GT(s.p50, 0);
   EXPECT_LE(s.p50, s.p99);
+}
+
+}  // namespace
+}  // namespace ifmesh::bench
+
+namespace ifmesh::bench {
+namespace {
+
+TEST(HtmlReport, IsSelfContainedWithPlotsPerScenarioAndScaling) {
+  ScenarioResult a, b;
+  a.title = "5-Agent Full Mesh";
+  a.rttSamplesUs = {10, 20, 30, 40, 50};
+  a.rttUs = summarize(a.rttSamplesUs);
+  a.extra["mesh"] = {{"agents", 5}, {"establish_ms", 150.0}, {"rss_bytes_per_connection", 90000.0}};
+  b = a;
+  b.title = "10-Agent <Mesh>";
+  b.extra["mesh"] = {
+      {"agents", 10}, {"establish_ms", 230.0}, {"rss_bytes_per_connection", 80000.0}};
+  std::string html = htmlReport({a, b});
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("Latency CDF"), std::string::npos);
+  EXPECT_NE(html.find("Latency histogram"), std::string::npos);
+  EXPECT_NE(html.find("Mesh scaling"), std::string::npos);
+  EXPECT_NE(html.find("10-Agent &lt;Mesh&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("http"), std::string::npos);  // nothing to fetch
+  EXPECT_EQ(html.find("<script"), std::string::npos);
 }
 
 }  // namespace
