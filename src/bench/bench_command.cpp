@@ -20,7 +20,8 @@ struct BenchArgs {
 };
 
 int runBench(const BenchArgs& args) {
-  std::vector<std::string> names = args.scenarios.empty() ? scenarioNames() : args.scenarios;
+  bool everything = args.scenarios.empty();
+  std::vector<std::string> names = everything ? scenarioNames() : args.scenarios;
   ProgressBar bar;
   SuiteOptions options;
   options.samples = args.samples;
@@ -31,7 +32,7 @@ int runBench(const BenchArgs& args) {
   std::vector<ScenarioResult> results;
   int failures = 0;
   for (const auto& name : names) {
-    if (auto why = skipReason(name)) {
+    if (auto why = skipReason(name, everything)) {
       std::cout << "Skipped " << name << ": " << *why << "\n\n";
       continue;
     }

@@ -132,6 +132,9 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     }
     if (o.progress) o.progress("establishing", expectedLinks ? double(links) / expectedLinks : 1);
     if (links >= expectedLinks && expectedLinks > 0) break;
+    if (Clock::now() > deadline)
+      throw std::runtime_error("mesh not established within the deadline: " +
+                               std::to_string(links / 2) + " connections up");
     if (o.topology == Topology::PartialMesh && links > 0) {
       // Partial mesh: stable once the link count stops growing for a moment.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -136,7 +136,11 @@ std::vector<std::string> scenarioNames() {
   return {"p2p", "turn", "mesh5", "constrained", "partial100", "hub100", "mesh100"};
 }
 
-std::optional<std::string> skipReason(const std::string& scenario) {
+std::optional<std::string> skipReason(const std::string& scenario, bool inFullSuite) {
+  if (inFullSuite && (scenario == "mesh100" || scenario == "partial100"))
+    return "does not establish on one I/O loop yet (measured: see docs/WEBRTC-PERFORMANCE.md); run "
+           "it by name with --scenario " +
+           scenario;
   if (scenario == "turn" && !CoturnProcess::findBinary())
     return "coturn (turnserver) is not installed: run scripts/install-deps.sh";
   if (scenario == "constrained" && !NetnsPair::available())
