@@ -105,7 +105,9 @@ Description PeerCore::createAnswer() {
   bool firstAnswer = !local_;
   local_ = buildLocal(Description::Type::Answer);
   local_->mid = remote_->mid;
+  // The answer must list m-sections in the offer's order (RFC 3264 §6), audio/video rejected.
   local_->otherMedia = remote_->otherMedia;
+  local_->dataIndex = remote_->dataIndex;
   // We take the DTLS client role unless the offerer insists on it (RFC 8842 §5.3).
   dtlsClient_ = remote_->setup != sdp::SessionDescription::Setup::Active;
   local_->setup = dtlsClient_ ? sdp::SessionDescription::Setup::Active

@@ -65,6 +65,25 @@ TEST(PeerConnection, OfferCarriesDataChannelSdp) {
   EXPECT_NE(offer.sdp.find(pc.localFingerprint()), std::string::npos);
 }
 
+TEST(PeerConnection, AnswerKeepsTheOffersMediaOrder) {
+  // An offer from a browser that also negotiates audio: the answer must keep the audio section
+  // first (rejected, port 0) and the data section second, as offered.
+  PeerConnection offerer(test::loopbackConfig());
+  offerer.createDataChannel("x");
+  std::string sdp = offerer.createOffer().sdp;
+  auto data = sdp.find("m=application");
+  ASSERT_NE(data, std::string::npos);
+  sdp.insert(data, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\n");
+  PeerConnection answerer(test::loopbackConfig());
+  answerer.setRemoteDescription({Description::Type::Offer, sdp});
+  std::string answer = answerer.createAnswer().sdp;
+  auto audio = answer.find("m=audio 0 ");
+  auto app = answer.find("m=application 9 ");
+  ASSERT_NE(audio, std::string::npos);
+  ASSERT_NE(app, std::string::npos);
+  EXPECT_LT(audio, app);
+}
+
 TEST(PeerConnection, CandidatesTrickleAndEndWithEmptyCandidate) {
   PeerConnection pc(test::loopbackConfig());
   std::vector<Candidate> candidates;
