@@ -16,3 +16,8 @@ if [ "${IFMESH_SKIP_SANITIZERS:-0}" != "1" ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$jobs" --timeout 600)
 fi
+
+# libFuzzer targets for every parser of peer-supplied bytes (clang), a bounded time each.
+if [ "${IFMESH_SKIP_FUZZ:-0}" != "1" ]; then
+  IFMESH_FUZZ_SECONDS="${IFMESH_FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+fi

@@ -19,6 +19,11 @@ void addSignalCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--port", config->port, "Port (0: any free port)")->default_val(8443);
   cmd->add_option("--secret", config->sharedSecret, "Require HMAC tokens made with this secret");
   cmd->add_option("--max-frame", config->maxFrameBytes, "Largest accepted frame in bytes");
+  auto* cert = cmd->add_option("--tls-cert", config->tlsCertFile,
+                               "PEM certificate chain: serve wss:// only (needs --tls-key)");
+  auto* key = cmd->add_option("--tls-key", config->tlsKeyFile, "PEM private key for --tls-cert");
+  cert->needs(key);
+  key->needs(cert);
   cmd->callback([config, &exitCode] {
     signaling::Server server(*config);
     try {
@@ -28,8 +33,9 @@ void addSignalCommand(CLI::App& app, int& exitCode) {
       exitCode = 1;
       return;
     }
-    std::cout << "ifmesh signaling server on ws://" << config->address << ":" << server.port()
-              << std::endl;
+    const char* scheme = config->tlsCertFile.empty() ? "ws" : "wss";
+    std::cout << "ifmesh signaling server on " << scheme << "://" << config->address << ":"
+              << server.port() << std::endl;
     std::signal(SIGINT, [](int) { stopRequested = 1; });
     std::signal(SIGTERM, [](int) { stopRequested = 1; });
     while (!stopRequested) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -68,7 +68,8 @@ class Agent {
   void dropConnection(const std::string& peerId);
 
   // Accepts the message (assigning source, destination, id, timestamp and sequence number) and
-  // returns its sequence number. Throws ifmesh::Error(MessageTooLarge) for an oversize message.
+  // returns its sequence number. Throws ifmesh::Error(MessageTooLarge) for an oversize message,
+  // Error(InvalidArgument) for a payload nested deeper than 100 levels.
   // An accepted message is delivered exactly once, or reported through onUndeliverable.
   std::uint64_t send(const std::string& peerId, IFMessage message);
   void broadcast(const IFMessage& message);

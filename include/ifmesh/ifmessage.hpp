@@ -24,6 +24,7 @@ std::string newMessageId();  // UUID v4
 nlohmann::json toJson(const IFMessage& message);
 std::string serialize(const IFMessage& message);
 // Throws ifmesh::Error(InvalidArgument / MessageTooLarge) with the reason; never anything else.
+// JSON nested deeper than 100 levels is rejected (InvalidArgument).
 IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes = 1 << 20);
 IFMessage ifmessageFromJsonValue(const nlohmann::json& value);  // same checks, already parsed
 

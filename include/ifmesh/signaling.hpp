@@ -1,6 +1,7 @@
 #pragma once
 // Signaling: a WebSocket server (directory + relay of offer/answer/candidates) and its client.
-// Protocol: docs/signaling-protocol.md.
+// Protocol: docs/signaling-protocol.md. Optional TLS (wss://): ServerConfig::tlsCertFile/tlsKeyFile
+// and wss:// client URLs.
 //
 // Threads: a Server runs on one io_context thread of its own. All Clients of a process share one
 // process-wide io_context thread (100 agents do not make 100 threads); client callbacks run on it
@@ -23,6 +24,8 @@ struct ServerConfig {
   std::size_t maxFrameBytes = 64 * 1024;
   std::size_t maxMessagesPerSecond = 1000;
   std::chrono::milliseconds pingInterval{5000};  // a silent client leaves after 2 intervals
+  // Both set: the port speaks wss:// only (PEM certificate chain and private key files).
+  std::string tlsCertFile, tlsKeyFile;
 };
 
 class Server {
@@ -31,7 +34,8 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
-  void start();  // throws std::runtime_error when it cannot bind
+  // Throws std::runtime_error when it cannot bind or load the TLS certificate/key.
+  void start();
   void stop();
   std::uint16_t port() const;
   std::size_t agentCount() const;
@@ -49,9 +53,14 @@ bool verifyAuthToken(const std::string& secret, const std::string& agentId,
                      const std::string& token);
 
 struct ClientConfig {
-  std::string url;  // ws://127.0.0.1:8443
+  std::string url;  // ws://127.0.0.1:8443 or wss://host:port
   std::string agentId;
   std::string token;
+  // wss:// only. The server's certificate must chain to tlsCaFile (PEM; a self-signed certificate
+  // works), or to the system's CAs when empty, and name the URL's host or IP address. A failed
+  // TLS handshake is reported through onError("tls_error", ...) and retried like any connect.
+  std::string tlsCaFile;
+  bool tlsVerifyPeer = true;  // false: accept any certificate (testing only)
   bool autoReconnect = true;
   std::chrono::milliseconds reconnectInitial{100};
   std::chrono::milliseconds reconnectMax{5000};
@@ -59,6 +68,7 @@ struct ClientConfig {
 
 class Client {
  public:
+  // Throws std::invalid_argument for a bad URL, std::runtime_error for an unreadable tlsCaFile.
   explicit Client(ClientConfig config);
   ~Client();
   Client(const Client&) = delete;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,6 +88,8 @@ struct VerifyResult {
   std::string reason;
 };
 VerifyResult verifyWitnessFile(const std::string& path);
+// The same check over JSON lines already in memory or on any stream.
+VerifyResult verifyWitnessStream(std::istream& in);
 
 // The record as written to the file, without its "hash" (which is computed over this).
 nlohmann::json witnessRecord(const WitnessEvent& event, std::uint64_t seq,

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "ifmesh/error.hpp"
+#include "json_depth.hpp"
 
 namespace ifmesh {
 
@@ -38,6 +39,9 @@ IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
   if (text.size() > maxBytes)
     throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(text.size()) +
                                            " bytes exceeds " + std::to_string(maxBytes));
+  if (detail::jsonNestingDepth(text, detail::kMaxJsonDepth) > detail::kMaxJsonDepth)
+    throw Error(Errc::InvalidArgument, "IFMessage: JSON nested deeper than " +
+                                           std::to_string(detail::kMaxJsonDepth) + " levels");
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
   return ifmessageFromJsonValue(j);

@@ -5,6 +5,7 @@
 #include "ifmesh/error.hpp"
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
+#include "mesh/link_frame.hpp"
 
 namespace ifmesh::detail {
 
@@ -308,6 +309,10 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
     throw Error(Errc::MessageTooLarge,
                 "IFMessage of " + std::to_string(text.size()) + " bytes exceeds the " +
                     std::to_string(agent_.config().maxMessageBytes) + "-byte limit");
+  // The peer drops deeper frames unacknowledged, which would stall every later message.
+  if (jsonNestingDepth(text, kMaxLinkFrameDepth) > kMaxLinkFrameDepth)
+    throw Error(Errc::InvalidArgument,
+                "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   ++nextSeq_;
   unacked_.push_back({linkSeq, text, message});
   // The peer's hello (which may arrive before our open event) is what makes sending safe.
@@ -391,27 +396,17 @@ void PeerLink::scheduleAck() {
 }
 
 void PeerLink::onChannelFrame(const std::string& text) {
-  nlohmann::json frame = nlohmann::json::parse(text, nullptr, false);
-  if (!frame.is_discarded() && frame.is_object() && frame.value("t", "") == "batch" &&
-      frame.contains("f") && frame["f"].is_array()) {
-    for (auto& inner : frame["f"]) handleFrame(inner);  // split again, transparently
-    return;
-  }
-  handleFrame(frame);
+  for (auto& frame : splitLinkFrames(text)) handleFrame(frame);  // batches split transparently
 }
 
 void PeerLink::handleFrame(nlohmann::json& frame) {
-  if (frame.is_discarded() || !frame.is_object() || !frame.contains("t") ||
-      !frame["t"].is_string()) {
+  auto frameType = linkFrameType(frame);
+  if (!frameType) {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "malformed frame"}});
     return;
   }
-  const std::string type = frame["t"];
-  auto seqOf = [&](const char* key) -> std::optional<std::uint64_t> {
-    auto it = frame.find(key);
-    if (it == frame.end() || !it->is_number_unsigned()) return std::nullopt;
-    return it->get<std::uint64_t>();
-  };
+  const std::string& type = *frameType;
+  auto seqOf = [&](const char* key) { return linkFrameSeq(frame, key); };
   if (type == "hello") {
     auto recv = seqOf("recv");
     if (!recv) return;
@@ -432,8 +427,7 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
       return;
     }
     auto linkSeq = seqOf("s");
-    auto hopsIt = frame.find("h");
-    int hops = hopsIt != frame.end() && hopsIt->is_number_unsigned() ? hopsIt->get<int>() : 0;
+    int hops = linkFrameHops(frame);
     if (!linkSeq) {
       agent_.witness("ifmessage_rejected", peerId_, {{"reason", "frame without link sequence"}});
       return;

@@ -174,7 +174,10 @@ SessionDescription parse(std::string_view text, SessionDescription::Type type) {
       if (*target.sctpPort == 0) bad("sctp-port must be 1..65535");
     } else if (name == "sctpmap") {
       auto w = words(arg);
-      if (!w.empty()) target.sctpPort = number<std::uint16_t>(w[0], 65535, "sctpmap port");
+      if (!w.empty()) {
+        target.sctpPort = number<std::uint16_t>(w[0], 65535, "sctpmap port");
+        if (*target.sctpPort == 0) bad("sctpmap port must be 1..65535");  // as a=sctp-port
+      }
     } else if (name == "max-message-size") {
       target.maxMessageSize = number<std::uint64_t>(arg, UINT64_MAX, "max-message-size");
     } else if (name == "candidate") {

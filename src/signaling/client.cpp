@@ -4,7 +4,8 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
+
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <deque>
@@ -14,12 +15,13 @@
 
 #include "ifmesh/signaling.hpp"
 #include "rtc/callback_slot.hpp"
+#include "signaling/tls.hpp"
+#include "signaling/ws_conn.hpp"
 
 namespace ifmesh::signaling {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
@@ -37,25 +39,30 @@ asio::io_context& clientIo() {
       thread.join();
     }
   };
+  // OpenSSL's atexit cleanup must run after this thread is joined (registered before it), or the
+  // thread's OpenSSL state (wss:// clients) is never freed.
+  [[maybe_unused]] static const int sslReady = OPENSSL_init_ssl(0, nullptr);
   static Io instance;
   return instance.io;
 }
 
 struct Url {
   std::string host, port, path;
+  bool tls = false;
 };
 
 Url parseUrl(const std::string& url) {
-  if (url.rfind("ws://", 0) != 0)
-    throw std::invalid_argument("signaling URL must be ws://host:port");
-  std::string rest = url.substr(5);
-  auto slash = rest.find('/');
   Url u;
+  u.tls = url.rfind("wss://", 0) == 0;
+  if (!u.tls && url.rfind("ws://", 0) != 0)
+    throw std::invalid_argument("signaling URL must be ws://host:port or wss://host:port");
+  std::string rest = url.substr(u.tls ? 6 : 5);
+  auto slash = rest.find('/');
   u.path = slash == std::string::npos ? "/" : rest.substr(slash);
   rest = rest.substr(0, slash);
   auto colon = rest.rfind(':');
   u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  u.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  u.port = colon == std::string::npos ? (u.tls ? "443" : "80") : rest.substr(colon + 1);
   if (u.host.size() > 1 && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
   return u;
 }
@@ -66,7 +73,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   ClientConfig config;
   Url url;
   asio::strand<asio::io_context::executor_type> strand{clientIo().get_executor()};
-  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws;
+  std::shared_ptr<asio::ssl::context> tls;  // wss:// only
+  std::shared_ptr<WsConn> conn;             // the current connection attempt, if any
   tcp::resolver resolver{strand};
   asio::steady_timer retryTimer{strand};
   beast::flat_buffer buffer;
@@ -84,40 +92,64 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   rtc::CallbackSlot<const std::string&, const std::string&> onError;
   rtc::CallbackSlot<> onDisconnected;
 
+  // Each step checks that `c` is still the current connection: a closed one's handlers are stale.
   void open() {
     if (closed) return;
-    ws = std::make_unique<websocket::stream<beast::tcp_stream>>(strand);
+    auto c = conn = makeWsConn(tcp::socket(strand), tls);
     resolver.async_resolve(
         url.host, url.port,
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+        [self = shared_from_this(), c](beast::error_code ec, tcp::resolver::results_type r) {
+          if (c != self->conn) return;
           if (ec) return self->retry();
-          beast::get_lowest_layer(*self->ws).expires_after(std::chrono::seconds(10));
-          beast::get_lowest_layer(*self->ws).async_connect(r, [self](beast::error_code ec, auto) {
+          c->tcp().expires_after(std::chrono::seconds(10));
+          c->tcp().async_connect(r, [self, c](beast::error_code ec, auto) {
+            if (c != self->conn) return;
             if (ec) return self->retry();
-            beast::get_lowest_layer(*self->ws).expires_never();
-            websocket::stream_base::timeout timeout =
-                websocket::stream_base::timeout::suggested(beast::role_type::client);
-            timeout.idle_timeout = std::chrono::seconds(15);
-            timeout.keep_alive_pings = true;
-            self->ws->set_option(timeout);
-            self->ws->read_message_max(4 * 1024 * 1024);
-            self->ws->async_handshake(
-                self->url.host + ":" + self->url.port, self->url.path,
-                [self](beast::error_code ec) {
-                  if (ec) return self->retry();
-                  json reg = {{"type", "register"}, {"agent_id", self->config.agentId}};
-                  if (!self->config.token.empty()) reg["token"] = self->config.token;
-                  self->write(reg.dump());
-                  self->read();
-                });
+            c->tcp().expires_never();
+            self->secure(c);
           });
+        });
+  }
+
+  void secure(const std::shared_ptr<WsConn>& c) {
+    if (!c->ssl()) return upgrade(c);
+    if (!prepareClientTls(c->ssl(), url.host, config.tlsVerifyPeer)) {
+      onError("tls_error", "cannot set up TLS for host " + url.host);
+      return retry();
+    }
+    c->asyncTlsHandshake(
+        false, std::chrono::seconds(10), [self = shared_from_this(), c](beast::error_code ec) {
+          if (c != self->conn) return;
+          if (ec && !self->closed)
+            self->onError("tls_error", "TLS handshake with " + self->url.host + ":" +
+                                           self->url.port +
+                                           " failed: " + describeTlsFailure(c->ssl(), ec));
+          if (ec) return self->retry();
+          self->upgrade(c);
+        });
+  }
+
+  void upgrade(const std::shared_ptr<WsConn>& c) {
+    c->configure(std::chrono::seconds(30), 4 * 1024 * 1024);
+    c->asyncHandshake(
+        url.host + ":" + url.port, url.path, [self = shared_from_this(), c](beast::error_code ec) {
+          if (c != self->conn) return;
+          if (ec) return self->retry();
+          // Pings after 7.5 s of silence; none answered within 15 s: reconnect.
+          c->startHeartbeat(std::chrono::milliseconds(15000), std::chrono::milliseconds(15000));
+          json reg = {{"type", "register"}, {"agent_id", self->config.agentId}};
+          if (!self->config.token.empty()) reg["token"] = self->config.token;
+          self->write(reg.dump());
+          self->read();
         });
   }
 
   void retry() {
     bool wasRegistered = registered.exchange(false);
+    if (conn) conn->close();  // first, so no pending write still reads `writes`
+    conn.reset();
     writes.clear();
-    ws.reset();
+    buffer.consume(buffer.size());
     if (wasRegistered) onDisconnected();
     if (closed || !config.autoReconnect) return;
     backoff =
@@ -134,26 +166,25 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void writeNext() {
-    if (!ws) return;
-    ws->text(true);
-    ws->async_write(asio::buffer(writes.front()),
-                    [self = shared_from_this(), ws = ws.get()](beast::error_code ec, std::size_t) {
-                      if (ws != self->ws.get()) return;  // a connection we already gave up
-                      if (ec) return;                    // the read side notices and reconnects
-                      self->writes.pop_front();
-                      if (!self->writes.empty()) self->writeNext();
-                    });
+    if (!conn) return;
+    conn->asyncWrite(writes.front(),
+                     [self = shared_from_this(), c = conn](beast::error_code ec, std::size_t) {
+                       if (c != self->conn) return;  // a connection we already gave up
+                       if (ec) return;               // the read side notices and reconnects
+                       self->writes.pop_front();
+                       if (!self->writes.empty()) self->writeNext();
+                     });
   }
 
   void read() {
-    ws->async_read(
-        buffer, [self = shared_from_this(), ws = ws.get()](beast::error_code ec, std::size_t) {
-          if (ws != self->ws.get()) return;
+    conn->asyncRead(
+        buffer, [self = shared_from_this(), c = conn](beast::error_code ec, std::size_t) {
+          if (c != self->conn) return;
           if (ec) return self->retry();
           json message = json::parse(beast::buffers_to_string(self->buffer.data()), nullptr, false);
           self->buffer.consume(self->buffer.size());
           if (message.is_object()) self->handle(message);
-          if (self->ws) self->read();
+          if (self->conn) self->read();
         });
   }
 
@@ -198,6 +229,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
 Client::Client(ClientConfig config) : impl_(std::make_shared<Impl>()) {
   impl_->url = parseUrl(config.url);
+  if (impl_->url.tls) impl_->tls = makeClientTls(config.tlsCaFile, config.tlsVerifyPeer);
   impl_->config = std::move(config);
 }
 
@@ -208,7 +240,7 @@ Client::~Client() {
 void Client::connect() {
   asio::post(impl_->strand, [impl = impl_] {
     impl->closed = false;
-    if (!impl->ws) impl->open();
+    if (!impl->conn) impl->open();
   });
 }
 
@@ -218,10 +250,7 @@ void Client::close() {
     impl->closed = true;
     impl->retryTimer.cancel();
     impl->resolver.cancel();
-    if (impl->ws) {
-      beast::error_code ec;
-      beast::get_lowest_layer(*impl->ws).socket().close(ec);
-    }
+    if (impl->conn) impl->conn->close();
     impl->registered = false;
     done.set_value();
   });
@@ -251,7 +280,7 @@ void Client::send(const std::string& to, const std::string& type, nlohmann::json
   body["type"] = type;
   body["to"] = to;
   asio::post(impl_->strand, [impl = impl_, text = body.dump()]() mutable {
-    if (impl->registered && impl->ws)
+    if (impl->registered && impl->conn)
       impl->write(std::move(text));
     else
       impl->pending.push_back(std::move(text));

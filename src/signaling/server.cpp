@@ -1,5 +1,6 @@
 // The signaling server: one io_context thread; sessions, directory and relay all live on it, so
-// the registry needs no lock (only agentCount() reads it from outside, via a counter).
+// the registry needs no lock (only agentCount() reads it from outside, via a counter). With a
+// certificate and key it speaks wss:// only: a client that does not start TLS is dropped.
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include "ifmesh/signaling.hpp"
+#include "signaling/tls.hpp"
+#include "signaling/ws_conn.hpp"
 
 namespace ifmesh::signaling {
 
@@ -35,6 +38,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
+  std::shared_ptr<asio::ssl::context> tls;  // null: plain ws://
   std::thread thread;
   std::map<std::string, std::shared_ptr<Session>> agents;  // io thread only
   std::vector<std::weak_ptr<Session>> sessions;            // io thread only
@@ -50,18 +54,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-      : ws_(std::move(socket)), server_(std::move(server)) {}
+      : conn_(makeWsConn(std::move(socket), server->tls)), server_(std::move(server)) {}
 
   void start() {
-    websocket::stream_base::timeout timeout{};
-    timeout.handshake_timeout = std::chrono::seconds(10);
-    timeout.idle_timeout = 2 * server_->config.pingInterval;
-    timeout.keep_alive_pings = true;  // pings at half the idle timeout; no pong: closed
-    ws_.set_option(timeout);
-    ws_.read_message_max(server_->config.maxFrameBytes);
-    ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->read();
-    });
+    // A failed TLS handshake (e.g. a plain ws:// client) just drops this connection.
+    conn_->asyncTlsHandshake(true, kHandshakeTimeout,
+                             [self = shared_from_this()](beast::error_code ec) {
+                               if (ec) return self->close();
+                               self->accept();
+                             });
   }
 
   void send(const json& message) {
@@ -69,16 +70,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (queue_.size() == 1) write();
   }
 
-  void close() {
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
-  }
+  void close() { conn_->close(); }
 
   const std::string& id() const { return id_; }
 
  private:
+  static constexpr std::chrono::seconds kHandshakeTimeout{10};
+
+  void accept() {
+    conn_->configure(kHandshakeTimeout, server_->config.maxFrameBytes);
+    conn_->asyncAccept([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      // Pings after half an interval of silence; no answer within two intervals: closed.
+      auto interval = self->server_->config.pingInterval;
+      self->conn_->startHeartbeat(interval, 2 * interval);
+      self->read();
+    });
+  }
+
   void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    conn_->asyncRead(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec == websocket::error::message_too_big) {
         self->send(errorMessage("too_large", "frame exceeds the server's limit"));
         self->closeAfterWrite_ = true;
@@ -92,16 +103,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write() {
-    ws_.text(true);
-    ws_.async_write(asio::buffer(queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (ec) return self->gone();
-                      self->queue_.pop_front();
-                      if (!self->queue_.empty())
-                        self->write();
-                      else if (self->closeAfterWrite_)
-                        self->close();
-                    });
+    conn_->asyncWrite(queue_.front(),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->gone();
+                        self->queue_.pop_front();
+                        if (!self->queue_.empty())
+                          self->write();
+                        else if (self->closeAfterWrite_)
+                          self->close();
+                      });
   }
 
   bool rateLimited() {
@@ -119,7 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
         send(errorMessage("rate_limited", "too many messages per second; dropping"));
       return;
     }
-    if (!ws_.got_text()) return send(errorMessage("bad_message", "binary frames are not accepted"));
+    if (!conn_->gotText())
+      return send(errorMessage("bad_message", "binary frames are not accepted"));
     json message = json::parse(beast::buffers_to_string(buffer_.data()), nullptr, false);
     if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
         !message["type"].is_string())
@@ -162,10 +173,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void gone() {
     if (gone_) return;
     gone_ = true;
+    close();  // also stops the heartbeat
     if (!id_.empty()) server_->leave(id_, this);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<WsConn> conn_;
   std::shared_ptr<Server::Impl> server_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
@@ -215,6 +227,9 @@ Server::~Server() {
 }
 
 void Server::start() {
+  // Certificate problems are configuration errors: report them before binding.
+  if (!impl_->config.tlsCertFile.empty() || !impl_->config.tlsKeyFile.empty())
+    impl_->tls = makeServerTls(impl_->config.tlsCertFile, impl_->config.tlsKeyFile);
   tcp::endpoint endpoint(asio::ip::make_address(impl_->config.address), impl_->config.port);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));

@@ -1,16 +1,26 @@
 #include <fstream>
 
 #include "ifmesh/witness.hpp"
+#include "json_depth.hpp"
 
 namespace ifmesh {
 
+namespace {
+constexpr std::size_t kMaxRecordDepth = 256;  // records are shallow; metadata is the caller's
+}  // namespace
+
 VerifyResult verifyWitnessFile(const std::string& path) {
-  VerifyResult r;
   std::ifstream in(path);
   if (!in) {
+    VerifyResult r;
     r.reason = "cannot open " + path;
     return r;
   }
+  return verifyWitnessStream(in);
+}
+
+VerifyResult verifyWitnessStream(std::istream& in) {
+  VerifyResult r;
   std::string line, prevHash(64, '0');
   std::uint64_t expectedSeq = 1;
   std::size_t lineNo = 0;
@@ -22,6 +32,9 @@ VerifyResult verifyWitnessFile(const std::string& path) {
   while (std::getline(in, line)) {
     ++lineNo;
     if (line.empty()) return fail("empty line");
+    // Re-dumping a record recurses per level: a crafted line must not overflow the stack.
+    if (detail::jsonNestingDepth(line, kMaxRecordDepth) > kMaxRecordDepth)
+      return fail("record nested deeper than " + std::to_string(kMaxRecordDepth) + " levels");
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
     auto hashIt = j.find("hash");

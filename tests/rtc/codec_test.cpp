@@ -129,6 +129,8 @@ TEST(Sdp, RejectsMalformedInput) {
       replaced("a=fingerprint:sha-256", "a=fingerprint:md5"),
       replaced("a=sctp-port:5000", "a=sctp-port:99999"),
       replaced("a=sctp-port:5000", "a=sctp-port:x"),
+      // Found by fuzzing: the legacy form accepted port 0, which a=sctp-port rejects.
+      replaced("a=sctp-port:5000", "a=sctpmap:0000 webrtc-datachannel 1024"),
       replaced("a=max-message-size:262144", "a=max-message-size:-1"),
       replaced("a=setup:actpass", "a=setup:sideways"),
       replaced("s=-", "nonsense"),

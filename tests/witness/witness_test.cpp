@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <unistd.h>
@@ -106,6 +107,27 @@ TEST(Witness, ConcurrentEmittersAllLandAndCallbacksSeeEvents) {
   auto r = verifyWitnessFile(f.path);
   EXPECT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.records, 100000u);
+}
+
+TEST(Witness, VerifiesFromAStream) {
+  TempFile f;
+  writeEvents(f.path, 3);
+  std::ifstream file(f.path);
+  std::stringstream text;
+  text << file.rdbuf();
+  auto r = verifyWitnessStream(text);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.records, 3u);
+}
+
+// Found by fuzzing: re-dumping a deeply nested line to check its hash overflowed the stack.
+TEST(Witness, DeeplyNestedLineFailsWithoutRecursing) {
+  std::istringstream in("{\"hash\":\"0\",\"metadata\":" + std::string(300000, '[') +
+                        std::string(300000, ']') + "}\n");
+  auto r = verifyWitnessStream(in);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.firstBadLine, 1u);
+  EXPECT_NE(r.reason.find("nested deeper"), std::string::npos) << r.reason;
 }
 
 }  // namespace

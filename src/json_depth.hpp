@@ -1,0 +1,39 @@
+#pragma once
+// Nesting limits for JSON from peers and files. nlohmann::json parses iteratively, but copying
+// and dumping a value recurse once per level: a few hundred KiB of "[[[[..." overflow the stack.
+// So text is measured before it is parsed.
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace ifmesh::detail {
+
+// Deepest IFMessage (payload included) accepted from text; far beyond any real message.
+constexpr std::size_t kMaxJsonDepth = 100;
+
+// The deepest array/object nesting of JSON text, counting brackets outside strings only; stops
+// at cap + 1. Exact for valid JSON; for invalid JSON the parser rejects the text anyway.
+inline std::size_t jsonNestingDepth(std::string_view text, std::size_t cap) {
+  std::size_t depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > cap) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace ifmesh::detail

@@ -1,0 +1,27 @@
+// IFMessage JSON as received from another agent: decode from text (and from an already parsed
+// value, the path the link uses), and check that a decoded message survives serialization.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz_check.hpp"
+#include "ifmesh/error.hpp"
+#include "ifmesh/ifmessage.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  ifmesh::IFMessage m;
+  try {
+    m = ifmesh::ifmessageFromJson(text);
+  } catch (const ifmesh::Error&) {
+    return 0;
+  }
+  ifmesh::IFMessage again = ifmesh::ifmessageFromJson(ifmesh::serialize(m));
+  FUZZ_CHECK(again.id == m.id && again.timestamp == m.timestamp && again.level == m.level);
+  FUZZ_CHECK(again.source == m.source && again.destination == m.destination);
+  FUZZ_CHECK(again.version == m.version && again.sequence == m.sequence);
+  FUZZ_CHECK(again.traceId == m.traceId && again.payload == m.payload);
+  ifmesh::IFMessage fromValue = ifmesh::ifmessageFromJsonValue(ifmesh::toJson(m));
+  FUZZ_CHECK(fromValue.id == m.id && fromValue.payload == m.payload);
+  return 0;
+}
