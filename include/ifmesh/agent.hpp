@@ -73,6 +73,10 @@ class Agent {
   // An accepted message is delivered exactly once, or reported through onUndeliverable.
   std::uint64_t send(const std::string& peerId, IFMessage message);
   void broadcast(const IFMessage& message);
+  // Runs fn on this agent's I/O thread (where its callbacks run) and returns at once. Calls made
+  // from there (send, peers ...) run inline: a caller with many sends to make hands them over in
+  // one go instead of waiting for the I/O thread once per call.
+  void post(std::function<void()> fn);
 
   void onMessage(std::function<void(const IFMessage&)> cb);
   void onPeerState(std::function<void(const std::string&, PeerState)> cb);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -63,10 +64,15 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::size_t threadsBefore = threadCount();
 
   std::vector<std::unique_ptr<Agent>> agents;
-  std::mutex mutex;
-  std::vector<double> rtts;
-  std::atomic<bool> running{true};
+  std::atomic<bool> running{false};
   std::atomic<std::uint64_t> roundTrips{0};
+  // Per-agent traffic state, touched only on that agent's I/O thread.
+  struct Traffic {
+    std::vector<std::string> peers;
+    std::size_t next = 0;
+    std::vector<double> rtts;
+  };
+  std::vector<Traffic> traffic(o.agents);
   auto start = Clock::now();
   for (std::size_t i = 0; i < o.agents; ++i) {
     AgentConfig c;
@@ -81,10 +87,17 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     c.healing.attemptTimeout = std::chrono::seconds(30);
     agents.push_back(std::make_unique<Agent>(c));
   }
-  // Echo: a ping comes back as a pong; a pong's arrival sends the next ping on that pair.
-  for (auto& agent : agents) {
-    Agent* self = agent.get();
-    agent->onMessage([&, self](const IFMessage& m) {
+  auto sendPing = [&](Agent& self, Traffic& t) {
+    if (t.peers.empty()) return;
+    IFMessage ping;
+    ping.payload = {{"ping", nowNs()}};
+    self.send(t.peers[t.next++ % t.peers.size()], ping);
+  };
+  // Echo: a ping comes back as a pong; a pong's arrival sends the agent's next ping.
+  for (std::size_t i = 0; i < o.agents; ++i) {
+    Agent* self = agents[i].get();
+    Traffic* t = &traffic[i];
+    self->onMessage([&, self, t](const IFMessage& m) {
       if (m.payload.contains("ping")) {
         IFMessage pong;
         pong.payload = {{"pong", m.payload["ping"]}};
@@ -92,17 +105,10 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
         return;
       }
       if (!m.payload.contains("pong")) return;
-      double rtt = static_cast<double>(nowNs() - m.payload["pong"].get<std::int64_t>()) / 1000.0;
-      {
-        std::lock_guard lock(mutex);
-        rtts.push_back(rtt);
-      }
+      t->rtts.push_back(static_cast<double>(nowNs() - m.payload["pong"].get<std::int64_t>()) /
+                        1000.0);
       ++roundTrips;
-      if (running) {
-        IFMessage ping;
-        ping.payload = {{"ping", nowNs()}};
-        self->send(m.source, ping);
-      }
+      if (running) sendPing(*self, *t);
     });
   }
   for (auto& agent : agents) agent->connectToSignaling();
@@ -153,14 +159,19 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::size_t rssEstablished = residentBytes();
   std::size_t threads = threadCount();
 
-  // All-pairs traffic over every link.
+  // All-pairs traffic: each agent starts its window on its own I/O thread.
   auto trafficStart = Clock::now();
-  for (auto& agent : agents)
-    for (const auto& peer : agent->peers()) {
-      IFMessage ping;
-      ping.payload = {{"ping", nowNs()}};
-      agent->send(peer, ping);
-    }
+  running = true;
+  for (std::size_t i = 0; i < o.agents; ++i) {
+    Agent* self = agents[i].get();
+    Traffic* t = &traffic[i];
+    self->post([&, self, t] {
+      t->peers = self->peers();
+      std::size_t window =
+          o.topology == Topology::FullMesh ? std::min(o.window, t->peers.size()) : o.window;
+      for (std::size_t w = 0; w < window; ++w) sendPing(*self, *t);
+    });
+  }
   while (Clock::now() - trafficStart < o.duration) {
     if (o.progress) o.progress("all-pairs echo", (Clock::now() - trafficStart) / o.duration);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -170,13 +181,22 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::uint64_t trips = roundTrips.load();
   std::size_t rssPeak = residentBytes();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let in-flight pings land
-  {
-    std::lock_guard lock(mutex);
-    r.rttSamplesUs = rtts;
-  }
+  // Stop traffic on each agent's thread before reading what it recorded.
   for (auto& agent : agents) agent->onMessage(nullptr);
+  for (std::size_t i = 0; i < o.agents; ++i) {
+    std::promise<void> done;
+    agents[i]->post([&] { done.set_value(); });
+    done.get_future().wait();
+    r.rttSamplesUs.insert(r.rttSamplesUs.end(), traffic[i].rtts.begin(), traffic[i].rtts.end());
+  }
+  std::size_t inFlight = 0;
+  for (const auto& t : traffic)
+    inFlight += o.topology == Topology::FullMesh ? std::min(o.window, t.peers.size()) : o.window;
+  auto teardownStart = Clock::now();
   agents.clear();
   server.stop();
+  double teardownMs =
+      std::chrono::duration<double, std::milli>(Clock::now() - teardownStart).count();
 
   r.rttUs = summarize(r.rttSamplesUs);
   r.echoRoundTripsPerS = static_cast<double>(trips) / seconds;
@@ -191,6 +211,9 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                      {"rss_bytes_per_connection",
                       connections ? double(rssEstablished - rssBefore) / connections : 0},
                      {"threads", threads},
+                     {"pings_in_flight", inFlight},
+                     {"window_per_agent", o.window},
+                     {"teardown_ms", teardownMs},
                      {"threads_before", threadsBefore}};
   r.notes.push_back(std::to_string(connections) + " connections established in " +
                     std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +

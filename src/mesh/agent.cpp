@@ -70,6 +70,12 @@ void Agent::broadcast(const IFMessage& message) {
   });
 }
 
+void Agent::post(std::function<void()> fn) {
+  core_->loop().post([core = core_, fn = std::move(fn)] {
+    if (!core->isShutdown()) fn();
+  });
+}
+
 void Agent::onMessage(std::function<void(const IFMessage&)> cb) {
   core_->onMessage.set(std::move(cb));
 }

@@ -10,7 +10,7 @@ namespace ifmesh::detail {
 
 AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
-      loop_(rtc::Runtime::instance().loop()),
+      loop_(rtc::Runtime::instance().nextLoop()),
       rng_(std::random_device{}()),
       quality_(config_.bandwidth) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
@@ -24,6 +24,8 @@ RtcConfiguration AgentCore::rtcConfig(bool relay) const {
   c.iceServers = config_.iceServers;
   c.maxMessageSize = std::max<std::size_t>(config_.maxMessageBytes, 64 * 1024);
   c.maxChannels = 16;  // one negotiated channel per peer; streams cost memory per association
+  // Every link of this agent on the agent's own I/O thread: its state is then single-threaded.
+  c.ioThread = static_cast<int>(loop_.index());
   if (relay) {
     c.iceServers = config_.turnServers;
     c.forceRelay = true;

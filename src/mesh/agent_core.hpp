@@ -27,6 +27,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   rtc::IoLoop& loop() { return loop_; }
   const AgentConfig& config() const { return config_; }
   const std::string& id() const { return config_.agentId; }
+  bool isShutdown() const { return shutdown_; }  // loop thread
 
   // Loop thread.
   std::shared_ptr<PeerLink> link(const std::string& peerId, bool create);

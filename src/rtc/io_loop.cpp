@@ -1,5 +1,8 @@
 #include "rtc/io_loop.hpp"
 
+#include <pthread.h>
+
+#include <string>
 #include <utility>
 
 namespace ifmesh::rtc {
@@ -25,9 +28,14 @@ gboolean IoLoop::dispatchTasks(GSource* source, GSourceFunc, gpointer) {
 
 namespace {
 GSourceFuncs kTaskFuncs = {};
+thread_local IoLoop* currentLoop = nullptr;
 }  // namespace
 
-IoLoop::IoLoop() {
+IoLoop* IoLoop::current() {
+  return currentLoop;
+}
+
+IoLoop::IoLoop(std::size_t index) : index_(index) {
   context_ = g_main_context_new();
   mainLoop_ = g_main_loop_new(context_, FALSE);
   kTaskFuncs.prepare = &IoLoop::prepareTasks;
@@ -40,7 +48,10 @@ IoLoop::IoLoop() {
   std::promise<void> started;
   auto ready = started.get_future();
   thread_ = std::thread([this, &started] {
+    std::string name = "ifmesh-io-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
     g_main_context_push_thread_default(context_);
+    currentLoop = this;
     threadId_ = std::this_thread::get_id();
     started.set_value();
     g_main_loop_run(mainLoop_);

@@ -1,16 +1,22 @@
 #pragma once
 // The ifmesh threading model, in one place.
 //
-// * One I/O thread per process runs one GMainContext. Every libnice agent, every DTLS session,
-//   every usrsctp association and every timer of every PeerConnection lives on it: there is no
-//   thread per connection, so 200 (or 5,000) connections cost no extra threads.
-// * All user callbacks (state changes, candidates, messages, open/close, bufferedAmountLow) run on
-//   this thread. They must not block; they may call any ifmesh method (calls made on the I/O thread
-//   run inline, calls from other threads are posted to it).
-// * usrsctp runs without its own threads (usrsctp_init_nothreads): we drive its timers from this
-//   loop, so its conn_output callback and socket upcalls only ever fire on this thread, inside a
-//   usrsctp call we made. Upcalls never call back into usrsctp; they post the socket's work to run
-//   after the current usrsctp call has returned (no re-entrancy, no lock-order deadlocks).
+// * A process runs a small fixed pool of I/O threads (Runtime: one per core, at most 4;
+//   IFMESH_IO_THREADS overrides), each running one GMainContext. A PeerConnection is pinned to
+//   one of them for its whole life: its libnice agent, DTLS session, usrsctp association and
+//   timers all live there. There is no thread per connection, so 200 (or 10,000) connections cost
+//   no extra threads, and two busy connections can use two cores.
+// * All user callbacks of one PeerConnection (state changes, candidates, messages, open/close,
+//   bufferedAmountLow) run on its I/O thread. They must not block; they may call any method of a
+//   connection on the same thread (inline). Calls from other threads are posted to the owner and
+//   waited for, so a callback must not synchronously call a connection on a *different* I/O
+//   thread that may be calling back at the same time (two loops waiting on each other). An Agent
+//   pins all its connections to one thread (RtcConfiguration::ioThread), which avoids that.
+// * usrsctp runs without its own threads (usrsctp_init_nothreads). I/O thread 0 drives its
+//   timers; packets and upcalls it raises for an association owned by another thread are handed
+//   to the owner (Runtime::onSctpOutput). Upcalls never call back into usrsctp; they post the
+//   socket's work to run after the current usrsctp call has returned (no re-entrancy, no
+//   lock-order deadlocks).
 // * A user's thread hands a send to the stack by appending to the association's send queue (a
 //   short mutex) and, if no flush is pending, posting one flush task; bufferedAmount counts what is
 //   in that queue. On the I/O thread itself the send is attempted immediately.
@@ -24,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace ifmesh::rtc {
 
@@ -31,13 +38,21 @@ class IoLoop {
  public:
   using Task = std::function<void()>;
 
-  IoLoop();
+  explicit IoLoop(std::size_t index = 0);
   ~IoLoop();
   IoLoop(const IoLoop&) = delete;
   IoLoop& operator=(const IoLoop&) = delete;
 
   GMainContext* context() const { return context_; }
+  std::size_t index() const { return index_; }
+  // Scratch space for reading DTLS records and SCTP messages. Reads happen only on this loop's
+  // thread and each is consumed before the next begins, so one buffer serves every connection
+  // of the loop (a buffer per connection cost 128 KiB each: 1.2 GiB for a 100-agent mesh).
+  std::vector<std::byte>& dtlsScratch() { return dtlsScratch_; }
+  std::vector<std::byte>& sctpScratch() { return sctpScratch_; }
   bool isLoopThread() const { return std::this_thread::get_id() == threadId_; }
+  // The loop whose thread is calling, or null on any other thread.
+  static IoLoop* current();
 
   // Runs `task` on the loop thread after the current dispatch returns. Thread-safe.
   void post(Task task);
@@ -90,6 +105,9 @@ class IoLoop {
   static gboolean dispatchTasks(GSource* source, GSourceFunc, gpointer);
   void runPending();
 
+  std::size_t index_ = 0;
+  std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
+  std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
   GMainContext* context_ = nullptr;
   GMainLoop* mainLoop_ = nullptr;
   GSource* taskSource_ = nullptr;

@@ -1,5 +1,7 @@
 #include "ifmesh/rtc/peer_connection.hpp"
 
+#include "ifmesh/error.hpp"
+#include "rtc/candidate.hpp"
 #include "rtc/peer_core.hpp"
 
 namespace ifmesh {
@@ -28,6 +30,19 @@ void PeerConnection::setRemoteDescription(const Description& description) {
 }
 
 void PeerConnection::addRemoteCandidate(const Candidate& candidate) {
+  // Called from another I/O thread (the candidate callback of a connection living there), a
+  // blocking call could leave two loops waiting on each other: validate here, apply in order.
+  if (rtc::IoLoop::current() && !core_->loop().isLoopThread()) {
+    if (!candidate.candidate.empty()) rtc::parseCandidate(candidate.candidate);
+    core_->loop().post([core = core_, candidate] {
+      try {
+        core->addRemoteCandidate(candidate);
+      } catch (const Error&) {
+        // closed meanwhile: nothing to apply it to
+      }
+    });
+    return;
+  }
   core_->loop().invoke([&] { core_->addRemoteCandidate(candidate); });
 }
 

@@ -21,7 +21,10 @@ constexpr std::size_t kDefaultRemoteMaxMessageSize = 65536;  // RFC 8841 §6: wh
 }  // namespace
 
 PeerCore::PeerCore(RtcConfiguration config)
-    : config_(std::move(config)), runtime_(rtc::Runtime::instance()) {
+    : config_(std::move(config)),
+      runtime_(rtc::Runtime::instance()),
+      loop_(config_.ioThread < 0 ? runtime_.nextLoop()
+                                 : runtime_.loop(static_cast<std::size_t>(config_.ioThread))) {
   if (config_.maxMessageSize == 0)
     throw Error(Errc::InvalidArgument, "maxMessageSize must be positive");
   RAND_bytes(reinterpret_cast<unsigned char*>(&sessionId_), sizeof sessionId_);
@@ -54,7 +57,7 @@ void PeerCore::ensureIce(bool controlling) {
   };
   cb.onStateChange = [this](IceState s) { handleIceState(s); };
   cb.onData = [this](const std::uint8_t* data, std::size_t length) { handleIceData(data, length); };
-  ice_ = std::make_unique<rtc::IceTransport>(runtime_.loop(), config_, controlling, std::move(cb));
+  ice_ = std::make_unique<rtc::IceTransport>(loop_, config_, controlling, std::move(cb));
 }
 
 void PeerCore::startGathering() {
@@ -185,9 +188,8 @@ void PeerCore::createDtls() {
   cb.onData = [this](const std::uint8_t* data, std::size_t length) {
     if (sctp_) sctp_->receivePacket(data, length);
   };
-  dtls_ = std::make_unique<rtc::DtlsTransport>(runtime_.loop(), runtime_.dtlsContext(),
-                                               runtime_.dtlsScratch(), dtlsClient_,
-                                               remote_->fingerprint, std::move(cb));
+  dtls_ = std::make_unique<rtc::DtlsTransport>(loop_, runtime_.dtlsContext(), loop_.dtlsScratch(),
+                                               dtlsClient_, remote_->fingerprint, std::move(cb));
   setDtlsState(DtlsState::Connecting);
   if (dtlsClient_ && (iceState == IceState::Connected || iceState == IceState::Completed))
     dtls_->start();
@@ -259,7 +261,7 @@ void PeerCore::handleDtlsConnected() {
     if (auto it = channels_.find(stream); it != channels_.end()) it->second->sent(bytes);
   };
   try {
-    sctp_ = rtc::SctpTransport::create(runtime_, kSctpPort, remote_->sctpPort,
+    sctp_ = rtc::SctpTransport::create(runtime_, loop_, kSctpPort, remote_->sctpPort,
                                        config_.maxMessageSize, config_.maxChannels, std::move(cb));
     sctp_->connect();
   } catch (const Error& e) {
@@ -320,7 +322,7 @@ void PeerCore::openChannel(const std::shared_ptr<ChannelCore>& channel) {
 std::shared_ptr<ChannelCore> PeerCore::createDataChannel(const std::string& label,
                                                          const DataChannelInit& init) {
   if (closed_) throw Error(Errc::InvalidState, "connection is closed");
-  auto channel = std::make_shared<ChannelCore>(runtime_.loop(), label, init);
+  auto channel = std::make_shared<ChannelCore>(loop_, label, init);
   if (sctp_ && sctp_->connected())
     openChannel(channel);
   else
@@ -352,7 +354,7 @@ void PeerCore::handleDcep(std::uint16_t stream, const std::vector<std::byte>& da
   const auto& open = std::get<dcep::Open>(message);
   bool peerParity = (stream % 2 == 0) != dtlsClient_;
   if (!peerParity || stream >= config_.maxChannels || channels_.count(stream)) return;
-  auto channel = std::make_shared<ChannelCore>(runtime_.loop(), stream, open);
+  auto channel = std::make_shared<ChannelCore>(loop_, stream, open);
   channels_[stream] = channel;
   sctp_->enqueue(stream, dcep::kPpidDcep, dcep::encodeAck(), {});
   channel->attach(sctp_, sendLimit(), true);
@@ -426,7 +428,7 @@ void PeerCore::teardownTransports() {
   // We may be inside one of their callbacks: destroy them after the current dispatch.
   std::shared_ptr<rtc::IceTransport> ice(std::move(ice_));
   std::shared_ptr<rtc::DtlsTransport> dtls(std::move(dtls_));
-  runtime_.loop().post([ice, dtls, sctp = std::move(sctp_)] {});
+  loop_.post([ice, dtls, sctp = std::move(sctp_)] {});
 }
 
 PeerConnectionStats PeerCore::stats() const {

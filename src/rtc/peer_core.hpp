@@ -43,7 +43,7 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
   PeerConnectionStats stats() const;
   std::optional<Description> localDescription() const;
 
-  rtc::IoLoop& loop() { return runtime_.loop(); }
+  rtc::IoLoop& loop() { return loop_; }
   std::string localFingerprint() const;
 
   std::atomic<PeerConnectionState> state{PeerConnectionState::New};
@@ -84,6 +84,7 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
 
   RtcConfiguration config_;
   rtc::Runtime& runtime_;
+  rtc::IoLoop& loop_;  // this connection's I/O thread, for its whole life
   std::unique_ptr<rtc::IceTransport> ice_;
   std::unique_ptr<rtc::DtlsTransport> dtls_;
   std::shared_ptr<rtc::SctpTransport> sctp_;

@@ -2,8 +2,12 @@
 
 #include <usrsctp.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <utility>
 
 #include "rtc/dtls_transport.hpp"
 #include "rtc/sctp_transport.hpp"
@@ -12,15 +16,25 @@ namespace ifmesh::rtc {
 
 namespace {
 
-// usrsctp hands every outgoing SCTP packet here, always on the I/O thread (no usrsctp threads).
+// usrsctp hands every outgoing SCTP packet here, on whichever thread made the usrsctp call: the
+// owner loop for sends and received packets, loop 0 for timer-driven packets (retransmissions,
+// delayed SACKs, heartbeats). A packet for another loop's association is copied and handed over.
 int onSctpOutput(void* addr, void* buffer, size_t length, uint8_t /*tos*/, uint8_t /*set_df*/) {
-  auto* transport = Runtime::instance().findSctp(reinterpret_cast<std::uintptr_t>(addr));
-  if (!transport) return 0;  // association already closed: drop, as usrsctp#405 requires
-  transport->outputPacket(buffer, length);
-  return 0;
+  auto id = reinterpret_cast<std::uintptr_t>(addr);
+  auto& runtime = Runtime::instance();
+  if (auto* transport = runtime.findSctp(id)) {
+    transport->outputPacket(buffer, length);
+    return 0;
+  }
+  const auto* bytes = static_cast<const std::byte*>(buffer);
+  runtime.withSctp(id, [packet = std::vector<std::byte>(bytes, bytes + length)](SctpTransport& t) {
+    t.outputPacket(packet.data(), packet.size());
+  });
+  return 0;  // association already closed: dropped, as usrsctp#405 requires
 }
 
 constexpr std::chrono::milliseconds kSctpTick{10};
+constexpr std::size_t kMaxIoThreads = 4;
 
 }  // namespace
 
@@ -29,16 +43,24 @@ Runtime& Runtime::instance() {
   return runtime;
 }
 
+std::size_t Runtime::poolSize() {
+  if (const char* env = std::getenv("IFMESH_IO_THREADS")) {
+    long n = std::strtol(env, nullptr, 10);
+    if (n >= 1 && n <= 64) return static_cast<std::size_t>(n);
+  }
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(cores, kMaxIoThreads);
+}
+
 Runtime::Runtime()
-    : loop_(std::make_unique<IoLoop>()),
-      certificate_(Certificate::generate()),
-      dtlsContext_(makeDtlsContext(certificate_)) {
+    : certificate_(Certificate::generate()), dtlsContext_(makeDtlsContext(certificate_)) {
+  for (std::size_t i = 0, n = poolSize(); i < n; ++i) loops_.push_back(std::make_unique<IoLoop>(i));
   initUsrsctp();
 }
 
 Runtime::~Runtime() {
-  loop_->invoke([this] { sctpTimer_.cancel(); });
-  loop_.reset();
+  loops_[0]->invoke([this] { sctpTimer_.cancel(); });
+  loops_.clear();
 }
 
 void Runtime::initUsrsctp() {
@@ -63,38 +85,65 @@ void Runtime::initUsrsctp() {
   usrsctp_sysctl_set_sctp_recvspace(1024 * 1024);
 }
 
-std::uintptr_t Runtime::registerSctp(SctpTransport* transport) {
-  std::uintptr_t id = nextSctpId_++;
-  sctpRegistry_.emplace(id, transport);
+std::uintptr_t Runtime::registerSctp(SctpTransport* transport, IoLoop& owner) {
+  std::uintptr_t id;
+  bool startTimer = false;
+  {
+    std::lock_guard lock(sctpMutex_);
+    id = nextSctpId_++;
+    sctpRegistry_.emplace(id, SctpEntry{transport, &owner});
+    startTimer = !std::exchange(sctpTimerRunning_, true);
+  }
   usrsctp_register_address(reinterpret_cast<void*>(id));
-  updateSctpTimer();
+  if (startTimer) loops_[0]->post([this] { startSctpTimer(); });
   return id;
 }
 
 void Runtime::unregisterSctp(std::uintptr_t id) {
-  if (sctpRegistry_.erase(id) == 0) return;
+  {
+    std::lock_guard lock(sctpMutex_);
+    if (sctpRegistry_.erase(id) == 0) return;
+  }
   usrsctp_deregister_address(reinterpret_cast<void*>(id));
-  updateSctpTimer();
 }
 
 SctpTransport* Runtime::findSctp(std::uintptr_t id) const {
+  std::lock_guard lock(sctpMutex_);
   auto it = sctpRegistry_.find(id);
-  return it == sctpRegistry_.end() ? nullptr : it->second;
+  if (it == sctpRegistry_.end() || !it->second.owner->isLoopThread()) return nullptr;
+  return it->second.transport;
+}
+
+void Runtime::withSctp(std::uintptr_t id, std::function<void(SctpTransport&)> fn) {
+  IoLoop* owner = nullptr;
+  SctpTransport* transport = nullptr;
+  {
+    std::lock_guard lock(sctpMutex_);
+    auto it = sctpRegistry_.find(id);
+    if (it == sctpRegistry_.end()) return;
+    owner = it->second.owner;
+    transport = it->second.transport;
+  }
+  // Inline on the owner: only the owner thread (this one) destroys the transport.
+  if (owner->isLoopThread()) return fn(*transport);
+  owner->post([this, id, fn = std::move(fn)] {
+    if (auto* t = findSctp(id)) fn(*t);
+  });
 }
 
 // usrsctp's clock only advances when we tell it; tick while any association exists so that
-// retransmissions, delayed SACKs and heartbeats happen, and sleep otherwise.
-void Runtime::updateSctpTimer() {
-  if (sctpRegistry_.empty() || sctpTimer_.active()) return;
+// retransmissions, delayed SACKs and heartbeats happen, and sleep otherwise. Loop 0 only.
+void Runtime::startSctpTimer() {
   lastSctpTickUs_ = g_get_monotonic_time();
-  sctpTimer_ = loop_->addTimer(kSctpTick, [this] {
+  sctpTimer_ = loops_[0]->addTimer(kSctpTick, [this] {
     std::int64_t now = g_get_monotonic_time();
     auto elapsedMs = static_cast<std::uint32_t>((now - lastSctpTickUs_) / 1000);
     lastSctpTickUs_ += static_cast<std::int64_t>(elapsedMs) * 1000;
     usrsctp_handle_timers(elapsedMs);
+    std::lock_guard lock(sctpMutex_);
     if (sctpRegistry_.empty()) {
-      sctpTimer_ =
-          IoLoop::Timer();  // releases our handle; the source is removed by returning false
+      sctpTimerRunning_ = false;
+      sctpTimer_ = IoLoop::Timer();  // releases our handle; returning false removes the source
       return false;
     }
     return true;

@@ -1,9 +1,12 @@
 #pragma once
-// The process-wide WebRTC runtime: the one I/O loop, the DTLS identity and context, and the one
-// usrsctp stack (usrsctp has global state; it is initialised exactly once, here, and its timers are
-// driven from the I/O loop). This is the only global mutable state in ifmesh.
+// The process-wide WebRTC runtime: the pool of I/O loops, the DTLS identity and context, and the
+// one usrsctp stack (usrsctp has global state; it is initialised exactly once, here, and its timers
+// are driven from I/O loop 0). This is the only global mutable state in ifmesh.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -19,37 +22,46 @@ class Runtime {
  public:
   static Runtime& instance();
 
-  IoLoop& loop() { return *loop_; }
+  std::size_t loopCount() const { return loops_.size(); }
+  // The loop with this index (modulo the pool size).
+  IoLoop& loop(std::size_t index) { return *loops_[index % loops_.size()]; }
+  // A loop for a new owner: round-robin, so owners spread over the cores.
+  IoLoop& nextLoop() { return loop(nextLoop_.fetch_add(1, std::memory_order_relaxed)); }
   const Certificate& certificate() const { return certificate_; }
   SSL_CTX* dtlsContext() const { return dtlsContext_.get(); }
 
   // usrsctp associations are addressed by an opaque id (the AF_CONN "address"). The registry maps
-  // ids to live transports so late callbacks for closed associations find nothing. Loop thread
-  // only.
-  std::uintptr_t registerSctp(SctpTransport* transport);
+  // ids to live transports and the loop that owns each, so late callbacks for closed associations
+  // find nothing and callbacks raised on another loop reach the owner. Thread-safe.
+  std::uintptr_t registerSctp(SctpTransport* transport, IoLoop& owner);
   void unregisterSctp(std::uintptr_t id);
+  // Runs fn(transport) on the owner loop: inline when called there, else posted (and skipped if
+  // the association is gone by then).
+  void withSctp(std::uintptr_t id, std::function<void(SctpTransport&)> fn);
+  // Owner loop thread only: the live transport, or null.
   SctpTransport* findSctp(std::uintptr_t id) const;
 
-  // Scratch space for reading DTLS records and SCTP messages. Reads happen only on the loop thread
-  // and each is consumed before the next begins, so one buffer serves every connection (a
-  // buffer per connection cost 128 KiB each: 1.2 GiB for a 100-agent mesh).
-  std::vector<std::byte>& dtlsScratch() { return dtlsScratch_; }
-  std::vector<std::byte>& sctpScratch() { return sctpScratch_; }
-
  private:
+  struct SctpEntry {
+    SctpTransport* transport;
+    IoLoop* owner;
+  };
+
   Runtime();
   ~Runtime();
   void initUsrsctp();
-  void updateSctpTimer();
+  void startSctpTimer();
+  static std::size_t poolSize();
 
-  std::unique_ptr<IoLoop> loop_;
+  std::vector<std::unique_ptr<IoLoop>> loops_;
+  std::atomic<std::size_t> nextLoop_{0};
   Certificate certificate_;
   SslCtxPtr dtlsContext_;
-  std::unordered_map<std::uintptr_t, SctpTransport*> sctpRegistry_;
+  mutable std::mutex sctpMutex_;
+  std::unordered_map<std::uintptr_t, SctpEntry> sctpRegistry_;
   std::uintptr_t nextSctpId_ = 1;
-  IoLoop::Timer sctpTimer_;
-  std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
-  std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
+  bool sctpTimerRunning_ = false;
+  IoLoop::Timer sctpTimer_;  // loop 0 only
   std::int64_t lastSctpTickUs_ = 0;
 };
 

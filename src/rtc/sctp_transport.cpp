@@ -28,20 +28,22 @@ void setOption(struct socket* sock, int level, int name, const T& value, const c
 
 }  // namespace
 
-std::shared_ptr<SctpTransport> SctpTransport::create(Runtime& runtime, std::uint16_t localPort,
+std::shared_ptr<SctpTransport> SctpTransport::create(Runtime& runtime, IoLoop& loop,
+                                                     std::uint16_t localPort,
                                                      std::uint16_t remotePort,
                                                      std::size_t maxReceiveSize,
                                                      std::uint16_t streams, Callbacks callbacks) {
-  std::shared_ptr<SctpTransport> t(new SctpTransport(runtime, localPort, remotePort, maxReceiveSize,
-                                                     streams, std::move(callbacks)));
+  std::shared_ptr<SctpTransport> t(new SctpTransport(
+      runtime, loop, localPort, remotePort, maxReceiveSize, streams, std::move(callbacks)));
   t->open();
   return t;
 }
 
-SctpTransport::SctpTransport(Runtime& runtime, std::uint16_t localPort, std::uint16_t remotePort,
-                             std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks)
+SctpTransport::SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort,
+                             std::uint16_t remotePort, std::size_t maxReceiveSize,
+                             std::uint16_t streams, Callbacks callbacks)
     : runtime_(runtime),
-      loop_(runtime.loop()),
+      loop_(loop),
       localPort_(localPort),
       remotePort_(remotePort),
       maxReceiveSize_(maxReceiveSize),
@@ -53,7 +55,7 @@ SctpTransport::~SctpTransport() {
 }
 
 void SctpTransport::open() {
-  id_ = runtime_.registerSctp(this);
+  id_ = runtime_.registerSctp(this, loop_);
   sock_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
   if (!sock_) throw Error(Errc::Internal, std::string("usrsctp_socket: ") + strerror(errno));
   usrsctp_set_upcall(sock_, &SctpTransport::onUpcall, reinterpret_cast<void*>(id_));
@@ -127,9 +129,10 @@ void SctpTransport::outputPacket(const void* data, std::size_t length) {
   if (!closed_ && callbacks_.sendPacket) callbacks_.sendPacket(data, length);
 }
 
+// Usually raised on the owner loop; a timer-driven upcall on loop 0 is handed to the owner.
 void SctpTransport::onUpcall(struct socket*, void* arg, int) {
-  auto* self = Runtime::instance().findSctp(reinterpret_cast<std::uintptr_t>(arg));
-  if (self) self->scheduleProcessing();
+  Runtime::instance().withSctp(reinterpret_cast<std::uintptr_t>(arg),
+                               [](SctpTransport& self) { self.scheduleProcessing(); });
 }
 
 // Upcalls fire inside usrsctp calls; usrsctp must not be re-entered from there, so the work runs
@@ -155,7 +158,7 @@ void SctpTransport::processEvents() {
 
 void SctpTransport::readAll() {
   auto keepAlive = shared_from_this();  // a callback may drop the last owner
-  std::vector<std::byte>& receiveBuffer = runtime_.sctpScratch();
+  std::vector<std::byte>& receiveBuffer = loop_.sctpScratch();
   while (!closed_) {
     sctp_rcvinfo info{};
     socklen_t infoLength = sizeof info;

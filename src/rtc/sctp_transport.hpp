@@ -43,9 +43,10 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
     std::function<void(std::uint16_t, std::uint32_t, std::size_t)> onSent;  // stream, ppid, bytes
   };
 
-  static std::shared_ptr<SctpTransport> create(Runtime& runtime, std::uint16_t localPort,
-                                               std::uint16_t remotePort, std::size_t maxReceiveSize,
-                                               std::uint16_t streams, Callbacks callbacks);
+  static std::shared_ptr<SctpTransport> create(Runtime& runtime, IoLoop& loop,
+                                               std::uint16_t localPort, std::uint16_t remotePort,
+                                               std::size_t maxReceiveSize, std::uint16_t streams,
+                                               Callbacks callbacks);
   ~SctpTransport();
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
@@ -66,7 +67,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
 
  private:
-  SctpTransport(Runtime& runtime, std::uint16_t localPort, std::uint16_t remotePort,
+  SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
                 std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks);
   void open();
   static void onUpcall(struct socket* sock, void* arg, int flags);

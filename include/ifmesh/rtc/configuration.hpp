@@ -32,6 +32,10 @@ struct RtcConfiguration {
   std::uint16_t maxChannels = 1024;
   // A connection not up this long after gathering started goes to Failed.
   unsigned connectTimeoutMs = 30000;
+  // The I/O thread this connection lives on (an index into the process's pool, modulo its
+  // size); -1 spreads connections round-robin. Connections that call each other synchronously
+  // from callbacks (an in-process pair, an Agent's links) should share one.
+  int ioThread = -1;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
   std::uint16_t portRangeEnd = 0;
