@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the browser interop test (tests/interop, ctest label "interop") needs on top of
+# scripts/install-deps.sh: Debian's Chromium and Node.js, and playwright-core from
+# tests/interop/package-lock.json. Idempotent: apt is only consulted when a package is missing,
+# npm only when node_modules does not match the lock file. Never downloads a browser build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(chromium nodejs npm iproute2)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from elsewhere (e.g. a newer Node): only install them when absent.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  kept=()
+  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || kept+=("$p"); done
+  missing=("${kept[@]}")
+fi
+
+if ((${#missing[@]})); then
+  echo "install-interop-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-interop-deps: all packages present"
+fi
+
+# playwright-core 1.65 needs Node 20+ (Debian 12's own nodejs is 18: this machine kind has 20).
+major=$(node -p 'process.versions.node.split(".")[0]')
+if ((major < 20)); then
+  echo "install-interop-deps: Node $(node --version) is too old for playwright-core (needs 20+)" >&2
+  exit 1
+fi
+
+# playwright-core only (no browser download: it drives /usr/bin/chromium).
+lock=tests/interop/package-lock.json
+stamp=tests/interop/node_modules/.package-lock.json
+if [ -d tests/interop/node_modules/playwright-core ] && [ "$stamp" -nt "$lock" ]; then
+  echo "install-interop-deps: tests/interop/node_modules up to date"
+else
+  (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
