@@ -54,11 +54,15 @@ void AgentCore::start() {
   signaling_->onAgentJoined([onLoop](const std::string& id) {
     onLoop([id](AgentCore& self) {
       self.directory_.insert(id);
+      self.routes_.clear();
       self.formTopology();
     });
   });
   signaling_->onAgentLeft([onLoop](const std::string& id) {
-    onLoop([id](AgentCore& self) { self.directory_.erase(id); });
+    onLoop([id](AgentCore& self) {
+      self.directory_.erase(id);
+      self.routes_.clear();
+    });
   });
   signaling_->onRelay(
       [onLoop](const std::string& from, const std::string& type, const nlohmann::json& msg) {
@@ -153,6 +157,7 @@ void AgentCore::shutdown() {
 void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
   directory_ = {agents.begin(), agents.end()};
   directory_.erase(config_.agentId);
+  routes_.clear();
   formTopology();
 }
 
@@ -222,28 +227,33 @@ std::string AgentCore::nextHop(const std::string& destination) {
     return destination;
   if (config_.topology != Topology::PartialMesh && config_.topology != Topology::HubAndSpoke)
     return destination;
+  if (!directory_.count(destination)) return destination;
+  if (routes_.empty()) computeRoutes();
+  auto it = routes_.find(destination);
+  return it == routes_.end() ? destination : it->second;
+}
+
+// One breadth-first search over the graph every agent derives from the directory, kept until the
+// directory changes: per message it was a search that rebuilt every node's neighbours.
+void AgentCore::computeRoutes() {
   std::vector<std::string> all(directory_.begin(), directory_.end());
   all.push_back(config_.agentId);
-  if (!directory_.count(destination)) return destination;
-  std::map<std::string, std::string> firstHop;  // BFS: node -> our neighbour that leads to it
   std::deque<std::string> queue;
   for (const auto& n : mesh::neighbours(config_.topology, config_.agentId, all,
                                         config_.partialMeshK, config_.hubId)) {
-    firstHop[n] = n;
+    routes_[n] = n;
     queue.push_back(n);
   }
   while (!queue.empty()) {
     std::string node = queue.front();
     queue.pop_front();
-    if (node == destination) return firstHop[node];
     for (const auto& n :
          mesh::neighbours(config_.topology, node, all, config_.partialMeshK, config_.hubId)) {
-      if (n == config_.agentId || firstHop.count(n)) continue;
-      firstHop[n] = firstHop[node];
+      if (n == config_.agentId || routes_.count(n)) continue;
+      routes_[n] = routes_[node];
       queue.push_back(n);
     }
   }
-  return destination;
 }
 
 void AgentCore::route(const IFMessage& message, int hops) {

@@ -62,12 +62,14 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void formTopology();
   void route(const IFMessage& message, int hops);
   std::string nextHop(const std::string& destination);
+  void computeRoutes();
 
   AgentConfig config_;
   rtc::IoLoop& loop_;
   std::unique_ptr<signaling::Client> signaling_;
   std::set<std::string> directory_;
-  std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
+  std::map<std::string, std::string> routes_;  // destination -> next hop; empty = recompute
+  std::set<std::string> topologyLinks_;        // links the topology made (and may prune)
   std::mt19937 rng_;
   bool shutdown_ = false;
   QualityController quality_;
