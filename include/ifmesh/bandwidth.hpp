@@ -45,7 +45,7 @@ struct BandwidthConfig {
     std::chrono::milliseconds blockTimeout{10000};
     // Normal and Low messages wait in the agent while the channel holds this much, so a Control
     // or High message never queues behind megabytes in the SCTP send buffer.
-    std::size_t channelHighWater = 256 * 1024;
+    std::size_t channelHighWater = 64 * 1024;
   } queue;
   // LOW mode: channel messages (single frames or batches) above threshold bytes go out
   // zstd-compressed; the receiver inflates them (bounded by its maxMessageBytes).
