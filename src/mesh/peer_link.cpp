@@ -375,7 +375,9 @@ void PeerLink::pump() {
   const std::size_t highWater = agent_.config().bandwidth.queue.channelHighWater;
   while (auto lane = queue_.nextLane(false)) {
     bool urgent = urgentLane(*lane);
-    if (!urgent && channel_->bufferedAmount() + batchBytes_ >= highWater) return;
+    // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
+    // batch delay throttle a link to one high-water mark per delay.
+    if (!urgent && channel_->bufferedAmount() >= highWater) return;
     const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
       return msgFrame(seq, w.hops, *lane, w.json);
     });
