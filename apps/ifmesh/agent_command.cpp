@@ -68,6 +68,7 @@ int runAgent(const AgentArgs& a) {
       IFMessage reply;
       reply.payload = {{"echo", m.payload}, {"in_reply_to", m.id}};
       reply.traceId = m.traceId;
+      reply.priority = m.priority;  // an urgent message gets an urgent answer
       agent.send(m.source, reply);  // callbacks may call back into the agent
     }
   });

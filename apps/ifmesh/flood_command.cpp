@@ -1,6 +1,7 @@
-// `ifmesh flood`: sends a burst of large messages to one peer while measuring a small control
-// message's round trip, and prints what the bandwidth adapter did (JSON). Used by the
-// constrained-link test and benchmark; the peer runs `ifmesh agent --echo`.
+// `ifmesh flood`: sends a burst of large messages to one peer while measuring small control
+// messages' round trips (one at Normal priority, queued behind the flood, and one at the
+// --control-priority, which overtakes it), and prints what the bandwidth adapter did (JSON). Used
+// by the constrained-link test and benchmark; the peer runs `ifmesh agent --echo`.
 #include <algorithm>
 #include <atomic>
 #include <iostream>
@@ -20,7 +21,18 @@ struct FloodArgs {
   std::size_t size = 32 * 1024;
   bool noAdapt = false;
   int timeoutMs = 120000;
+  std::string controlPriority = "high";
 };
+
+// Median and largest of a set of round trips, in ms.
+nlohmann::json rttSummary(std::vector<double> rtt) {
+  std::sort(rtt.begin(), rtt.end());
+  auto pct = [&](double p) {
+    return rtt.empty() ? 0.0
+                       : rtt[std::min(rtt.size() - 1, static_cast<std::size_t>(p * rtt.size()))];
+  };
+  return {{"samples", rtt.size()}, {"p50", pct(0.5)}, {"max", rtt.empty() ? 0 : rtt.back()}};
+}
 
 int runFlood(const FloodArgs& a) {
   using Clock = std::chrono::steady_clock;
@@ -32,7 +44,9 @@ int runFlood(const FloodArgs& a) {
   c.maxMessageBytes = std::max<std::size_t>(a.size + 4096, 64 * 1024);
   std::mutex mutex;
   std::vector<std::string> transitions;
-  std::vector<double> controlRtt;
+  std::vector<double> controlRtt, priorityRtt;
+  MessagePriority priority = MessagePriority::High;
+  if (a.controlPriority == "control") priority = MessagePriority::Control;
   std::atomic<std::size_t> peakBuffered{0};
   std::atomic<int> echoed{0};
   Agent agent(c);
@@ -48,7 +62,8 @@ int runFlood(const FloodArgs& a) {
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
               .count();
       std::lock_guard lock(mutex);
-      controlRtt.push_back(static_cast<double>(now - sent) / 1000.0);
+      (m.priority == MessagePriority::Normal ? controlRtt : priorityRtt)
+          .push_back(static_cast<double>(now - sent) / 1000.0);
     } else {
       ++echoed;
     }
@@ -74,7 +89,8 @@ int runFlood(const FloodArgs& a) {
     m.payload = {{"n", i}, {"blob", blob}};
     agent.send(a.to, m);
   }
-  // While the flood drains, a small control message every 100 ms measures what a user would feel.
+  // While the flood drains, a small control message every 100 ms measures what a user would feel:
+  // one at Normal priority (behind the flood) and one at the control priority (ahead of it).
   deadline = Clock::now() + std::chrono::milliseconds(a.timeoutMs);
   auto nextControl = Clock::now();
   while (agent.unacknowledged(a.to) > 0 && Clock::now() < deadline) {
@@ -83,6 +99,8 @@ int runFlood(const FloodArgs& a) {
       control.payload = {{"control", std::chrono::duration_cast<std::chrono::microseconds>(
                                          Clock::now().time_since_epoch())
                                          .count()}};
+      agent.send(a.to, control);
+      control.priority = priority;
       agent.send(a.to, control);
       nextControl += std::chrono::milliseconds(100);
     }
@@ -99,13 +117,6 @@ int runFlood(const FloodArgs& a) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto stats = agent.getBandwidthStats();
   std::lock_guard lock(mutex);
-  std::sort(controlRtt.begin(), controlRtt.end());
-  auto pct = [&](double p) {
-    return controlRtt.empty()
-               ? 0.0
-               : controlRtt[std::min(controlRtt.size() - 1,
-                                     static_cast<std::size_t>(p * controlRtt.size()))];
-  };
   nlohmann::json out = {{"sent", a.count},
                         {"message_bytes", a.size},
                         {"all_acknowledged", allAcked},
@@ -116,10 +127,13 @@ int runFlood(const FloodArgs& a) {
                         {"peak_buffered", std::max(stats.peakBuffered, peakBuffered.load())},
                         {"batches_sent", stats.batchesSent},
                         {"messages_batched", stats.messagesBatched},
-                        {"control_rtt_ms",
-                         {{"samples", controlRtt.size()},
-                          {"p50", pct(0.5)},
-                          {"max", controlRtt.empty() ? 0 : controlRtt.back()}}},
+                        {"control_rtt_ms", rttSummary(controlRtt)},
+                        {"priority_control_rtt_ms", rttSummary(priorityRtt)},
+                        {"control_priority", toString(priority)},
+                        {"compressed_frames", stats.compressedFrames},
+                        {"bytes_before_compression", stats.bytesBeforeCompression},
+                        {"bytes_after_compression", stats.bytesAfterCompression},
+                        {"peak_queued_messages", stats.peakQueuedMessages},
                         {"echoes_received", echoed.load()}};
   std::cout << out.dump() << std::endl;
   return allAcked ? 0 : 3;
@@ -139,6 +153,9 @@ void addFloodCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--size", a->size, "Bytes of payload per message");
   cmd->add_flag("--no-adapt", a->noAdapt, "Disable the bandwidth adapter (for comparison)");
   cmd->add_option("--timeout-ms", a->timeoutMs, "Give up waiting for acknowledgements after this");
+  cmd->add_option("--control-priority", a->controlPriority,
+                  "Priority of the second control message: high | control")
+      ->check(CLI::IsMember({"high", "control"}));
   cmd->callback([a, &exitCode] { exitCode = runFlood(*a); });
 }
 

@@ -68,9 +68,13 @@ class Agent {
   void dropConnection(const std::string& peerId);
 
   // Accepts the message (assigning source, destination, id, timestamp and sequence number) and
-  // returns its sequence number. Throws ifmesh::Error(MessageTooLarge) for an oversize message,
-  // Error(InvalidArgument) for a payload nested deeper than 100 levels.
-  // An accepted message is delivered exactly once, or reported through onUndeliverable.
+  // returns its sequence number (per destination and priority). Throws
+  // ifmesh::Error(MessageTooLarge) for an oversize message, Error(InvalidArgument) for a payload
+  // nested deeper than 100 levels, Error(QueueFull) when the peer's send queue is at its bound
+  // and config.bandwidth.queue.policy cannot make room (Block: after waiting blockTimeout; from
+  // the agent's own I/O thread Block does not wait).
+  // An accepted message is delivered exactly once, or reported through onUndeliverable (which
+  // includes a droppable message dropped under QueuePolicy::DropOldest).
   std::uint64_t send(const std::string& peerId, IFMessage message);
   void broadcast(const IFMessage& message);
   // Runs fn on this agent's I/O thread (where its callbacks run) and returns at once. Calls made

@@ -11,6 +11,16 @@
 namespace ifmesh {
 
 enum class QualityMode { High, Medium, Low };
+
+// What Agent::send does when a peer's send queue is at its bound.
+//   Block: a user thread waits (up to blockTimeout, then QueueFull); on the agent's I/O thread
+//          (inside a callback) it behaves like Fail, since waiting there would stall the agent.
+//   Fail: throws ifmesh::Error(QueueFull).
+//   DropOldest: drops the oldest messages marked droppable that have not been sent yet, each
+//          reported through onUndeliverable ("dropped: queue full") and the witness event
+//          ifmessage_dropped; when dropping cannot make room it behaves like Fail.
+enum class QueuePolicy { Block, Fail, DropOldest };
+const char* toString(QueuePolicy policy) noexcept;
 const char* toString(QualityMode mode) noexcept;
 
 struct BandwidthConfig {
@@ -25,6 +35,25 @@ struct BandwidthConfig {
   struct BatchDelays {
     std::chrono::milliseconds high{0}, medium{50}, low{200};
   } batchDelays;
+  // Per peer link: messages accepted but not yet acknowledged by the neighbour (waiting, batched,
+  // in the channel, or held for resend across a reconnection). Messages forwarded for other
+  // agents are not bounded here (their senders are).
+  struct Queue {
+    std::size_t maxMessages = 10000;
+    std::size_t maxBytes = 16 * 1024 * 1024;
+    QueuePolicy policy = QueuePolicy::Fail;
+    std::chrono::milliseconds blockTimeout{10000};
+    // Normal and Low messages wait in the agent while the channel holds this much, so a Control
+    // or High message never queues behind megabytes in the SCTP send buffer.
+    std::size_t channelHighWater = 64 * 1024;
+  } queue;
+  // LOW mode: channel messages (single frames or batches) above threshold bytes go out
+  // zstd-compressed; the receiver inflates them (bounded by its maxMessageBytes).
+  struct Compression {
+    bool enabled = true;
+    std::size_t threshold = 1024;
+    int level = 3;
+  } compression;
 };
 
 // Throws ifmesh::Error(InvalidArgument) for thresholds that would oscillate or delays that fall
@@ -42,6 +71,16 @@ struct BandwidthStats {
   std::uint64_t samples = 0;
   std::uint64_t batchesSent = 0;
   std::uint64_t messagesBatched = 0;
+  // Compressed channel messages only: their size before and after zstd.
+  std::uint64_t compressedFrames = 0;
+  std::uint64_t bytesBeforeCompression = 0;
+  std::uint64_t bytesAfterCompression = 0;
+  // Send queues over all links (messages accepted and not yet acknowledged), as last sampled.
+  std::size_t queuedMessages = 0;
+  std::size_t queuedBytes = 0;
+  std::size_t peakQueuedMessages = 0;
+  std::uint64_t droppedMessages = 0;   // DropOldest
+  std::uint64_t rejectedMessages = 0;  // QueueFull thrown
 };
 
 // The mode state machine, separate from any I/O so it can be driven by recorded samples.

@@ -15,6 +15,8 @@ enum class Errc {
   MessageTooLarge,
   ChannelClosed,
   TooManyChannels,
+  QueueFull,       // a peer's send queue is at its bound (see BandwidthConfig::queue)
+  MalformedFrame,  // a link frame that cannot be decoded (e.g. bad compressed data)
   Internal,
 };
 

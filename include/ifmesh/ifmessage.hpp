@@ -8,6 +8,16 @@
 
 namespace ifmesh {
 
+// Control and High messages overtake queued Normal and Low ones on every link. Each priority is
+// its own ordering lane: delivery is exactly once and in order per (source, destination,
+// priority), not across priorities.
+enum class MessagePriority { Control = 0, High = 1, Normal = 2, Low = 3 };
+constexpr int kMessagePriorities = 4;
+const char* toString(MessagePriority priority) noexcept;
+inline bool isUrgent(MessagePriority p) {
+  return p == MessagePriority::Control || p == MessagePriority::High;
+}
+
 struct IFMessage {
   std::string id;         // filled by Agent::send when empty
   std::string timestamp;  // ISO 8601 UTC; filled when empty
@@ -16,8 +26,13 @@ struct IFMessage {
   std::string destination;
   std::string version = "2.1";
   nlohmann::json payload = nlohmann::json::object();
-  std::uint64_t sequence = 0;  // per (source, destination), assigned by Agent::send
+  std::uint64_t sequence = 0;  // per (source, destination, priority), assigned by Agent::send
   std::string traceId;
+  // On the wire as "priority" ("control" | "high" | "low"), omitted for Normal.
+  MessagePriority priority = MessagePriority::Normal;
+  // Local send option, not on the wire: with QueuePolicy::DropOldest a full queue may drop this
+  // message (reported through onUndeliverable) to make room for newer ones.
+  bool droppable = false;
 };
 
 std::string newMessageId();  // UUID v4

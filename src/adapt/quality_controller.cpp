@@ -3,6 +3,18 @@
 
 namespace ifmesh {
 
+const char* toString(QueuePolicy policy) noexcept {
+  switch (policy) {
+    case QueuePolicy::Block:
+      return "block";
+    case QueuePolicy::Fail:
+      return "fail";
+    case QueuePolicy::DropOldest:
+      return "drop-oldest";
+  }
+  return "unknown";
+}
+
 const char* toString(QualityMode mode) noexcept {
   switch (mode) {
     case QualityMode::High:
@@ -29,6 +41,12 @@ void validate(const BandwidthConfig& c) {
   const auto& d = c.batchDelays;
   if (d.high.count() < 0 || d.medium < d.high || d.low < d.medium)
     throw bad("batch delays must be non-negative and grow as quality drops");
+  const auto& q = c.queue;
+  if (q.maxMessages == 0 || q.maxBytes == 0) throw bad("queue bounds must be positive");
+  if (q.blockTimeout.count() < 0) throw bad("queue blockTimeout must not be negative");
+  if (q.channelHighWater == 0) throw bad("queue channelHighWater must be positive");
+  if (c.compression.level < 1 || c.compression.level > 19)
+    throw bad("compression level must be 1..19");
 }
 
 QualityController::QualityController(BandwidthConfig config) : config_(config) {

@@ -60,7 +60,20 @@ void Agent::dropConnection(const std::string& peerId) {
 }
 
 std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
-  return core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+  const auto& q = core_->config().bandwidth.queue;
+  // Blocking the I/O thread would stop the very acknowledgements that make room: Fail there.
+  if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread())
+    return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+  auto deadline = std::chrono::steady_clock::now() + q.blockTimeout;
+  for (;;) {
+    auto seen = core_->spaceGeneration();  // before trying, so no release is missed
+    auto sequence = core_->loop().invoke([&] { return core_->send(peerId, message, true); });
+    if (sequence) return *sequence;
+    if (!core_->waitForSpace(seen, deadline)) {
+      // One last try, counted (and thrown) as a refusal.
+      return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+    }
+  }
 }
 
 void Agent::broadcast(const IFMessage& message) {

@@ -83,8 +83,11 @@ void AgentCore::start() {
 }
 
 void AgentCore::sampleBandwidth() {
-  std::size_t max = 0, total = 0, channels = 0;
+  std::size_t max = 0, total = 0, channels = 0, queued = 0, queuedBytes = 0;
   for (auto& [id, l] : links) {
+    l->pump();  // a safety net: waiting messages also move when the channel reports it drained
+    queued += l->unacknowledged();
+    queuedBytes += l->queuedBytes();
     if (auto buffered = l->bufferedAmount()) {
       max = std::max(max, *buffered);
       total += *buffered;
@@ -95,6 +98,10 @@ void AgentCore::sampleBandwidth() {
   QualityMode before, after;
   {
     std::lock_guard lock(qualityMutex_);
+    auto& qs = quality_.stats();
+    qs.queuedMessages = queued;
+    qs.queuedBytes = queuedBytes;
+    qs.peakQueuedMessages = std::max(qs.peakQueuedMessages, queued);
     if (!config_.bandwidth.enabled) {
       auto& st = quality_.stats();
       st.maxBuffered = max;
@@ -129,6 +136,46 @@ void AgentCore::batchSent(std::size_t messages) {
   std::lock_guard lock(qualityMutex_);
   ++quality_.stats().batchesSent;
   quality_.stats().messagesBatched += messages;
+}
+
+void AgentCore::compressed(std::size_t before, std::size_t after) {
+  std::lock_guard lock(qualityMutex_);
+  auto& st = quality_.stats();
+  ++st.compressedFrames;
+  st.bytesBeforeCompression += before;
+  st.bytesAfterCompression += after;
+}
+
+void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
+  {
+    std::lock_guard lock(qualityMutex_);
+    ++quality_.stats().droppedMessages;
+  }
+  witness("ifmessage_dropped", peerId,
+          {{"message_id", message.id},
+           {"sequence_num", message.sequence},
+           {"destination", message.destination},
+           {"priority", toString(message.priority)},
+           {"reason", "queue full"}});
+  undeliverable(message, "dropped: queue full");
+}
+
+void AgentCore::spaceFreed() {
+  {
+    std::lock_guard lock(spaceMutex_);
+    ++spaceGeneration_;
+  }
+  spaceCv_.notify_all();
+}
+
+std::uint64_t AgentCore::spaceGeneration() {
+  std::lock_guard lock(spaceMutex_);
+  return spaceGeneration_;
+}
+
+bool AgentCore::waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(spaceMutex_);
+  return spaceCv_.wait_until(lock, deadline, [&] { return spaceGeneration_ != seen; });
 }
 
 QualityMode AgentCore::qualityMode() {
@@ -205,15 +252,24 @@ void AgentCore::disconnect(const std::string& peerId) {
   if (auto l = link(peerId, false)) l->disconnect();
 }
 
-std::uint64_t AgentCore::send(const std::string& peerId, IFMessage message) {
+std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
+                                             bool mayWait) {
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   message.source = config_.agentId;
   message.destination = peerId;
   if (message.id.empty()) message.id = newMessageId();
   if (message.timestamp.empty()) message.timestamp = isoTimestampNow();
-  std::uint64_t& next = nextSequence_[peerId];
+  std::uint64_t& next = nextSequence_[{peerId, static_cast<int>(message.priority)}];
   message.sequence = next + 1;
-  route(message, 0);  // throws MessageTooLarge before the sequence number is used
+  try {
+    route(message, 0);  // throws before the sequence number is used
+  } catch (const Error& e) {
+    if (e.code() != Errc::QueueFull) throw;
+    if (mayWait && config_.bandwidth.queue.policy == QueuePolicy::Block) return std::nullopt;
+    std::lock_guard lock(qualityMutex_);
+    ++quality_.stats().rejectedMessages;
+    throw;
+  }
   next = message.sequence;
   return message.sequence;
 }
@@ -272,7 +328,7 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
   if (message.destination == config_.agentId) {
     // End-to-end duplicates (a relay that crashed after forwarding and forwarded again) are
     // dropped by the source's sequence number.
-    std::uint64_t& last = lastDelivered_[message.source];
+    std::uint64_t& last = lastDelivered_[{message.source, static_cast<int>(message.priority)}];
     if (message.sequence != 0 && message.sequence <= last) {
       witness("ifmessage_rejected", fromPeer,
               {{"reason", "duplicate"},
@@ -284,6 +340,7 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
     witness("ifmessage_received", message.source,
             {{"message_id", message.id},
              {"sequence_num", message.sequence},
+             {"priority", toString(message.priority)},
              {"hops", hops},
              {"via", fromPeer}});
     onMessage(message);

@@ -1,6 +1,7 @@
 #pragma once
 // The state behind ifmesh::Agent. Everything runs on the ifmesh I/O loop: signaling callbacks and
 // public calls are posted there, so links need no locks (see src/rtc/io_loop.hpp).
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,7 +35,10 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void connect(const std::string& peerId);
   void disconnect(const std::string& peerId);
   void removeLink(const std::string& peerId);
-  std::uint64_t send(const std::string& peerId, IFMessage message);
+  // Accepts a message (see Agent::send). With mayWait, a full queue under QueuePolicy::Block
+  // returns nothing instead of throwing, so the user thread can wait for space and retry.
+  std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message,
+                                    bool mayWait = false);
   void signal(const std::string& to, const std::string& type, nlohmann::json body);
   void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {});
   // A message taken off a link: delivered here, or forwarded one hop closer to its destination.
@@ -45,6 +49,15 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   RtcConfiguration rtcConfig(bool relay) const;
   std::chrono::milliseconds batchDelay() const;
   void batchSent(std::size_t messages);
+  void compressed(std::size_t before, std::size_t after);
+  // A queued message dropped under QueuePolicy::DropOldest: reported, never silent.
+  void dropped(const IFMessage& message, const std::string& peerId);
+
+  // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
+  void spaceFreed();  // loop thread: a queue shrank
+  std::uint64_t spaceGeneration();
+  // Waits until the generation moves past `seen` or the deadline passes; false on timeout.
+  bool waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
   void sampleBandwidth();
   QualityMode qualityMode();
   BandwidthStats bandwidthStats();
@@ -75,8 +88,13 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   QualityController quality_;
   std::mutex qualityMutex_;  // stats are read from user threads
   rtc::IoLoop::Timer bandwidthTimer_;
-  std::map<std::string, std::uint64_t> nextSequence_;   // per destination, end to end
-  std::map<std::string, std::uint64_t> lastDelivered_;  // per source, end to end
+  // End to end, per (destination or source, priority lane).
+  using LaneKey = std::pair<std::string, int>;
+  std::map<LaneKey, std::uint64_t> nextSequence_;
+  std::map<LaneKey, std::uint64_t> lastDelivered_;
+  std::mutex spaceMutex_;
+  std::condition_variable spaceCv_;
+  std::uint64_t spaceGeneration_ = 0;  // guarded by spaceMutex_
 };
 
 }  // namespace ifmesh::detail

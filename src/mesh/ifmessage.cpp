@@ -9,6 +9,20 @@
 
 namespace ifmesh {
 
+const char* toString(MessagePriority p) noexcept {
+  switch (p) {
+    case MessagePriority::Control:
+      return "control";
+    case MessagePriority::High:
+      return "high";
+    case MessagePriority::Normal:
+      return "normal";
+    case MessagePriority::Low:
+      return "low";
+  }
+  return "normal";
+}
+
 std::string newMessageId() {
   unsigned char b[16];
   RAND_bytes(b, sizeof b);
@@ -28,6 +42,8 @@ nlohmann::json toJson(const IFMessage& m) {
       {"source", m.source},   {"destination", m.destination}, {"version", m.version},
       {"payload", m.payload}, {"sequence_num", m.sequence}};
   if (!m.traceId.empty()) j["trace_id"] = m.traceId;
+  // Optional, so Normal messages keep the original wire format byte for byte.
+  if (m.priority != MessagePriority::Normal) j["priority"] = toString(m.priority);
   return j;
 }
 
@@ -83,6 +99,19 @@ IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
   if (seq != j.end()) {
     if (!seq->is_number_unsigned()) throw bad("'sequence_num' must be an unsigned integer");
     m.sequence = seq->get<std::uint64_t>();
+  }
+  auto priority = j.find("priority");
+  if (priority != j.end()) {
+    if (!priority->is_string()) throw bad("'priority' must be a string");
+    const auto& name = priority->get_ref<const std::string&>();
+    bool known = false;
+    for (int p = 0; p < kMessagePriorities; ++p) {
+      if (name == toString(static_cast<MessagePriority>(p))) {
+        m.priority = static_cast<MessagePriority>(p);
+        known = true;
+      }
+    }
+    if (!known) throw bad("unknown 'priority' '" + name + "'");
   }
   return m;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ifmesh/ifmessage.hpp"
 #include "json_depth.hpp"
 
 namespace ifmesh::detail {
@@ -44,6 +45,25 @@ int linkFrameHops(const nlohmann::json& frame) {
   // get<int>() of a large count went negative (escaping the hop limit) or made the agent's
   // hops + 1 overflow; any count this high is over the limit anyway.
   return static_cast<int>(std::min<std::uint64_t>(hopsIt->get<std::uint64_t>(), kMaxLinkHops));
+}
+
+std::optional<int> linkFrameLane(const nlohmann::json& frame) {
+  auto it = frame.find("l");
+  if (it == frame.end()) return static_cast<int>(MessagePriority::Normal);
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() >= kMessagePriorities)
+    return std::nullopt;
+  return static_cast<int>(it->get<std::uint64_t>());
+}
+
+std::optional<std::array<std::uint64_t, 4>> linkFrameLanes(const nlohmann::json& frame) {
+  auto it = frame.find("lanes");
+  if (it == frame.end() || !it->is_array() || it->size() != kMessagePriorities) return std::nullopt;
+  std::array<std::uint64_t, 4> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!(*it)[i].is_number_unsigned()) return std::nullopt;
+    out[i] = (*it)[i].get<std::uint64_t>();
+  }
+  return out;
 }
 
 }  // namespace ifmesh::detail

@@ -1,6 +1,7 @@
 #pragma once
 // Decoding of the agent link's channel frames (protocol: see peer_link.hpp). Pure functions of
 // the received text, so they can be tested and fuzzed without a connection.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,5 +32,11 @@ std::optional<std::uint64_t> linkFrameSeq(const nlohmann::json& frame, const cha
 // How many agents forwarded the message ("h"): 0 when absent or not unsigned, at most
 // kMaxLinkHops.
 int linkFrameHops(const nlohmann::json& frame);
+
+// The priority lane ("l"): Normal when absent, nothing when not a lane number.
+std::optional<int> linkFrameLane(const nlohmann::json& frame);
+
+// A hello's per-lane delivered sequences ("lanes"), or nothing when absent or malformed.
+std::optional<std::array<std::uint64_t, 4>> linkFrameLanes(const nlohmann::json& frame);
 
 }  // namespace ifmesh::detail

@@ -5,6 +5,7 @@
 #include "ifmesh/error.hpp"
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
+#include "mesh/frame_compression.hpp"
 #include "mesh/link_frame.hpp"
 
 namespace ifmesh::detail {
@@ -25,7 +26,8 @@ PeerLink::~PeerLink() {
 
 std::optional<std::size_t> PeerLink::bufferedAmount() const {
   if (!channel_ || !channel_->isOpen()) return std::nullopt;
-  return channel_->bufferedAmount() + batchBytes_;
+  // Messages held back by the high-water mark are as much a backlog as the channel's own.
+  return channel_->bufferedAmount() + batchBytes_ + queue_.waitingBytes();
 }
 
 bool PeerLink::isOfferer() const {
@@ -120,10 +122,16 @@ void PeerLink::wireConnection() {
   channel_->onOpen([onLoop] { onLoop([](PeerLink& self) { self.onChannelOpen(); }); });
   channel_->onClose(
       [onLoop] { onLoop([](PeerLink& self) { self.onTransportDown("channel closed"); }); });
+  // Waiting Normal/Low messages follow as soon as the channel drains below half the high-water.
+  channel_->setBufferedAmountLowThreshold(agent_.config().bandwidth.queue.channelHighWater / 2);
+  channel_->onBufferedAmountLow([onLoop] { onLoop([](PeerLink& self) { self.pump(); }); });
   channel_->onMessage([weak, sid](Message&& m) {
     auto self = weak.lock();
     if (!self || self->sid_ != sid) return;
-    if (auto* text = std::get_if<std::string>(&m)) self->onChannelFrame(*text);
+    if (auto* text = std::get_if<std::string>(&m))
+      self->onChannelFrame(*text);
+    else if (auto* binary = std::get_if<Binary>(&m))
+      self->onBinaryFrame(*binary);
   });
 }
 
@@ -211,6 +219,7 @@ void PeerLink::closeConnection() {
     channel_->onOpen(nullptr);
     channel_->onClose(nullptr);
     channel_->onMessage(nullptr);
+    channel_->onBufferedAmountLow(nullptr);
   }
   channel_.reset();
   if (pc_) {
@@ -221,7 +230,7 @@ void PeerLink::closeConnection() {
   }
   ackTimer_.cancel();
   batchTimer_.cancel();
-  batch_.clear();  // still in unacked_: resent after the next hello
+  batch_.clear();  // still in queue_ as sent: resent after the next hello
   batchBytes_ = 0;
 }
 
@@ -253,7 +262,7 @@ void PeerLink::onTransportDown(const std::string& why) {
   if (wasConnected) {
     downSince_ = std::chrono::steady_clock::now();
     agent_.witness("peer_disconnected", peerId_,
-                   {{"reason", why}, {"unacknowledged", unacked_.size()}});
+                   {{"reason", why}, {"unacknowledged", queue_.messages()}});
     setState(PeerState::Reconnecting);
     attemptTimer_.cancel();
     failedAttempts_ = 0;
@@ -300,35 +309,88 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
+namespace {
+
+std::string msgFrame(std::uint64_t seq, int hops, int lane, const std::string& json) {
+  std::string f = "{\"t\":\"msg\",\"s\":" + std::to_string(seq) + ",\"h\":" + std::to_string(hops);
+  if (lane != static_cast<int>(MessagePriority::Normal)) f += ",\"l\":" + std::to_string(lane);
+  f += ",\"m\":";
+  f += json;
+  f += '}';
+  return f;
+}
+
+bool urgentLane(int lane) {
+  return isUrgent(static_cast<MessagePriority>(lane));
+}
+
+}  // namespace
+
 void PeerLink::enqueue(const IFMessage& message, int hops) {
-  // The link sequence ("s") is this hop's; the IFMessage's own sequence is end to end.
-  std::uint64_t linkSeq = nextSeq_;
-  nlohmann::json frame = {{"t", "msg"}, {"s", linkSeq}, {"h", hops}, {"m", toJson(message)}};
-  std::string text = frame.dump();
-  if (text.size() > agent_.config().maxMessageBytes)
+  std::string json = toJson(message).dump();
+  // The largest frame this message can become (20 digits: any link sequence).
+  std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json).size();
+  if (frameBytes > agent_.config().maxMessageBytes)
     throw Error(Errc::MessageTooLarge,
-                "IFMessage of " + std::to_string(text.size()) + " bytes exceeds the " +
+                "IFMessage of " + std::to_string(frameBytes) + " bytes exceeds the " +
                     std::to_string(agent_.config().maxMessageBytes) + "-byte limit");
   // The peer drops deeper frames unacknowledged, which would stall every later message.
-  if (jsonNestingDepth(text, kMaxLinkFrameDepth) > kMaxLinkFrameDepth)
+  if (jsonNestingDepth(json, kMaxJsonDepth) > kMaxJsonDepth)
     throw Error(Errc::InvalidArgument,
                 "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  ++nextSeq_;
-  unacked_.push_back({linkSeq, text, message});
-  // The peer's hello (which may arrive before our open event) is what makes sending safe.
-  if (peerHelloSeen_) transmit(text);
+  // Forwarded messages are not bounded here: the relay already acknowledged them upstream.
+  std::vector<IFMessage> dropped;
+  if (hops == 0 && !queue_.fits(json.size(), agent_.config().bandwidth.queue))
+    dropped = makeRoom(message, json.size());
+  queue_.push(message, std::move(json), hops);
   agent_.witness("ifmessage_sent", peerId_,
                  {{"message_id", message.id},
                   {"sequence_num", message.sequence},
                   {"destination", message.destination},
+                  {"priority", toString(message.priority)},
                   {"hops", hops},
                   {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
+  // Reported only now that the new message is queued: the callback may send again.
+  for (const auto& d : dropped) agent_.dropped(d, peerId_);
+  pump();
 }
 
-void PeerLink::transmit(const std::string& frame) {
-  if (!channel_ || !channel_->isOpen()) return;  // kept in unacked_, resent after reconnect
+std::vector<IFMessage> PeerLink::makeRoom(const IFMessage& message, std::size_t bytes) {
+  const auto& limits = agent_.config().bandwidth.queue;
+  if (limits.policy == QueuePolicy::DropOldest) {
+    auto dropped = queue_.dropFor(bytes, limits);
+    if (!dropped.empty()) return dropped;
+  }
+  throw Error(Errc::QueueFull,
+              "send queue to " + peerId_ + " holds " + std::to_string(queue_.messages()) +
+                  " messages / " + std::to_string(queue_.bytes()) + " bytes (limits " +
+                  std::to_string(limits.maxMessages) + " / " + std::to_string(limits.maxBytes) +
+                  ", policy " + toString(limits.policy) + "); message " + message.id +
+                  " not accepted");
+}
+
+void PeerLink::pump() {
+  // The peer's hello (which may arrive before our open event) is what makes sending safe.
+  if (!peerHelloSeen_ || !channel_ || !channel_->isOpen()) return;
+  const std::size_t highWater = agent_.config().bandwidth.queue.channelHighWater;
+  while (auto lane = queue_.nextLane(false)) {
+    bool urgent = urgentLane(*lane);
+    // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
+    // batch delay throttle a link to one high-water mark per delay.
+    if (!urgent && channel_->bufferedAmount() >= highWater) return;
+    const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
+      return msgFrame(seq, w.hops, *lane, w.json);
+    });
+    transmit(sent.frame, urgent);
+    if (!channel_) return;  // the send found the channel closed
+  }
+}
+
+void PeerLink::transmit(const std::string& frame, bool urgent) {
+  if (!channel_ || !channel_->isOpen()) return;  // kept in the queue, resent after reconnect
   auto delay = agent_.batchDelay();
-  if (delay.count() == 0 && batch_.empty()) return sendNow(frame);
+  // Control/High frames go out at once, ahead of whatever waits in the batch.
+  if (urgent || (delay.count() == 0 && batch_.empty())) return sendNow(frame);
   // MEDIUM/LOW quality: frames to this peer leave together, once per batch delay.
   if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
   batch_.push_back(frame);
@@ -337,6 +399,7 @@ void PeerLink::transmit(const std::string& frame) {
     batchTimer_ = agent_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
       batchTimer_ = rtc::IoLoop::Timer();
       flushBatch();
+      pump();
       return false;
     });
 }
@@ -344,6 +407,14 @@ void PeerLink::transmit(const std::string& frame) {
 void PeerLink::sendNow(const std::string& text) {
   if (!channel_ || !channel_->isOpen()) return;
   try {
+    const auto& c = agent_.config().bandwidth.compression;
+    if (c.enabled && text.size() > c.threshold && agent_.qualityMode() == QualityMode::Low) {
+      if (auto z = compressFrame(text, c.level)) {
+        channel_->send(std::span(reinterpret_cast<const std::byte*>(z->data()), z->size()));
+        agent_.compressed(text.size(), z->size());
+        return;
+      }
+    }
     channel_->send(text);
   } catch (const Error&) {
     // The channel closed under us: messages stay unacknowledged and are resent later.
@@ -370,33 +441,65 @@ void PeerLink::flushBatch() {
 }
 
 void PeerLink::sendHello() {
-  transmit(nlohmann::json{{"t", "hello"}, {"recv", delivered_}}.dump());
+  nlohmann::json lanes = nlohmann::json::array();
+  for (const auto& r : received_) lanes.push_back(r.delivered);
+  auto normal = static_cast<int>(MessagePriority::Normal);
+  transmit(nlohmann::json{{"t", "hello"}, {"recv", received_[normal].delivered}, {"lanes", lanes}}
+               .dump(),
+           true);
 }
 
-void PeerLink::resendUnacked() {
-  for (const auto& p : unacked_) transmit(p.frame);
+void PeerLink::resendSent() {
+  for (int lane = 0; lane < kMessagePriorities; ++lane)
+    for (const auto& s : queue_.sent(lane)) transmit(s.frame, urgentLane(lane));
+}
+
+void PeerLink::sendAcks() {
+  for (int lane = 0; lane < kMessagePriorities; ++lane) {
+    auto& r = received_[lane];
+    if (r.delivered <= r.ackSent) continue;
+    r.ackSent = r.delivered;
+    nlohmann::json ack = {{"t", "ack"}, {"seq", r.delivered}};
+    if (lane != static_cast<int>(MessagePriority::Normal)) ack["l"] = lane;
+    transmit(ack.dump(), urgentLane(lane));
+  }
 }
 
 void PeerLink::scheduleAck() {
-  if (delivered_ - ackSent_ >= kAckEvery) {
-    ackSent_ = delivered_;
-    ackTimer_.cancel();
-    transmit(nlohmann::json{{"t", "ack"}, {"seq", delivered_}}.dump());
-    return;
+  for (const auto& r : received_) {
+    if (r.delivered - r.ackSent >= kAckEvery) {
+      ackTimer_.cancel();
+      sendAcks();
+      return;
+    }
   }
   if (ackTimer_.active()) return;
   ackTimer_ = agent_.loop().addTimer(kAckDelay, [this] {
     ackTimer_ = rtc::IoLoop::Timer();
-    if (delivered_ > ackSent_) {
-      ackSent_ = delivered_;
-      transmit(nlohmann::json{{"t", "ack"}, {"seq", delivered_}}.dump());
-    }
+    sendAcks();
     return false;
   });
 }
 
+void PeerLink::acknowledged(int lane, std::uint64_t seq) {
+  if (queue_.acknowledge(lane, seq) > 0) agent_.spaceFreed();
+}
+
 void PeerLink::onChannelFrame(const std::string& text) {
   for (auto& frame : splitLinkFrames(text)) handleFrame(frame);  // batches split transparently
+}
+
+void PeerLink::onBinaryFrame(std::span<const std::byte> data) {
+  std::string text;
+  try {
+    // A batch holds at most kMaxBatchBytes of frames, or one frame up to maxMessageBytes.
+    text = decompressFrame(data, agent_.config().maxMessageBytes + kMaxBatchBytes + 64);
+  } catch (const Error& e) {
+    // What it carried is never acknowledged: the gap makes us ask for a resend.
+    agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
+    return;
+  }
+  onChannelFrame(text);
 }
 
 void PeerLink::handleFrame(nlohmann::json& frame) {
@@ -407,16 +510,26 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
   }
   const std::string& type = *frameType;
   auto seqOf = [&](const char* key) { return linkFrameSeq(frame, key); };
+  auto lane = linkFrameLane(frame);
+  if (!lane) {
+    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "bad priority lane"}});
+    return;
+  }
   if (type == "hello") {
     auto recv = seqOf("recv");
     if (!recv) return;
-    while (!unacked_.empty() && unacked_.front().seq <= *recv) unacked_.pop_front();
+    if (auto lanes = linkFrameLanes(frame)) {
+      for (int l = 0; l < kMessagePriorities; ++l) acknowledged(l, (*lanes)[l]);
+    } else {
+      acknowledged(static_cast<int>(MessagePriority::Normal), *recv);
+    }
     peerHelloSeen_ = true;
-    resendUnacked();
+    resendSent();
+    pump();
   } else if (type == "ack") {
     auto seq = seqOf("seq");
     if (!seq) return;
-    while (!unacked_.empty() && unacked_.front().seq <= *seq) unacked_.pop_front();
+    acknowledged(*lane, *seq);
   } else if (type == "msg" && frame.contains("m")) {
     IFMessage message;
     try {
@@ -439,19 +552,20 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
           {{"reason", "source does not match the sending peer"}, {"message_id", message.id}});
       return;
     }
-    if (*linkSeq <= delivered_) {  // a resend we already took
+    auto& r = received_[*lane];
+    if (*linkSeq <= r.delivered) {  // a resend we already took
       scheduleAck();
       return;
     }
-    if (*linkSeq != delivered_ + 1) {
+    if (*linkSeq != r.delivered + 1) {
       // Something went missing: ask for a resend from where we are (once per gap).
-      if (resyncRequestedAt_ != delivered_) {
-        resyncRequestedAt_ = delivered_;
+      if (r.resyncRequestedAt != r.delivered) {
+        r.resyncRequestedAt = r.delivered;
         sendHello();
       }
       return;
     }
-    delivered_ = *linkSeq;
+    r.delivered = *linkSeq;
     agent_.receive(message, hops, peerId_);
     scheduleAck();
   } else {
@@ -460,9 +574,9 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
 }
 
 void PeerLink::failAll(const std::string& reason) {
-  auto pending = std::move(unacked_);
-  unacked_.clear();
-  for (auto& p : pending) agent_.undeliverable(p.message, reason);
+  auto pending = queue_.takeAll();
+  agent_.spaceFreed();
+  for (auto& m : pending) agent_.undeliverable(m, reason);
 }
 
 }  // namespace ifmesh::detail

@@ -3,14 +3,20 @@
 // delivery session that outlives reconnections (sequence numbers, unacknowledged messages, the
 // last sequence delivered) and the healing state. Loop thread only.
 //
-// Channel frames (JSON text): {"t":"hello","recv":N} announces the last sequence delivered from
-// the peer; {"t":"msg","m":IFMessage}; {"t":"ack","seq":N} is cumulative. After every (re)connect
-// each side says hello, then resends what the other has not delivered, in order; duplicates are
-// dropped by sequence number.
+// Channel frames (JSON text): {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3]} announces the last
+// link sequence delivered from the peer in each priority lane ("recv": the Normal lane's);
+// {"t":"msg","s":N,"h":hops,"l":lane,"m":IFMessage} ("l" omitted for Normal);
+// {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side says
+// hello, then resends what the other has not delivered, in order per lane; duplicates are
+// dropped by sequence number. A lane's link sequence is assigned when a message leaves its
+// queue, so Control/High messages overtake waiting Normal/Low ones without gaps in any lane.
+// In LOW mode large channel messages go out zstd-compressed (binary, see frame_compression.hpp).
+#include <array>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +24,7 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
+#include "mesh/send_queue.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
@@ -32,9 +39,12 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   const std::string& peerId() const { return peerId_; }
   PeerState state() const { return state_; }
   bool isOfferer() const;  // the lower id offers
-  std::size_t unacknowledged() const { return unacked_.size(); }
+  // Messages accepted for this peer and not yet acknowledged (waiting or sent).
+  std::size_t unacknowledged() const { return queue_.messages(); }
+  std::size_t queuedBytes() const { return queue_.bytes(); }
   bool connected() const { return state_ == PeerState::Connected; }
-  // Bytes queued in the open channel, or nothing when there is no open channel.
+  // Bytes queued in the open channel, in the batch and waiting in the agent, or nothing when
+  // there is no open channel.
   std::optional<std::size_t> bufferedAmount() const;
 
   // Connection management.
@@ -49,9 +59,14 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   // Delivery.
   // Queues a message on this hop (hops: how many agents forwarded it so far). Throws
-  // MessageTooLarge. Delivered to the neighbour exactly once, in order, across reconnections.
+  // MessageTooLarge, or QueueFull when a local message (hops 0) finds the queue at its bound
+  // and the policy cannot make room. Delivered to the neighbour exactly once, in order within
+  // its priority, across reconnections.
   void enqueue(const IFMessage& message, int hops);
   void failAll(const std::string& reason);
+  // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
+  // holds less than the high-water mark.
+  void pump();
 
  private:
   void offer();
@@ -64,10 +79,14 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void sendNow(const std::string& text);
   void flushBatch();
   void onTransportDown(const std::string& why);
-  void transmit(const std::string& frame);
+  void transmit(const std::string& frame, bool urgent = false);
+  void onBinaryFrame(std::span<const std::byte> data);
   void sendHello();
-  void resendUnacked();
+  void resendSent();
   void scheduleAck();
+  void sendAcks();
+  void acknowledged(int lane, std::uint64_t seq);
+  std::vector<IFMessage> makeRoom(const IFMessage& message, std::size_t bytes);
   void setState(PeerState next);
   void scheduleReconnect();
   void attempt();
@@ -86,17 +105,14 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool intentional_ = false;
   bool everConnected_ = false;
 
-  // Delivery session (link sequence numbers of this hop).
-  std::uint64_t nextSeq_ = 1;
-  struct Pending {
-    std::uint64_t seq;
-    std::string frame;
-    IFMessage message;
+  // Delivery session (link sequence numbers of this hop, one series per priority lane).
+  SendQueue queue_;
+  struct Received {
+    std::uint64_t delivered = 0;  // last link sequence delivered from the peer
+    std::uint64_t ackSent = 0;
+    std::optional<std::uint64_t> resyncRequestedAt;
   };
-  std::deque<Pending> unacked_;
-  std::uint64_t delivered_ = 0;  // last sequence delivered from the peer
-  std::uint64_t ackSent_ = 0;
-  std::optional<std::uint64_t> resyncRequestedAt_;
+  std::array<Received, kMessagePriorities> received_;
   rtc::IoLoop::Timer ackTimer_;
   static constexpr std::size_t kMaxBatchBytes = 64 * 1024;
   std::vector<std::string> batch_;

@@ -20,6 +20,10 @@ const char* toString(Errc code) noexcept {
       return "channel closed";
     case Errc::TooManyChannels:
       return "too many channels";
+    case Errc::QueueFull:
+      return "send queue full";
+    case Errc::MalformedFrame:
+      return "malformed link frame";
     case Errc::Internal:
       return "internal error";
   }

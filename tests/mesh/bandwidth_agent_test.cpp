@@ -35,6 +35,8 @@ TEST(AgentBandwidth, FloodStepsDownToLowAndRecoversWithoutLosingMessages) {
     c.localAddresses = {"127.0.0.1"};
     c.witness = witness;
     c.bandwidth.checkInterval = 20ms;
+    // 72 MB of flood is more than the default 16 MiB queue bound: the producer waits for room.
+    c.bandwidth.queue.policy = QueuePolicy::Block;
     return c;
   };
   Agent a(config("a")), b(config("b"));

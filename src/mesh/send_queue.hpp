@@ -1,0 +1,78 @@
+#pragma once
+// The messages one link holds for its neighbour, one lane per priority. A message first waits
+// (no link sequence yet, so it can still be overtaken or dropped), then is sent with the next
+// link sequence of its lane and kept until the neighbour acknowledges it. No I/O: PeerLink
+// decides when to send.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ifmesh/bandwidth.hpp"
+#include "ifmesh/ifmessage.hpp"
+
+namespace ifmesh::detail {
+
+class SendQueue {
+ public:
+  struct Waiting {
+    IFMessage message;
+    std::string json;  // the serialized IFMessage
+    int hops = 0;
+    std::uint64_t order = 0;  // arrival order over all lanes
+  };
+  struct Sent {
+    std::uint64_t seq;
+    std::string frame;
+    IFMessage message;
+  };
+
+  std::size_t messages() const { return messages_; }
+  std::size_t bytes() const { return bytes_; }
+  std::size_t waitingBytes() const { return waitingBytes_; }
+  std::size_t waitingMessages() const;
+
+  // Whether one more message of `bytes` fits under the limits.
+  bool fits(std::size_t bytes, const BandwidthConfig::Queue& limits) const;
+  // Removes the oldest droppable waiting messages that make room for one of `bytes` and returns
+  // them; nothing is removed (and nothing returned) when dropping all of them would not suffice.
+  std::vector<IFMessage> dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits);
+
+  void push(IFMessage message, std::string json, int hops);
+  // The highest-priority lane with a waiting message (urgentOnly: Control and High only).
+  std::optional<int> nextLane(bool urgentOnly) const;
+  // Takes the lane's first waiting message and records it as sent with the lane's next link
+  // sequence; `frame` builds the channel frame from (sequence, waiting message).
+  template <typename MakeFrame>
+  const Sent& send(int lane, MakeFrame&& frame) {
+    auto& l = lanes_[lane];
+    Waiting w = std::move(l.waiting.front());
+    l.waiting.pop_front();
+    waitingBytes_ -= w.json.size();
+    bytes_ -= w.json.size();
+    std::uint64_t seq = l.nextSeq++;
+    Sent s{seq, frame(seq, w), std::move(w.message)};
+    bytes_ += s.frame.size();
+    l.sent.push_back(std::move(s));
+    return l.sent.back();
+  }
+  // Cumulative acknowledgement of a lane; returns how many messages it released.
+  std::size_t acknowledge(int lane, std::uint64_t seq);
+  const std::deque<Sent>& sent(int lane) const { return lanes_[lane].sent; }
+  // Everything held, in lane then arrival order (for failing them all).
+  std::vector<IFMessage> takeAll();
+
+ private:
+  struct Lane {
+    std::deque<Waiting> waiting;
+    std::deque<Sent> sent;
+    std::uint64_t nextSeq = 1;
+  };
+  std::array<Lane, kMessagePriorities> lanes_;
+  std::size_t messages_ = 0, bytes_ = 0, waitingBytes_ = 0;
+  std::uint64_t nextOrder_ = 0;
+};
+
+}  // namespace ifmesh::detail
