@@ -65,7 +65,7 @@ CoturnProcess::CoturnProcess(Options options) : options_(std::move(options)) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "ifmesh-coturn-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  port_ = freeLoopbackPort();
+  port_ = options_.port != 0 ? options_.port : freeLoopbackPort();
   std::random_device random;
   auto relayBase =
       static_cast<std::uint16_t>(20000 + std::uniform_int_distribution<int>(0, 400)(random) * 100);
@@ -111,6 +111,13 @@ CoturnProcess::CoturnProcess(Options options) : options_(std::move(options)) {
 
 CoturnProcess::~CoturnProcess() {
   stop();
+}
+
+void CoturnProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 void CoturnProcess::stop() {

@@ -18,6 +18,7 @@ class CoturnProcess {
     std::string password = "ifmesh-secret";
     std::string realm = "ifmesh.test";
     std::chrono::milliseconds startTimeout{5000};
+    std::uint16_t port = 0;  // 0: a free loopback port (set one to restart a server in place)
   };
 
   // Path of the turnserver binary, if installed.
@@ -35,6 +36,8 @@ class CoturnProcess {
   std::string stunUrl() const;  // "stun:127.0.0.1:<port>"
   std::string turnUrl() const;  // "turn:127.0.0.1:<port>?transport=udp"
   pid_t pid() const { return pid_; }
+  // SIGKILL, as if the server crashed: no goodbye to anyone. Reaps it; idempotent.
+  void kill();
 
  private:
   bool answersStun() const;

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "ifmesh/error.hpp"
@@ -234,6 +235,7 @@ void PeerCore::handleDtlsConnected() {
   connectDeadline_.cancel();
   setDtlsState(DtlsState::Connected);
   setState(PeerConnectionState::Connected);
+  startConsentWatchdog();
   rtc::SctpTransport::Callbacks cb;
   cb.sendPacket = [this](const void* data, std::size_t length) {
     if (dtls_) dtls_->send(data, length);
@@ -262,11 +264,39 @@ void PeerCore::handleDtlsConnected() {
   };
   try {
     sctp_ = rtc::SctpTransport::create(runtime_, loop_, kSctpPort, remote_->sctpPort,
-                                       config_.maxMessageSize, config_.maxChannels, std::move(cb));
+                                       config_.maxMessageSize, config_.maxChannels,
+                                       config_.consentTimeoutMs / 4, std::move(cb));
     sctp_->connect();
   } catch (const Error& e) {
     fail(e.what());
   }
+}
+
+// A peer that vanishes without a word (killed process, dead link, dead relay) only shows as
+// silence; libnice's RFC 7675 check takes a fixed 30 s. Any datagram from the peer counts as
+// consent: while it lives it at least answers our SCTP heartbeats.
+void PeerCore::startConsentWatchdog() {
+  if (config_.consentTimeoutMs == 0 || consentWatchdog_.active()) return;
+  auto timeout = std::chrono::milliseconds(config_.consentTimeoutMs);
+  auto period = std::max(std::chrono::milliseconds(20), timeout / 10);
+  lastHeardBytes_ = bytesReceived_;
+  lastHeard_ = std::chrono::steady_clock::now();
+  consentWatchdog_ = loop().addTimer(period, [this, timeout] {
+    if (closed_ || state == PeerConnectionState::Failed) return false;
+    auto now = std::chrono::steady_clock::now();
+    if (std::uint64_t received = bytesReceived_; received != lastHeardBytes_) {
+      lastHeardBytes_ = received;
+      lastHeard_ = now;
+      return true;
+    }
+    if (now - lastHeard_ < timeout) return true;
+    std::string reason = "peer unresponsive: nothing received for " +
+                         std::to_string(config_.consentTimeoutMs) + " ms (consent expired)";
+    if (auto pair = ice_ ? ice_->selectedPair() : std::nullopt; pair && pair->localType == "relay")
+      reason += " on a path through a TURN relay: the peer or the TURN server is gone";
+    fail(reason);
+    return false;
+  });
 }
 
 void PeerCore::handleSctpConnected() {
@@ -286,9 +316,24 @@ std::size_t PeerCore::sendLimit() const {
   return std::min(remote, config_.maxMessageSize);
 }
 
+std::uint32_t PeerCore::streamLimit() const {
+  // A peer that accepts fewer inbound streams than our maxChannels caps the ids we may use: a
+  // channel on a higher id would look open here and never reach it.
+  std::uint32_t limit = config_.maxChannels;
+  if (sctp_ && sctp_->connected()) limit = std::min<std::uint32_t>(limit, sctp_->outboundStreams());
+  return limit;
+}
+
+std::string PeerCore::tooManyChannels() const {
+  return "no free SCTP stream for another channel: this side may have " +
+         std::to_string((streamLimit() + (dtlsClient_ ? 1 : 0)) / 2) +
+         " open at once (streams: " + std::to_string(streamLimit()) + ", our maxChannels " +
+         std::to_string(config_.maxChannels) + ")";
+}
+
 std::optional<std::uint16_t> PeerCore::allocateStreamId() {
   // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
-  for (std::uint32_t id = dtlsClient_ ? 0 : 1; id < config_.maxChannels; id += 2) {
+  for (std::uint32_t id = dtlsClient_ ? 0 : 1; id < streamLimit(); id += 2) {
     if (!channels_.count(static_cast<std::uint16_t>(id))) return static_cast<std::uint16_t>(id);
   }
   return std::nullopt;
@@ -297,6 +342,12 @@ std::optional<std::uint16_t> PeerCore::allocateStreamId() {
 void PeerCore::openChannel(const std::shared_ptr<ChannelCore>& channel) {
   if (channel->negotiated()) {
     auto id = *channel->id();
+    if (id >= streamLimit()) {
+      channel->reportError("negotiated id " + std::to_string(id) + " is beyond the " +
+                           std::to_string(streamLimit()) + " streams of this association");
+      channel->markClosed();
+      return;
+    }
     if (channels_.count(id)) {
       channel->reportError("negotiated id " + std::to_string(id) + " is already in use");
       channel->markClosed();
@@ -308,7 +359,7 @@ void PeerCore::openChannel(const std::shared_ptr<ChannelCore>& channel) {
   }
   auto id = allocateStreamId();
   if (!id) {
-    channel->reportError("no free SCTP stream for another channel");
+    channel->reportError(tooManyChannels());
     channel->markClosed();
     return;
   }
@@ -323,9 +374,13 @@ std::shared_ptr<ChannelCore> PeerCore::createDataChannel(const std::string& labe
                                                          const DataChannelInit& init) {
   if (closed_) throw Error(Errc::InvalidState, "connection is closed");
   auto channel = std::make_shared<ChannelCore>(loop_, label, init);
-  if (sctp_ && sctp_->connected())
+  if (sctp_ && sctp_->connected()) {
+    // Refused here, where the caller can see it (a channel queued before the association was up
+    // gets the same message through onError and closes).
+    if (!channel->negotiated() && !allocateStreamId())
+      throw Error(Errc::TooManyChannels, tooManyChannels());
     openChannel(channel);
-  else
+  } else
     unopened_.push_back(channel);
   return channel;
 }
@@ -421,6 +476,7 @@ void PeerCore::close() {
 
 void PeerCore::teardownTransports() {
   connectDeadline_.cancel();
+  consentWatchdog_.cancel();
   // Order matters: SCTP's ABORT goes out through DTLS, DTLS's close_notify through ICE.
   if (sctp_) sctp_->shutdown();
   if (dtls_) dtls_->shutdown();

@@ -3,6 +3,7 @@
 // chain. Public calls are marshalled onto the I/O loop (IoLoop::invoke); transports call back on
 // the loop. Transports are never destroyed inside their own callbacks: teardown moves them into a
 // posted task.
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -71,10 +72,13 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
   void handleIceData(const std::uint8_t* data, std::size_t length);
   void handleDtlsConnected();
   void handleSctpConnected();
+  void startConsentWatchdog();
   void handleSctpMessage(std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte>&& data);
   void handleDcep(std::uint16_t stream, const std::vector<std::byte>& data);
   void openChannel(const std::shared_ptr<ChannelCore>& channel);
   std::optional<std::uint16_t> allocateStreamId();
+  std::uint32_t streamLimit() const;
+  std::string tooManyChannels() const;
   void setState(PeerConnectionState next);
   void setDtlsState(DtlsState next);
   void fail(const std::string& reason);
@@ -103,6 +107,9 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
   std::vector<std::shared_ptr<DataChannel>> undeliveredChannels_;
 
   rtc::IoLoop::Timer connectDeadline_;
+  rtc::IoLoop::Timer consentWatchdog_;
+  std::uint64_t lastHeardBytes_ = 0;  // bytesReceived_ when the watchdog last saw it move
+  std::chrono::steady_clock::time_point lastHeard_;
   std::string failReason_;
   std::atomic<std::uint64_t> bytesSent_{0};
   std::atomic<std::uint64_t> bytesReceived_{0};

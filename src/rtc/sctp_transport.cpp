@@ -28,26 +28,28 @@ void setOption(struct socket* sock, int level, int name, const T& value, const c
 
 }  // namespace
 
-std::shared_ptr<SctpTransport> SctpTransport::create(Runtime& runtime, IoLoop& loop,
-                                                     std::uint16_t localPort,
-                                                     std::uint16_t remotePort,
-                                                     std::size_t maxReceiveSize,
-                                                     std::uint16_t streams, Callbacks callbacks) {
-  std::shared_ptr<SctpTransport> t(new SctpTransport(
-      runtime, loop, localPort, remotePort, maxReceiveSize, streams, std::move(callbacks)));
+std::shared_ptr<SctpTransport> SctpTransport::create(
+    Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
+    std::size_t maxReceiveSize, std::uint16_t streams, std::uint32_t heartbeatIntervalMs,
+    Callbacks callbacks) {
+  std::shared_ptr<SctpTransport> t(new SctpTransport(runtime, loop, localPort, remotePort,
+                                                     maxReceiveSize, streams, heartbeatIntervalMs,
+                                                     std::move(callbacks)));
   t->open();
   return t;
 }
 
 SctpTransport::SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort,
                              std::uint16_t remotePort, std::size_t maxReceiveSize,
-                             std::uint16_t streams, Callbacks callbacks)
+                             std::uint16_t streams, std::uint32_t heartbeatIntervalMs,
+                             Callbacks callbacks)
     : runtime_(runtime),
       loop_(loop),
       localPort_(localPort),
       remotePort_(remotePort),
       maxReceiveSize_(maxReceiveSize),
       streams_(streams),
+      heartbeatIntervalMs_(heartbeatIntervalMs),
       callbacks_(std::move(callbacks)) {}
 
 SctpTransport::~SctpTransport() {
@@ -83,6 +85,11 @@ void SctpTransport::open() {
   sctp_paddrparams params{};
   params.spp_flags = SPP_PMTUD_DISABLE;
   params.spp_pathmtu = kSctpPathMtu;
+  if (heartbeatIntervalMs_ != 0) {
+    // The peer answers every heartbeat, so an idle but live association still hears from it.
+    params.spp_flags |= SPP_HB_ENABLE;
+    params.spp_hbinterval = heartbeatIntervalMs_;
+  }
   setOption(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, params, "SCTP_PEER_ADDR_PARAMS");
   sctp_initmsg init{};
   init.sinit_num_ostreams = streams_;
@@ -228,6 +235,7 @@ void SctpTransport::handleNotification(const std::byte* data, std::size_t length
         case SCTP_COMM_UP:
           if (!connected_) {
             connected_ = true;
+            outboundStreams_ = note.sn_assoc_change.sac_outbound_streams;
             if (callbacks_.onConnected) callbacks_.onConnected();
             flush();
           }

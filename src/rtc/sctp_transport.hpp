@@ -46,6 +46,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   static std::shared_ptr<SctpTransport> create(Runtime& runtime, IoLoop& loop,
                                                std::uint16_t localPort, std::uint16_t remotePort,
                                                std::size_t maxReceiveSize, std::uint16_t streams,
+                                               std::uint32_t heartbeatIntervalMs,
                                                Callbacks callbacks);
   ~SctpTransport();
   SctpTransport(const SctpTransport&) = delete;
@@ -63,12 +64,15 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   void enqueueReset(std::uint16_t stream);
 
   bool connected() const { return connected_; }
+  // Streams we may send on, as negotiated (the smaller of ours and the peer's inbound limit).
+  std::uint16_t outboundStreams() const { return outboundStreams_; }
   std::optional<double> rttMs() const;
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
 
  private:
   SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
-                std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks);
+                std::size_t maxReceiveSize, std::uint16_t streams,
+                std::uint32_t heartbeatIntervalMs, Callbacks callbacks);
   void open();
   static void onUpcall(struct socket* sock, void* arg, int flags);
   void scheduleProcessing();
@@ -93,10 +97,12 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint16_t remotePort_;
   std::size_t maxReceiveSize_;
   std::uint16_t streams_;
+  std::uint32_t heartbeatIntervalMs_;  // 0: the stack-wide default
   Callbacks callbacks_;
   struct socket* sock_ = nullptr;
   std::uintptr_t id_ = 0;
   bool connected_ = false;
+  std::uint16_t outboundStreams_ = 0;
   bool closed_ = false;
   bool inReceive_ = false;
   bool processingPosted_ = false;

@@ -90,11 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read() {
     conn_->asyncRead(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec == websocket::error::message_too_big) {
-        self->send(errorMessage("too_large", "frame exceeds the server's limit"));
-        self->closeAfterWrite_ = true;
-        return;
-      }
+      // A frame over maxFrameBytes (websocket::error::message_too_big) is answered by the
+      // WebSocket layer itself: it fails the connection with close code 1009 before any JSON
+      // error could be written, so it ends up here like any other broken connection.
       if (ec) return self->gone();
       self->handle();
       self->buffer_.consume(self->buffer_.size());
@@ -107,10 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->gone();
                         self->queue_.pop_front();
-                        if (!self->queue_.empty())
-                          self->write();
-                        else if (self->closeAfterWrite_)
-                          self->close();
+                        if (!self->queue_.empty()) self->write();
                       });
   }
 
@@ -183,7 +178,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> queue_;
   std::string id_;
   bool gone_ = false;
-  bool closeAfterWrite_ = false;
   std::chrono::steady_clock::time_point windowStart_ = std::chrono::steady_clock::now();
   std::size_t windowCount_ = 0;
 };

@@ -31,6 +31,9 @@ class PeerConnection {
   // Throws ifmesh::Error(MalformedCandidate). Candidates before the remote description are held.
   void addRemoteCandidate(const Candidate& candidate);
 
+  // Throws ifmesh::Error(TooManyChannels) when every stream this side may open on is in use
+  // (half of maxChannels, or of the peer's smaller limit). A channel created before the
+  // connection is up and found over the limit then gets onError and closes instead.
   std::shared_ptr<DataChannel> createDataChannel(const std::string& label,
                                                  const DataChannelInit& init = {});
   void close();

@@ -1,0 +1,383 @@
+// Fault injection over real sockets on 127.0.0.1: peers that vanish without a word, peers that
+// send faster than we read, peers that open more channels than the association has streams.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "ifmesh/error.hpp"
+#include "support/pc_pair.hpp"
+#include "support/udp_relay.hpp"
+
+namespace ifmesh {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// The process's resident set, from /proc/self/status ("VmRSS:  123 kB"); `field` may be VmHWM.
+std::size_t statusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  std::size_t len = std::strlen(field);
+  while (std::getline(in, line))
+    if (line.compare(0, len, field) == 0 && line.size() > len && line[len] == ':')
+      return std::stoul(line.substr(len + 1));
+  return 0;
+}
+
+// Resets VmHWM to the current RSS, so a later VmHWM is the peak since this call.
+void resetPeakRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (!pred()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+bool down(PeerConnectionState s) {
+  return s == PeerConnectionState::Disconnected || s == PeerConnectionState::Failed;
+}
+
+// Two PeerConnections whose every datagram passes a UdpRelay that the test can cut.
+struct RelayedPair {
+  explicit RelayedPair(RtcConfiguration config) {
+    config.localAddresses = {"127.0.0.1"};
+    config.ioThread = 0;  // the candidate callbacks call across: one thread, no waiting cycles
+    a = std::make_unique<PeerConnection>(config);
+    b = std::make_unique<PeerConnection>(config);
+    a->onLocalCandidate([this](const Candidate& c) {
+      if (auto line = relay.fromA(c.candidate)) b->addRemoteCandidate({*line, c.mid});
+    });
+    b->onLocalCandidate([this](const Candidate& c) {
+      if (auto line = relay.fromB(c.candidate)) a->addRemoteCandidate({*line, c.mid});
+    });
+    b->onDataChannel([this](std::shared_ptr<DataChannel> channel) {
+      // Echo everything back, so the test sees the whole path work before the fault.
+      channel->onMessage([raw = channel.get()](Message&& m) {
+        if (auto* text = std::get_if<std::string>(&m)) raw->send(*text);
+      });
+      signal.update([&] { remote = channel; });
+    });
+    local = a->createDataChannel("vanish");
+    b->setRemoteDescription(a->createOffer());
+    a->setRemoteDescription(b->createAnswer());
+  }
+  ~RelayedPair() {
+    a->onLocalCandidate(nullptr);
+    b->onLocalCandidate(nullptr);
+    b->onDataChannel(nullptr);
+    if (remote) remote->onMessage(nullptr);
+    a->stats();  // one loop round: no callback is still running
+  }
+
+  test::UdpRelay relay;
+  std::unique_ptr<PeerConnection> a, b;
+  std::shared_ptr<DataChannel> local, remote;
+  test::Signal signal;
+};
+
+// Connects, proves the echo path works, cuts the relay, and returns how long each side took to
+// notice (or nullopt if it did not within `bound`).
+struct Detection {
+  std::optional<std::chrono::milliseconds> a, b;
+};
+
+Detection vanishAndMeasure(RelayedPair& p, std::chrono::milliseconds bound, bool sending) {
+  EXPECT_TRUE(test::waitOpen(*p.local));
+  std::atomic<int> echoes{0};
+  p.local->onMessage([&](Message&&) { ++echoes; });
+  p.local->send("ping");
+  EXPECT_TRUE(eventually([&] { return echoes > 0; }, 5s));
+  EXPECT_GT(p.relay.forwarded(), 0u);
+
+  std::atomic<bool> stopSending{false};
+  std::thread sender;
+  if (sending) {
+    // Data in flight at the moment of the fault (SCTP is retransmitting, not idle).
+    sender = std::thread([&] {
+      Binary chunk(8 * 1024);
+      while (!stopSending) {
+        try {
+          if (p.local->bufferedAmount() < 512 * 1024) p.local->send(chunk);
+        } catch (const Error&) {
+          return;  // the channel closed: expected once the failure is detected
+        }
+        std::this_thread::sleep_for(1ms);
+      }
+    });
+    std::this_thread::sleep_for(200ms);
+  }
+
+  auto cutAt = Clock::now();
+  p.relay.cut();
+  Detection d;
+  auto deadline = cutAt + bound;
+  while (Clock::now() < deadline && (!d.a || !d.b)) {
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cutAt);
+    if (!d.a && down(p.a->state())) d.a = elapsed;
+    if (!d.b && down(p.b->state())) d.b = elapsed;
+    std::this_thread::sleep_for(5ms);
+  }
+  stopSending = true;
+  if (sender.joinable()) sender.join();
+  p.local->onMessage(nullptr);
+  std::printf("[ measured ] failureReason: %s\n", p.a->stats().failureReason.c_str());
+  std::printf("[ measured ] vanished peer detected after: a %lld ms (%s), b %lld ms (%s)\n",
+              d.a ? static_cast<long long>(d.a->count()) : -1LL, toString(p.a->state()),
+              d.b ? static_cast<long long>(d.b->count()) : -1LL, toString(p.b->state()));
+  return d;
+}
+
+TEST(Fault, IdlePeerThatVanishesIsDetectedWithinTheConsentTimeout) {
+  RtcConfiguration config;
+  config.consentTimeoutMs = 2000;
+  RelayedPair p(config);
+  auto d = vanishAndMeasure(p, 10s, false);
+  ASSERT_TRUE(d.a && d.b) << "a vanished peer went unnoticed";
+  // Not before the timeout (no false alarm), not much after it.
+  EXPECT_GE(d.a->count(), 1500);
+  EXPECT_LE(d.a->count(), 4000);
+  EXPECT_LE(d.b->count(), 4000);
+  EXPECT_EQ(p.a->state(), PeerConnectionState::Failed);
+  EXPECT_NE(p.a->stats().failureReason.find("unresponsive"), std::string::npos)
+      << p.a->stats().failureReason;
+  // The surviving side's channel is closed and says so, instead of swallowing sends.
+  EXPECT_TRUE(eventually([&] { return !p.local->isOpen(); }, 1s));
+  try {
+    p.local->send("into the void");
+    ADD_FAILURE() << "send on a failed connection was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::ChannelClosed);
+  }
+}
+
+TEST(Fault, PeerThatVanishesMidTransferIsDetected) {
+  RtcConfiguration config;
+  config.consentTimeoutMs = 2000;
+  RelayedPair p(config);
+  auto d = vanishAndMeasure(p, 10s, true);
+  ASSERT_TRUE(d.a && d.b);
+  EXPECT_LE(d.a->count(), 4000);
+  EXPECT_LE(d.b->count(), 4000);
+  EXPECT_FALSE(p.a->stats().failureReason.empty());
+}
+
+TEST(Fault, IdleButHealthyConnectionOutlivesTheConsentTimeout) {
+  // The heartbeats must keep a quiet connection alive: no false alarm after 3 timeouts of silence.
+  RtcConfiguration config;
+  config.consentTimeoutMs = 1000;
+  RelayedPair p(config);
+  ASSERT_TRUE(test::waitOpen(*p.local));
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_EQ(p.a->state(), PeerConnectionState::Connected) << p.a->stats().failureReason;
+  EXPECT_EQ(p.b->state(), PeerConnectionState::Connected) << p.b->stats().failureReason;
+  std::atomic<int> echoes{0};
+  p.local->onMessage([&](Message&&) { ++echoes; });
+  p.local->send("still there?");
+  EXPECT_TRUE(eventually([&] { return echoes > 0; }, 5s));
+  p.local->onMessage(nullptr);
+}
+
+TEST(Fault, ByDefaultIceConsentDetectsAVanishedPeer) {
+  // consentTimeoutMs = 0 (the default) leaves detection to libnice's RFC 7675 consent check.
+  RelayedPair p(RtcConfiguration{});
+  auto d = vanishAndMeasure(p, 25s, false);
+  ASSERT_TRUE(d.a && d.b) << "a vanished peer went unnoticed";
+  EXPECT_EQ(p.a->state(), PeerConnectionState::Failed);
+  EXPECT_FALSE(p.a->stats().failureReason.empty());
+}
+
+// ASan keeps up to 256 MB of freed memory in quarantine: resident, but not ours.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kRssSlackKb = 300 * 1024;
+#else
+constexpr std::size_t kRssSlackKb = 0;
+#endif
+
+std::uint8_t patternByte(std::uint32_t seq, std::size_t i) {
+  return static_cast<std::uint8_t>(seq * 131 + i * 7);
+}
+
+TEST(Fault, FastSenderAgainstSlowReaderIsBoundedAndLossless) {
+  constexpr std::size_t kMessage = 64 * 1024;
+  constexpr std::uint32_t kCount = 3200;  // 200 MiB
+  constexpr std::size_t kHigh = 4 * 1024 * 1024;
+  constexpr std::size_t kLow = 1024 * 1024;
+  test::PcPair pair;
+  auto local = pair.offerer->createDataChannel("flood");
+  pair.negotiate();
+  ASSERT_TRUE(test::waitOpen(*local));
+  auto remote = pair.waitRemoteChannel();
+  ASSERT_TRUE(remote);
+
+  std::atomic<std::uint32_t> received{0};
+  std::atomic<std::uint32_t> corrupt{0};
+  remote->onMessage([&](Message&& m) {
+    // A slow consumer: the I/O thread is busy here, so the stack must hold the sender back.
+    std::this_thread::sleep_for(2ms);
+    auto* bytes = std::get_if<Binary>(&m);
+    std::uint32_t seq = received.load();
+    bool ok = bytes && bytes->size() == kMessage;
+    for (std::size_t i = 0; ok && i < kMessage; ++i)
+      ok = (*bytes)[i] == std::byte{patternByte(seq, i)};
+    if (!ok) ++corrupt;
+    received = seq + 1;
+  });
+
+  test::Signal low;
+  std::atomic<int> lowEvents{0};
+  local->setBufferedAmountLowThreshold(kLow);
+  local->onBufferedAmountLow([&] {
+    ++lowEvents;
+    low.notify();
+  });
+
+  std::size_t rssBefore = statusKb("VmRSS");
+  resetPeakRss();
+  auto start = Clock::now();
+  std::size_t peakBuffered = 0;
+  int waits = 0;
+  Binary message(kMessage);
+  for (std::uint32_t seq = 0; seq < kCount; ++seq) {
+    if (local->bufferedAmount() >= kHigh) {
+      ++waits;
+      // The documented backpressure loop: stop at the high mark, resume on bufferedAmountLow.
+      ASSERT_TRUE(low.waitFor([&] { return local->bufferedAmount() <= kLow; }, 20s))
+          << "bufferedAmountLow never came; buffered " << local->bufferedAmount();
+    }
+    for (std::size_t i = 0; i < kMessage; ++i) message[i] = std::byte{patternByte(seq, i)};
+    local->send(message);
+    peakBuffered = std::max(peakBuffered, local->bufferedAmount());
+  }
+  ASSERT_TRUE(eventually([&] { return received == kCount; }, 25s))
+      << received << " of " << kCount << " arrived";
+  auto seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::size_t peakRss = statusKb("VmHWM");
+  std::printf(
+      "[ measured ] 200 MiB to a slow reader in %.1f s: peak bufferedAmount %zu KiB, %d "
+      "waits, %d bufferedAmountLow, RSS %zu -> peak %zu KiB\n",
+      seconds, peakBuffered / 1024, waits, lowEvents.load(), rssBefore, peakRss);
+  EXPECT_EQ(corrupt.load(), 0u);
+  EXPECT_GT(waits, 0) << "the sender never had to wait: the reader was not slow enough";
+  EXPECT_GT(lowEvents.load(), 0);
+  EXPECT_LE(peakBuffered, kHigh + kMessage);
+  EXPECT_LT(peakRss, rssBefore + 300 * 1024 + kRssSlackKb);
+  EXPECT_EQ(pair.offerer->state(), PeerConnectionState::Connected);
+  remote->onMessage(nullptr);
+  local->onBufferedAmountLow(nullptr);
+}
+
+TEST(Fault, ThousandsOfChannelsHitTheStreamLimitWithAClearError) {
+  test::PcPair pair;
+  auto first = pair.offerer->createDataChannel("first");
+  pair.negotiate();
+  ASSERT_TRUE(test::waitOpen(*first));
+  auto firstRemote = pair.waitRemoteChannel(0);
+  ASSERT_TRUE(firstRemote);
+  firstRemote->onMessage([raw = firstRemote.get()](Message&& m) {
+    if (auto* text = std::get_if<std::string>(&m)) raw->send(*text);
+  });
+
+  std::size_t rssBefore = statusKb("VmRSS");
+  resetPeakRss();
+  std::vector<std::shared_ptr<DataChannel>> opened;
+  std::size_t refused = 0;
+  std::string firstError;
+  for (int i = 0; i < 5000; ++i) {
+    try {
+      opened.push_back(pair.offerer->createDataChannel("c" + std::to_string(i)));
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::TooManyChannels) << e.what();
+      if (firstError.empty()) firstError = e.what();
+      ++refused;
+    }
+  }
+  std::printf("[ measured ] %zu channels opened, %zu refused: %s\n", opened.size() + 1, refused,
+              firstError.c_str());
+  // 1024 streams, the offerer (DTLS server) takes the odd ids: 512 channels, "first" included.
+  EXPECT_EQ(opened.size() + 1, 512u);
+  EXPECT_EQ(refused, 5000u - 511);
+  EXPECT_NE(firstError.find("no free SCTP stream"), std::string::npos);
+  ASSERT_TRUE(pair.waitRemoteChannel(511)) << "the peer did not see every accepted channel";
+  for (auto& c : opened) EXPECT_TRUE(test::waitOpen(*c, 1s));
+
+  // The receiving side is healthy: the first channel still echoes.
+  std::atomic<int> echoes{0};
+  first->onMessage([&](Message&&) { ++echoes; });
+  first->send("still here");
+  EXPECT_TRUE(eventually([&] { return echoes > 0; }, 5s));
+  EXPECT_EQ(pair.offerer->state(), PeerConnectionState::Connected);
+  EXPECT_EQ(pair.answerer->state(), PeerConnectionState::Connected);
+  std::size_t peakRss = statusKb("VmHWM");
+  std::printf("[ measured ] RSS %zu -> peak %zu KiB\n", rssBefore, peakRss);
+  EXPECT_LT(peakRss, rssBefore + 100 * 1024 + kRssSlackKb);
+
+  // Closing channels frees their streams for new ones.
+  for (int i = 0; i < 10; ++i) opened[i]->close();
+  std::shared_ptr<DataChannel> again;
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          again = pair.offerer->createDataChannel("again");
+          return true;
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      5s));
+  if (again) {
+    EXPECT_TRUE(test::waitOpen(*again));
+  }
+  first->onMessage(nullptr);
+  firstRemote->onMessage(nullptr);
+}
+
+TEST(Fault, PeerWithFewerStreamsCapsOurChannels) {
+  // The answerer accepts 16 inbound streams; we offer 1024. Channels beyond 16 must be refused
+  // here, not opened on streams the peer never accepted.
+  RtcConfiguration small = test::loopbackConfig();
+  small.maxChannels = 16;
+  test::PcPair pair(test::loopbackConfig(), small);
+  auto first = pair.offerer->createDataChannel("first");
+  pair.negotiate();
+  ASSERT_TRUE(test::waitOpen(*first));
+  std::vector<std::shared_ptr<DataChannel>> opened{first};
+  bool refusedClearly = false;
+  for (int i = 0; i < 100; ++i) {
+    try {
+      opened.push_back(pair.offerer->createDataChannel("c" + std::to_string(i)));
+    } catch (const Error& e) {
+      refusedClearly = e.code() == Errc::TooManyChannels;
+      break;
+    }
+  }
+  EXPECT_TRUE(refusedClearly);
+  EXPECT_EQ(opened.size(), 8u);  // odd ids below 16
+  ASSERT_TRUE(pair.waitRemoteChannel(opened.size() - 1));
+  // Every accepted channel really reaches the peer.
+  std::vector<std::shared_ptr<DataChannel>> remotes;
+  {
+    std::lock_guard lock(pair.signal.mutex());
+    remotes = pair.remoteChannels;
+  }
+  EXPECT_EQ(remotes.size(), opened.size());
+  std::atomic<int> got{0};
+  for (auto& r : remotes) r->onMessage([&](Message&&) { ++got; });
+  for (auto& c : opened) c->send("hello");
+  EXPECT_TRUE(eventually([&] { return got == static_cast<int>(opened.size()); }, 5s));
+  for (auto& r : remotes) r->onMessage(nullptr);
+}
+
+}  // namespace
+}  // namespace ifmesh
