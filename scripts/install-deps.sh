@@ -12,18 +12,6 @@ PACKAGES=(
   coturn iproute2
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
-fi
+source "$(dirname "$0")/apt-packages.sh"
+missing_packages "${PACKAGES[@]}"
+install_packages install-deps

@@ -8,27 +8,16 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(chromium nodejs npm iproute2)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+source scripts/apt-packages.sh
+missing_packages "${PACKAGES[@]}"
+
 # node/npm may come from elsewhere (e.g. a newer Node): only install them when absent.
 if command -v node >/dev/null && command -v npm >/dev/null; then
   kept=()
-  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || kept+=("$p"); done
-  missing=("${kept[@]}")
+  for p in "${MISSING[@]}"; do [[ $p == nodejs || $p == npm ]] || kept+=("$p"); done
+  MISSING=("${kept[@]}")
 fi
-
-if ((${#missing[@]})); then
-  echo "install-interop-deps: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "install-interop-deps: all packages present"
-fi
+install_packages install-interop-deps
 
 # playwright-core 1.65 needs Node 20+ (Debian 12's own nodejs is 18: this machine kind has 20).
 major=$(node -p 'process.versions.node.split(".")[0]')
