@@ -1,7 +1,9 @@
 // `ifmesh agent` runs one agent; `ifmesh send` sends one message and prints the reply.
 #include <csignal>
+#include <cstdio>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "commands.hpp"
@@ -15,7 +17,7 @@ namespace {
 volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
-  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token;
+  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, recordFile;
   std::vector<std::string> stun, localAddresses;
   bool echo = false;
   bool verbose = false;
@@ -54,14 +56,32 @@ AgentConfig configFrom(const AgentArgs& a) {
 }
 
 int runAgent(const AgentArgs& a) {
+  // One JSON line per received message, flushed before the callback returns (and so before the
+  // message is acknowledged): a process killed at any moment leaves a record of all it took.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> record(nullptr, &std::fclose);
+  if (!a.recordFile.empty()) {
+    record.reset(std::fopen(a.recordFile.c_str(), "a"));
+    if (!record) {
+      std::cerr << "cannot open " << a.recordFile << "\n";
+      return 1;
+    }
+  }
   Agent agent(configFrom(a));
   agent.onPeerState([&](const std::string& peer, PeerState s) {
     std::cout << "peer " << peer << " " << toString(s) << std::endl;
   });
   agent.onMessage([&](const IFMessage& m) {
-    // One short line per message: payloads can be large, and stdout may be a pipe nobody drains.
-    std::cout << "message from " << m.source << " seq=" << m.sequence << " id=" << m.id
-              << " bytes=" << m.payload.dump().size() << "\n";
+    if (record) {
+      std::string line =
+          nlohmann::json{{"source", m.source}, {"seq", m.sequence}, {"id", m.id}}.dump() + "\n";
+      std::fputs(line.c_str(), record.get());
+      std::fflush(record.get());
+    } else {
+      // One short line per message: payloads can be large, and stdout may be a pipe nobody
+      // drains.
+      std::cout << "message from " << m.source << " seq=" << m.sequence << " id=" << m.id
+                << " bytes=" << m.payload.dump().size() << "\n";
+    }
     if (a.verbose) std::cout << serialize(m) << "\n";
     std::cout.flush();
     if (a.echo) {
@@ -126,6 +146,9 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   agent->add_option("--connect", args->connect, "Topology: all | k=N | hub=ID");
   agent->add_flag("--echo", args->echo, "Answer every message with an echo");
   agent->add_flag("--verbose", args->verbose, "Print every message in full");
+  agent->add_option("--record", args->recordFile,
+                    "Append {source, seq, id} of every received message to this JSON-lines file "
+                    "(flushed per line) instead of printing it");
   agent->callback([args, &exitCode] { exitCode = runAgent(*args); });
 
   auto sendArgs = std::make_shared<AgentArgs>();

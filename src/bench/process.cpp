@@ -35,6 +35,13 @@ ChildProcess::~ChildProcess() {
   stop();
 }
 
+void ChildProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 void ChildProcess::stop() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);

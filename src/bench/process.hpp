@@ -21,6 +21,8 @@ class ChildProcess {
   // Waits for exit; returns all remaining stdout. Throws on timeout.
   std::string finish(std::chrono::milliseconds timeout, int* exitCode = nullptr);
   pid_t pid() const { return pid_; }
+  // SIGKILL now, as a crash would, and reap; the destructor then has nothing left to do.
+  void kill();
 
  private:
   void stop();

@@ -14,6 +14,8 @@ AgentCore::AgentCore(AgentConfig config)
       rng_(std::random_device{}()),
       quality_(config_.bandwidth) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
+  incarnation_ = ((static_cast<std::uint64_t>(rng_()) << 20) ^ rng_()) & ((1ULL << 52) - 1);
+  incarnation_ |= 1;  // non-zero (0 means "not known"), and exact in JavaScript numbers
 }
 
 AgentCore::~AgentCore() = default;
@@ -393,6 +395,11 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
   if (config_.witness)
     config_.witness->emit(event, config_.agentId, peerId,
                           metadata.is_null() ? nlohmann::json::object() : std::move(metadata));
+}
+
+void AgentCore::peerRestarted(const std::string& peerId) {
+  // Its end-to-end sequence numbers restart too (in every lane): what it sends now is new.
+  for (int lane = 0; lane < kMessagePriorities; ++lane) lastDelivered_.erase({peerId, lane});
 }
 
 void AgentCore::peerStateChanged(const std::string& peerId, PeerState state) {

@@ -46,6 +46,10 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void peerStateChanged(const std::string& peerId, PeerState state);
   void undeliverable(const IFMessage& message, const std::string& reason);
   std::mt19937& rng() { return rng_; }
+  // Random per Agent object, so a restarted process is told apart from the one before it.
+  std::uint64_t incarnation() const { return incarnation_; }
+  // A neighbour came back as a new process that numbers its messages from 1 again.
+  void peerRestarted(const std::string& peerId);
   RtcConfiguration rtcConfig(bool relay) const;
   std::chrono::milliseconds batchDelay() const;
   void batchSent(std::size_t messages);
@@ -84,6 +88,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::map<std::string, std::string> routes_;  // destination -> next hop; empty = recompute
   std::set<std::string> topologyLinks_;        // links the topology made (and may prune)
   std::mt19937 rng_;
+  std::uint64_t incarnation_ = 0;
   bool shutdown_ = false;
   QualityController quality_;
   std::mutex qualityMutex_;  // stats are read from user threads

@@ -91,6 +91,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
   init.negotiatedId = kChannelId;
   channel_ = pc_->createDataChannel(kChannelLabel, init);
   peerHelloSeen_ = false;
+  helloSent_ = false;
   wireConnection();
 }
 
@@ -252,7 +253,7 @@ void PeerLink::onChannelOpen() {
     agent_.witness("peer_connected", peerId_, {{"strategy", useRelay_ ? "turn" : "direct"}});
   }
   failedAttempts_ = 0;
-  sendHello();
+  if (!helloSent_) sendHello();  // the peer's hello may have made us say ours already
 }
 
 void PeerLink::onTransportDown(const std::string& why) {
@@ -441,12 +442,38 @@ void PeerLink::flushBatch() {
 }
 
 void PeerLink::sendHello() {
+  if (!channel_ || !channel_->isOpen()) return;
+  helloSent_ = true;
   nlohmann::json lanes = nlohmann::json::array();
   for (const auto& r : received_) lanes.push_back(r.delivered);
   auto normal = static_cast<int>(MessagePriority::Normal);
-  transmit(nlohmann::json{{"t", "hello"}, {"recv", received_[normal].delivered}, {"lanes", lanes}}
+  transmit(nlohmann::json{{"t", "hello"},
+                          {"recv", received_[normal].delivered},
+                          {"lanes", lanes},
+                          {"inc", agent_.incarnation()},
+                          {"peer", peerIncarnation_}}
                .dump(),
            true);
+}
+
+void PeerLink::peerRestarted(std::uint64_t incarnation) {
+  // The new process delivered nothing of ours and numbers its own messages from 1 in every lane.
+  // Renumbering what it has not acknowledged from 1 is what lets it take them: it would
+  // otherwise wait for sequence 1 forever while we resend from the old numbering. Waiting
+  // messages get their sequences on send, after these.
+  std::uint64_t deliveredFromOld = 0;
+  for (const auto& r : received_) deliveredFromOld += r.delivered;
+  agent_.witness("peer_restarted", peerId_,
+                 {{"unacknowledged", queue_.messages()},
+                  {"waiting", queue_.waitingMessages()},
+                  {"delivered_from_old", deliveredFromOld}});
+  received_ = {};
+  ackTimer_.cancel();
+  queue_.renumber([&](int lane, const SendQueue::Sent& s) {
+    return msgFrame(s.seq, s.hops, lane, toJson(s.message).dump());
+  });
+  peerIncarnation_ = incarnation;
+  agent_.peerRestarted(peerId_);
 }
 
 void PeerLink::resendSent() {
@@ -518,10 +545,23 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
   if (type == "hello") {
     auto recv = seqOf("recv");
     if (!recv) return;
-    if (auto lanes = linkFrameLanes(frame)) {
-      for (int l = 0; l < kMessagePriorities; ++l) acknowledged(l, (*lanes)[l]);
-    } else {
-      acknowledged(static_cast<int>(MessagePriority::Normal), *recv);
+    if (auto inc = seqOf("inc"); inc && *inc != 0) {
+      // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
+      // anything from that process is delivered: a different one is a restart.
+      if (peerIncarnation_ != 0 && *inc != peerIncarnation_)
+        peerRestarted(*inc);
+      else
+        peerIncarnation_ = *inc;
+    }
+    if (!helloSent_) sendHello();  // before any resend: the peer learns who we are first
+    // Counts of what an earlier process of ours sent say nothing about this one's messages.
+    auto about = seqOf("peer");
+    if (!about || *about == agent_.incarnation()) {
+      if (auto lanes = linkFrameLanes(frame)) {
+        for (int l = 0; l < kMessagePriorities; ++l) acknowledged(l, (*lanes)[l]);
+      } else {
+        acknowledged(static_cast<int>(MessagePriority::Normal), *recv);
+      }
     }
     peerHelloSeen_ = true;
     resendSent();

@@ -3,14 +3,18 @@
 // delivery session that outlives reconnections (sequence numbers, unacknowledged messages, the
 // last sequence delivered) and the healing state. Loop thread only.
 //
-// Channel frames (JSON text): {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3]} announces the last
-// link sequence delivered from the peer in each priority lane ("recv": the Normal lane's);
+// Channel frames (JSON text): {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3],"inc":I,"peer":P}
+// announces the last link sequence delivered from the peer in each priority lane ("recv": the
+// Normal lane's; P: the peer's incarnation those counts refer to, 0 if none yet; I: our own);
 // {"t":"msg","s":N,"h":hops,"l":lane,"m":IFMessage} ("l" omitted for Normal);
 // {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side says
-// hello, then resends what the other has not delivered, in order per lane; duplicates are
-// dropped by sequence number. A lane's link sequence is assigned when a message leaves its
-// queue, so Control/High messages overtake waiting Normal/Low ones without gaps in any lane.
-// In LOW mode large channel messages go out zstd-compressed (binary, see frame_compression.hpp).
+// hello before anything else, then resends what the other has not delivered, in order per lane;
+// duplicates are dropped by sequence number. A hello with a new incarnation means the peer is a
+// new process that forgot the link: both directions number every lane from 1 again, and what it
+// had not acknowledged is resent to it. Peers without "inc" are never taken for restarted. A lane's
+// link sequence is assigned when a message leaves its queue, so Control/High messages overtake
+// waiting Normal/Low ones without gaps in any lane. In LOW mode large channel messages go out
+// zstd-compressed (binary, see frame_compression.hpp).
 #include <array>
 #include <chrono>
 #include <deque>
@@ -82,6 +86,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void transmit(const std::string& frame, bool urgent = false);
   void onBinaryFrame(std::span<const std::byte> data);
   void sendHello();
+  void peerRestarted(std::uint64_t incarnation);
   void resendSent();
   void scheduleAck();
   void sendAcks();
@@ -100,6 +105,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::shared_ptr<DataChannel> channel_;
   std::uint64_t sid_ = 0;  // signaling session of the current connection attempt
   bool peerHelloSeen_ = false;
+  bool helloSent_ = false;  // on the current connection
   bool descriptionSent_ = false;
   std::vector<nlohmann::json> heldCandidates_;
   bool intentional_ = false;
@@ -113,6 +119,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     std::optional<std::uint64_t> resyncRequestedAt;
   };
   std::array<Received, kMessagePriorities> received_;
+  std::uint64_t peerIncarnation_ = 0;  // the peer process received_ counts from; 0: none yet
   rtc::IoLoop::Timer ackTimer_;
   static constexpr std::size_t kMaxBatchBytes = 64 * 1024;
   std::vector<std::string> batch_;

@@ -27,6 +27,7 @@ class SendQueue {
     std::uint64_t seq;
     std::string frame;
     IFMessage message;
+    int hops = 0;  // to rebuild the frame when renumbered
   };
 
   std::size_t messages() const { return messages_; }
@@ -53,10 +54,27 @@ class SendQueue {
     waitingBytes_ -= w.json.size();
     bytes_ -= w.json.size();
     std::uint64_t seq = l.nextSeq++;
-    Sent s{seq, frame(seq, w), std::move(w.message)};
+    Sent s{seq, frame(seq, w), std::move(w.message), w.hops};
     bytes_ += s.frame.size();
     l.sent.push_back(std::move(s));
     return l.sent.back();
+  }
+  // The neighbour restarted and waits for link sequence 1 in every lane: each lane's sent
+  // messages are numbered from 1 again, in order, and the lane continues after them. `frame`
+  // rebuilds the channel frame from (lane, sent message with its new sequence).
+  template <typename MakeFrame>
+  void renumber(MakeFrame&& frame) {
+    for (int lane = 0; lane < kMessagePriorities; ++lane) {
+      auto& l = lanes_[lane];
+      std::uint64_t seq = 0;
+      for (auto& s : l.sent) {
+        bytes_ -= s.frame.size();
+        s.seq = ++seq;
+        s.frame = frame(lane, s);
+        bytes_ += s.frame.size();
+      }
+      l.nextSeq = seq + 1;
+    }
   }
   // Cumulative acknowledgement of a lane; returns how many messages it released.
   std::size_t acknowledge(int lane, std::uint64_t seq);
