@@ -89,6 +89,9 @@ class Agent {
   std::vector<std::string> peers() const;  // currently connected
   std::optional<PeerState> peerState(const std::string& peerId) const;
   std::size_t unacknowledged(const std::string& peerId) const;
+  // PeerConnections made for this peer so far: one per offer we sent or answered. More than one
+  // means retries (each also witnessed) or the peer starting over.
+  std::size_t connectionAttempts(const std::string& peerId) const;
 
   QualityMode getQualityMode() const;
   BandwidthStats getBandwidthStats() const;

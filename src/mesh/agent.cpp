@@ -133,4 +133,11 @@ std::size_t Agent::unacknowledged(const std::string& peerId) const {
   });
 }
 
+std::size_t Agent::connectionAttempts(const std::string& peerId) const {
+  return core_->loop().invoke([&]() -> std::size_t {
+    auto l = core_->link(peerId, false);
+    return l ? l->connectionsCreated() : 0;
+  });
+}
+
 }  // namespace ifmesh

@@ -43,6 +43,9 @@ void PeerLink::setState(PeerState next) {
 void PeerLink::start() {
   intentional_ = false;
   if (state_ == PeerState::Connected) return;
+  // Starting again would tear down an attempt in flight: every directory change during a mesh's
+  // formation used to restart every pending offer.
+  if (attemptTimer_.active() || reconnectTimer_.active()) return;
   attempt();
 }
 
@@ -87,6 +90,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
   descriptionSent_ = false;
   heldCandidates_.clear();
   pc_ = std::make_unique<PeerConnection>(agent_.rtcConfig(relay));
+  ++connectionsCreated_;
   DataChannelInit init;
   init.negotiatedId = kChannelId;
   channel_ = pc_->createDataChannel(kChannelLabel, init);
@@ -269,12 +273,19 @@ void PeerLink::onTransportDown(const std::string& why) {
     failedAttempts_ = 0;
     scheduleReconnect();
   }
-  // A failure during an attempt is handled by the attempt's own timeout, so one failed attempt
-  // is counted once.
+  // A failed attempt ends now rather than at its timeout; stale connections never get here.
+  else if (attemptTimer_.active()) {
+    attemptTimer_.cancel();
+    attemptFailed();
+  }
 }
 
 void PeerLink::attemptTimedOut() {
   if (intentional_ || state_ == PeerState::Connected) return;
+  attemptFailed();
+}
+
+void PeerLink::attemptFailed() {
   closeConnection();
   if (!everConnected_ && failedAttempts_ == 0) downSince_ = std::chrono::steady_clock::now();
   ++failedAttempts_;

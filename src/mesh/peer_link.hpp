@@ -46,6 +46,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Messages accepted for this peer and not yet acknowledged (waiting or sent).
   std::size_t unacknowledged() const { return queue_.messages(); }
   std::size_t queuedBytes() const { return queue_.bytes(); }
+  std::size_t connectionsCreated() const { return connectionsCreated_; }
   bool connected() const { return state_ == PeerState::Connected; }
   // Bytes queued in the open channel, in the batch and waiting in the agent, or nothing when
   // there is no open channel.
@@ -96,6 +97,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void scheduleReconnect();
   void attempt();
   void attemptTimedOut();
+  void attemptFailed();
   void closeConnection();
 
   AgentCore& agent_;
@@ -132,6 +134,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::chrono::steady_clock::time_point downSince_;
   rtc::IoLoop::Timer reconnectTimer_;
   rtc::IoLoop::Timer attemptTimer_;
+  std::size_t connectionsCreated_ = 0;
 };
 
 }  // namespace ifmesh::detail

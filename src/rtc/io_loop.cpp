@@ -36,7 +36,7 @@ IoLoop* IoLoop::current() {
 }
 
 IoLoop::IoLoop(std::size_t index) : index_(index) {
-  context_ = g_main_context_new();
+  context_ = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_NONE);
   mainLoop_ = g_main_loop_new(context_, FALSE);
   kTaskFuncs.prepare = &IoLoop::prepareTasks;
   kTaskFuncs.check = &IoLoop::checkTasks;
@@ -122,6 +122,10 @@ IoLoop::Timer& IoLoop::Timer::operator=(Timer&& other) noexcept {
     source_ = std::exchange(other.source_, nullptr);
   }
   return *this;
+}
+
+bool IoLoop::Timer::active() const {
+  return source_ != nullptr && !g_source_is_destroyed(source_);
 }
 
 void IoLoop::Timer::cancel() {

@@ -89,7 +89,8 @@ class IoLoop {
     Timer(Timer&& other) noexcept;
     Timer& operator=(Timer&& other) noexcept;
     void cancel();
-    bool active() const { return source_ != nullptr; }
+    // False once cancelled or once a one-shot has fired.
+    bool active() const;
 
    private:
     struct State;
