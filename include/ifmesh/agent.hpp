@@ -45,6 +45,10 @@ struct AgentConfig {
   std::size_t partialMeshK = 0;  // 0: the original design's default k for the mesh size
   std::string hubId;             // for HubAndSpoke
   std::size_t maxMessageBytes = 256 * 1024;
+  // Offers this agent has in flight at once; further links wait their turn. Forming a large mesh
+  // all at once overloads the I/O threads until ICE and DTLS time out and every attempt fails;
+  // a bounded number of handshakes each finish fast.
+  std::size_t maxConnectingPeers = 8;
   BandwidthConfig bandwidth;  // validated by the constructor
 };
 

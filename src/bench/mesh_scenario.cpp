@@ -6,6 +6,7 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -136,18 +137,41 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     }
   }
   auto deadline = start + o.establishTimeout;
+  // Why a mesh did not form: every agent's view of every peer, counted by state. One task per
+  // agent (its queries then run inline), since a saturated loop answers each query slowly.
+  auto stateSummary = [&] {
+    std::map<std::string, std::size_t> states;
+    std::vector<std::future<std::vector<PeerState>>> views;
+    for (auto& a : agents) {
+      auto promise = std::make_shared<std::promise<std::vector<PeerState>>>();
+      views.push_back(promise->get_future());
+      a->post([&, self = a.get(), promise] {
+        std::vector<PeerState> seen;
+        for (auto& b : agents)
+          if (b.get() != self)
+            if (auto st = self->peerState(b->id())) seen.push_back(*st);
+        promise->set_value(std::move(seen));
+      });
+    }
+    for (auto& v : views)
+      if (v.wait_for(std::chrono::seconds(10)) == std::future_status::ready)
+        for (auto st : v.get()) ++states[toString(st)];
+    std::string out;
+    for (auto& [name, n] : states)
+      out += (out.empty() ? "" : ", ") + name + " " + std::to_string(n);
+    return out.empty() ? std::string("no links") : out;
+  };
   std::size_t links = 0;
   for (;;) {
     links = 0;
-    for (auto& a : agents) {
-      links += a->peers().size();
-      if (Clock::now() > deadline) break;  // a saturated loop makes each query slow
-    }
+    for (auto& a : agents) links += a->peers().size();
     if (o.progress) o.progress("establishing", expectedLinks ? double(links) / expectedLinks : 1);
     if (links >= expectedLinks && expectedLinks > 0) break;
     if (Clock::now() > deadline)
-      throw std::runtime_error("mesh not established within the deadline: " +
-                               std::to_string(links / 2) + " connections up");
+      throw std::runtime_error(
+          "mesh not established within the deadline: " + std::to_string(links / 2) + " of " +
+          std::to_string(expectedLinks / 2) +
+          " connections up; link ends by state: " + stateSummary());
     if (o.topology == Topology::PartialMesh && links > 0) {
       // Partial mesh: stable once the link count stops growing for a moment.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -156,9 +180,6 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
       if (again == links) break;
       continue;
     }
-    if (Clock::now() > deadline)
-      throw std::runtime_error("mesh not established: " + std::to_string(links / 2) + " of " +
-                               std::to_string(expectedLinks / 2) + " connections");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   double establishMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -14,11 +14,39 @@ AgentCore::AgentCore(AgentConfig config)
       rng_(std::random_device{}()),
       quality_(config_.bandwidth) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
+  if (config_.maxConnectingPeers == 0)
+    throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
   incarnation_ = ((static_cast<std::uint64_t>(rng_()) << 20) ^ rng_()) & ((1ULL << 52) - 1);
   incarnation_ |= 1;  // non-zero (0 means "not known"), and exact in JavaScript numbers
 }
 
 AgentCore::~AgentCore() = default;
+
+bool AgentCore::takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) {
+  if (attemptsInFlight_ < config_.maxConnectingPeers) {
+    ++attemptsInFlight_;
+    return true;
+  }
+  waitingAttempts_.push_back(waiter);
+  return false;
+}
+
+void AgentCore::releaseAttemptSlot() {
+  if (attemptsInFlight_ > 0) --attemptsInFlight_;
+  if (waitingAttempts_.empty()) return;
+  // Not inline: the releasing link is in the middle of its own state change.
+  loop_.post([weak = weak_from_this()] {
+    if (auto self = weak.lock(); self && !self->shutdown_) self->startWaitingAttempts();
+  });
+}
+
+void AgentCore::startWaitingAttempts() {
+  while (attemptsInFlight_ < config_.maxConnectingPeers && !waitingAttempts_.empty()) {
+    auto l = waitingAttempts_.front().lock();
+    waitingAttempts_.pop_front();
+    if (l) l->resumeAttempt();
+  }
+}
 
 RtcConfiguration AgentCore::rtcConfig(bool relay) const {
   RtcConfiguration c;

@@ -2,6 +2,7 @@
 // The state behind ifmesh::Agent. Everything runs on the ifmesh I/O loop: signaling callbacks and
 // public calls are posted there, so links need no locks (see src/rtc/io_loop.hpp).
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,10 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void peerStateChanged(const std::string& peerId, PeerState state);
   void undeliverable(const IFMessage& message, const std::string& reason);
   std::mt19937& rng() { return rng_; }
+  // Connection attempt slots (config().maxConnectingPeers). False: `waiter` is queued and its
+  // resumeAttempt() runs once a slot frees.
+  bool takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter);
+  void releaseAttemptSlot();
   // Random per Agent object, so a restarted process is told apart from the one before it.
   std::uint64_t incarnation() const { return incarnation_; }
   // A neighbour came back as a new process that numbers its messages from 1 again.
@@ -74,6 +79,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
 
  private:
+  void startWaitingAttempts();
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
   void formTopology();
@@ -90,6 +96,8 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::mt19937 rng_;
   std::uint64_t incarnation_ = 0;
   bool shutdown_ = false;
+  std::size_t attemptsInFlight_ = 0;
+  std::deque<std::weak_ptr<PeerLink>> waitingAttempts_;
   QualityController quality_;
   std::mutex qualityMutex_;  // stats are read from user threads
   rtc::IoLoop::Timer bandwidthTimer_;

@@ -21,6 +21,7 @@ PeerLink::PeerLink(AgentCore& agent, std::string peerId)
     : agent_(agent), peerId_(std::move(peerId)) {}
 
 PeerLink::~PeerLink() {
+  releaseAttemptSlot();
   closeConnection();
 }
 
@@ -45,12 +46,31 @@ void PeerLink::start() {
   if (state_ == PeerState::Connected) return;
   // Starting again would tear down an attempt in flight: every directory change during a mesh's
   // formation used to restart every pending offer.
-  if (attemptTimer_.active() || reconnectTimer_.active()) return;
+  if (attemptTimer_.active() || reconnectTimer_.active() || waitingForAttemptSlot_) return;
   attempt();
+}
+
+void PeerLink::resumeAttempt() {
+  waitingForAttemptSlot_ = false;
+  attempt();
+}
+
+void PeerLink::releaseAttemptSlot() {
+  if (!holdsAttemptSlot_) return;
+  holdsAttemptSlot_ = false;
+  agent_.releaseAttemptSlot();
 }
 
 void PeerLink::attempt() {
   if (intentional_) return;
+  if (isOfferer() && !holdsAttemptSlot_) {
+    if (waitingForAttemptSlot_) return;
+    if (!agent_.takeAttemptSlot(shared_from_this())) {
+      waitingForAttemptSlot_ = true;
+      return;
+    }
+    holdsAttemptSlot_ = true;
+  }
   if (failedAttempts_ > 0) {
     agent_.witness(
         "reconnection_attempt_started", peerId_,
@@ -196,6 +216,7 @@ void PeerLink::handleConnectRequest() {
 
 void PeerLink::handleBye() {
   intentional_ = true;
+  releaseAttemptSlot();
   reconnectTimer_.cancel();
   attemptTimer_.cancel();
   closeConnection();
@@ -205,6 +226,7 @@ void PeerLink::handleBye() {
 
 void PeerLink::disconnect() {
   intentional_ = true;
+  releaseAttemptSlot();
   reconnectTimer_.cancel();
   attemptTimer_.cancel();
   agent_.signal(peerId_, "bye", nlohmann::json::object());
@@ -240,6 +262,7 @@ void PeerLink::closeConnection() {
 }
 
 void PeerLink::onChannelOpen() {
+  releaseAttemptSlot();
   attemptTimer_.cancel();
   reconnectTimer_.cancel();
   bool reconnected = everConnected_ || failedAttempts_ > 0;
@@ -260,8 +283,10 @@ void PeerLink::onChannelOpen() {
   if (!helloSent_) sendHello();  // the peer's hello may have made us say ours already
 }
 
-void PeerLink::onTransportDown(const std::string& why) {
+void PeerLink::onTransportDown(std::string why) {
   if (intentional_ || state_ == PeerState::Unreachable) return;
+  if (pc_)
+    if (auto reason = pc_->stats().failureReason; !reason.empty()) why += " (" + reason + ")";
   bool wasConnected = state_ == PeerState::Connected;
   closeConnection();
   if (wasConnected) {
@@ -276,22 +301,24 @@ void PeerLink::onTransportDown(const std::string& why) {
   // A failed attempt ends now rather than at its timeout; stale connections never get here.
   else if (attemptTimer_.active()) {
     attemptTimer_.cancel();
-    attemptFailed();
+    attemptFailed(why);
   }
 }
 
 void PeerLink::attemptTimedOut() {
   if (intentional_ || state_ == PeerState::Connected) return;
-  attemptFailed();
+  attemptFailed("attempt timed out");
 }
 
-void PeerLink::attemptFailed() {
+void PeerLink::attemptFailed(const std::string& why) {
+  releaseAttemptSlot();
   closeConnection();
   if (!everConnected_ && failedAttempts_ == 0) downSince_ = std::chrono::steady_clock::now();
   ++failedAttempts_;
-  agent_.witness(
-      "reconnection_attempt_failed", peerId_,
-      {{"attempt_number", failedAttempts_}, {"strategy", useRelay_ ? "turn" : "direct"}});
+  agent_.witness("reconnection_attempt_failed", peerId_,
+                 {{"attempt_number", failedAttempts_},
+                  {"strategy", useRelay_ ? "turn" : "direct"},
+                  {"reason", why}});
   if (failedAttempts_ >= agent_.config().healing.maxRetries) {
     setState(PeerState::Unreachable);
     agent_.witness("peer_permanently_unreachable", peerId_, {{"failed_attempts", failedAttempts_}});

@@ -53,7 +53,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::optional<std::size_t> bufferedAmount() const;
 
   // Connection management.
-  void start();  // begin connecting (offerer: offer now; answerer: ask the peer to offer)
+  void start();          // begin connecting (offerer: offer now; answerer: ask the peer to offer)
+  void resumeAttempt();  // an attempt slot this link waited for is free
   void handleOffer(std::uint64_t sid, const std::string& sdp);
   void handleAnswer(std::uint64_t sid, const std::string& sdp);
   void handleCandidate(std::uint64_t sid, const std::string& candidate, const std::string& mid);
@@ -83,7 +84,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void handleFrame(nlohmann::json& frame);
   void sendNow(const std::string& text);
   void flushBatch();
-  void onTransportDown(const std::string& why);
+  void onTransportDown(std::string why);
   void transmit(const std::string& frame, bool urgent = false);
   void onBinaryFrame(std::span<const std::byte> data);
   void sendHello();
@@ -97,7 +98,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void scheduleReconnect();
   void attempt();
   void attemptTimedOut();
-  void attemptFailed();
+  void releaseAttemptSlot();
+  void attemptFailed(const std::string& why);
   void closeConnection();
 
   AgentCore& agent_;
@@ -135,6 +137,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   rtc::IoLoop::Timer reconnectTimer_;
   rtc::IoLoop::Timer attemptTimer_;
   std::size_t connectionsCreated_ = 0;
+  bool holdsAttemptSlot_ = false;  // an offer of ours is in flight (AgentCore's budget)
+  bool waitingForAttemptSlot_ = false;
 };
 
 }  // namespace ifmesh::detail

@@ -30,8 +30,8 @@ void setIfExists(NiceAgent* agent, const char* property, auto value) {
 
 IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling,
                            Callbacks callbacks)
-    : loop_(loop), callbacks_(std::move(callbacks)) {
-  agent_ = nice_agent_new_full(loop_.context(), NICE_COMPATIBILITY_RFC5245,
+    : loop_(loop), cell_(loop.leaseContext()), callbacks_(std::move(callbacks)) {
+  agent_ = nice_agent_new_full(cell_.context(), NICE_COMPATIBILITY_RFC5245,
                                static_cast<NiceAgentOption>(NICE_AGENT_OPTION_REGULAR_NOMINATION |
                                                             NICE_AGENT_OPTION_ICE_TRICKLE |
                                                             NICE_AGENT_OPTION_CONSENT_FRESHNESS));
@@ -86,7 +86,7 @@ IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool co
                    G_CALLBACK(&IceTransport::onComponentState), this);
   g_signal_connect(G_OBJECT(agent_), "new-selected-pair-full",
                    G_CALLBACK(&IceTransport::onSelectedPair), this);
-  nice_agent_attach_recv(agent_, streamId_, kComponent, loop_.context(), &IceTransport::onRecv,
+  nice_agent_attach_recv(agent_, streamId_, kComponent, cell_.context(), &IceTransport::onRecv,
                          this);
 }
 
@@ -99,7 +99,7 @@ void IceTransport::shutdown() {
   if (shutdown_) return;
   shutdown_ = true;
   g_signal_handlers_disconnect_by_data(agent_, this);
-  nice_agent_attach_recv(agent_, streamId_, kComponent, loop_.context(), nullptr, nullptr);
+  nice_agent_attach_recv(agent_, streamId_, kComponent, cell_.context(), nullptr, nullptr);
   nice_agent_remove_stream(agent_, streamId_);
   nice_agent_close_async(agent_, nullptr, nullptr);
 }

@@ -53,6 +53,7 @@ class IceTransport {
   std::string candidateLine(NiceCandidate* candidate) const;
 
   IoLoop& loop_;
+  ContextDriver::Lease cell_;  // the context our libnice agent runs in
   Callbacks callbacks_;
   NiceAgent* agent_ = nullptr;
   guint streamId_ = 0;

@@ -37,7 +37,6 @@ IoLoop* IoLoop::current() {
 
 IoLoop::IoLoop(std::size_t index) : index_(index) {
   context_ = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_NONE);
-  mainLoop_ = g_main_loop_new(context_, FALSE);
   kTaskFuncs.prepare = &IoLoop::prepareTasks;
   kTaskFuncs.check = &IoLoop::checkTasks;
   kTaskFuncs.dispatch = &IoLoop::dispatchTasks;
@@ -50,24 +49,25 @@ IoLoop::IoLoop(std::size_t index) : index_(index) {
   thread_ = std::thread([this, &started] {
     std::string name = "ifmesh-io-" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
-    g_main_context_push_thread_default(context_);
+    g_main_context_push_thread_default(context_);  // also acquires it for this thread
     currentLoop = this;
     threadId_ = std::this_thread::get_id();
+    driver_ = std::make_unique<ContextDriver>(context_);
     started.set_value();
-    g_main_loop_run(mainLoop_);
+    while (!quit_) driver_->iterate();
     // Drain what was posted before quit so no promise is left unresolved.
     runPending();
+    driver_.reset();
     g_main_context_pop_thread_default(context_);
   });
   ready.wait();
 }
 
 IoLoop::~IoLoop() {
-  post([this] { g_main_loop_quit(mainLoop_); });
+  post([this] { quit_ = true; });
   if (thread_.joinable()) thread_.join();
   g_source_destroy(taskSource_);
   g_source_unref(taskSource_);
-  g_main_loop_unref(mainLoop_);
   g_main_context_unref(context_);
 }
 

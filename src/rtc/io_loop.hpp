@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "rtc/context_driver.hpp"
+
 namespace ifmesh::rtc {
 
 class IoLoop {
@@ -43,7 +45,11 @@ class IoLoop {
   IoLoop(const IoLoop&) = delete;
   IoLoop& operator=(const IoLoop&) = delete;
 
+  // The loop's own context: tasks and Timers.
   GMainContext* context() const { return context_; }
+  // A context for one connection's libnice agent, shared with a few others and driven by this
+  // loop (see ContextDriver). Loop thread only.
+  ContextDriver::Lease leaseContext() { return driver_->lease(); }
   std::size_t index() const { return index_; }
   // Scratch space for reading DTLS records and SCTP messages. Reads happen only on this loop's
   // thread and each is consumed before the next begins, so one buffer serves every connection
@@ -110,7 +116,8 @@ class IoLoop {
   std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
   std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
   GMainContext* context_ = nullptr;
-  GMainLoop* mainLoop_ = nullptr;
+  std::unique_ptr<ContextDriver> driver_;
+  bool quit_ = false;  // loop thread only
   GSource* taskSource_ = nullptr;
   std::mutex mutex_;
   std::deque<Task> tasks_;

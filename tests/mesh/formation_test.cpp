@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "ifmesh/error.hpp"
 #include "ifmesh/witness.hpp"
 #include "mesh_fixture.hpp"
 
@@ -41,6 +42,30 @@ TEST(MeshFormation, JoiningAgentsDoNotRestartConnectionsInFlight) {
   std::size_t pairs = kAgents * (kAgents - 1) / 2;
   EXPECT_LE(attempts, 2 * pairs + 2 * static_cast<std::size_t>(failedAttempts.load()));
   EXPECT_GE(attempts, 2 * pairs);
+}
+
+// The offers beyond maxConnectingPeers wait for a free slot and still all happen.
+TEST(MeshFormation, OneOfferInFlightAtATimeStillFormsTheMesh) {
+  auto server = startSignaling();
+  constexpr int kAgents = 7;
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    auto c = meshAgentConfig("s" + std::to_string(100 + i), *server);
+    c.topology = Topology::FullMesh;
+    c.maxConnectingPeers = 1;
+    agents.push_back(std::make_unique<Agent>(c));
+    agents.back()->connectToSignaling();
+  }
+  for (auto& a : agents)
+    ASSERT_TRUE(waitFor([&] { return a->peers().size() == kAgents - 1; }, 60s))
+        << a->id() << " has " << a->peers().size() << " links";
+}
+
+TEST(MeshFormation, ZeroConnectingPeersIsRejected) {
+  auto server = startSignaling();
+  auto c = meshAgentConfig("z", *server);
+  c.maxConnectingPeers = 0;
+  EXPECT_THROW(Agent{c}, Error);
 }
 
 }  // namespace
