@@ -148,7 +148,7 @@ void ContextDriver::dispatch(Cell& cell) {
   }
 }
 
-void ContextDriver::iterate() {
+void ContextDriver::iterate(gint64 wakeUs) {
   prepare(*root_);
   for (Cell* cell : stale_) {
     cell->stale = false;
@@ -157,6 +157,7 @@ void ContextDriver::iterate() {
   stale_.clear();
 
   gint64 earliest = root_->deadlineUs;
+  if (wakeUs >= 0 && (earliest < 0 || wakeUs < earliest)) earliest = wakeUs;
   for (auto& cell : cells_)
     if (cell->deadlineUs >= 0 && (earliest < 0 || cell->deadlineUs < earliest))
       earliest = cell->deadlineUs;

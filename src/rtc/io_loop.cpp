@@ -54,7 +54,10 @@ IoLoop::IoLoop(std::size_t index) : index_(index) {
     threadId_ = std::this_thread::get_id();
     driver_ = std::make_unique<ContextDriver>(context_);
     started.set_value();
-    while (!quit_) driver_->iterate();
+    while (!quit_) {
+      driver_->iterate(timers_.nextDeadlineUs());
+      timers_.runDue();
+    }
     // Drain what was posted before quit so no promise is left unresolved.
     runPending();
     driver_.reset();
@@ -94,50 +97,50 @@ void IoLoop::runPending() {
   for (auto& task : batch) task();
 }
 
-struct IoLoop::Timer::State {
-  std::function<bool()> fn;
-  static gboolean fire(gpointer data) {
-    return static_cast<State*>(data)->fn() ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-  }
-  static void destroy(gpointer data) { std::unique_ptr<State>(static_cast<State*>(data)); }
-};
-
-IoLoop::Timer::Timer(GMainContext* ctx, std::chrono::milliseconds interval,
-                     std::function<bool()> fn) {
-  source_ = g_timeout_source_new(static_cast<guint>(interval.count()));
-  auto state = std::make_unique<State>(State{std::move(fn)});
-  g_source_set_callback(source_, &State::fire, state.release(), &State::destroy);
-  g_source_attach(source_, ctx);
+IoLoop::Timer::Timer(IoLoop& loop, std::chrono::milliseconds interval, std::function<bool()> fn)
+    : loop_(&loop), entry_(std::make_shared<TimerQueue::Entry>()) {
+  entry_->interval = interval;
+  entry_->fn = std::move(fn);
+  entry_->deadlineUs = g_get_monotonic_time() + interval.count() * 1000;
+  // A new earliest deadline from another thread must cut the loop's current wait short.
+  if (loop.timers_.add(entry_) && !loop.isLoopThread()) g_main_context_wakeup(loop.context_);
 }
 
 IoLoop::Timer::~Timer() {
   cancel();
 }
 
-IoLoop::Timer::Timer(Timer&& other) noexcept : source_(std::exchange(other.source_, nullptr)) {}
+IoLoop::Timer::Timer(Timer&& other) noexcept
+    : loop_(std::exchange(other.loop_, nullptr)), entry_(std::move(other.entry_)) {}
 
 IoLoop::Timer& IoLoop::Timer::operator=(Timer&& other) noexcept {
   if (this != &other) {
     cancel();
-    source_ = std::exchange(other.source_, nullptr);
+    loop_ = std::exchange(other.loop_, nullptr);
+    entry_ = std::move(other.entry_);
   }
   return *this;
 }
 
 bool IoLoop::Timer::active() const {
-  return source_ != nullptr && !g_source_is_destroyed(source_);
+  return entry_ && !entry_->cancelled.load(std::memory_order_relaxed) && !entry_->fired;
+}
+
+void IoLoop::Timer::setInterval(std::chrono::milliseconds interval) {
+  if (entry_) entry_->interval = interval;
 }
 
 void IoLoop::Timer::cancel() {
-  if (source_) {
-    g_source_destroy(source_);
-    g_source_unref(source_);
-    source_ = nullptr;
-  }
+  if (!entry_) return;
+  entry_->cancelled.store(true, std::memory_order_relaxed);
+  // Release what the callback holds now, unless it is the one running (or off the loop thread,
+  // where the loop may be about to run it): the queue drops it when the deadline comes.
+  if (loop_ && loop_->isLoopThread() && !entry_->running) entry_->fn = nullptr;
+  entry_.reset();
 }
 
 IoLoop::Timer IoLoop::addTimer(std::chrono::milliseconds interval, std::function<bool()> fn) {
-  return Timer(context_, interval, std::move(fn));
+  return Timer(*this, interval, std::move(fn));
 }
 
 }  // namespace ifmesh::rtc

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "rtc/context_driver.hpp"
+#include "rtc/timer_queue.hpp"
 
 namespace ifmesh::rtc {
 
@@ -90,19 +91,21 @@ class IoLoop {
   class Timer {
    public:
     Timer() = default;
-    Timer(GMainContext* ctx, std::chrono::milliseconds interval, std::function<bool()> fn);
+    Timer(IoLoop& loop, std::chrono::milliseconds interval, std::function<bool()> fn);
     ~Timer();
     Timer(Timer&& other) noexcept;
     Timer& operator=(Timer&& other) noexcept;
     void cancel();
+    // A repeating timer's next wait (from its next firing on). Loop thread.
+    void setInterval(std::chrono::milliseconds interval);
     // False once cancelled or once a one-shot has fired.
     bool active() const;
 
    private:
-    struct State;
-    GSource* source_ = nullptr;
+    IoLoop* loop_ = nullptr;
+    std::shared_ptr<TimerQueue::Entry> entry_;
   };
-  // `fn` returns true to fire again after `interval`. Must be called on the loop thread.
+  // `fn` returns true to fire again after `interval`. Runs on the loop thread.
   Timer addTimer(std::chrono::milliseconds interval, std::function<bool()> fn);
 
  private:
@@ -117,6 +120,7 @@ class IoLoop {
   std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
   GMainContext* context_ = nullptr;
   std::unique_ptr<ContextDriver> driver_;
+  TimerQueue timers_;
   bool quit_ = false;  // loop thread only
   GSource* taskSource_ = nullptr;
   std::mutex mutex_;
