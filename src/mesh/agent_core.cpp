@@ -291,7 +291,13 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   std::uint64_t& next = nextSequence_[{peerId, static_cast<int>(message.priority)}];
   message.sequence = next + 1;
   message.signature.clear();
-  if (config_.identity.signMessages) signMessage(message, identity_);
+  if (config_.identity.signMessages) {
+    try {
+      signMessage(message, identity_);
+    } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
+      throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
+    }
+  }
   try {
     route(message, 0);  // throws before the sequence number is used
   } catch (const Error& e) {

@@ -238,5 +238,19 @@ TEST(AuthenticatedAgents, BadKeyFileIsAClearConstructorError) {
   }
 }
 
+TEST(AuthenticatedAgents, UnsignablePayloadIsAClearSendError) {
+  auto server = startSignaling();
+  Agent a(meshAgentConfig("alice", *server));
+  IFMessage m;
+  m.payload = {{"text", std::string("\xff\xfe not UTF-8")}};
+  try {
+    a.send("bob", m);
+    ADD_FAILURE() << "sent a payload that cannot be serialized";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("payload"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace ifmesh::test
