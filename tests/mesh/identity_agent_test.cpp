@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/identity.hpp"
@@ -236,6 +237,22 @@ TEST(AuthenticatedAgents, BadKeyFileIsAClearConstructorError) {
     EXPECT_EQ(e.code(), Errc::InvalidArgument);
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
   }
+}
+
+TEST(AuthenticatedAgents, ResendsAfterAReconnectAreNotReplays) {
+  Trio t;
+  t.deliveredFromAlice(0);
+  for (int n = 1; n <= 300; ++n) {
+    t.alice->send("bob", numbered(n));
+    if (n == 150) t.alice->dropConnection("bob");  // unacknowledged ones are resent later
+  }
+  ASSERT_TRUE(waitFor([&] { return t.inbox.size() == 301; }));
+  ASSERT_TRUE(waitFor([&] { return t.alice->unacknowledged("bob") == 0; }));
+  std::vector<int> expected(301);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(t.inbox.numbers(), expected);
+  std::lock_guard lock(t.events.mutex);
+  for (const auto& e : t.events.all) EXPECT_NE(e.event, "ifmessage_rejected") << e.metadata.dump();
 }
 
 TEST(AuthenticatedAgents, UnsignablePayloadIsAClearSendError) {
