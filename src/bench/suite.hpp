@@ -12,7 +12,7 @@ namespace ifmesh::bench {
 struct SuiteOptions {
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
-  bool signMessages = true;  // agent scenarios: IdentityConfig::signMessages
+  bool signEveryMessage = false;  // agent scenarios: MessageSignatures::Always
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };

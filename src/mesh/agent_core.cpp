@@ -291,7 +291,8 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   std::uint64_t& next = nextSequence_[{peerId, static_cast<int>(message.priority)}];
   message.sequence = next + 1;
   message.signature.clear();
-  if (config_.identity.signMessages) {
+  if (config_.identity.messageSignatures == MessageSignatures::Always ||
+      nextHop(peerId) != peerId) {
     try {
       signMessage(message, identity_);
     } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
@@ -365,7 +366,7 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
   if (message.destination == config_.agentId) {
     // Forgeries, tampering and replays stop here. End-to-end duplicates (a relay that crashed
     // after forwarding and forwarded again) are indistinguishable from replays and count as one.
-    if (const char* reason = authenticate(message)) {
+    if (const char* reason = authenticate(message, hops)) {
       witness("ifmessage_rejected", fromPeer,
               {{"reason", reason},
                {"message_id", message.id},
@@ -445,8 +446,10 @@ const PublicKey* AgentCore::peerKey(const std::string& agentId) const {
   return it == peerKeys_.end() ? nullptr : &it->second;
 }
 
-const char* AgentCore::authenticate(const IFMessage& message) {
-  if (config_.identity.signMessages) {
+const char* AgentCore::authenticate(const IFMessage& message, int hops) {
+  // hops == 0: the link already checked that the source is the authenticated peer it came from.
+  bool required = hops > 0 || config_.identity.messageSignatures == MessageSignatures::Always;
+  if (required || !message.signature.empty()) {
     const PublicKey* key = peerKey(message.source);
     if (!key) return "unknown_source_key";
     if (message.signature.empty()) return "missing_signature";

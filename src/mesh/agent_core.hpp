@@ -87,7 +87,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void handleDirectory(const std::vector<std::string>& agents);
   void learnKey(const std::string& agentId, const std::string& key);
   // nullptr when a message addressed to us may be delivered, else why not.
-  const char* authenticate(const IFMessage& message);
+  const char* authenticate(const IFMessage& message, int hops);
   void formTopology();
   void route(const IFMessage& message, int hops);
   std::string nextHop(const std::string& destination);

@@ -348,7 +348,12 @@ bool urgentLane(int lane) {
 }  // namespace
 
 void PeerLink::enqueue(const IFMessage& message, int hops) {
-  std::string json = toJson(message).dump();
+  std::string json;
+  try {
+    json = toJson(message).dump();
+  } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
+    throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
+  }
   // The largest frame this message can become (20 digits: any link sequence).
   std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json).size();
   if (frameBytes > agent_.config().maxMessageBytes)

@@ -47,6 +47,8 @@ struct TempDir {
 };
 
 // alice, bob and mallory, all linked to bob; alice's key lives in a file the test can read.
+// With MessageSignatures::Always even alice's direct messages to bob are signed, which gives
+// the tests genuine signed messages to replay and tamper with.
 struct Trio {
   TempDir dir;
   std::string aliceKeyFile = (dir.path / "alice.pem").string();
@@ -55,10 +57,11 @@ struct Trio {
   Inbox inbox;  // bob's
   std::unique_ptr<Agent> alice, bob, mallory;
 
-  Trio() {
+  explicit Trio(MessageSignatures mode = MessageSignatures::Relayed) {
     auto config = [&](const std::string& id) {
       auto c = meshAgentConfig(id, *server);
       c.witness = events.witness;
+      c.identity.messageSignatures = mode;
       return c;
     };
     auto ac = config("alice");
@@ -99,7 +102,7 @@ struct Trio {
 };
 
 TEST(AuthenticatedAgents, SignedMessagesAreDeliveredWithTheirSignature) {
-  Trio t;
+  Trio t(MessageSignatures::Always);
   auto got = t.deliveredFromAlice(1);
   EXPECT_EQ(got.signature.size(), 88u);
   EXPECT_NE(got.incarnation, 0u);
@@ -139,7 +142,7 @@ TEST(AuthenticatedAgents, ForgedSourceIsRejected) {
 }
 
 TEST(AuthenticatedAgents, ReplayedMessageIsRejected) {
-  Trio t;
+  Trio t(MessageSignatures::Always);
   auto captured = t.deliveredFromAlice(1);
   // The very frame again, from alice's own link and through mallory as a "relay".
   t.expectRejected(*t.alice, captured, 0, "replay");
@@ -154,7 +157,7 @@ TEST(AuthenticatedAgents, ReplayedMessageIsRejected) {
 }
 
 TEST(AuthenticatedAgents, TamperedPayloadIsRejected) {
-  Trio t;
+  Trio t(MessageSignatures::Always);
   auto captured = t.deliveredFromAlice(1);
   auto tampered = captured;
   tampered.sequence = 2;  // a fresh sequence, so only the signature can catch it
@@ -253,6 +256,61 @@ TEST(AuthenticatedAgents, ResendsAfterAReconnectAreNotReplays) {
   EXPECT_EQ(t.inbox.numbers(), expected);
   std::lock_guard lock(t.events.mutex);
   for (const auto& e : t.events.all) EXPECT_NE(e.event, "ifmessage_rejected") << e.metadata.dump();
+}
+
+// The default: a relay cannot forge, alter or replay what it forwards, and a direct message
+// needs no signature because it arrives over the source's own authenticated link.
+TEST(AuthenticatedAgents, RelayedMessagesAreSignedEndToEndByDefault) {
+  auto server = startSignaling();
+  Events events;
+  Inbox carolInbox, bobInbox;
+  auto config = [&](const std::string& id) {
+    auto c = meshAgentConfig(id, *server);
+    c.witness = events.witness;
+    c.topology = Topology::HubAndSpoke;
+    c.hubId = "bob";
+    return c;
+  };
+  Agent alice(config("alice")), bob(config("bob")), carol(config("carol"));
+  bobInbox.attach(bob);
+  carolInbox.attach(carol);
+  for (auto* a : {&alice, &bob, &carol}) {
+    a->connectToSignaling();
+    ASSERT_TRUE(a->waitRegistered(5s));
+  }
+  ASSERT_TRUE(waitFor([&] { return bob.peers().size() == 2; }));
+  alice.send("bob", numbered(1));
+  alice.send("carol", numbered(2));  // through the hub, bob
+  ASSERT_TRUE(waitFor([&] { return bobInbox.size() == 1 && carolInbox.size() == 1; }));
+  IFMessage relayed;
+  {
+    std::lock_guard lock(bobInbox.mutex);
+    EXPECT_TRUE(bobInbox.messages[0].signature.empty());  // direct
+  }
+  {
+    std::lock_guard lock(carolInbox.mutex);
+    relayed = carolInbox.messages[0];
+  }
+  ASSERT_FALSE(relayed.signature.empty());
+  auto rejected = [&](const std::string& reason) {
+    return events.count("carol", "ifmessage_rejected", reason);
+  };
+  // bob, the relay, misbehaving: replay, tamper, strip the signature.
+  AgentTestAccess::inject(bob, "carol", relayed, 1);
+  ASSERT_TRUE(waitFor([&] { return rejected("replay") == 1; }));
+  auto tampered = relayed;
+  tampered.sequence = 2;
+  tampered.payload["n"] = 99;
+  AgentTestAccess::inject(bob, "carol", tampered, 1);
+  ASSERT_TRUE(waitFor([&] { return rejected("bad_signature") == 1; }));
+  auto stripped = relayed;
+  stripped.sequence = 2;
+  stripped.signature.clear();
+  AgentTestAccess::inject(bob, "carol", stripped, 1);
+  ASSERT_TRUE(waitFor([&] { return rejected("missing_signature") == 1; }));
+  alice.send("carol", numbered(3));
+  ASSERT_TRUE(waitFor([&] { return carolInbox.size() == 2; }));
+  EXPECT_EQ(carolInbox.numbers(), (std::vector<int>{2, 3}));
 }
 
 TEST(AuthenticatedAgents, UnsignablePayloadIsAClearSendError) {
