@@ -17,7 +17,7 @@ namespace {
 volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
-  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, recordFile;
+  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, recordFile, keyFile;
   std::vector<std::string> stun, localAddresses;
   bool echo = false;
   bool verbose = false;
@@ -30,6 +30,8 @@ void addCommon(CLI::App* cmd, AgentArgs& a) {
   cmd->add_option("--stun", a.stun, "STUN server URL (stun:host:port)");
   cmd->add_option("--local-address", a.localAddresses, "Gather ICE candidates only on these");
   cmd->add_option("--witness", a.witnessFile, "Append audit events to this JSON-lines file");
+  cmd->add_option("--key-file", a.keyFile,
+                  "Ed25519 identity key (PEM), created when missing; default: a fresh key per run");
 }
 
 AgentConfig configFrom(const AgentArgs& a) {
@@ -38,6 +40,7 @@ AgentConfig configFrom(const AgentArgs& a) {
   c.signalingUrl = a.signal;
   c.authToken = a.token;
   c.localAddresses = a.localAddresses;
+  c.identity.keyFile = a.keyFile;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
   if (!a.witnessFile.empty()) {
     c.witness = std::make_shared<Witness>();

@@ -30,6 +30,12 @@ struct IFMessage {
   std::string traceId;
   // On the wire as "priority" ("control" | "high" | "low"), omitted for Normal.
   MessagePriority priority = MessagePriority::Normal;
+  // The source process's incarnation (random per Agent object), set by Agent::send; on the wire
+  // as "incarnation", omitted when 0. Tells a restarted source's messages from replays.
+  std::uint64_t incarnation = 0;
+  // Base64 Ed25519 signature by the source over canonicalForm(); on the wire as "signature",
+  // omitted when empty. Relays pass it on unchanged.
+  std::string signature;
   // Local send option, not on the wire: with QueuePolicy::DropOldest a full queue may drop this
   // message (reported through onUndeliverable) to make room for newer ones.
   bool droppable = false;
@@ -38,6 +44,12 @@ struct IFMessage {
 std::string newMessageId();  // UUID v4
 nlohmann::json toJson(const IFMessage& message);
 std::string serialize(const IFMessage& message);
+// What the source signs: the compact JSON array
+//   ["ifmesh-msg-v1", id, timestamp, level, source, destination, version, sequence_num,
+//    priority name, trace_id, incarnation, payload]
+// (payload object keys sorted, as nlohmann::json always dumps them). Independent of the order
+// of the message's fields on the wire, and of the signature itself.
+std::string canonicalForm(const IFMessage& message);
 // Throws ifmesh::Error(InvalidArgument / MessageTooLarge) with the reason; never anything else.
 // JSON nested deeper than 100 levels is rejected (InvalidArgument).
 IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes = 1 << 20);

@@ -56,6 +56,7 @@ struct ClientConfig {
   std::string url;  // ws://127.0.0.1:8443 or wss://host:port
   std::string agentId;
   std::string token;
+  std::string publicKey;  // announced at registration when non-empty (base64 Ed25519)
   // wss:// only. The server's certificate must chain to tlsCaFile (PEM; a self-signed certificate
   // works), or to the system's CAs when empty, and name the URL's host or IP address. A failed
   // TLS handshake is reported through onError("tls_error", ...) and retried like any connect.
@@ -82,6 +83,9 @@ class Client {
   // Relays {"type": type, "to": to, ...body}; queued until registered. Thread-safe.
   void send(const std::string& to, const std::string& type, nlohmann::json body);
 
+  // Called for every announced public key (directory entries and joining agents), before the
+  // onRegistered / onAgentJoined that mentions the agent.
+  void onPublicKey(std::function<void(const std::string& agentId, const std::string& key)> cb);
   void onRegistered(std::function<void(const std::vector<std::string>&)> cb);
   void onAgentJoined(std::function<void(const std::string&)> cb);
   void onAgentLeft(std::function<void(const std::string&)> cb);

@@ -17,6 +17,7 @@ struct BenchArgs {
   std::string htmlPath;
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
+  bool signEveryMessage = false;
 };
 
 int runBench(const BenchArgs& args) {
@@ -26,6 +27,7 @@ int runBench(const BenchArgs& args) {
   SuiteOptions options;
   options.samples = args.samples;
   options.setupConnections = args.setupConnections;
+  options.signEveryMessage = args.signEveryMessage;
   options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
     bar.update(scenario + ": " + phase, f);
   };
@@ -65,6 +67,8 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::Range(100, 10000000));
   cmd->add_option("--setup-connections", args->setupConnections,
                   "Connections timed for setup latency");
+  cmd->add_flag("--sign-every-message", args->signEveryMessage,
+                "Agent scenarios: Ed25519-sign every IFMessage, not only relayed ones");
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });
 }
 

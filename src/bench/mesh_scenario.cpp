@@ -93,6 +93,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     c.partialMeshK = o.k;
     c.hubId = "agent-000";
     c.healing.attemptTimeout = std::chrono::seconds(30);
+    c.identity.messageSignatures = o.messageSignatures;
     agents.push_back(std::make_unique<Agent>(c));
   }
   auto sendPing = [&](Agent& self, Traffic& t) {

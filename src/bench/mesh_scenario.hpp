@@ -21,6 +21,7 @@ struct MeshOptions {
   // link carries traffic. RTT then measures the mesh rather than a queue: with one ping per
   // ordered pair, a 100-agent mesh holds 9,900 in flight and RTT = 9,900 / throughput.
   std::size_t window = 4;
+  MessageSignatures messageSignatures = MessageSignatures::Relayed;
   std::chrono::milliseconds establishTimeout{120000};
   std::function<void(const std::string& phase, double fraction)> progress;
 };

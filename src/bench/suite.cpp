@@ -79,6 +79,7 @@ MeshOptions meshOptions(const std::string& scenario, std::size_t agents, const S
   MeshOptions o;
   o.scenario = scenario;
   o.agents = agents;
+  if (s.signEveryMessage) o.messageSignatures = MessageSignatures::Always;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
       cb(scenario, phase, f);

@@ -12,6 +12,7 @@ namespace ifmesh::bench {
 struct SuiteOptions {
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
+  bool signEveryMessage = false;  // agent scenarios: MessageSignatures::Always
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };

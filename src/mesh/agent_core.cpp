@@ -8,11 +8,19 @@
 
 namespace ifmesh::detail {
 
+namespace {
+AgentIdentity makeIdentity(const IdentityConfig& c) {
+  return c.keyFile.empty() ? AgentIdentity::generate() : AgentIdentity::loadOrCreate(c.keyFile);
+}
+}  // namespace
+
 AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
+      identity_(makeIdentity(config_.identity)),
       loop_(rtc::Runtime::instance().nextLoop()),
       rng_(std::random_device{}()),
-      quality_(config_.bandwidth) {
+      quality_(config_.bandwidth),
+      replayGuard_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
     throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
@@ -68,6 +76,7 @@ void AgentCore::start() {
   sc.url = config_.signalingUrl;
   sc.agentId = config_.agentId;
   sc.token = config_.authToken;
+  sc.publicKey = identity_.publicKey();
   signaling_ = std::make_unique<signaling::Client>(sc);
   std::weak_ptr<AgentCore> weak = weak_from_this();
   auto onLoop = [weak, this](auto fn) {
@@ -75,6 +84,10 @@ void AgentCore::start() {
       if (auto self = weak.lock(); self && !self->shutdown_) fn(*self);
     });
   };
+  // Keys arrive before the directory entries that use them, on the same ordered path.
+  signaling_->onPublicKey([onLoop](const std::string& id, const std::string& key) {
+    onLoop([id, key](AgentCore& self) { self.learnKey(id, key); });
+  });
   signaling_->onRegistered([onLoop](const std::vector<std::string>& agents) {
     onLoop([agents](AgentCore& self) {
       self.registered = true;
@@ -288,9 +301,32 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   message.source = config_.agentId;
   message.destination = peerId;
   if (message.id.empty()) message.id = newMessageId();
-  if (message.timestamp.empty()) message.timestamp = isoTimestampNow();
+  if (message.timestamp.empty()) {
+    message.timestamp = isoTimestampNow();
+  } else {
+    // The receiver would reject it (stale_timestamp) after we had accepted it: refuse it now.
+    auto ts = parseIsoTimestampMs(message.timestamp);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (!ts || *ts < now - config_.identity.maxClockSkew.count() ||
+        *ts > now + config_.identity.maxClockSkew.count())
+      throw Error(Errc::InvalidArgument,
+                  "timestamp '" + message.timestamp +
+                      "' is not an ISO 8601 UTC time within identity.maxClockSkew of now");
+  }
+  message.incarnation = incarnation_;
   std::uint64_t& next = nextSequence_[{peerId, static_cast<int>(message.priority)}];
   message.sequence = next + 1;
+  message.signature.clear();
+  if (config_.identity.messageSignatures == MessageSignatures::Always ||
+      nextHop(peerId) != peerId) {
+    try {
+      signMessage(message, identity_);
+    } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
+      throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
+    }
+  }
   try {
     route(message, 0);  // throws before the sequence number is used
   } catch (const Error& e) {
@@ -356,17 +392,18 @@ void AgentCore::route(const IFMessage& message, int hops) {
 void AgentCore::receive(const IFMessage& message, int hops, const std::string& fromPeer) {
   constexpr int kMaxHops = 16;
   if (message.destination == config_.agentId) {
-    // End-to-end duplicates (a relay that crashed after forwarding and forwarded again) are
-    // dropped by the source's sequence number.
-    std::uint64_t& last = lastDelivered_[{message.source, static_cast<int>(message.priority)}];
-    if (message.sequence != 0 && message.sequence <= last) {
+    // Forgeries, tampering and replays stop here. End-to-end duplicates (a relay that crashed
+    // after forwarding and forwarded again) are indistinguishable from replays and count as one.
+    if (const char* reason = authenticate(message, hops)) {
       witness("ifmessage_rejected", fromPeer,
-              {{"reason", "duplicate"},
+              {{"reason", reason},
                {"message_id", message.id},
-               {"sequence_num", message.sequence}});
+               {"source", message.source},
+               {"sequence_num", message.sequence},
+               {"priority", toString(message.priority)},
+               {"hops", hops}});
       return;
     }
-    last = std::max(last, message.sequence);
     witness("ifmessage_received", message.source,
             {{"message_id", message.id},
              {"sequence_num", message.sequence},
@@ -425,9 +462,29 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
                           metadata.is_null() ? nlohmann::json::object() : std::move(metadata));
 }
 
-void AgentCore::peerRestarted(const std::string& peerId) {
-  // Its end-to-end sequence numbers restart too (in every lane): what it sends now is new.
-  for (int lane = 0; lane < kMessagePriorities; ++lane) lastDelivered_.erase({peerId, lane});
+void AgentCore::learnKey(const std::string& agentId, const std::string& key) {
+  if (auto parsed = PublicKey::parse(key))
+    peerKeys_.insert_or_assign(agentId, std::move(*parsed));
+  else
+    witness("peer_key_rejected", agentId, {{"reason", "not a base64 Ed25519 public key"}});
+}
+
+const PublicKey* AgentCore::peerKey(const std::string& agentId) const {
+  auto it = peerKeys_.find(agentId);
+  return it == peerKeys_.end() ? nullptr : &it->second;
+}
+
+const char* AgentCore::authenticate(const IFMessage& message, int hops) {
+  // hops == 0: the link already checked that the source is the authenticated peer it came from.
+  bool required = hops > 0 || config_.identity.messageSignatures == MessageSignatures::Always;
+  if (required || !message.signature.empty()) {
+    const PublicKey* key = peerKey(message.source);
+    if (!key) return "unknown_source_key";
+    if (message.signature.empty()) return "missing_signature";
+    if (!verifyMessage(message, *key)) return "bad_signature";
+  }
+  // Only after the signature: a forgery must not move the replay state.
+  return replayGuard_.admit(message, std::chrono::system_clock::now());
 }
 
 void AgentCore::peerStateChanged(const std::string& peerId, PeerState state) {

@@ -12,12 +12,19 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/bandwidth.hpp"
+#include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "mesh/peer_link.hpp"
+#include "mesh/replay_guard.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
+
+// Test-only knobs (set through AgentTestAccess before the links they affect exist).
+struct TestHooks {
+  std::string helloFingerprint;  // non-empty: claimed (and signed) in hellos instead of ours
+};
 
 class AgentCore : public std::enable_shared_from_this<AgentCore> {
  public:
@@ -53,8 +60,10 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void releaseAttemptSlot();
   // Random per Agent object, so a restarted process is told apart from the one before it.
   std::uint64_t incarnation() const { return incarnation_; }
-  // A neighbour came back as a new process that numbers its messages from 1 again.
-  void peerRestarted(const std::string& peerId);
+  const AgentIdentity& identity() const { return identity_; }
+  // The key the directory announced for an agent, or null (loop thread).
+  const PublicKey* peerKey(const std::string& agentId) const;
+  TestHooks testHooks;
   RtcConfiguration rtcConfig(bool relay) const;
   std::chrono::milliseconds batchDelay() const;
   void batchSent(std::size_t messages);
@@ -82,12 +91,16 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void startWaitingAttempts();
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
+  void learnKey(const std::string& agentId, const std::string& key);
+  // nullptr when a message addressed to us may be delivered, else why not.
+  const char* authenticate(const IFMessage& message, int hops);
   void formTopology();
   void route(const IFMessage& message, int hops);
   std::string nextHop(const std::string& destination);
   void computeRoutes();
 
   AgentConfig config_;
+  AgentIdentity identity_;
   rtc::IoLoop& loop_;
   std::unique_ptr<signaling::Client> signaling_;
   std::set<std::string> directory_;
@@ -101,10 +114,11 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   QualityController quality_;
   std::mutex qualityMutex_;  // stats are read from user threads
   rtc::IoLoop::Timer bandwidthTimer_;
-  // End to end, per (destination or source, priority lane).
+  std::map<std::string, PublicKey> peerKeys_;  // announced keys, latest per agent id
+  // End to end, per (destination, priority lane).
   using LaneKey = std::pair<std::string, int>;
   std::map<LaneKey, std::uint64_t> nextSequence_;
-  std::map<LaneKey, std::uint64_t> lastDelivered_;
+  ReplayGuard replayGuard_;  // what was delivered, per source
   std::mutex spaceMutex_;
   std::condition_variable spaceCv_;
   std::uint64_t spaceGeneration_ = 0;  // guarded by spaceMutex_

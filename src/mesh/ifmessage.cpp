@@ -44,7 +44,26 @@ nlohmann::json toJson(const IFMessage& m) {
   if (!m.traceId.empty()) j["trace_id"] = m.traceId;
   // Optional, so Normal messages keep the original wire format byte for byte.
   if (m.priority != MessagePriority::Normal) j["priority"] = toString(m.priority);
+  if (m.incarnation != 0) j["incarnation"] = m.incarnation;
+  if (!m.signature.empty()) j["signature"] = m.signature;
   return j;
+}
+
+std::string canonicalForm(const IFMessage& m) {
+  nlohmann::json fields = nlohmann::json::array();
+  fields.push_back("ifmesh-msg-v1");  // domain separation from every other signed thing
+  fields.push_back(m.id);
+  fields.push_back(m.timestamp);
+  fields.push_back(m.level);
+  fields.push_back(m.source);
+  fields.push_back(m.destination);
+  fields.push_back(m.version);
+  fields.push_back(m.sequence);
+  fields.push_back(toString(m.priority));
+  fields.push_back(m.traceId);
+  fields.push_back(m.incarnation);
+  fields.push_back(m.payload);
+  return fields.dump();
 }
 
 std::string serialize(const IFMessage& message) {
@@ -84,6 +103,7 @@ IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
   m.destination = str("destination", true);
   m.version = str("version", true);
   m.traceId = str("trace_id", false);
+  m.signature = str("signature", false);
   if (m.id.empty() || m.source.empty() || m.destination.empty())
     throw bad("id, source and destination must not be empty");
   if (m.version != "2.1") throw bad("unsupported version '" + m.version + "'");
@@ -99,6 +119,11 @@ IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
   if (seq != j.end()) {
     if (!seq->is_number_unsigned()) throw bad("'sequence_num' must be an unsigned integer");
     m.sequence = seq->get<std::uint64_t>();
+  }
+  auto incarnation = j.find("incarnation");
+  if (incarnation != j.end()) {
+    if (!incarnation->is_number_unsigned()) throw bad("'incarnation' must be an unsigned integer");
+    m.incarnation = incarnation->get<std::uint64_t>();
   }
   auto priority = j.find("priority");
   if (priority != j.end()) {

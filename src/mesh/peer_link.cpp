@@ -6,7 +6,9 @@
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
 #include "mesh/frame_compression.hpp"
+#include "mesh/link_auth.hpp"
 #include "mesh/link_frame.hpp"
+#include "rtc/sdp.hpp"
 
 namespace ifmesh::detail {
 
@@ -15,6 +17,17 @@ constexpr const char* kChannelLabel = "if-agent-messaging";
 constexpr std::uint16_t kChannelId = 0;  // negotiated out of band: no DCEP round trip
 constexpr std::uint64_t kAckEvery = 64;
 constexpr std::chrono::milliseconds kAckDelay{5};
+
+// The certificate fingerprint a remote description pins: the DTLS handshake of the connection
+// succeeds only with that certificate, so it names who is at the other end of this channel.
+// (Read from the SDP we applied rather than from src/rtc, which keeps it to itself.)
+std::string pinnedFingerprint(const std::string& sdp, rtc::sdp::SessionDescription::Type type) {
+  try {
+    return rtc::sdp::formatFingerprint(rtc::sdp::parse(sdp, type).fingerprint);
+  } catch (const Error&) {
+    return {};
+  }
+}
 }  // namespace
 
 PeerLink::PeerLink(AgentCore& agent, std::string peerId)
@@ -116,6 +129,11 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
   channel_ = pc_->createDataChannel(kChannelLabel, init);
   peerHelloSeen_ = false;
   helloSent_ = false;
+  remoteFingerprint_.clear();
+  peerAuthenticated_ = false;
+  refused_ = false;
+  helloFingerprint_.clear();
+  helloSignature_.clear();
   wireConnection();
 }
 
@@ -165,6 +183,7 @@ void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   createConnection(false, sid);  // the offerer's session id names this connection
   try {
     pc_->setRemoteDescription({Description::Type::Offer, sdp});
+    remoteFingerprint_ = pinnedFingerprint(sdp, rtc::sdp::SessionDescription::Type::Offer);
     auto answer = pc_->createAnswer();
     agent_.signal(peerId_, "answer",
                   {{"sid", sid_}, {"answer", {{"type", "answer"}, {"sdp", answer.sdp}}}});
@@ -186,6 +205,7 @@ void PeerLink::handleAnswer(std::uint64_t sid, const std::string& sdp) {
   if (!pc_ || sid != sid_) return;  // an answer to an attempt we abandoned
   try {
     pc_->setRemoteDescription({Description::Type::Answer, sdp});
+    remoteFingerprint_ = pinnedFingerprint(sdp, rtc::sdp::SessionDescription::Type::Answer);
   } catch (const Error& e) {
     agent_.witness("ifmessage_rejected", peerId_,
                    {{"reason", std::string("bad answer: ") + e.what()}});
@@ -366,7 +386,12 @@ bool urgentLane(int lane) {
 }  // namespace
 
 void PeerLink::enqueue(const IFMessage& message, int hops) {
-  std::string json = toJson(message).dump();
+  std::string json;
+  try {
+    json = toJson(message).dump();
+  } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
+    throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
+  }
   // The largest frame this message can become (20 digits: any link sequence).
   std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json).size();
   if (frameBytes > agent_.config().maxMessageBytes)
@@ -485,13 +510,48 @@ void PeerLink::sendHello() {
   nlohmann::json lanes = nlohmann::json::array();
   for (const auto& r : received_) lanes.push_back(r.delivered);
   auto normal = static_cast<int>(MessagePriority::Normal);
+  if (helloSignature_.empty()) {
+    const auto& hook = agent_.testHooks.helloFingerprint;
+    helloFingerprint_ = hook.empty() ? pc_->localFingerprint() : hook;
+    helloSignature_ = agent_.identity().sign(
+        helloSigningInput(agent_.id(), agent_.incarnation(), helloFingerprint_, peerId_));
+  }
   transmit(nlohmann::json{{"t", "hello"},
                           {"recv", received_[normal].delivered},
                           {"lanes", lanes},
                           {"inc", agent_.incarnation()},
-                          {"peer", peerIncarnation_}}
+                          {"peer", peerIncarnation_},
+                          {"fp", helloFingerprint_},
+                          {"sig", helloSignature_}}
                .dump(),
            true);
+}
+
+void PeerLink::refuse(const char* reason) {
+  refused_ = true;  // the rest of this connection's frames are ignored
+  ++authFailures_;
+  agent_.witness("peer_auth_failed", peerId_,
+                 {{"reason", reason}, {"consecutive_failures", authFailures_}});
+  // Not from inside the channel's own callback: tear down on the next turn of the loop. Counted
+  // like a failed attempt, so a peer that never proves itself ends up unreachable.
+  std::weak_ptr<PeerLink> weak = weak_from_this();
+  agent_.loop().post([weak, sid = sid_] {
+    auto self = weak.lock();
+    if (!self || self->sid_ != sid || self->intentional_) return;
+    self->closeConnection();
+    self->failedAttempts_ = self->authFailures_;
+    if (self->failedAttempts_ >= self->agent_.config().healing.maxRetries) {
+      self->setState(PeerState::Unreachable);
+      self->agent_.witness("peer_permanently_unreachable", self->peerId_,
+                           {{"failed_attempts", self->failedAttempts_}});
+      self->failAll("peer failed authentication " + std::to_string(self->failedAttempts_) +
+                    " times");
+      return;
+    }
+    self->downSince_ = std::chrono::steady_clock::now();
+    self->setState(PeerState::Reconnecting);
+    self->scheduleReconnect();
+  });
 }
 
 void PeerLink::peerRestarted(std::uint64_t incarnation) {
@@ -511,7 +571,6 @@ void PeerLink::peerRestarted(std::uint64_t incarnation) {
     return msgFrame(s.seq, s.hops, lane, toJson(s.message).dump());
   });
   peerIncarnation_ = incarnation;
-  agent_.peerRestarted(peerId_);
 }
 
 void PeerLink::resendSent() {
@@ -568,6 +627,7 @@ void PeerLink::onBinaryFrame(std::span<const std::byte> data) {
 }
 
 void PeerLink::handleFrame(nlohmann::json& frame) {
+  if (refused_) return;
   auto frameType = linkFrameType(frame);
   if (!frameType) {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "malformed frame"}});
@@ -583,6 +643,13 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
   if (type == "hello") {
     auto recv = seqOf("recv");
     if (!recv) return;
+    if (!peerAuthenticated_) {
+      if (const char* reason =
+              verifyHello(frame, agent_.peerKey(peerId_), peerId_, agent_.id(), remoteFingerprint_))
+        return refuse(reason);
+      peerAuthenticated_ = true;
+      authFailures_ = 0;
+    }
     if (auto inc = seqOf("inc"); inc && *inc != 0) {
       // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
       // anything from that process is delivered: a different one is a restart.
@@ -604,6 +671,9 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
     peerHelloSeen_ = true;
     resendSent();
     pump();
+  } else if (!peerAuthenticated_) {
+    // The peer says hello before anything else: nothing precedes its proof of identity.
+    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unauthenticated_link"}});
   } else if (type == "ack") {
     auto seq = seqOf("seq");
     if (!seq) return;

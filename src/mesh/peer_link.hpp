@@ -3,9 +3,12 @@
 // delivery session that outlives reconnections (sequence numbers, unacknowledged messages, the
 // last sequence delivered) and the healing state. Loop thread only.
 //
-// Channel frames (JSON text): {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3],"inc":I,"peer":P}
+// Channel frames (JSON text):
+// {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3],"inc":I,"peer":P,"fp":F,"sig":S}
 // announces the last link sequence delivered from the peer in each priority lane ("recv": the
 // Normal lane's; P: the peer's incarnation those counts refer to, 0 if none yet; I: our own);
+// F and S bind the connection to our identity (link_auth.hpp): a connection whose first hello
+// does not verify is refused (witness "peer_auth_failed") and nothing on it is used;
 // {"t":"msg","s":N,"h":hops,"l":lane,"m":IFMessage} ("l" omitted for Normal);
 // {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side says
 // hello before anything else, then resends what the other has not delivered, in order per lane;
@@ -88,6 +91,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void transmit(const std::string& frame, bool urgent = false);
   void onBinaryFrame(std::span<const std::byte> data);
   void sendHello();
+  // The peer's first hello did not prove its identity: the connection is dropped unused.
+  void refuse(const char* reason);
   void peerRestarted(std::uint64_t incarnation);
   void resendSent();
   void scheduleAck();
@@ -111,6 +116,12 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool peerHelloSeen_ = false;
   bool helloSent_ = false;  // on the current connection
   bool descriptionSent_ = false;
+  // Identity binding of the current connection.
+  std::string remoteFingerprint_;  // from the remote description: what DTLS verifies
+  bool peerAuthenticated_ = false;
+  bool refused_ = false;
+  std::string helloFingerprint_, helloSignature_;  // ours, signed once per connection
+  int authFailures_ = 0;                           // consecutive refused connections
   std::vector<nlohmann::json> heldCandidates_;
   bool intentional_ = false;
   bool everConnected_ = false;

@@ -86,6 +86,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::chrono::milliseconds backoff{0};
   mutable std::mutex directoryMutex;
 
+  rtc::CallbackSlot<const std::string&, const std::string&> onPublicKey;
   rtc::CallbackSlot<const std::vector<std::string>&> onRegistered;
   rtc::CallbackSlot<const std::string&> onAgentJoined, onAgentLeft;
   rtc::CallbackSlot<const std::string&, const std::string&, const json&> onRelay;
@@ -139,6 +140,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           c->startHeartbeat(std::chrono::milliseconds(15000), std::chrono::milliseconds(15000));
           json reg = {{"type", "register"}, {"agent_id", self->config.agentId}};
           if (!self->config.token.empty()) reg["token"] = self->config.token;
+          if (!self->config.publicKey.empty()) reg["public_key"] = self->config.publicKey;
           self->write(reg.dump());
           self->read();
         });
@@ -200,6 +202,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           if (a.is_string() && a != config.agentId) directory.insert(a.get<std::string>());
         agents.assign(directory.begin(), directory.end());
       }
+      if (auto keys = m.find("public_keys"); keys != m.end() && keys->is_object())
+        for (auto it = keys->begin(); it != keys->end(); ++it)
+          if (it->is_string()) onPublicKey(it.key(), it->get<std::string>());
       registered = true;
       backoff = std::chrono::milliseconds(0);
       while (!pending.empty()) {
@@ -212,6 +217,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         std::lock_guard lock(directoryMutex);
         directory.insert(agent);
       }
+      if (auto key = m.find("public_key"); key != m.end() && key->is_string())
+        onPublicKey(agent, key->get<std::string>());
       onAgentJoined(agent);
     } else if (type == "agent-left") {
       {
@@ -287,6 +294,9 @@ void Client::send(const std::string& to, const std::string& type, nlohmann::json
   });
 }
 
+void Client::onPublicKey(std::function<void(const std::string&, const std::string&)> cb) {
+  impl_->onPublicKey.set(std::move(cb));
+}
 void Client::onRegistered(std::function<void(const std::vector<std::string>&)> cb) {
   impl_->onRegistered.set(std::move(cb));
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "signaling/tls.hpp"
 #include "signaling/ws_conn.hpp"
@@ -55,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
       : conn_(makeWsConn(std::move(socket), server->tls)), server_(std::move(server)) {}
+
+  const std::string& publicKey() const { return publicKey_; }  // empty when none was announced
 
   void start() {
     // A failed TLS handshake (e.g. a plain ws:// client) just drops this connection.
@@ -156,13 +159,30 @@ class Session : public std::enable_shared_from_this<Session> {
           !verifyAuthToken(server_->config.sharedSecret, id, *token))
         return send(errorMessage("unauthorized", "missing, expired or invalid token for " + id));
     }
+    // Optional (browsers register without one); when given it must be a usable Ed25519 key, so
+    // nobody is handed a key that can never verify anything.
+    std::string publicKey;
+    if (auto key = message.find("public_key"); key != message.end()) {
+      if (!key->is_string() || !PublicKey::parse(key->get<std::string>()))
+        return send(errorMessage("bad_public_key",
+                                 "'public_key' must be the base64 of a raw 32-byte Ed25519 key"));
+      publicKey = key->get<std::string>();
+    }
     if (server_->agents.count(id))
       return send(errorMessage("duplicate_id", "agent id '" + id + "' is already registered"));
     id_ = id;
+    publicKey_ = publicKey;
     json directory = json::array();
-    for (const auto& [other, s] : server_->agents) directory.push_back(other);
+    json keys = json::object();
+    for (const auto& [other, s] : server_->agents) {
+      directory.push_back(other);
+      if (!s->publicKey().empty()) keys[other] = s->publicKey();
+    }
     server_->join(id_, shared_from_this());
-    send({{"type", "registered"}, {"agent_id", id_}, {"connected_agents", directory}});
+    send({{"type", "registered"},
+          {"agent_id", id_},
+          {"connected_agents", directory},
+          {"public_keys", keys}});
   }
 
   void gone() {
@@ -177,6 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   std::string id_;
+  std::string publicKey_;  // base64 Ed25519, empty when the agent announced none
   bool gone_ = false;
   std::chrono::steady_clock::time_point windowStart_ = std::chrono::steady_clock::now();
   std::size_t windowCount_ = 0;
@@ -194,7 +215,9 @@ void Server::Impl::accept() {
 }
 
 void Server::Impl::join(const std::string& id, const std::shared_ptr<Session>& s) {
-  broadcast({{"type", "agent-joined"}, {"agent_id", id}}, id);
+  json joined = {{"type", "agent-joined"}, {"agent_id", id}};
+  if (!s->publicKey().empty()) joined["public_key"] = s->publicKey();
+  broadcast(joined, id);
   agents[id] = s;
   agentCount = agents.size();
 }

@@ -6,6 +6,7 @@
 
 #include "fuzz_check.hpp"
 #include "ifmesh/error.hpp"
+#include "ifmesh/identity.hpp"
 #include "ifmesh/ifmessage.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -21,7 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(again.source == m.source && again.destination == m.destination);
   FUZZ_CHECK(again.version == m.version && again.sequence == m.sequence);
   FUZZ_CHECK(again.traceId == m.traceId && again.payload == m.payload);
+  FUZZ_CHECK(again.incarnation == m.incarnation && again.signature == m.signature);
+  // What a receiver verifies: the same canonical form before and after the wire.
+  FUZZ_CHECK(ifmesh::canonicalForm(again) == ifmesh::canonicalForm(m));
   ifmesh::IFMessage fromValue = ifmesh::ifmessageFromJsonValue(ifmesh::toJson(m));
   FUZZ_CHECK(fromValue.id == m.id && fromValue.payload == m.payload);
+  // A receiver verifies whatever signature arrives: any bytes are a clean "no", never a crash.
+  static const auto key = *ifmesh::PublicKey::parse(ifmesh::AgentIdentity::generate().publicKey());
+  FUZZ_CHECK(!ifmesh::verifyMessage(m, key));
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "fuzz_check.hpp"
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "mesh/link_auth.hpp"
 #include "mesh/link_frame.hpp"
 
 using namespace ifmesh::detail;
@@ -18,6 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!type) continue;
     if (*type == "hello") {
       (void)linkFrameSeq(frame, "recv");
+      // The identity proof of a hello: any bytes are a clean refusal, never a crash.
+      static const auto key =
+          *ifmesh::PublicKey::parse(ifmesh::AgentIdentity::generate().publicKey());
+      FUZZ_CHECK(verifyHello(frame, &key, "a", "b", "AB:CD") != nullptr);
     } else if (*type == "ack") {
       (void)linkFrameSeq(frame, "seq");
     } else if (*type == "msg" && frame.contains("m")) {

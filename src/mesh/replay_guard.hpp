@@ -1,0 +1,45 @@
+#pragma once
+// End-to-end replay protection at a message's destination, per source. The rule (also in
+// docs/identity.md):
+//  * the timestamp must parse (ISO 8601 UTC) and lie within +/- window of our clock, else
+//    "stale_timestamp" ("bad_timestamp" when it does not parse);
+//  * sequence numbers start at 1: 0 is "bad_sequence";
+//  * within one source incarnation, a (priority lane, sequence) at or below the highest one
+//    accepted in that lane is a "replay";
+//  * a message from another incarnation than the current one is a restarted source only when its
+//    timestamp is later than every message accepted from the current incarnation (a new process
+//    starts after the old one's last message); it then becomes current with fresh lanes.
+//    Otherwise it is a "replay" of an older process's message.
+// Resends after a reconnect never get here: the link drops them by link sequence, silently.
+// Call only for messages whose signature was verified, so forgeries cannot move the state.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "ifmesh/ifmessage.hpp"
+
+namespace ifmesh::detail {
+
+// Milliseconds since the Unix epoch of "YYYY-MM-DDTHH:MM:SS[.fff]Z", or nothing.
+std::optional<std::int64_t> parseIsoTimestampMs(const std::string& text);
+
+class ReplayGuard {
+ public:
+  explicit ReplayGuard(std::chrono::milliseconds window) : window_(window) {}
+  // nullptr when accepted (and recorded), else the reason it is rejected.
+  const char* admit(const IFMessage& message, std::chrono::system_clock::time_point now);
+
+ private:
+  struct Source {
+    std::uint64_t incarnation = 0;
+    std::int64_t newestMs = 0;
+    std::array<std::uint64_t, kMessagePriorities> last{};
+  };
+  std::chrono::milliseconds window_;
+  std::map<std::string, Source> sources_;
+};
+
+}  // namespace ifmesh::detail

@@ -1,0 +1,240 @@
+// Ed25519 identities, signed IFMessages, the replay rule and the hello's identity proof.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ifmesh/error.hpp"
+#include "ifmesh/identity.hpp"
+#include "ifmesh/witness.hpp"
+#include "mesh/link_auth.hpp"
+#include "mesh/replay_guard.hpp"
+
+namespace ifmesh {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct TempDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() /
+      ("ifmesh-identity-" + std::to_string(::getpid()) + "-" + newTraceId());
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+TEST(Identity, SignsAndVerifiesAndRejectsOtherKeysAndData) {
+  auto a = AgentIdentity::generate(), b = AgentIdentity::generate();
+  EXPECT_EQ(a.publicKey().size(), 44u);
+  auto sig = a.sign("hello");
+  EXPECT_EQ(sig.size(), 88u);
+  EXPECT_TRUE(AgentIdentity::verify(a.publicKey(), "hello", sig));
+  EXPECT_FALSE(AgentIdentity::verify(b.publicKey(), "hello", sig));
+  EXPECT_FALSE(AgentIdentity::verify(a.publicKey(), "hellO", sig));
+  EXPECT_FALSE(AgentIdentity::verify(a.publicKey(), "hello", sig.substr(4)));
+  EXPECT_FALSE(AgentIdentity::verify("garbage", "hello", sig));
+  EXPECT_FALSE(AgentIdentity::verify(a.publicKey(), "hello", ""));
+  EXPECT_FALSE(AgentIdentity::verify(a.publicKey(), "hello", std::string(88, '=')));
+}
+
+TEST(Identity, KeyFileIsCreatedPrivateAndLoadedBack) {
+  TempDir dir;
+  auto path = (dir.path / "agent.pem").string();
+  auto created = AgentIdentity::loadOrCreate(path);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto loaded = AgentIdentity::loadOrCreate(path);
+  EXPECT_EQ(loaded.publicKey(), created.publicKey());
+  EXPECT_TRUE(AgentIdentity::verify(created.publicKey(), "x", loaded.sign("x")));
+}
+
+TEST(Identity, BadKeyFilesGiveClearErrors) {
+  TempDir dir;
+  auto expectError = [](const std::string& path, const std::string& words) {
+    try {
+      AgentIdentity::loadPem(path);
+      ADD_FAILURE() << "loaded " << path;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expectError((dir.path / "missing.pem").string(), "cannot open");
+  auto junk = dir.path / "junk.pem";
+  std::ofstream(junk) << "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n";
+  expectError(junk.string(), "no PEM private key");
+  auto ec = dir.path / "ec.pem";
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " +
+                         ec.string() + " 2>/dev/null")
+                            .c_str()),
+            0);
+  expectError(ec.string(), "not an Ed25519 key");
+}
+
+TEST(Identity, Base64IsStrict) {
+  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64Decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(base64Decode(""), "");
+  EXPECT_FALSE(base64Decode("Zm9vYg="));    // length
+  EXPECT_FALSE(base64Decode("Zm9v Yg=="));  // whitespace
+  EXPECT_FALSE(base64Decode("Zm9vYh=="));   // non-canonical trailing bits
+  EXPECT_FALSE(base64Decode("Zm=vYg=="));   // padding inside
+  EXPECT_FALSE(PublicKey::parse(base64Encode(std::string(31, 'k'))));
+  EXPECT_TRUE(PublicKey::parse(AgentIdentity::generate().publicKey()));
+}
+
+IFMessage sample() {
+  IFMessage m;
+  m.id = "id-1";
+  m.timestamp = isoTimestampNow();
+  m.source = "alice";
+  m.destination = "bob";
+  m.sequence = 1;
+  m.incarnation = 77;
+  m.payload = {{"z", 1}, {"a", {1.5, "x", nullptr}}, {"m", {{"k", "v"}}}};
+  return m;
+}
+
+TEST(SignedMessage, SurvivesTheWireAndCatchesEveryChangedField) {
+  auto alice = AgentIdentity::generate();
+  auto key = *PublicKey::parse(alice.publicKey());
+  auto m = sample();
+  signMessage(m, alice);
+  auto back = ifmessageFromJson(serialize(m));
+  EXPECT_EQ(back.signature, m.signature);
+  EXPECT_EQ(back.incarnation, 77u);
+  EXPECT_TRUE(verifyMessage(back, key));
+  // Field order on the wire does not matter; the canonical form fixes it.
+  auto reordered = nlohmann::json::parse(serialize(m));
+  EXPECT_TRUE(verifyMessage(ifmessageFromJsonValue(reordered), key));
+  std::vector<std::function<void(IFMessage&)>> changes = {
+      [](IFMessage& x) { x.id = "id-2"; },
+      [](IFMessage& x) { x.timestamp = isoTimestampNow() + " "; },
+      [](IFMessage& x) { x.level = 3; },
+      [](IFMessage& x) { x.source = "mallory"; },
+      [](IFMessage& x) { x.destination = "carol"; },
+      [](IFMessage& x) { x.sequence = 2; },
+      [](IFMessage& x) { x.priority = MessagePriority::High; },
+      [](IFMessage& x) { x.traceId = "t"; },
+      [](IFMessage& x) { x.incarnation = 78; },
+      [](IFMessage& x) { x.payload["z"] = 2; },
+      [](IFMessage& x) { x.payload["extra"] = true; },
+      [](IFMessage& x) { x.payload["a"][0] = 1.5000001; },
+      [](IFMessage& x) { x.signature[10] = x.signature[10] == 'A' ? 'B' : 'A'; },
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    auto changed = back;
+    changes[i](changed);
+    EXPECT_FALSE(verifyMessage(changed, key)) << "change " << i;
+  }
+  EXPECT_FALSE(verifyMessage(back, *PublicKey::parse(AgentIdentity::generate().publicKey())));
+}
+
+TEST(SignedMessage, BadSignatureFieldsAreInvalidArgumentsNotCrashes) {
+  auto j = nlohmann::json::parse(serialize(sample()));
+  j["signature"] = 5;
+  EXPECT_THROW(ifmessageFromJsonValue(j), Error);
+  j["signature"] = "";
+  j["incarnation"] = -1;
+  EXPECT_THROW(ifmessageFromJsonValue(j), Error);
+  j["incarnation"] = "1";
+  EXPECT_THROW(ifmessageFromJsonValue(j), Error);
+}
+
+TEST(Timestamps, ParseStrictIso8601Utc) {
+  using detail::parseIsoTimestampMs;
+  EXPECT_EQ(parseIsoTimestampMs("1970-01-01T00:00:01.5Z"), 1500);
+  EXPECT_EQ(parseIsoTimestampMs("2026-11-24T19:50:08.123Z"), 1795549808123);
+  EXPECT_EQ(parseIsoTimestampMs("2026-11-24T19:50:08Z"), 1795549808000);
+  EXPECT_EQ(parseIsoTimestampMs("2026-11-24T19:50:08.123456Z"), 1795549808123);
+  for (const char* bad :
+       {"", "now", "2026-11-24T19:50:08.123", "2026-11-24 19:50:08Z", "2026-13-24T19:50:08Z",
+        "2026-11-24T19:50:08.Z", "2026-11-24T19:50:08ZZ", "2026-1-24T19:50:08Z"})
+    EXPECT_FALSE(parseIsoTimestampMs(bad)) << bad;
+}
+
+TEST(ReplayGuard, SequencesPerLaneTimeWindowAndRestarts) {
+  detail::ReplayGuard guard(120s);
+  auto now = std::chrono::system_clock::now();
+  auto at = [&](std::chrono::milliseconds offset, std::uint64_t seq, std::uint64_t inc,
+                MessagePriority p = MessagePriority::Normal) {
+    IFMessage m = sample();
+    m.sequence = seq;
+    m.incarnation = inc;
+    m.priority = p;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>((now + offset).time_since_epoch())
+            .count();
+    std::time_t secs = ms / 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    m.timestamp = buf;
+    return m;
+  };
+  auto admit = [&](const IFMessage& m) {
+    const char* r = guard.admit(m, now);
+    return std::string(r ? r : "ok");
+  };
+  EXPECT_EQ(admit(at(-10s, 1, 5)), "ok");
+  EXPECT_EQ(admit(at(-9s, 1, 5)), "replay");                     // same lane, same sequence
+  EXPECT_EQ(admit(at(-9s, 1, 5, MessagePriority::High)), "ok");  // lanes are separate
+  EXPECT_EQ(admit(at(-8s, 3, 5)), "ok");                         // gaps are fine
+  EXPECT_EQ(admit(at(-8s, 2, 5)), "replay");                     // but never backwards
+  EXPECT_EQ(admit(at(-121s, 4, 5)), "stale_timestamp");
+  EXPECT_EQ(admit(at(121s, 4, 5)), "stale_timestamp");
+  EXPECT_EQ(admit(at(-1s, 0, 5)), "bad_sequence");
+  auto junk = at(0s, 4, 5);
+  junk.timestamp = "yesterday";
+  EXPECT_EQ(admit(junk), "bad_timestamp");
+  // Another incarnation older than what we took: an old process's message replayed.
+  EXPECT_EQ(admit(at(-20s, 9, 6)), "replay");
+  // A newer one: the source restarted and numbers from 1 again.
+  EXPECT_EQ(admit(at(-5s, 1, 6)), "ok");
+  EXPECT_EQ(admit(at(-4s, 2, 6)), "ok");
+  // The previous process's messages are now replays, whatever their sequence.
+  EXPECT_EQ(admit(at(-8s, 4, 5)), "replay");
+  EXPECT_EQ(admit(at(-5s, 2, 6)), "replay");
+  // Sources are independent.
+  auto other = at(-5s, 1, 5);
+  other.source = "carol";
+  EXPECT_EQ(admit(other), "ok");
+}
+
+TEST(HelloProof, BindsKeyFingerprintIncarnationAndBothIds) {
+  auto alice = AgentIdentity::generate();
+  auto key = *PublicKey::parse(alice.publicKey());
+  std::string fp = "AB:CD:EF";
+  nlohmann::json hello = {{"t", "hello"},
+                          {"inc", 42u},
+                          {"fp", fp},
+                          {"sig", alice.sign(detail::helloSigningInput("alice", 42, fp, "bob"))}};
+  auto check = [&](const nlohmann::json& h, const PublicKey* k, const std::string& from,
+                   const std::string& to, const std::string& remoteFp) {
+    const char* r = detail::verifyHello(h, k, from, to, remoteFp);
+    return std::string(r ? r : "ok");
+  };
+  EXPECT_EQ(check(hello, &key, "alice", "bob", fp), "ok");
+  EXPECT_EQ(check(hello, nullptr, "alice", "bob", fp), "unknown_peer_key");
+  EXPECT_EQ(check(hello, &key, "alice", "bob", "AB:CD:00"), "fingerprint_mismatch");
+  EXPECT_EQ(check(hello, &key, "alice", "bob", ""), "fingerprint_mismatch");
+  EXPECT_EQ(check(hello, &key, "alice", "carol", fp), "bad_signature");  // meant for bob
+  EXPECT_EQ(check(hello, &key, "mallory", "bob", fp), "bad_signature");
+  auto otherInc = hello;
+  otherInc["inc"] = 43u;
+  EXPECT_EQ(check(otherInc, &key, "alice", "bob", fp), "bad_signature");
+  auto unsignedHello = hello;
+  unsignedHello.erase("sig");
+  EXPECT_EQ(check(unsignedHello, &key, "alice", "bob", fp), "missing_signature");
+  auto wrongType = hello;
+  wrongType["sig"] = 7;
+  EXPECT_EQ(check(wrongType, &key, "alice", "bob", fp), "missing_signature");
+}
+
+}  // namespace
+}  // namespace ifmesh
