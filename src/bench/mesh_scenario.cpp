@@ -24,9 +24,9 @@ std::int64_t nowNs() {
       .count();
 }
 
-// Each connection end holds a UDP socket and libnice's per-component wakeup fd: a 100-agent
-// mesh needs ~20,000 descriptors, the usual hard limit. Raising the hard limit needs
-// CAP_SYS_RESOURCE; without it we keep what we have and the scenario reports the shortfall.
+// Each connection end holds a UDP socket, and every two ends share one GLib context's eventfd
+// (rtc/context_driver.hpp): a 100-agent mesh needs ~15,000 descriptors against a usual 20,000
+// limit. Raising the hard limit needs CAP_SYS_RESOURCE; without it we keep what we have.
 void raiseFileLimit(std::size_t wanted) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -38,7 +38,22 @@ void raiseFileLimit(std::size_t wanted) {
   setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+std::size_t descriptorsFor(std::size_t connections) {
+  return connections * 3 + 1024;  // 2 sockets + 1 eventfd per connection, signaling, slack
+}
+
 }  // namespace
+
+std::optional<std::string> descriptorShortfall(std::size_t connections) {
+  std::size_t wanted = descriptorsFor(connections);
+  raiseFileLimit(wanted);
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur >= wanted) return std::nullopt;
+  return std::to_string(connections) + " connections need about " + std::to_string(wanted) +
+         " file descriptors; the limit here is " + std::to_string(limit.rlim_cur) +
+         " (raise it with ulimit -n)";
+}
 
 std::size_t residentBytes() {
   std::ifstream status("/proc/self/status");
@@ -58,7 +73,11 @@ std::size_t threadCount() {
 }
 
 ScenarioResult runMeshScenario(const MeshOptions& o) {
-  raiseFileLimit(o.agents * o.agents * 8 + 4096);  // generous: measured ~4 per connection end
+  std::size_t plannedConnections = o.topology == Topology::FullMesh
+                                       ? o.agents * (o.agents - 1) / 2
+                                       : o.agents * std::max<std::size_t>(o.k, 1);
+  if (auto shortfall = descriptorShortfall(plannedConnections))
+    throw std::runtime_error(*shortfall);
   ScenarioResult r;
   r.scenario = o.scenario;
   r.title = o.title.empty() ? std::to_string(o.agents) + "-Agent Mesh" : o.title;

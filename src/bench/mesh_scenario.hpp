@@ -1,8 +1,10 @@
 #pragma once
 // Many agents in this process, linked through an embedded signaling server on 127.0.0.1, with
-// all-pairs echo traffic: every ordered pair keeps one ping in flight for the whole run.
+// all-pairs echo traffic: every agent keeps a window of pings in flight, round-robin over its
+// peers.
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "bench/report.hpp"
@@ -27,6 +29,10 @@ struct MeshOptions {
 };
 
 ScenarioResult runMeshScenario(const MeshOptions& options);
+
+// Why this process cannot hold `connections` (file descriptors), after raising its limit as far
+// as it may; nothing when it can.
+std::optional<std::string> descriptorShortfall(std::size_t connections);
 
 // Process figures for the scaling table.
 std::size_t residentBytes();
