@@ -1,5 +1,7 @@
 #include "mesh/peer_link.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "ifmesh/error.hpp"
@@ -370,9 +372,11 @@ void PeerLink::scheduleReconnect() {
 
 namespace {
 
-std::string msgFrame(std::uint64_t seq, int hops, int lane, const std::string& json) {
+std::string msgFrame(std::uint64_t seq, int hops, int lane, const std::string& json,
+                     std::uint64_t ack = 0) {
   std::string f = "{\"t\":\"msg\",\"s\":" + std::to_string(seq) + ",\"h\":" + std::to_string(hops);
   if (lane != static_cast<int>(MessagePriority::Normal)) f += ",\"l\":" + std::to_string(lane);
+  if (ack != 0) f += ",\"a\":" + std::to_string(ack);
   f += ",\"m\":";
   f += json;
   f += '}';
@@ -393,7 +397,7 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
     throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
   }
   // The largest frame this message can become (20 digits: any link sequence).
-  std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json).size();
+  std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json, UINT64_MAX).size();
   if (frameBytes > agent_.config().maxMessageBytes)
     throw Error(Errc::MessageTooLarge,
                 "IFMessage of " + std::to_string(frameBytes) + " bytes exceeds the " +
@@ -443,7 +447,7 @@ void PeerLink::pump() {
     // batch delay throttle a link to one high-water mark per delay.
     if (!urgent && channel_->bufferedAmount() >= highWater) return;
     const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
-      return msgFrame(seq, w.hops, *lane, w.json);
+      return msgFrame(seq, w.hops, *lane, w.json, takeAck(*lane));
     });
     transmit(sent.frame, urgent);
     if (!channel_) return;  // the send found the channel closed
@@ -589,6 +593,16 @@ void PeerLink::sendAcks() {
   }
 }
 
+std::uint64_t PeerLink::takeAck(int lane) {
+  auto& r = received_[lane];
+  if (r.delivered <= r.ackSent) return 0;
+  r.ackSent = r.delivered;
+  if (std::all_of(received_.begin(), received_.end(),
+                  [](const auto& other) { return other.delivered <= other.ackSent; }))
+    ackTimer_.cancel();
+  return r.delivered;
+}
+
 void PeerLink::scheduleAck() {
   for (const auto& r : received_) {
     if (r.delivered - r.ackSent >= kAckEvery) {
@@ -679,6 +693,7 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
     if (!seq) return;
     acknowledged(*lane, *seq);
   } else if (type == "msg" && frame.contains("m")) {
+    if (auto ack = seqOf("a")) acknowledged(*lane, *ack);
     IFMessage message;
     try {
       // The frame's size was bounded by the channel's max-message-size; parse it only once.

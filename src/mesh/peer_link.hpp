@@ -9,11 +9,12 @@
 // Normal lane's; P: the peer's incarnation those counts refer to, 0 if none yet; I: our own);
 // F and S bind the connection to our identity (link_auth.hpp): a connection whose first hello
 // does not verify is refused (witness "peer_auth_failed") and nothing on it is used;
-// {"t":"msg","s":N,"h":hops,"l":lane,"m":IFMessage} ("l" omitted for Normal);
-// {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side says
-// hello before anything else, then resends what the other has not delivered, in order per lane;
-// duplicates are dropped by sequence number. A hello with a new incarnation means the peer is a
-// new process that forgot the link: both directions number every lane from 1 again, and what it
+// {"t":"msg","s":N,"h":hops,"l":lane,"a":A,"m":IFMessage} ("l" omitted for Normal; "a", when
+// present, acknowledges the peer's lane up to A, so a reply carries the ack and no ack frame is
+// needed); {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side
+// says hello before anything else, then resends what the other has not delivered, in order per
+// lane; duplicates are dropped by sequence number. A hello with a new incarnation means the peer is
+// a new process that forgot the link: both directions number every lane from 1 again, and what it
 // had not acknowledged is resent to it. Peers without "inc" are never taken for restarted. A lane's
 // link sequence is assigned when a message leaves its queue, so Control/High messages overtake
 // waiting Normal/Low ones without gaps in any lane. In LOW mode large channel messages go out
@@ -96,6 +97,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void peerRestarted(std::uint64_t incarnation);
   void resendSent();
   void scheduleAck();
+  // The lane's pending acknowledgement, to ride on a message frame; 0 when there is none.
+  std::uint64_t takeAck(int lane);
   void sendAcks();
   void acknowledged(int lane, std::uint64_t seq);
   std::vector<IFMessage> makeRoom(const IFMessage& message, std::size_t bytes);
