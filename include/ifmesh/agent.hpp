@@ -91,6 +91,8 @@ class Agent {
   const std::string& id() const;
   void connectToSignaling();
   bool waitRegistered(std::chrono::milliseconds timeout) const;
+  // Registered with the signaling server right now (false while it is unreachable).
+  bool isRegistered() const;
 
   void connect(const std::string& peerId);
   void disconnect(const std::string& peerId);  // intentional: no healing

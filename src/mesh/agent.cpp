@@ -36,6 +36,10 @@ void Agent::connectToSignaling() {
   core_->start();
 }
 
+bool Agent::isRegistered() const {
+  return core_->registered;
+}
+
 bool Agent::waitRegistered(std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!core_->registered) {
