@@ -51,8 +51,9 @@ struct IdentityConfig {
   // for every Agent object.
   std::string keyFile;
   // Which messages we sign, and which we require a valid signature on (a forwarded one always,
-  // a direct one only with Always). A signature that is present is always checked.
-  MessageSignatures messageSignatures = MessageSignatures::Relayed;
+  // a direct one only with Always). A signature that is present is always checked. Every
+  // message by default; Relayed trades the per-message proof on direct links for ~6x throughput.
+  MessageSignatures messageSignatures = MessageSignatures::Always;
   // A delivered message's timestamp must be within this much of the receiver's clock.
   std::chrono::milliseconds maxClockSkew{120000};
 };

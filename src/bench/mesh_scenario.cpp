@@ -263,6 +263,10 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                      {"window_per_agent", o.window},
                      {"teardown_ms", teardownMs},
                      {"threads_before", threadsBefore}};
+  r.notes.push_back(o.messageSignatures == MessageSignatures::Always
+                        ? "every message signed (Ed25519)"
+                        : "signatures on relayed messages only (MessageSignatures::Relayed; agents "
+                          "sign every message by default: --sign-every-message)");
   r.notes.push_back(std::to_string(connections) + " connections established in " +
                     std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
                     std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) +

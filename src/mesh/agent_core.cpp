@@ -267,7 +267,10 @@ void AgentCore::formTopology() {
   std::set<std::string> keep(wanted.begin(), wanted.end());
   for (auto it = topologyLinks_.begin(); it != topologyLinks_.end();) {
     auto l = link(*it, false);
-    if (keep.count(*it) || !l || l->unacknowledged() > 0) {
+    // A peer missing from the directory is not a reason: after a signaling restart the directory
+    // refills one registration at a time, and healthy links must not be torn down meanwhile.
+    bool known = directory_.count(*it) > 0;
+    if (keep.count(*it) || !known || !l || l->unacknowledged() > 0) {
       ++it;
       continue;
     }

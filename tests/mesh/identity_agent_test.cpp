@@ -260,13 +260,29 @@ TEST(AuthenticatedAgents, ResendsAfterAReconnectAreNotReplays) {
 
 // The default: a relay cannot forge, alter or replay what it forwards, and a direct message
 // needs no signature because it arrives over the source's own authenticated link.
-TEST(AuthenticatedAgents, RelayedMessagesAreSignedEndToEndByDefault) {
+TEST(AuthenticatedAgents, EveryMessageIsSignedByDefault) {
+  EXPECT_EQ(AgentConfig{}.identity.messageSignatures, MessageSignatures::Always);
+  auto server = startSignaling();
+  Agent alice(meshAgentConfig("alice", *server)), bob(meshAgentConfig("bob", *server));
+  Inbox bobInbox;
+  bobInbox.attach(bob);
+  alice.connectToSignaling();
+  bob.connectToSignaling();
+  ASSERT_TRUE(alice.waitRegistered(5s) && bob.waitRegistered(5s));
+  alice.send("bob", numbered(1));
+  ASSERT_TRUE(waitFor([&] { return bobInbox.size() == 1; }));
+  std::lock_guard lock(bobInbox.mutex);
+  EXPECT_FALSE(bobInbox.messages[0].signature.empty());  // a direct message, signed all the same
+}
+
+TEST(AuthenticatedAgents, RelayedModeSignsForwardedMessagesEndToEnd) {
   auto server = startSignaling();
   Events events;
   Inbox carolInbox, bobInbox;
   auto config = [&](const std::string& id) {
     auto c = meshAgentConfig(id, *server);
     c.witness = events.witness;
+    c.identity.messageSignatures = MessageSignatures::Relayed;
     c.topology = Topology::HubAndSpoke;
     c.hubId = "bob";
     return c;

@@ -3,41 +3,34 @@
 // keeps flowing, every message exactly once. The agents re-register with the new server by
 // themselves, and an agent joining afterwards links to all of them through it.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/process.hpp"
+#include "ifmesh/witness.hpp"
 #include "mesh_fixture.hpp"
 
 namespace ifmesh::test {
 namespace {
 
-std::uint16_t freeTcpPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::unique_ptr<bench::ChildProcess> startServerProcess(std::uint16_t port) {
+// Port 0 picks a free port; the successor asks for the same one.
+std::unique_ptr<bench::ChildProcess> startServerProcess(std::uint16_t& port) {
   auto server = std::make_unique<bench::ChildProcess>(std::vector<std::string>{
       IFMESH_CLI_PATH, "signal", "--address", "127.0.0.1", "--port", std::to_string(port)});
-  EXPECT_NE(server->waitForLine("signaling server on", 10s), "") << "the server did not start";
+  auto line = server->waitForLine("signaling server on", 10s);
+  EXPECT_NE(line, "") << "the server did not start";
+  if (auto colon = line.rfind(':'); colon != std::string::npos)
+    port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
   return server;
 }
 
-AgentConfig configFor(const std::string& id, std::uint16_t port) {
+AgentConfig configFor(const std::string& id, std::uint16_t port,
+                      std::shared_ptr<Witness> witness = nullptr) {
   AgentConfig c;
+  c.witness = std::move(witness);
   c.agentId = id;
   c.signalingUrl = "ws://127.0.0.1:" + std::to_string(port);
   c.localAddresses = {"127.0.0.1"};
@@ -50,13 +43,20 @@ AgentConfig configFor(const std::string& id, std::uint16_t port) {
 }
 
 TEST(SignalingKill, MeshOutlivesAKilledServerAndGrowsThroughItsSuccessor) {
-  auto port = freeTcpPort();
+  std::uint16_t port = 0;
   auto server = startServerProcess(port);
+  ASSERT_NE(port, 0);
   constexpr int kAgents = 3;
+  // A restarted server must not cost a single working link.
+  std::atomic<int> disconnects{0};
+  auto witness = std::make_shared<Witness>();
+  witness->addSink(std::make_shared<CallbackWitnessSink>([&](const WitnessEvent& e) {
+    if (e.event == "peer_disconnected") ++disconnects;
+  }));
   std::vector<std::unique_ptr<Agent>> agents;
   std::vector<std::unique_ptr<Inbox>> inboxes;
   for (int i = 0; i < kAgents; ++i) {
-    agents.push_back(std::make_unique<Agent>(configFor("k" + std::to_string(i), port)));
+    agents.push_back(std::make_unique<Agent>(configFor("k" + std::to_string(i), port, witness)));
     inboxes.push_back(std::make_unique<Inbox>());
     inboxes.back()->attach(*agents.back());
     agents.back()->connectToSignaling();
@@ -97,6 +97,7 @@ TEST(SignalingKill, MeshOutlivesAKilledServerAndGrowsThroughItsSuccessor) {
   for (auto& a : agents) a->send("k9", numbered(7));
   ASSERT_TRUE(waitFor([&] { return lateInbox.size() == kAgents; }, 20s));
   EXPECT_EQ(inboxes[1]->size(), static_cast<std::size_t>(kMessages));  // nothing twice
+  EXPECT_EQ(disconnects.load(), 0) << "links were dropped while the server was away or back";
   late.reset();
   agents.clear();
 }
