@@ -118,24 +118,14 @@ export class Peer extends Emitter {
 
   /** @internal */
   async offer() {
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
-    this.client.relay(this.id, 'offer', {
-      sid: this.sid,
-      offer: { type: 'offer', sdp: offer.sdp },
-    });
+    await this.#sendLocalDescription(await this.pc.createOffer());
   }
 
   /** @internal */
   async answer(sdp) {
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     await this.#flushCandidates();
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    this.client.relay(this.id, 'answer', {
-      sid: this.sid,
-      answer: { type: 'answer', sdp: answer.sdp },
-    });
+    await this.#sendLocalDescription(await this.pc.createAnswer());
   }
 
   /** @internal */
@@ -157,6 +147,14 @@ export class Peer extends Emitter {
   /** @internal: bye from the other side. */
   remoteClosed() {
     this.#teardown();
+  }
+
+  // Offer and answer travel alike: applied locally, then relayed as
+  // { sid, offer|answer: { type, sdp } }, the message type naming the key.
+  async #sendLocalDescription(description) {
+    await this.pc.setLocalDescription(description);
+    const { type, sdp } = description;
+    this.client.relay(this.id, type, { sid: this.sid, [type]: { type, sdp } });
   }
 
   async #flushCandidates() {

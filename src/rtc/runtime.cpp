@@ -19,18 +19,18 @@ namespace {
 
 // usrsctp hands every outgoing SCTP packet here, on whichever thread made the usrsctp call: the
 // owner loop for sends and received packets, loop 0 for timer-driven packets (retransmissions,
-// delayed SACKs, heartbeats). A packet for another loop's association is copied and handed over.
+// delayed SACKs, heartbeats). One registry look-up: on the owner the packet goes out inline from
+// usrsctp's buffer; a packet for another loop's association is copied and handed over.
 int onSctpOutput(void* addr, void* buffer, size_t length, uint8_t /*tos*/, uint8_t /*set_df*/) {
-  auto id = reinterpret_cast<std::uintptr_t>(addr);
-  auto& runtime = Runtime::instance();
-  if (auto* transport = runtime.findSctp(id)) {
-    transport->outputPacket(buffer, length);
-    return 0;
-  }
   const auto* bytes = static_cast<const std::byte*>(buffer);
-  runtime.withSctp(id, [packet = std::vector<std::byte>(bytes, bytes + length)](SctpTransport& t) {
-    t.outputPacket(packet.data(), packet.size());
-  });
+  Runtime::instance().withSctp(
+      reinterpret_cast<std::uintptr_t>(addr),
+      [&](SctpTransport& t) { t.outputPacket(bytes, length); },
+      [&]() -> Runtime::SctpTask {
+        return [packet = std::vector<std::byte>(bytes, bytes + length)](SctpTransport& t) {
+          t.outputPacket(packet.data(), packet.size());
+        };
+      });
   return 0;  // association already closed: dropped, as usrsctp#405 requires
 }
 
@@ -120,7 +120,8 @@ SctpTransport* Runtime::findSctp(std::uintptr_t id) const {
   return it->second.transport;
 }
 
-void Runtime::withSctp(std::uintptr_t id, std::function<void(SctpTransport&)> fn) {
+void Runtime::withSctp(std::uintptr_t id, const SctpTask& fn,
+                       const std::function<SctpTask()>& detach) {
   IoLoop* owner = nullptr;
   SctpTransport* transport = nullptr;
   {
@@ -132,8 +133,8 @@ void Runtime::withSctp(std::uintptr_t id, std::function<void(SctpTransport&)> fn
   }
   // Inline on the owner: only the owner thread (this one) destroys the transport.
   if (owner->isLoopThread()) return fn(*transport);
-  owner->post([this, id, fn = std::move(fn)] {
-    if (auto* t = findSctp(id)) fn(*t);
+  owner->post([this, id, task = detach ? detach() : fn] {
+    if (auto* t = findSctp(id)) task(*t);
   });
 }
 

@@ -35,13 +35,17 @@ class Runtime {
   // find nothing and callbacks raised on another loop reach the owner. Thread-safe.
   std::uintptr_t registerSctp(SctpTransport* transport, IoLoop& owner);
   void unregisterSctp(std::uintptr_t id);
+  using SctpTask = std::function<void(SctpTransport&)>;
   // Runs fn(transport) on the owner loop: inline when called there, else posted (and skipped if
-  // the association is gone by then).
-  void withSctp(std::uintptr_t id, std::function<void(SctpTransport&)> fn);
-  // Owner loop thread only: the live transport, or null.
-  SctpTransport* findSctp(std::uintptr_t id) const;
+  // the association is gone by then); one registry look-up either way. A fn that borrows the
+  // caller's data passes `detach`, which makes the owning task to post, so the inline path
+  // copies nothing.
+  void withSctp(std::uintptr_t id, const SctpTask& fn,
+                const std::function<SctpTask()>& detach = nullptr);
 
  private:
+  // Owner loop thread only: the live transport, or null.
+  SctpTransport* findSctp(std::uintptr_t id) const;
   struct SctpEntry {
     SctpTransport* transport;
     IoLoop* owner;

@@ -7,70 +7,33 @@
 #include <set>
 #include <thread>
 
-#include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
-#include "ifmesh/signaling.hpp"
+#include "mesh/mesh_fixture.hpp"
 
 namespace ifmesh {
 namespace {
 
-using namespace std::chrono_literals;
+using namespace test;
 
-std::unique_ptr<signaling::Server> startServer(std::uint16_t port = 0) {
-  signaling::ServerConfig c;
-  c.port = port;
-  auto s = std::make_unique<signaling::Server>(c);
-  s->start();
-  return s;
+// The healing these tests were tuned with: slower attempts than quickHealing's (3 s, backoff up to
+// 500 ms) and the library's 10 retries.
+HealingConfig agentHealing() {
+  HealingConfig h;
+  h.initialDelay = 50ms;
+  h.maxDelay = 500ms;
+  h.attemptTimeout = 3s;
+  return h;
 }
 
-AgentConfig agentConfig(const std::string& id, const signaling::Server& server,
-                        std::shared_ptr<Witness> witness = nullptr) {
-  AgentConfig c;
-  c.agentId = id;
-  c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
-  c.localAddresses = {"127.0.0.1"};
-  c.witness = std::move(witness);
-  c.healing.initialDelay = 50ms;
-  c.healing.maxDelay = 500ms;
-  c.healing.attemptTimeout = 3s;
-  return c;
-}
-
+// These tests poll every 5 ms, not the fixture's 2 ms: each poll is a round trip to an agent's
+// I/O thread, and the 20-agent meshes were tuned with that load.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-struct Recorder {
-  std::mutex mutex;
-  std::vector<IFMessage> messages;
-  std::vector<std::string> events;
-  void attach(Agent& agent) {
-    agent.onMessage([this](const IFMessage& m) {
-      std::lock_guard lock(mutex);
-      messages.push_back(m);
-    });
-  }
-  std::size_t count() {
-    std::lock_guard lock(mutex);
-    return messages.size();
-  }
-};
-
-IFMessage message(int n) {
-  IFMessage m;
-  m.payload = {{"n", n}};
-  return m;
+  return waitFor(std::move(pred), timeout, 5ms);
 }
 
 TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
-  auto server = startServer();
+  auto server = startSignaling();
   auto witness = std::make_shared<Witness>();
   std::mutex m;
   std::vector<std::string> events;
@@ -78,8 +41,9 @@ TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
     std::lock_guard lock(m);
     events.push_back(e.event);
   }));
-  Recorder ra, rb;
-  Agent a(agentConfig("agent-a", *server, witness)), b(agentConfig("agent-b", *server, witness));
+  Inbox ra, rb;
+  Agent a(meshAgentConfig("agent-a", *server, witness, agentHealing())),
+      b(meshAgentConfig("agent-b", *server, witness, agentHealing()));
   ra.attach(a);
   rb.attach(b);
   a.connectToSignaling();
@@ -88,10 +52,10 @@ TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
   ASSERT_TRUE(b.waitRegistered(5s));
   a.connect("agent-b");
   ASSERT_TRUE(eventually([&] { return a.peers() == std::vector<std::string>{"agent-b"}; }));
-  auto seq = a.send("agent-b", message(1));
+  auto seq = a.send("agent-b", numbered(1));
   EXPECT_EQ(seq, 1u);
-  b.send("agent-a", message(2));
-  ASSERT_TRUE(eventually([&] { return rb.count() == 1 && ra.count() == 1; }));
+  b.send("agent-a", numbered(2));
+  ASSERT_TRUE(eventually([&] { return rb.size() == 1 && ra.size() == 1; }));
   const IFMessage& got = rb.messages[0];
   EXPECT_EQ(got.source, "agent-a");
   EXPECT_EQ(got.destination, "agent-b");
@@ -107,8 +71,8 @@ TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
 }
 
 TEST(Agent, OversizeMessageIsRejectedClearly) {
-  auto server = startServer();
-  Agent a(agentConfig("a", *server));
+  auto server = startSignaling();
+  Agent a(meshAgentConfig("a", *server, nullptr, agentHealing()));
   a.connectToSignaling();
   IFMessage big;
   big.payload = {{"blob", std::string(300 * 1024, 'x')}};
@@ -121,7 +85,7 @@ TEST(Agent, OversizeMessageIsRejectedClearly) {
 }
 
 TEST(Agent, TenThousandMessagesArriveExactlyOnceInOrderAcrossADroppedConnection) {
-  auto server = startServer();
+  auto server = startSignaling();
   auto witness = std::make_shared<Witness>();
   std::atomic<int> reconnected{0};
   witness->addSink(std::make_shared<CallbackWitnessSink>([&](const WitnessEvent& e) {
@@ -130,7 +94,8 @@ TEST(Agent, TenThousandMessagesArriveExactlyOnceInOrderAcrossADroppedConnection)
       fprintf(stderr, "%s %s->%s %s\n", e.event.c_str(), e.agentId.c_str(), e.peerId.c_str(),
               e.metadata.dump().c_str());
   }));
-  Agent a(agentConfig("a", *server, witness)), b(agentConfig("b", *server, witness));
+  Agent a(meshAgentConfig("a", *server, witness, agentHealing())),
+      b(meshAgentConfig("b", *server, witness, agentHealing()));
   std::mutex mutex;
   std::vector<std::uint64_t> seqs;
   std::vector<int> payloads;
@@ -146,7 +111,7 @@ TEST(Agent, TenThousandMessagesArriveExactlyOnceInOrderAcrossADroppedConnection)
   ASSERT_TRUE(eventually([&] { return !a.peers().empty(); }));
   constexpr int kCount = 10000;
   for (int i = 0; i < kCount; ++i) {
-    a.send("b", message(i));
+    a.send("b", numbered(i));
     if (i == kCount / 3) a.dropConnection("b");      // our side's sockets go away
     if (i == 2 * kCount / 3) b.dropConnection("a");  // and the other side's
   }
@@ -170,10 +135,11 @@ TEST(Agent, TenThousandMessagesArriveExactlyOnceInOrderAcrossADroppedConnection)
 }
 
 TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
-  auto server = startServer();
+  auto server = startSignaling();
   std::uint16_t port = server->port();
-  Agent a(agentConfig("a", *server)), b(agentConfig("b", *server));
-  Recorder rb;
+  Agent a(meshAgentConfig("a", *server, nullptr, agentHealing())),
+      b(meshAgentConfig("b", *server, nullptr, agentHealing()));
+  Inbox rb;
   rb.attach(b);
   a.connectToSignaling();
   b.connectToSignaling();
@@ -182,12 +148,12 @@ TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
   ASSERT_TRUE(eventually([&] { return !a.peers().empty(); }));
   server->stop();
   server.reset();
-  server = startServer(port);
+  server = startSignaling(port);
   ASSERT_TRUE(eventually([&] { return a.waitRegistered(1ms) && b.waitRegistered(1ms); }));
   // The connection is dropped while signaling was away: it can only heal through the new server.
   a.dropConnection("b");
-  a.send("b", message(7));
-  ASSERT_TRUE(eventually([&] { return rb.count() == 1; }));
+  a.send("b", numbered(7));
+  ASSERT_TRUE(eventually([&] { return rb.size() == 1; }));
   EXPECT_EQ(rb.messages[0].payload["n"], 7);
 }
 
@@ -195,17 +161,17 @@ TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
 // arrives exactly once, forwarded where the topology has no direct link.
 void everyoneReachesEveryone(Topology topology, std::size_t k, std::size_t expectedLinksEach,
                              std::size_t expectedHubLinks) {
-  auto server = startServer();
+  auto server = startSignaling();
   constexpr int kAgents = 20;
   std::vector<std::unique_ptr<Agent>> agents;
-  std::vector<std::unique_ptr<Recorder>> inboxes;
+  std::vector<std::unique_ptr<Inbox>> inboxes;
   for (int i = 0; i < kAgents; ++i) {
-    auto c = agentConfig("m" + std::to_string(100 + i), *server);
+    auto c = meshAgentConfig("m" + std::to_string(100 + i), *server, nullptr, agentHealing());
     c.topology = topology;
     c.partialMeshK = k;
     c.hubId = "m100";
     agents.push_back(std::make_unique<Agent>(c));
-    inboxes.push_back(std::make_unique<Recorder>());
+    inboxes.push_back(std::make_unique<Inbox>());
     inboxes.back()->attach(*agents.back());
     agents.back()->connectToSignaling();
   }
@@ -217,10 +183,10 @@ void everyoneReachesEveryone(Topology topology, std::size_t k, std::size_t expec
   }
   for (int i = 0; i < kAgents; ++i)
     for (int j = 0; j < kAgents; ++j)
-      if (i != j) agents[i]->send(agents[j]->id(), message(i));
+      if (i != j) agents[i]->send(agents[j]->id(), numbered(i));
   for (int i = 0; i < kAgents; ++i) {
-    ASSERT_TRUE(eventually([&] { return inboxes[i]->count() >= kAgents - 1; }))
-        << agents[i]->id() << " got " << inboxes[i]->count();
+    ASSERT_TRUE(eventually([&] { return inboxes[i]->size() >= kAgents - 1; }))
+        << agents[i]->id() << " got " << inboxes[i]->size();
     std::this_thread::sleep_for(20ms);
     std::lock_guard lock(inboxes[i]->mutex);
     std::set<std::string> sources;
@@ -245,8 +211,8 @@ TEST(Agent, TwentyAgentHubAndSpokeForwardsThroughTheHub) {
 }
 
 TEST(Agent, UnreachablePeerIsReportedNotSilentlyDropped) {
-  auto server = startServer();
-  auto c = agentConfig("lonely", *server);
+  auto server = startSignaling();
+  auto c = meshAgentConfig("lonely", *server, nullptr, agentHealing());
   c.healing.maxRetries = 2;
   c.healing.attemptTimeout = 300ms;
   c.healing.initialDelay = 20ms;
@@ -255,7 +221,7 @@ TEST(Agent, UnreachablePeerIsReportedNotSilentlyDropped) {
   a.onUndeliverable([&](const IFMessage&, const std::string&) { ++undeliverable; });
   a.connectToSignaling();
   ASSERT_TRUE(a.waitRegistered(5s));
-  for (int i = 0; i < 5; ++i) a.send("ghost", message(i));
+  for (int i = 0; i < 5; ++i) a.send("ghost", numbered(i));
   ASSERT_TRUE(eventually([&] { return undeliverable == 5; }));
   EXPECT_EQ(a.peerState("ghost"), PeerState::Unreachable);
 }

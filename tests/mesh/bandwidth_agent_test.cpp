@@ -6,19 +6,15 @@
 #include <mutex>
 #include <thread>
 
-#include "ifmesh/agent.hpp"
-#include "ifmesh/signaling.hpp"
+#include "mesh/mesh_fixture.hpp"
 
 namespace ifmesh {
 namespace {
 
-using namespace std::chrono_literals;
+using namespace test;
 
 TEST(AgentBandwidth, FloodStepsDownToLowAndRecoversWithoutLosingMessages) {
-  signaling::ServerConfig sc;
-  sc.port = 0;
-  signaling::Server server(sc);
-  server.start();
+  auto server = startSignaling();
   auto witness = std::make_shared<Witness>();
   std::mutex mutex;
   std::vector<std::string> transitions;
@@ -29,11 +25,8 @@ TEST(AgentBandwidth, FloodStepsDownToLowAndRecoversWithoutLosingMessages) {
                           e.metadata["new_mode"].get<std::string>());
   }));
   auto config = [&](const std::string& id) {
-    AgentConfig c;
-    c.agentId = id;
-    c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
-    c.localAddresses = {"127.0.0.1"};
-    c.witness = witness;
+    // The library's default healing, which this test has always run with.
+    auto c = meshAgentConfig(id, *server, witness, HealingConfig{});
     c.bandwidth.checkInterval = 20ms;
     // 72 MB of flood is more than the default 16 MiB queue bound: the producer waits for room.
     c.bandwidth.queue.policy = QueuePolicy::Block;
@@ -50,9 +43,7 @@ TEST(AgentBandwidth, FloodStepsDownToLowAndRecoversWithoutLosingMessages) {
   b.connectToSignaling();
   ASSERT_TRUE(a.waitRegistered(5s) && b.waitRegistered(5s));
   a.connect("b");
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (a.peers().empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  waitFor([&] { return !a.peers().empty(); }, 10s, 5ms);
   ASSERT_FALSE(a.peers().empty());
 
   constexpr int kCount = 600;
@@ -62,14 +53,10 @@ TEST(AgentBandwidth, FloodStepsDownToLowAndRecoversWithoutLosingMessages) {
     m.payload = {{"n", i}, {"blob", blob}};
     a.send("b", m);
   }
-  deadline = std::chrono::steady_clock::now() + 60s;
-  while (received < kCount && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  waitFor([&] { return received >= kCount; }, 60s, 10ms);
   EXPECT_EQ(received.load(), kCount);
   EXPECT_TRUE(inOrder);
-  deadline = std::chrono::steady_clock::now() + 10s;
-  while (a.getQualityMode() != QualityMode::High && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  waitFor([&] { return a.getQualityMode() == QualityMode::High; }, 10s, 10ms);
   EXPECT_EQ(a.getQualityMode(), QualityMode::High);
   auto stats = a.getBandwidthStats();
   EXPECT_GE(stats.transitions, 4u);

@@ -2,6 +2,7 @@
 // Shared pieces of the agent tests: a signaling server on 127.0.0.1, agent configs for it, and
 // a receiver that records what arrives.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,32 +16,45 @@ namespace ifmesh::test {
 
 using namespace std::chrono_literals;
 
-inline std::unique_ptr<signaling::Server> startSignaling() {
+// port 0: any free port; a fixed one lets a test restart the server where agents expect it.
+inline std::unique_ptr<signaling::Server> startSignaling(std::uint16_t port = 0) {
   signaling::ServerConfig c;
-  c.port = 0;
+  c.port = port;
   auto s = std::make_unique<signaling::Server>(c);
   s->start();
   return s;
 }
 
-inline AgentConfig meshAgentConfig(const std::string& id, const signaling::Server& server) {
+// Healing for tests: short backoff and attempts, and never giving up within a test.
+inline HealingConfig quickHealing() {
+  HealingConfig h;
+  h.initialDelay = 50ms;
+  h.maxDelay = 300ms;
+  h.attemptTimeout = 1s;
+  h.maxRetries = 100;
+  return h;
+}
+
+inline AgentConfig meshAgentConfig(const std::string& id, const signaling::Server& server,
+                                   std::shared_ptr<Witness> witness = nullptr,
+                                   const HealingConfig& healing = quickHealing()) {
   AgentConfig c;
   c.agentId = id;
   c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
   c.localAddresses = {"127.0.0.1"};
-  c.healing.initialDelay = 50ms;
-  c.healing.maxDelay = 300ms;
-  c.healing.attemptTimeout = 1s;
-  c.healing.maxRetries = 100;
+  c.witness = std::move(witness);
+  c.healing = healing;
   return c;
 }
 
+// Polls pred until it holds or timeout passes; a costly pred (one that reads a file) polls less.
 template <typename Pred>
-bool waitFor(Pred pred, std::chrono::milliseconds timeout = 20s) {
+bool waitFor(Pred pred, std::chrono::milliseconds timeout = 20s,
+             std::chrono::milliseconds poll = 2ms) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
+    std::this_thread::sleep_for(poll);
   }
   return true;
 }

@@ -21,13 +21,12 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/process.hpp"
-#include "ifmesh/agent.hpp"
-#include "ifmesh/signaling.hpp"
+#include "mesh/mesh_fixture.hpp"
 
 namespace ifmesh {
 namespace {
 
-using namespace std::chrono_literals;
+using namespace test;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kPeer = "agent-b";
@@ -35,14 +34,10 @@ constexpr const char* kPeer = "agent-b";
 // (rto_min 200 ms, 5 retransmissions, in src/rtc/runtime.cpp), ICE consent after 30 s.
 constexpr auto kDetectionBound = 35s;
 
+// Every 10 ms, not the fixture's 2 ms: several conditions here parse a whole record file.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+  return waitFor(std::move(pred), timeout, 10ms);
 }
 
 // End-to-end sequence numbers (1, 2, ... per destination) from agent-a, in record order. A line
@@ -72,26 +67,19 @@ class ProcessKill : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    signaling::ServerConfig sc;
-    sc.address = "127.0.0.1";
-    sc.port = 0;
-    server_ = std::make_unique<signaling::Server>(sc);
-    server_->start();
-    url_ = "ws://127.0.0.1:" + std::to_string(server_->port());
+    server_ = startSignaling();
 
-    AgentConfig c;
-    c.agentId = "agent-a";
-    c.signalingUrl = url_;
-    c.localAddresses = {"127.0.0.1"};
     // Short retries while the peer is away; enough of them never to give up during the test.
-    c.healing.initialDelay = 100ms;
-    c.healing.maxDelay = 1s;
-    c.healing.attemptTimeout = 3s;
-    c.healing.maxRetries = 100;
+    HealingConfig healing;
+    healing.initialDelay = 100ms;
+    healing.maxDelay = 1s;
+    healing.attemptTimeout = 3s;
+    healing.maxRetries = 100;
+    auto c = meshAgentConfig("agent-a", *server_, std::make_shared<Witness>(), healing);
+    url_ = c.signalingUrl;
     // The flood queues 20,000 messages from the agent's own thread (where a full queue fails
     // the send): room for all of them, so the test is about the restart, not the bound.
     c.bandwidth.queue.maxMessages = 50000;
-    c.witness = std::make_shared<Witness>();
     c.witness->addSink(std::make_shared<CallbackWitnessSink>([this](const WitnessEvent& e) {
       if (e.peerId != kPeer) return;
       std::lock_guard lock(mutex_);
@@ -223,12 +211,6 @@ class ProcessKill : public ::testing::Test {
   int restarts_ = 0;
 };
 
-IFMessage numbered(std::uint64_t n) {
-  IFMessage m;
-  m.payload = {{"n", n}};
-  return m;
-}
-
 TEST_F(ProcessKill, StreamingPeerKilledAndRestartedGetsEveryUnacknowledgedMessageOnce) {
   oldB_ = startPeer(oldRecord());
   a_->connect(kPeer);
@@ -239,7 +221,7 @@ TEST_F(ProcessKill, StreamingPeerKilledAndRestartedGetsEveryUnacknowledgedMessag
   std::atomic<std::uint64_t> accepted{0};
   std::thread sender([&] {
     while (!stop) {
-      std::uint64_t seq = a_->send(kPeer, numbered(accepted + 1));
+      std::uint64_t seq = a_->send(kPeer, numbered(static_cast<int>(accepted + 1)));
       accepted = seq;
       std::this_thread::sleep_for(2ms);
     }
@@ -282,7 +264,8 @@ TEST_F(ProcessKill, FloodingSenderResendsItsQueueToTheRestartedPeer) {
   constexpr std::uint64_t kTotal = 20000;
   std::atomic<std::uint64_t> accepted{0};
   a_->post([&] {
-    for (std::uint64_t n = 1; n <= kTotal; ++n) accepted = a_->send(kPeer, numbered(n));
+    for (std::uint64_t n = 1; n <= kTotal; ++n)
+      accepted = a_->send(kPeer, numbered(static_cast<int>(n)));
   });
   ASSERT_TRUE(eventually([&] { return readRecord(oldRecord()).size() >= 1000; }, 20s));
   std::size_t queuedAtKill = a_->unacknowledged(kPeer);

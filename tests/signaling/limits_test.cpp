@@ -2,55 +2,18 @@
 // client gets when it crosses them, over real WebSockets on 127.0.0.1.
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
 
-#include "ifmesh/signaling.hpp"
+#include "signaling/signaling_fixture.hpp"
 
 namespace ifmesh::signaling {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace test;
 namespace beast = boost::beast;
-
-ServerConfig loopbackServer() {
-  ServerConfig c;
-  c.port = 0;
-  return c;
-}
-
-ClientConfig clientFor(const Server& s, const std::string& id) {
-  ClientConfig c;
-  c.url = "ws://127.0.0.1:" + std::to_string(s.port());
-  c.agentId = id;
-  return c;
-}
-
-// A bare WebSocket, so the test controls every frame it sends.
-struct RawSocket {
-  explicit RawSocket(const Server& server) : resolver(io), ws(io) {
-    beast::get_lowest_layer(ws).connect(
-        resolver.resolve("127.0.0.1", std::to_string(server.port())));
-    ws.handshake("127.0.0.1", "/");
-    ws.text(true);
-  }
-  // The next message as JSON, or a discarded value once the server has closed the connection.
-  nlohmann::json read() {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    ws.read(buffer, ec);
-    if (ec) return nlohmann::json::value_t::discarded;
-    return nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-  }
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver;
-  beast::websocket::stream<beast::tcp_stream> ws;
-};
 
 // A register message padded to exactly `size` bytes.
 std::string registerFrame(const std::string& id, std::size_t size) {

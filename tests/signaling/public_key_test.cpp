@@ -9,17 +9,16 @@
 #include <thread>
 
 #include "ifmesh/identity.hpp"
-#include "ifmesh/signaling.hpp"
+#include "signaling/signaling_fixture.hpp"
 
 namespace ifmesh::signaling {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace test;
 
 ClientConfig keyed(const Server& s, const std::string& id, std::string key) {
-  ClientConfig c;
-  c.url = "ws://127.0.0.1:" + std::to_string(s.port());
-  c.agentId = id;
+  ClientConfig c = clientFor(s, id);
   c.publicKey = std::move(key);
   c.autoReconnect = false;
   return c;
@@ -41,9 +40,7 @@ struct Keys {
 };
 
 TEST(SignalingKeys, DirectoryAndJoinCarryTheAnnouncedKeys) {
-  ServerConfig sc;
-  sc.port = 0;
-  Server server(sc);
+  Server server(loopbackServer());
   server.start();
   auto aliceKey = AgentIdentity::generate().publicKey();
   auto bobKey = AgentIdentity::generate().publicKey();
@@ -67,9 +64,7 @@ TEST(SignalingKeys, DirectoryAndJoinCarryTheAnnouncedKeys) {
 }
 
 TEST(SignalingKeys, BadPublicKeyIsRefusedWithAClearError) {
-  ServerConfig sc;
-  sc.port = 0;
-  Server server(sc);
+  Server server(loopbackServer());
   server.start();
   auto good = AgentIdentity::generate().publicKey();
   for (std::string bad :

@@ -3,35 +3,17 @@
 
 #include <sys/resource.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-
 #include <atomic>
 #include <future>
 #include <thread>
 
-#include "ifmesh/signaling.hpp"
+#include "signaling/signaling_fixture.hpp"
 
 namespace ifmesh::signaling {
 namespace {
 
 using namespace std::chrono_literals;
-
-ServerConfig loopbackServer(std::string secret = "") {
-  ServerConfig c;
-  c.port = 0;
-  c.sharedSecret = std::move(secret);
-  return c;
-}
-
-ClientConfig clientFor(const Server& s, const std::string& id, std::string token = "") {
-  ClientConfig c;
-  c.url = "ws://127.0.0.1:" + std::to_string(s.port());
-  c.agentId = id;
-  c.token = std::move(token);
-  return c;
-}
+using namespace test;
 
 TEST(Signaling, TwoAgentsRegisterSeeEachOtherAndRelayWithServerSetFrom) {
   Server server(loopbackServer());
@@ -115,14 +97,9 @@ TEST(Signaling, GarbageFloodLeavesOtherClientsServed) {
   ASSERT_TRUE(b.waitRegistered(5s));
 
   std::thread flood([&] {
-    namespace beast = boost::beast;
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    beast::websocket::stream<beast::tcp_stream> ws(io);
-    beast::get_lowest_layer(ws).connect(
-        resolver.resolve("127.0.0.1", std::to_string(server.port())));
-    ws.handshake("127.0.0.1", "/");
-    beast::error_code ec;
+    RawSocket raw(server);
+    auto& ws = raw.ws;
+    boost::beast::error_code ec;
     for (int i = 0; i < 10000 && !ec; ++i) {
       switch (i % 4) {
         case 0:
