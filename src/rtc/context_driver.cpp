@@ -12,6 +12,10 @@
 
 namespace ifmesh::rtc {
 
+namespace {
+constexpr gint64 kVerifyWindowUs = 5'000'000;  // a new connection's sockets exist long before
+}  // namespace
+
 struct ContextDriver::Cell {
   GMainContext* context = nullptr;
   bool root = false;
@@ -21,12 +25,17 @@ struct ContextDriver::Cell {
   gint nfds = 0;
   std::vector<std::pair<int, std::uint32_t>> registered;  // sorted by descriptor
   gint64 deadlineUs = -1;                                 // monotonic; -1: none
+  // Until then every descriptor is re-checked against epoll on each prepare (see lease()).
+  gint64 verifyUntilUs = 0;
   bool ready = false;
   bool stale = false;
 };
 
 ContextDriver::Lease::Lease(Cell* cell) : cell_(cell) {
   ++cell_->members;
+  // The newcomer's sockets may reuse the descriptor numbers of sockets this cell just closed:
+  // closing dropped them from epoll, yet the number looks registered. Re-check for a while.
+  cell_->verifyUntilUs = g_get_monotonic_time() + kVerifyWindowUs;
 }
 
 ContextDriver::Lease::~Lease() {
@@ -110,7 +119,8 @@ void ContextDriver::registerDescriptors(Cell& cell) {
       want.emplace_back(fd, events);
   }
   std::sort(want.begin(), want.end());
-  if (want == cell.registered) return;  // the common case: nothing changed
+  bool verify = g_get_monotonic_time() < cell.verifyUntilUs;
+  if (!verify && want == cell.registered) return;  // the common case: nothing changed
   auto have = cell.registered.begin();
   for (auto& [fd, events] : want) {
     while (have != cell.registered.end() && have->first < fd) unregister((have++)->first, cell);
@@ -120,7 +130,10 @@ void ContextDriver::registerDescriptors(Cell& cell) {
     ev.data.fd = fd;
     auto owner = owner_.find(fd);
     if (known && owner != owner_.end() && owner->second == &cell) {
-      if (have->second != events) epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);
+      // ENOENT: the number was closed and reopened since we added it; add the new file.
+      if ((verify || have->second != events) && epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+          errno == ENOENT)
+        epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
     } else if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
       epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);  // a reused descriptor number
     }
