@@ -13,7 +13,7 @@
 namespace ifmesh::rtc {
 
 namespace {
-constexpr gint64 kVerifyWindowUs = 5'000'000;  // a new connection's sockets exist long before
+constexpr gint64 kVerifyWindowUs = 1'000'000;  // a new connection's sockets exist by then
 }  // namespace
 
 struct ContextDriver::Cell {
