@@ -2,6 +2,7 @@
 // The audit trail: structured events to callbacks and to an append-only JSON-lines file in which
 // every record carries the SHA-256 of the previous one, so an altered, removed or reordered
 // record is detectable (verifyWitnessFile).
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,7 @@ struct WitnessEvent {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
+std::string isoTimestamp(std::chrono::system_clock::time_point t);  // UTC, milliseconds
 std::string isoTimestampNow();
 std::string newTraceId();  // 128 random bits, hex
 

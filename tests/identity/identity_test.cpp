@@ -164,17 +164,7 @@ TEST(ReplayGuard, SequencesPerLaneTimeWindowAndRestarts) {
     m.sequence = seq;
     m.incarnation = inc;
     m.priority = p;
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>((now + offset).time_since_epoch())
-            .count();
-    std::time_t secs = ms / 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms % 1000));
-    m.timestamp = buf;
+    m.timestamp = isoTimestamp(now + offset);
     return m;
   };
   auto admit = [&](const IFMessage& m) {
