@@ -182,7 +182,7 @@ void ContextDriver::iterate(gint64 wakeUs) {
   constexpr int kMaxEvents = 512;
   epoll_event events[kMaxEvents];
   int n = epoll_wait(epoll_, events, kMaxEvents, timeoutMs);
-  std::vector<Cell*> ready;
+  ready_.clear();
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;
     auto owner = owner_.find(fd);
@@ -193,18 +193,18 @@ void ContextDriver::iterate(gint64 wakeUs) {
         cell->fds[j].revents = static_cast<gushort>(events[i].events & 0x1f);
     if (!cell->ready && !cell->root) {
       cell->ready = true;
-      ready.push_back(cell);
+      ready_.push_back(cell);
     }
   }
   gint64 now = g_get_monotonic_time();
   for (auto& cell : cells_)
     if (!cell->ready && cell->deadlineUs >= 0 && cell->deadlineUs <= now) {
       cell->ready = true;
-      ready.push_back(cell.get());
+      ready_.push_back(cell.get());
     }
 
   dispatch(*root_);  // tasks first: they are what other threads are waiting for
-  for (Cell* cell : ready) dispatch(*cell);
+  for (Cell* cell : ready_) dispatch(*cell);
 }
 
 }  // namespace ifmesh::rtc

@@ -74,6 +74,7 @@ class ContextDriver {
   std::vector<std::unique_ptr<Cell>> cells_;
   std::unordered_map<int, Cell*> owner_;  // registered descriptor -> its cell
   std::vector<Cell*> stale_;              // cells to prepare again before the next wait
+  std::vector<Cell*> ready_;              // this round's cells with work (kept: no allocation)
   std::size_t nextFree_ = 0;              // where lease() starts looking for room
 };
 

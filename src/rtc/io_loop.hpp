@@ -46,8 +46,6 @@ class IoLoop {
   IoLoop(const IoLoop&) = delete;
   IoLoop& operator=(const IoLoop&) = delete;
 
-  // The loop's own context: tasks and Timers.
-  GMainContext* context() const { return context_; }
   // A context for one connection's libnice agent, shared with a few others and driven by this
   // loop (see ContextDriver). Loop thread only.
   ContextDriver::Lease leaseContext() { return driver_->lease(); }
@@ -118,7 +116,7 @@ class IoLoop {
   std::size_t index_ = 0;
   std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
   std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
-  GMainContext* context_ = nullptr;
+  GMainContext* context_ = nullptr;  // the loop's own context: posted tasks (timers: timers_)
   std::unique_ptr<ContextDriver> driver_;
   TimerQueue timers_;
   bool quit_ = false;  // loop thread only
