@@ -341,10 +341,15 @@ void PeerLink::attemptFailed(const std::string& why) {
                  {{"attempt_number", failedAttempts_},
                   {"strategy", useRelay_ ? "turn" : "direct"},
                   {"reason", why}});
+  retryOrGiveUp("peer permanently unreachable after " + std::to_string(failedAttempts_) +
+                " attempts");
+}
+
+void PeerLink::retryOrGiveUp(const std::string& givingUpReason) {
   if (failedAttempts_ >= agent_.config().healing.maxRetries) {
     setState(PeerState::Unreachable);
     agent_.witness("peer_permanently_unreachable", peerId_, {{"failed_attempts", failedAttempts_}});
-    failAll("peer permanently unreachable after " + std::to_string(failedAttempts_) + " attempts");
+    failAll(givingUpReason);
     return;
   }
   setState(PeerState::Reconnecting);
@@ -542,19 +547,14 @@ void PeerLink::refuse(const char* reason) {
   agent_.loop().post([weak, sid = sid_] {
     auto self = weak.lock();
     if (!self || self->sid_ != sid || self->intentional_) return;
+    // The attempt ends here: its slot and its timeout go with it.
+    self->releaseAttemptSlot();
+    self->attemptTimer_.cancel();
     self->closeConnection();
     self->failedAttempts_ = self->authFailures_;
-    if (self->failedAttempts_ >= self->agent_.config().healing.maxRetries) {
-      self->setState(PeerState::Unreachable);
-      self->agent_.witness("peer_permanently_unreachable", self->peerId_,
-                           {{"failed_attempts", self->failedAttempts_}});
-      self->failAll("peer failed authentication " + std::to_string(self->failedAttempts_) +
-                    " times");
-      return;
-    }
     self->downSince_ = std::chrono::steady_clock::now();
-    self->setState(PeerState::Reconnecting);
-    self->scheduleReconnect();
+    self->retryOrGiveUp("peer failed authentication " + std::to_string(self->failedAttempts_) +
+                        " times");
   });
 }
 

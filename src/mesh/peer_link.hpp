@@ -108,6 +108,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void attemptTimedOut();
   void releaseAttemptSlot();
   void attemptFailed(const std::string& why);
+  // After a failed attempt: back off and retry, or give up after healing.maxRetries.
+  void retryOrGiveUp(const std::string& givingUpReason);
   void closeConnection();
 
   AgentCore& agent_;
