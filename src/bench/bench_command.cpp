@@ -18,6 +18,7 @@ struct BenchArgs {
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
   bool signEveryMessage = false;
+  double meshSeconds = 0;
 };
 
 int runBench(const BenchArgs& args) {
@@ -28,6 +29,7 @@ int runBench(const BenchArgs& args) {
   options.samples = args.samples;
   options.setupConnections = args.setupConnections;
   options.signEveryMessage = args.signEveryMessage;
+  options.meshTraffic = std::chrono::milliseconds(static_cast<long>(args.meshSeconds * 1000));
   options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
     bar.update(scenario + ": " + phase, f);
   };
@@ -67,6 +69,9 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::Range(100, 10000000));
   cmd->add_option("--setup-connections", args->setupConnections,
                   "Connections timed for setup latency");
+  cmd->add_option("--mesh-seconds", args->meshSeconds,
+                  "Agent scenarios: seconds of all-pairs echo (default 3, mesh100 5)")
+      ->check(CLI::Range(0.1, 3600.0));
   cmd->add_flag("--sign-every-message", args->signEveryMessage,
                 "Agent scenarios: Ed25519-sign every IFMessage, not only relayed ones");
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });

@@ -80,6 +80,7 @@ MeshOptions meshOptions(const std::string& scenario, std::size_t agents, const S
   o.scenario = scenario;
   o.agents = agents;
   if (s.signEveryMessage) o.messageSignatures = MessageSignatures::Always;
+  if (s.meshTraffic.count() > 0) o.duration = s.meshTraffic;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
       cb(scenario, phase, f);
@@ -99,7 +100,7 @@ ScenarioResult runMesh5(const SuiteOptions& s) {
 ScenarioResult runMesh100(const SuiteOptions& s) {
   MeshOptions o = meshOptions("mesh100", 100, s);
   o.title = "100-Agent Full Mesh (4,950 connections)";
-  o.duration = std::chrono::milliseconds(5000);
+  if (s.meshTraffic.count() == 0) o.duration = std::chrono::milliseconds(5000);
   o.establishTimeout = std::chrono::milliseconds(90000);
   ScenarioResult r = runMeshScenario(o);
   const auto& m = r.extra["mesh"];

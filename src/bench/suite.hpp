@@ -1,5 +1,6 @@
 #pragma once
 // The benchmark suite: which scenarios exist, what each needs, and their targets.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@ struct SuiteOptions {
   std::size_t samples = 10000;
   std::size_t setupConnections = 20;
   bool signEveryMessage = false;  // agent scenarios: MessageSignatures::Always
+  // Agent scenarios: how long the all-pairs echo runs (0: the scenario's own default).
+  std::chrono::milliseconds meshTraffic{0};
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };

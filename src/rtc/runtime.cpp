@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "rtc/dtls_transport.hpp"
-#include "rtc/nice_component_context.hpp"
+#include "rtc/libnice_glib_hooks.hpp"
 #include "rtc/sctp_transport.hpp"
 
 namespace ifmesh::rtc {
@@ -59,7 +59,7 @@ std::size_t Runtime::poolSize() {
 
 Runtime::Runtime()
     : certificate_(Certificate::generate()), dtlsContext_(makeDtlsContext(certificate_)) {
-  anchorNiceComponentContext();
+  anchorLibniceGlibHooks();
   for (std::size_t i = 0, n = poolSize(); i < n; ++i) loops_.push_back(std::make_unique<IoLoop>(i));
   initUsrsctp();
 }
