@@ -99,8 +99,21 @@ BulkResult measureBulk(DirectPair& pair, std::size_t messageSize,
   }
   auto deadline = Clock::now() + std::chrono::seconds(60);
   while (receivedBytes.load() < sentBytes) {
-    if (Clock::now() > deadline)
-      throw std::runtime_error(std::string(phase) + ": receiver stalled");
+    if (Clock::now() > deadline) {
+      // Everything a reader of this error needs to tell a dead connection from a stuck queue.
+      auto side = [](PeerConnection& pc) {
+        auto st = pc.stats();
+        return std::string(toString(st.state)) + ", DTLS bytes sent " +
+               std::to_string(st.bytesSent) + " received " + std::to_string(st.bytesReceived) +
+               (st.rttMs ? ", SCTP RTT " + std::to_string(*st.rttMs) + " ms" : "") +
+               (st.failureReason.empty() ? "" : ", failed: " + st.failureReason);
+      };
+      throw std::runtime_error(
+          std::string(phase) + ": receiver stalled: " + std::to_string(receivedMsgs.load()) +
+          " of " + std::to_string(sentMsgs) + " messages arrived in 60 s; sender buffered " +
+          std::to_string(local.bufferedAmount()) + " B; offerer " + side(pair.offerer()) +
+          "; answerer " + side(pair.answerer()));
+    }
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();

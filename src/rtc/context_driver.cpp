@@ -25,6 +25,7 @@ struct ContextDriver::Cell {
   gint nfds = 0;
   std::vector<std::pair<int, std::uint32_t>> registered;  // sorted by descriptor
   gint64 deadlineUs = -1;                                 // monotonic; -1: none
+  std::uint64_t generation = 0;                           // bumped by every prepare
   // Until then every descriptor is re-checked against epoll on each prepare (see lease()).
   gint64 verifyUntilUs = 0;
   bool ready = false;
@@ -101,6 +102,12 @@ void ContextDriver::prepare(Cell& cell) {
   }
   for (gint i = 0; i < cell.nfds; ++i) cell.fds[i].revents = 0;
   cell.deadlineUs = timeout < 0 ? -1 : g_get_monotonic_time() + gint64{timeout} * 1000;
+  ++cell.generation;
+  if (!cell.root && cell.deadlineUs >= 0) {
+    deadlines_.push({cell.deadlineUs, &cell, cell.generation});
+    // Replaced entries leave the heap only when they reach its top; keep it near one per cell.
+    if (deadlines_.size() > 4 * cells_.size() + 64) rebuildDeadlines();
+  }
   registerDescriptors(cell);
 }
 
@@ -161,6 +168,23 @@ void ContextDriver::dispatch(Cell& cell) {
   }
 }
 
+gint64 ContextDriver::earliestCellDeadline() {
+  while (!deadlines_.empty()) {
+    const Deadline& top = deadlines_.top();
+    if (top.generation == top.cell->generation) return top.us;
+    deadlines_.pop();
+  }
+  return -1;
+}
+
+void ContextDriver::rebuildDeadlines() {
+  std::vector<Deadline> live;
+  live.reserve(cells_.size());
+  for (auto& cell : cells_)
+    if (cell->deadlineUs >= 0) live.push_back({cell->deadlineUs, cell.get(), cell->generation});
+  deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
+}
+
 void ContextDriver::iterate(gint64 wakeUs) {
   prepare(*root_);
   for (Cell* cell : stale_) {
@@ -170,10 +194,8 @@ void ContextDriver::iterate(gint64 wakeUs) {
   stale_.clear();
 
   gint64 earliest = root_->deadlineUs;
-  if (wakeUs >= 0 && (earliest < 0 || wakeUs < earliest)) earliest = wakeUs;
-  for (auto& cell : cells_)
-    if (cell->deadlineUs >= 0 && (earliest < 0 || cell->deadlineUs < earliest))
-      earliest = cell->deadlineUs;
+  for (gint64 candidate : {wakeUs, earliestCellDeadline()})
+    if (candidate >= 0 && (earliest < 0 || candidate < earliest)) earliest = candidate;
   int timeoutMs = -1;
   if (earliest >= 0)
     timeoutMs =
@@ -197,11 +219,14 @@ void ContextDriver::iterate(gint64 wakeUs) {
     }
   }
   gint64 now = g_get_monotonic_time();
-  for (auto& cell : cells_)
-    if (!cell->ready && cell->deadlineUs >= 0 && cell->deadlineUs <= now) {
+  for (gint64 due = earliestCellDeadline(); due >= 0 && due <= now; due = earliestCellDeadline()) {
+    Cell* cell = deadlines_.top().cell;
+    deadlines_.pop();  // its next prepare, after dispatch, pushes the cell's new deadline
+    if (!cell->ready) {
       cell->ready = true;
-      ready_.push_back(cell.get());
+      ready_.push_back(cell);
     }
+  }
 
   dispatch(*root_);  // tasks first: they are what other threads are waiting for
   for (Cell* cell : ready_) dispatch(*cell);

@@ -17,7 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -68,6 +70,17 @@ class ContextDriver {
   void registerDescriptors(Cell& cell);
   void unregister(int fd, Cell& cell);
   void dispatch(Cell& cell);
+  // The earliest deadline of any cell, dropping heap entries that a later prepare replaced.
+  gint64 earliestCellDeadline();
+  void rebuildDeadlines();
+
+  // A cell's deadline as of one prepare; `generation` tells whether it is still the cell's.
+  struct Deadline {
+    gint64 us;
+    Cell* cell;
+    std::uint64_t generation;
+    bool operator>(const Deadline& other) const { return us > other.us; }
+  };
 
   int epoll_ = -1;
   std::unique_ptr<Cell> root_;
@@ -75,7 +88,10 @@ class ContextDriver {
   std::unordered_map<int, Cell*> owner_;  // registered descriptor -> its cell
   std::vector<Cell*> stale_;              // cells to prepare again before the next wait
   std::vector<Cell*> ready_;              // this round's cells with work (kept: no allocation)
-  std::size_t nextFree_ = 0;              // where lease() starts looking for room
+  // Cells' timeouts, earliest first: a round looks at the cells whose time has come instead of
+  // scanning all of them (2,475 per I/O thread in a 100-agent mesh) twice.
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::size_t nextFree_ = 0;  // where lease() starts looking for room
 };
 
 }  // namespace ifmesh::rtc
