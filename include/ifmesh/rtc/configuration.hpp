@@ -34,12 +34,11 @@ struct RtcConfiguration {
   unsigned connectTimeoutMs = 30000;
   // A connected peer we have heard nothing from for this long is gone (its process died, its
   // network vanished, a TURN server on the path stopped): the connection goes to Failed, with
-  // stats().failureReason saying so. A peer quiet for consentTimeoutMs/4 is sent an SCTP
-  // heartbeat (again every consentTimeoutMs/10 until it answers; a live peer always does), so an
-  // idle but healthy connection is never taken for dead, against any peer. There are no periodic
-  // SCTP heartbeats otherwise. Lower values detect a vanished peer sooner but mistake a peer
-  // whose I/O stalls that long for a dead one. 0: libnice's RFC 7675 consent check alone decides
-  // (measured ~10 s on loopback, not configurable there).
+  // stats().failureReason saying so. SCTP heartbeats every ~consentTimeoutMs/4 keep an idle but
+  // healthy connection talking (the peer answers them), so this works against any peer. Lower
+  // values detect a vanished peer sooner but mistake a peer whose I/O stalls that long for a dead
+  // one. 0: libnice's RFC 7675 consent check alone decides (measured ~10 s on loopback, not
+  // configurable there).
   unsigned consentTimeoutMs = 0;
   // The I/O thread this connection lives on (an index into the process's pool, modulo its
   // size); -1 spreads connections round-robin. Connections that call each other synchronously
