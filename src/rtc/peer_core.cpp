@@ -264,7 +264,8 @@ void PeerCore::handleDtlsConnected() {
   };
   try {
     sctp_ = rtc::SctpTransport::create(runtime_, loop_, kSctpPort, remote_->sctpPort,
-                                       config_.maxMessageSize, config_.maxChannels, std::move(cb));
+                                       config_.maxMessageSize, config_.maxChannels,
+                                       config_.consentTimeoutMs / 4, std::move(cb));
     sctp_->connect();
   } catch (const Error& e) {
     fail(e.what());
@@ -273,8 +274,7 @@ void PeerCore::handleDtlsConnected() {
 
 // A peer that vanishes without a word (killed process, dead link, dead relay) only shows as
 // silence; libnice's RFC 7675 check takes a fixed 30 s. Any datagram from the peer counts as
-// consent. A quiet peer is asked for a sign of life (an SCTP heartbeat, which a live peer answers)
-// once it has been silent for a quarter of the timeout, and again on every tick until it answers.
+// consent: while it lives it at least answers our SCTP heartbeats.
 void PeerCore::startConsentWatchdog() {
   if (config_.consentTimeoutMs == 0 || consentWatchdog_.active()) return;
   auto timeout = std::chrono::milliseconds(config_.consentTimeoutMs);
@@ -289,10 +289,7 @@ void PeerCore::startConsentWatchdog() {
       lastHeard_ = now;
       return true;
     }
-    if (now - lastHeard_ < timeout) {
-      if (now - lastHeard_ >= timeout / 4 && sctp_) sctp_->requestHeartbeat();
-      return true;
-    }
+    if (now - lastHeard_ < timeout) return true;
     std::string reason = "peer unresponsive: nothing received for " +
                          std::to_string(config_.consentTimeoutMs) + " ms (consent expired)";
     if (auto pair = ice_ ? ice_->selectedPair() : std::nullopt; pair && pair->localType == "relay")

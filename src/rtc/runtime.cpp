@@ -86,6 +86,7 @@ void Runtime::initUsrsctp() {
   usrsctp_sysctl_set_sctp_init_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_assoc_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_path_rtx_max_default(5);
+  usrsctp_sysctl_set_sctp_heartbeat_interval_default(10000);
   usrsctp_sysctl_set_sctp_sendspace(1024 * 1024);
   usrsctp_sysctl_set_sctp_recvspace(1024 * 1024);
 }

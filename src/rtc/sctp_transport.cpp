@@ -28,26 +28,28 @@ void setOption(struct socket* sock, int level, int name, const T& value, const c
 
 }  // namespace
 
-std::shared_ptr<SctpTransport> SctpTransport::create(Runtime& runtime, IoLoop& loop,
-                                                     std::uint16_t localPort,
-                                                     std::uint16_t remotePort,
-                                                     std::size_t maxReceiveSize,
-                                                     std::uint16_t streams, Callbacks callbacks) {
-  std::shared_ptr<SctpTransport> t(new SctpTransport(
-      runtime, loop, localPort, remotePort, maxReceiveSize, streams, std::move(callbacks)));
+std::shared_ptr<SctpTransport> SctpTransport::create(
+    Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
+    std::size_t maxReceiveSize, std::uint16_t streams, std::uint32_t heartbeatIntervalMs,
+    Callbacks callbacks) {
+  std::shared_ptr<SctpTransport> t(new SctpTransport(runtime, loop, localPort, remotePort,
+                                                     maxReceiveSize, streams, heartbeatIntervalMs,
+                                                     std::move(callbacks)));
   t->open();
   return t;
 }
 
 SctpTransport::SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort,
                              std::uint16_t remotePort, std::size_t maxReceiveSize,
-                             std::uint16_t streams, Callbacks callbacks)
+                             std::uint16_t streams, std::uint32_t heartbeatIntervalMs,
+                             Callbacks callbacks)
     : runtime_(runtime),
       loop_(loop),
       localPort_(localPort),
       remotePort_(remotePort),
       maxReceiveSize_(maxReceiveSize),
       streams_(streams),
+      heartbeatIntervalMs_(heartbeatIntervalMs),
       callbacks_(std::move(callbacks)) {}
 
 SctpTransport::~SctpTransport() {
@@ -80,12 +82,14 @@ void SctpTransport::open() {
     event.se_type = type;
     setOption(sock_, IPPROTO_SCTP, SCTP_EVENT, event, "SCTP_EVENT");
   }
-  // No periodic heartbeats: usrsctp walks every pending timer on each tick, and a heartbeat
-  // timer per association was most of that list (9,900 in a 100-agent mesh, ~5 % of all CPU).
-  // Whoever needs to hear from a quiet peer asks for one (requestHeartbeat).
   sctp_paddrparams params{};
-  params.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_DISABLE;
+  params.spp_flags = SPP_PMTUD_DISABLE;
   params.spp_pathmtu = kSctpPathMtu;
+  if (heartbeatIntervalMs_ != 0) {
+    // The peer answers every heartbeat, so an idle but live association still hears from it.
+    params.spp_flags |= SPP_HB_ENABLE;
+    params.spp_hbinterval = heartbeatIntervalMs_;
+  }
   setOption(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, params, "SCTP_PEER_ADDR_PARAMS");
   sctp_initmsg init{};
   init.sinit_num_ostreams = streams_;
@@ -106,29 +110,14 @@ void SctpTransport::open() {
     throw Error(Errc::Internal, std::string("usrsctp_bind: ") + strerror(errno));
 }
 
-sockaddr_conn SctpTransport::remoteAddress() const {
+void SctpTransport::connect() {
   sockaddr_conn remote{};
   remote.sconn_family = AF_CONN;
   remote.sconn_port = htons(remotePort_);
   remote.sconn_addr = reinterpret_cast<void*>(id_);
-  return remote;
-}
-
-void SctpTransport::connect() {
-  sockaddr_conn remote = remoteAddress();
   if (usrsctp_connect(sock_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0 &&
       errno != EINPROGRESS)
     throw Error(Errc::Internal, std::string("usrsctp_connect: ") + strerror(errno));
-}
-
-void SctpTransport::requestHeartbeat() {
-  if (closed_ || !connected_) return;
-  sctp_paddrparams params{};
-  sockaddr_conn remote = remoteAddress();
-  std::memcpy(&params.spp_address, &remote, sizeof remote);
-  params.spp_flags = SPP_HB_DEMAND;
-  // The peer's HEARTBEAT ACK is a datagram like any other; failing here only means none is sent.
-  usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &params, sizeof params);
 }
 
 void SctpTransport::receivePacket(const std::uint8_t* data, std::size_t length) {

@@ -46,6 +46,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   static std::shared_ptr<SctpTransport> create(Runtime& runtime, IoLoop& loop,
                                                std::uint16_t localPort, std::uint16_t remotePort,
                                                std::size_t maxReceiveSize, std::uint16_t streams,
+                                               std::uint32_t heartbeatIntervalMs,
                                                Callbacks callbacks);
   ~SctpTransport();
   SctpTransport(const SctpTransport&) = delete;
@@ -55,8 +56,6 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   void receivePacket(const std::uint8_t* data, std::size_t length);
   void outputPacket(const void* data, std::size_t length);  // usrsctp conn_output
   void shutdown();                                          // ABORT; no callbacks afterwards
-  // Sends one SCTP HEARTBEAT now; a live peer answers it. There are no periodic ones.
-  void requestHeartbeat();
 
   // Any thread. The message is sent exactly as queued (all or nothing, in queue order).
   void enqueue(std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte> data,
@@ -72,8 +71,8 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
 
  private:
   SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
-                std::size_t maxReceiveSize, std::uint16_t streams, Callbacks callbacks);
-  sockaddr_conn remoteAddress() const;
+                std::size_t maxReceiveSize, std::uint16_t streams,
+                std::uint32_t heartbeatIntervalMs, Callbacks callbacks);
   void open();
   static void onUpcall(struct socket* sock, void* arg, int flags);
   void scheduleProcessing();
@@ -98,6 +97,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint16_t remotePort_;
   std::size_t maxReceiveSize_;
   std::uint16_t streams_;
+  std::uint32_t heartbeatIntervalMs_;  // 0: the stack-wide default
   Callbacks callbacks_;
   struct socket* sock_ = nullptr;
   std::uintptr_t id_ = 0;
