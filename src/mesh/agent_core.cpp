@@ -407,12 +407,13 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
                {"hops", hops}});
       return;
     }
-    witness("ifmessage_received", message.source,
-            {{"message_id", message.id},
-             {"sequence_num", message.sequence},
-             {"priority", toString(message.priority)},
-             {"hops", hops},
-             {"via", fromPeer}});
+    if (witnessing())
+      witness("ifmessage_received", message.source,
+              {{"message_id", message.id},
+               {"sequence_num", message.sequence},
+               {"priority", toString(message.priority)},
+               {"hops", hops},
+               {"via", fromPeer}});
     onMessage(message);
     return;
   }

@@ -49,6 +49,9 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
                                     bool mayWait = false);
   void signal(const std::string& to, const std::string& type, nlohmann::json body);
   void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {});
+  // Whether witness events go anywhere: per-message events (two JSON objects per message) are
+  // not even built otherwise.
+  bool witnessing() const { return config_.witness != nullptr; }
   // A message taken off a link: delivered here, or forwarded one hop closer to its destination.
   void receive(const IFMessage& message, int hops, const std::string& fromPeer);
   void peerStateChanged(const std::string& peerId, PeerState state);

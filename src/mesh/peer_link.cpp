@@ -420,13 +420,14 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
   if (hops == 0 && !queue_.fits(json.size(), agent_.config().bandwidth.queue))
     dropped = makeRoom(message, json.size());
   queue_.push(message, std::move(json), hops);
-  agent_.witness("ifmessage_sent", peerId_,
-                 {{"message_id", message.id},
-                  {"sequence_num", message.sequence},
-                  {"destination", message.destination},
-                  {"priority", toString(message.priority)},
-                  {"hops", hops},
-                  {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
+  if (agent_.witnessing())
+    agent_.witness("ifmessage_sent", peerId_,
+                   {{"message_id", message.id},
+                    {"sequence_num", message.sequence},
+                    {"destination", message.destination},
+                    {"priority", toString(message.priority)},
+                    {"hops", hops},
+                    {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
   // Reported only now that the new message is queued: the callback may send again.
   for (const auto& d : dropped) agent_.dropped(d, peerId_);
   pump();
