@@ -219,10 +219,16 @@ TEST_F(ProcessKill, StreamingPeerKilledAndRestartedGetsEveryUnacknowledgedMessag
   // A steady stream, kept up while the peer is dead and while it comes back.
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> accepted{0};
+  // Held across a send and its count: a message is queued before send() returns, so a snapshot
+  // of the queue taken between the two once counted it as queued but not accepted.
+  std::mutex sending;
   std::thread sender([&] {
     while (!stop) {
-      std::uint64_t seq = a_->send(kPeer, numbered(static_cast<int>(accepted + 1)));
-      accepted = seq;
+      {
+        std::lock_guard lock(sending);
+        std::uint64_t seq = a_->send(kPeer, numbered(static_cast<int>(accepted + 1)));
+        accepted = seq;
+      }
       std::this_thread::sleep_for(2ms);
     }
   });
@@ -237,10 +243,15 @@ TEST_F(ProcessKill, StreamingPeerKilledAndRestartedGetsEveryUnacknowledgedMessag
 
   ASSERT_TRUE(eventually([&] { return readRecord(oldRecord()).size() >= 300; }, 20s));
   killPeerAndMeasureDetection();
-  std::size_t queued = a_->unacknowledged(kPeer);
+  std::size_t queued = 0;
+  std::uint64_t ackedByOld = 0;
+  {
+    std::lock_guard lock(sending);
+    queued = a_->unacknowledged(kPeer);
+    // Everything the killed process acknowledged is in its record; the rest is still queued.
+    ackedByOld = accepted - queued;
+  }
   EXPECT_GT(queued, 0u) << "nothing was waiting for the dead peer";
-  // Everything the killed process acknowledged is in its record; the rest is still queued.
-  std::uint64_t ackedByOld = accepted - queued;
   EXPECT_GE(readRecord(oldRecord()).size(), ackedByOld);
 
   newB_ = startPeer(newRecord());
