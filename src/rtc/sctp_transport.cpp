@@ -83,9 +83,10 @@ void SctpTransport::open() {
     setOption(sock_, IPPROTO_SCTP, SCTP_EVENT, event, "SCTP_EVENT");
   }
   // Heartbeats stay on although usrsctp walks each association's heartbeat timer on every tick
-  // (~3 % of CPU in a 100-agent mesh): a path that lost packets repeatedly is marked failed and
-  // only a heartbeat answer brings it back. Without them, a burst of loopback drops under a
-  // flood stalled an association for good (1 run in ~30 of the p2p benchmark).
+  // (~3 % of CPU in a 100-agent mesh). After repeated retransmission timeouts a path is marked
+  // unreachable; a SACK of retransmitted data does not clear that (Karn's rule), a heartbeat
+  // answer does. Without heartbeats a burst of loopback drops under a flood stalled an
+  // association for good, both ends still connected (1 run in ~30 of the p2p benchmark).
   sctp_paddrparams params{};
   params.spp_flags = SPP_PMTUD_DISABLE;
   params.spp_pathmtu = kSctpPathMtu;
