@@ -8,7 +8,7 @@ PACKAGES=(
   libnice-dev libglib2.0-dev libssl-dev libusrsctp-dev
   libboost-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libzstd-dev libhiredis-dev
+  libzstd-dev libhiredis-dev libjemalloc-dev
   coturn iproute2
 )
 

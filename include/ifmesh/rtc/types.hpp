@@ -60,4 +60,16 @@ struct PeerConnectionStats {
   std::string failureReason;  // why the connection failed, when it did
 };
 
+// Counters of the process's one SCTP stack (all connections together) since it started; 32-bit
+// in usrsctp, so they wrap: take differences with uint32_t arithmetic. What a benchmark divides by
+// its message count to see how many packets each message costs, and whether any were lost.
+struct SctpStackCounters {
+  std::uint32_t dataChunksSent = 0;
+  std::uint32_t dataChunksRetransmitted = 0;
+  std::uint32_t sacksSent = 0;
+  std::uint32_t delayedSackTimeouts = 0;  // SACKs sent alone after the delayed-ack timer
+  std::uint32_t retransmissionTimeouts = 0;
+  std::uint32_t heartbeatsSent = 0;
+};
+
 }  // namespace ifmesh
