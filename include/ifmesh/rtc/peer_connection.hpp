@@ -16,9 +16,6 @@ class PeerCore;
 // A WebRTC peer connection carrying DataChannels only (ICE + DTLS 1.2 + SCTP).
 // Every method may be called from any thread. Callbacks run on the single ifmesh I/O thread.
 // Register callbacks before createOffer/setRemoteDescription to see every event.
-// The SCTP stack's counters (all connections of this process); see SctpStackCounters.
-SctpStackCounters sctpStackCounters();
-
 class PeerConnection {
  public:
   explicit PeerConnection(RtcConfiguration config = {});
@@ -60,5 +57,8 @@ class PeerConnection {
  private:
   std::shared_ptr<detail::PeerCore> core_;
 };
+
+// The SCTP stack's counters (all connections of this process); see SctpStackCounters.
+SctpStackCounters sctpStackCounters();
 
 }  // namespace ifmesh
