@@ -159,6 +159,7 @@ ScenarioResult runPairScenario(const PairOptions& options) {
       PairOptions block = o;
       block.samples = b + 1 == kBlocks ? o.samples - done : o.samples / kBlocks;
       block.warmup = b == 0 ? o.warmup : kBlockWarmup;
+      block.progress = nullptr;  // progress is reported per block below, not from 0 in each
       if (block.samples == 0) continue;
       auto echo = measureEcho(pair, block);
       r.rttSamplesUs.insert(r.rttSamplesUs.end(), echo.rttUs.begin(), echo.rttUs.end());

@@ -57,13 +57,23 @@ class UdpSocket {
 
 // The two ends on two different cores when there are two, as the two peers of the DataChannel
 // echo are (each on its own I/O thread): left to the scheduler, the two threads sometimes shared
-// a core and the floor dropped from ~60 to ~10 us, a different quantity.
-void pinToCpu(unsigned index) {
-  unsigned cpus = std::thread::hardware_concurrency();
-  if (cpus < 2) return;
+// a core and the floor dropped from ~60 to ~10 us, a different quantity. The cores are the first
+// two this process may run on (it may be confined by taskset or a cgroup).
+std::vector<int> twoAllowedCpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return {};
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu)
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  return cpus.size() == 2 ? cpus : std::vector<int>{};
+}
+
+void pinToCpu(const std::vector<int>& cpus, std::size_t which) {
+  if (which >= cpus.size()) return;  // fewer than two cores: the scheduler decides
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(index % cpus, &set);
+  CPU_SET(cpus[which], &set);
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
@@ -75,8 +85,9 @@ std::vector<double> measureUdpFloorSamples(std::size_t payload, std::size_t warm
   client.connectTo(server.port());
   server.connectTo(client.port());
   std::size_t total = warmup + samples;
+  const std::vector<int> cpus = twoAllowedCpus();
   std::thread echo([&] {
-    pinToCpu(1);
+    pinToCpu(cpus, 1);
     std::vector<char> buf(payload);
     for (std::size_t i = 0; i < total; ++i) {
       if (!server.recv(buf) || !server.send(buf)) return;
@@ -85,7 +96,7 @@ std::vector<double> measureUdpFloorSamples(std::size_t payload, std::size_t warm
   std::vector<double> rtts;
   bool ok = true;
   std::thread ping([&] {
-    pinToCpu(0);
+    pinToCpu(cpus, 0);
     std::vector<char> buf(payload, 'x');
     rtts.reserve(samples);
     for (std::size_t i = 0; i < total && ok; ++i) {
