@@ -17,6 +17,7 @@ constexpr gint64 kVerifyWindowUs = 1'000'000;  // a new connection's sockets exi
 }  // namespace
 
 struct ContextDriver::Cell {
+  ContextDriver* driver = nullptr;
   GMainContext* context = nullptr;
   bool root = false;
   std::size_t members = 0;
@@ -57,9 +58,14 @@ GMainContext* ContextDriver::Lease::context() const {
   return cell_ ? cell_->context : nullptr;
 }
 
+void ContextDriver::Lease::touch() {
+  if (cell_) cell_->driver->markStale(*cell_);
+}
+
 ContextDriver::ContextDriver(GMainContext* root) : root_(std::make_unique<Cell>()) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  root_->driver = this;
   root_->context = root;
   root_->root = true;
 }
@@ -81,8 +87,10 @@ ContextDriver::Lease ContextDriver::lease() {
     }
   }
   auto cell = std::make_unique<Cell>();
-  cell->context = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
-  g_main_context_acquire(cell->context);  // this thread alone ever runs it
+  cell->driver = this;
+  cell->context = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_NONE);
+  // This thread alone runs it; as its owner, this thread's source changes signal no wakeup.
+  g_main_context_acquire(cell->context);
   Cell* raw = cell.get();
   cells_.push_back(std::move(cell));
   nextFree_ = cells_.size() - 1;
@@ -162,6 +170,10 @@ void ContextDriver::dispatch(Cell& cell) {
   if (g_main_context_check(cell.context, cell.maxPriority, cell.fds.data(), cell.nfds))
     g_main_context_dispatch(cell.context);
   cell.ready = false;
+  markStale(cell);
+}
+
+void ContextDriver::markStale(Cell& cell) {
   if (!cell.root && !cell.stale) {
     cell.stale = true;
     stale_.push_back(&cell);

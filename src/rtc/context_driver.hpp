@@ -8,11 +8,14 @@
 // per cell); one epoll set holds every cell's descriptors, and a cell is prepared, checked and
 // dispatched only when one of its descriptors is ready, its timeout expires, or GLib wakes it.
 //
-// Cells are created with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, GLib's mode for embedding a
-// context in a foreign loop: any change to a cell's sources (a timer added from another cell's
-// callback, a source removed) signals the cell's wakeup descriptor, which is in the epoll set, so
-// a cell idle in epoll is never left with stale timeouts. The root context (tasks and our own
-// timers) is prepared and checked every round like an ordinary GLib loop.
+// A cell's sources change only while its own agent's code runs: in the cell's dispatch (after
+// which the cell is prepared again) or when we call into that agent (IceTransport then calls
+// Lease::touch(), which has the cell prepared before the next wait). So cells are owned by the
+// loop thread and not created with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING: with that flag GLib
+// wrote the cell's wakeup eventfd on every source attach (libnice re-creates its timers all the
+// time), ~2.6 write() calls and as many extra wake-ups per round trip in a 100-agent mesh. The
+// wakeup descriptor stays in the epoll set for changes made from other threads. The root context
+// (tasks and our own timers) is prepared and checked every round like an ordinary GLib loop.
 #include <glib.h>
 
 #include <cstddef>
@@ -39,6 +42,10 @@ class ContextDriver {
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     GMainContext* context() const;
+    // Says that the caller changed (or may have changed) the cell's sources outside its dispatch,
+    // e.g. by calling into its libnice agent: the cell is prepared again before the next wait.
+    // Loop thread only.
+    void touch();
 
    private:
     Cell* cell_ = nullptr;
@@ -70,6 +77,7 @@ class ContextDriver {
   void registerDescriptors(Cell& cell);
   void unregister(int fd, Cell& cell);
   void dispatch(Cell& cell);
+  void markStale(Cell& cell);
   // The earliest deadline of any cell, dropping heap entries that a later prepare replaced.
   gint64 earliestCellDeadline();
   void rebuildDeadlines();

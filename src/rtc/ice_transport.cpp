@@ -90,6 +90,7 @@ IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool co
                    G_CALLBACK(&IceTransport::onSelectedPair), this);
   nice_agent_attach_recv(agent_, streamId_, kComponent, cell_.context(), &IceTransport::onRecv,
                          this);
+  cell_.touch();
 }
 
 IceTransport::~IceTransport() {
@@ -104,6 +105,7 @@ void IceTransport::shutdown() {
   nice_agent_attach_recv(agent_, streamId_, kComponent, cell_.context(), nullptr, nullptr);
   nice_agent_remove_stream(agent_, streamId_);
   nice_agent_close_async(agent_, nullptr, nullptr);
+  cell_.touch();
 }
 
 std::pair<std::string, std::string> IceTransport::localCredentials() const {
@@ -121,10 +123,12 @@ void IceTransport::gather() {
   // Without STUN/TURN the candidate signals fire synchronously inside this call.
   if (!nice_agent_gather_candidates(agent_, streamId_))
     throw Error(Errc::Internal, "ICE candidate gathering failed to start");
+  cell_.touch();
 }
 
 void IceTransport::setRemoteCredentials(const std::string& ufrag, const std::string& pwd) {
   nice_agent_set_remote_credentials(agent_, streamId_, ufrag.c_str(), pwd.c_str());
+  cell_.touch();
 }
 
 bool IceTransport::addRemoteCandidate(const std::string& candidate) {
@@ -137,17 +141,21 @@ bool IceTransport::addRemoteCandidate(const std::string& candidate) {
   GSList list{nc, nullptr};
   int added = nice_agent_set_remote_candidates(agent_, streamId_, kComponent, &list);
   nice_candidate_free(nc);
+  cell_.touch();
   return added > 0;
 }
 
 void IceTransport::remoteGatheringDone() {
   nice_agent_peer_candidate_gathering_done(agent_, streamId_);
+  cell_.touch();
 }
 
 bool IceTransport::send(const void* data, std::size_t length) {
   if (shutdown_) return false;
-  return nice_agent_send(agent_, streamId_, kComponent, static_cast<guint>(length),
-                         static_cast<const gchar*>(data)) >= 0;
+  bool sent = nice_agent_send(agent_, streamId_, kComponent, static_cast<guint>(length),
+                              static_cast<const gchar*>(data)) >= 0;
+  if (sendMayChangeSources_) cell_.touch();
+  return sent;
 }
 
 std::string IceTransport::candidateLine(NiceCandidate* candidate) const {
@@ -222,6 +230,7 @@ void IceTransport::onSelectedPair(NiceAgent*, guint, guint, NiceCandidate* local
   pair.localType = local->type <= NICE_CANDIDATE_TYPE_RELAYED ? kTypes[local->type] : "unknown";
   pair.remoteType = remote->type <= NICE_CANDIDATE_TYPE_RELAYED ? kTypes[remote->type] : "unknown";
   t->selectedPair_ = pair;
+  t->sendMayChangeSources_ = local->type == NICE_CANDIDATE_TYPE_RELAYED;
 }
 
 }  // namespace ifmesh::rtc

@@ -53,12 +53,17 @@ class IceTransport {
   std::string candidateLine(NiceCandidate* candidate) const;
 
   IoLoop& loop_;
-  ContextDriver::Lease cell_;  // the context our libnice agent runs in
+  // The context our libnice agent runs in. Every call into the agent outside that context's
+  // dispatch may add or remove its sources, so it touches the cell (see ContextDriver).
+  ContextDriver::Lease cell_;
   Callbacks callbacks_;
   NiceAgent* agent_ = nullptr;
   guint streamId_ = 0;
   bool gathering_ = false;
   bool shutdown_ = false;
+  // Sending through a TURN relay may start permission and binding timers; a direct UDP send
+  // changes no source (and sends are the one call frequent enough for the touch to cost).
+  bool sendMayChangeSources_ = true;
   IceState state_ = IceState::New;
   std::optional<CandidatePairStats> selectedPair_;
 };
