@@ -6,6 +6,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <utility>
 
@@ -114,7 +116,7 @@ void Runtime::unregisterSctp(std::uintptr_t id) {
 }
 
 SctpTransport* Runtime::findSctp(std::uintptr_t id) const {
-  std::lock_guard lock(sctpMutex_);
+  std::shared_lock lock(sctpMutex_);
   auto it = sctpRegistry_.find(id);
   if (it == sctpRegistry_.end() || !it->second.owner->isLoopThread()) return nullptr;
   return it->second.transport;
@@ -125,7 +127,7 @@ void Runtime::withSctp(std::uintptr_t id, const SctpTask& fn,
   IoLoop* owner = nullptr;
   SctpTransport* transport = nullptr;
   {
-    std::lock_guard lock(sctpMutex_);
+    std::shared_lock lock(sctpMutex_);
     auto it = sctpRegistry_.find(id);
     if (it == sctpRegistry_.end()) return;
     owner = it->second.owner;

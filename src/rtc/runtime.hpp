@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -61,7 +62,10 @@ class Runtime {
   std::atomic<std::size_t> nextLoop_{0};
   Certificate certificate_;
   SslCtxPtr dtlsContext_;
-  mutable std::mutex sctpMutex_;
+  // Every SCTP packet and upcall looks its association up here, from both I/O threads; only
+  // connection setup and teardown write. A plain mutex made the two threads wait on each other
+  // (futex calls) several thousand times a second in a 100-agent mesh.
+  mutable std::shared_mutex sctpMutex_;
   std::unordered_map<std::uintptr_t, SctpEntry> sctpRegistry_;
   std::uintptr_t nextSctpId_ = 1;
   bool sctpTimerRunning_ = false;
