@@ -81,6 +81,24 @@ std::size_t residentBytes() {
   return 0;
 }
 
+CpuSample sampleCpu() {
+  CpuSample c;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto us = [](const timeval& t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
+  c.processUs = us(usage.ru_utime) + us(usage.ru_stime);
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  stat >> cpu;
+  for (int field = 0; field < 10 && stat; ++field) {
+    double ticks = 0;
+    stat >> ticks;
+    c.machineTicks += ticks;
+    if (field == 7) c.stealTicks = ticks;  // user nice system idle iowait irq softirq *steal*
+  }
+  return c;
+}
+
 std::size_t threadCount() {
   std::size_t n = 0;
   if (DIR* dir = opendir("/proc/self/task")) {
@@ -229,6 +247,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   // All-pairs traffic: each agent starts its window on its own I/O thread.
   auto trafficStart = Clock::now();
   SctpStackCounters sctpBefore = sctpStackCounters();
+  CpuSample cpuBefore = sampleCpu();
   running = true;
   for (std::size_t i = 0; i < o.agents; ++i) {
     Agent* self = agents[i].get();
@@ -248,6 +267,11 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   double seconds = std::chrono::duration<double>(Clock::now() - trafficStart).count();
   std::uint64_t trips = roundTrips.load();
   SctpStackCounters sctpAfter = sctpStackCounters();
+  CpuSample cpuAfter = sampleCpu();
+  double cpuUsPerTrip = trips ? (cpuAfter.processUs - cpuBefore.processUs) / double(trips) : 0;
+  double machineTicks = cpuAfter.machineTicks - cpuBefore.machineTicks;
+  double stealPercent =
+      machineTicks > 0 ? 100.0 * (cpuAfter.stealTicks - cpuBefore.stealTicks) / machineTicks : 0;
   std::size_t rssPeak = residentBytes();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let in-flight pings land
   // Stop traffic on each agent's thread before reading what it recorded.
@@ -284,7 +308,9 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                      {"window_per_agent", o.window},
                      {"teardown_ms", teardownMs},
                      {"threads_before", threadsBefore},
-                     {"sctp_per_round_trip", sctpPerRoundTrip(sctpBefore, sctpAfter, trips)}};
+                     {"sctp_per_round_trip", sctpPerRoundTrip(sctpBefore, sctpAfter, trips)},
+                     {"cpu_us_per_round_trip", cpuUsPerTrip},
+                     {"machine_steal_percent", stealPercent}};
   r.notes.push_back(o.messageSignatures == MessageSignatures::Always
                         ? "every message signed (Ed25519)"
                         : "signatures on relayed messages only (MessageSignatures::Relayed; agents "
@@ -297,6 +323,12 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                 sctp["data_chunks"].get<double>(), sctp["sacks"].get<double>(),
                 sctp["delayed_sacks"].get<double>(), sctp["retransmitted_chunks"].get<double>());
   r.notes.push_back(perTrip);
+  char cpu[160];
+  std::snprintf(cpu, sizeof cpu,
+                "CPU per round trip: %.0f us (process, all threads); the machine's steal time "
+                "during the echo: %.1f %%",
+                cpuUsPerTrip, stealPercent);
+  r.notes.push_back(cpu);
   r.notes.push_back(std::to_string(connections) + " connections established in " +
                     std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
                     std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) +
