@@ -1,5 +1,6 @@
 #include "bench/suite.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -69,8 +70,11 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   r.extra["direct_rtt_us"] = toJson(reference.rttUs);
   r.targets.push_back({"p95 < 150ms (original design)", 150, r.rttUs.p95 / 1000, "ms"});
   addRttTargets(r);
-  r.targets.push_back(
-      {"relay RTT p50 <= direct p50 + 100us", reference.rttUs.p50 + 100, r.rttUs.p50, "us"});
+  // The actual is the relay's p50, so the line names the threshold it was compared with.
+  char relayTarget[96];
+  std::snprintf(relayTarget, sizeof relayTarget,
+                "relay RTT p50 <= direct p50 + 100us (%.0f + 100 us)", reference.rttUs.p50);
+  r.targets.push_back({relayTarget, reference.rttUs.p50 + 100, r.rttUs.p50, "us"});
   r.targets.push_back({"setup p50 <= 20ms", 20, r.setupMs.p50, "ms"});
   return r;
 }
