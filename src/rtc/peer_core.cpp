@@ -16,7 +16,6 @@ namespace sdp = rtc::sdp;
 namespace dcep = rtc::dcep;
 
 namespace {
-constexpr std::uint16_t kSctpPort = 5000;
 constexpr std::size_t kMaxEarlyDatagrams = 64;
 constexpr std::size_t kDefaultRemoteMaxMessageSize = 65536;  // RFC 8841 §6: when not announced
 }  // namespace
@@ -82,7 +81,7 @@ sdp::SessionDescription PeerCore::buildLocal(Description::Type type) {
   d.iceUfrag = ufrag;
   d.icePwd = pwd;
   d.fingerprint = runtime_.certificate().fingerprint();
-  d.sctpPort = kSctpPort;
+  d.sctpPort = localSctpPort_;
   d.maxMessageSize = config_.maxMessageSize;
   d.sessionId = sessionId_;
   d.sessionVersion = ++sessionVersion_;
@@ -263,7 +262,7 @@ void PeerCore::handleDtlsConnected() {
     if (auto it = channels_.find(stream); it != channels_.end()) it->second->sent(bytes);
   };
   try {
-    sctp_ = rtc::SctpTransport::create(runtime_, loop_, kSctpPort, remote_->sctpPort,
+    sctp_ = rtc::SctpTransport::create(runtime_, loop_, localSctpPort_, remote_->sctpPort,
                                        config_.maxMessageSize, config_.maxChannels,
                                        config_.consentTimeoutMs / 4, std::move(cb));
     sctp_->connect();

@@ -88,6 +88,8 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
 
   RtcConfiguration config_;
   rtc::Runtime& runtime_;
+  // Our SCTP port, announced in every description (a=sctp-port) and bound when SCTP starts.
+  std::uint16_t localSctpPort_ = runtime_.nextSctpPort();
   rtc::IoLoop& loop_;  // this connection's I/O thread, for its whole life
   std::unique_ptr<rtc::IceTransport> ice_;
   std::unique_ptr<rtc::DtlsTransport> dtls_;

@@ -115,6 +115,14 @@ void Runtime::unregisterSctp(std::uintptr_t id) {
   usrsctp_deregister_address(reinterpret_cast<void*>(id));
 }
 
+std::uint16_t Runtime::nextSctpPort() {
+  // usrsctp hashes endpoints by port into sctp_hashtblsize (1,024) buckets: this many distinct
+  // ports give every bucket its own, and 5000 stays the first port, as other stacks expect.
+  constexpr std::uint32_t kSpan = 4096;
+  return static_cast<std::uint16_t>(5000 +
+                                    nextSctpPort_.fetch_add(1, std::memory_order_relaxed) % kSpan);
+}
+
 SctpTransport* Runtime::findSctp(std::uintptr_t id) const {
   std::shared_lock lock(sctpMutex_);
   auto it = sctpRegistry_.find(id);
