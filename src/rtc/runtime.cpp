@@ -72,6 +72,9 @@ Runtime::~Runtime() {
 }
 
 void Runtime::initUsrsctp() {
+  // Each socket gets a hash table for its associations (256 buckets, 2 KiB, zeroed); ours have one
+  // association each. Must be set before usrsctp_init*.
+  usrsctp_tunable_set_sctp_pcbtblsize(8);
   usrsctp_init_nothreads(0, &onSctpOutput, nullptr);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
   usrsctp_sysctl_set_sctp_pr_enable(1);
