@@ -61,6 +61,33 @@ nlohmann::json sctpPerRoundTrip(const SctpStackCounters& before, const SctpStack
       {"heartbeats", per(before.heartbeatsSent, after.heartbeatsSent)}};
 }
 
+// CPU time this process used (all threads, user + system) and the machine's time counters.
+// Round trips/s depend on the share of the cores the process got; CPU per round trip is the cost
+// of the work itself, and steal time (where the VM reports it) shows a neighbour's load.
+struct CpuSample {
+  double processUs = 0;
+  double stealTicks = 0;
+  double machineTicks = 0;  // all states, all CPUs
+};
+
+CpuSample sampleCpu() {
+  CpuSample c;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto us = [](const timeval& t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
+  c.processUs = us(usage.ru_utime) + us(usage.ru_stime);
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  stat >> cpu;
+  for (int field = 0; field < 10 && stat; ++field) {
+    double ticks = 0;
+    stat >> ticks;
+    c.machineTicks += ticks;
+    if (field == 7) c.stealTicks = ticks;  // user nice system idle iowait irq softirq *steal*
+  }
+  return c;
+}
+
 }  // namespace
 
 std::optional<std::string> descriptorShortfall(std::size_t connections) {
@@ -79,24 +106,6 @@ std::size_t residentBytes() {
   for (std::string line; std::getline(status, line);)
     if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
   return 0;
-}
-
-CpuSample sampleCpu() {
-  CpuSample c;
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto us = [](const timeval& t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
-  c.processUs = us(usage.ru_utime) + us(usage.ru_stime);
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  stat >> cpu;
-  for (int field = 0; field < 10 && stat; ++field) {
-    double ticks = 0;
-    stat >> ticks;
-    c.machineTicks += ticks;
-    if (field == 7) c.stealTicks = ticks;  // user nice system idle iowait irq softirq *steal*
-  }
-  return c;
 }
 
 std::size_t threadCount() {

@@ -38,14 +38,4 @@ std::optional<std::string> descriptorShortfall(std::size_t connections);
 std::size_t residentBytes();
 std::size_t threadCount();
 
-// CPU time this process used (all threads, user + system) and the machine's time counters. On a
-// shared virtual machine a neighbour's load shows up as steal time and moves round trips/s between
-// runs of one binary; the CPU spent per round trip moves much less.
-struct CpuSample {
-  double processUs = 0;
-  double stealTicks = 0;
-  double machineTicks = 0;  // all states, all CPUs
-};
-CpuSample sampleCpu();
-
 }  // namespace ifmesh::bench
