@@ -22,17 +22,12 @@
 #include <dlfcn.h>
 #include <glib.h>
 
-#include <cstring>
-
+#include "rtc/libnice_caller.hpp"
 #include "rtc/libnice_glib_hooks.hpp"
 
 namespace {
 
-bool calledFromLibnice(const void* returnAddress) {
-  Dl_info info{};
-  if (dladdr(returnAddress, &info) == 0 || info.dli_fname == nullptr) return false;
-  return std::strstr(info.dli_fname, "libnice") != nullptr;
-}
+using ifmesh::rtc::calledFromLibnice;
 
 GMainContext* sharedComponentContext() {
   // Created once and kept for the life of the process: it never runs, so it needs no thread.
