@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -98,17 +99,22 @@ ScenarioResult runConstrainedScenario(const ConstrainedOptions& o) {
   auto without = runConstrainedFlood(o, false);
   r.extra["with_adapter"] = with;
   r.extra["without_adapter"] = without;
-  auto describe = [](const char* name, const nlohmann::json& j) {
+  auto oneDecimal = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return std::string(buf);
+  };
+  auto describe = [&oneDecimal](const char* name, const nlohmann::json& j) {
     std::string t;
     for (const auto& x : j["transitions"]) t += x.get<std::string>() + " ";
     return std::string(name) + ": peak buffered " +
            std::to_string(j["peak_buffered"].get<std::size_t>() / 1024) +
            " KiB, control RTT (normal priority) p50 " +
-           std::to_string(j["control_rtt_ms"]["p50"].get<double>()) + " ms / max " +
-           std::to_string(j["control_rtt_ms"]["max"].get<double>()) + " ms, control RTT (" +
+           oneDecimal(j["control_rtt_ms"]["p50"].get<double>()) + " ms / max " +
+           oneDecimal(j["control_rtt_ms"]["max"].get<double>()) + " ms, control RTT (" +
            j.value("control_priority", "high") + " priority) p50 " +
-           std::to_string(j["priority_control_rtt_ms"]["p50"].get<double>()) + " ms / max " +
-           std::to_string(j["priority_control_rtt_ms"]["max"].get<double>()) + " ms, compressed " +
+           oneDecimal(j["priority_control_rtt_ms"]["p50"].get<double>()) + " ms / max " +
+           oneDecimal(j["priority_control_rtt_ms"]["max"].get<double>()) + " ms, compressed " +
            std::to_string(j.value("bytes_before_compression", 0ULL) / 1024) + " -> " +
            std::to_string(j.value("bytes_after_compression", 0ULL) / 1024) + " KiB, drained in " +
            std::to_string(static_cast<int>(j["drain_ms"].get<double>())) +

@@ -29,14 +29,19 @@ double ratio(double value, double floor) {
 std::string formatBlock(const ScenarioResult& r) {
   std::string out;
   out += kRule + "\nBenchmark: " + r.title + "\n" + kRule + "\n";
-  out += "Samples:      " + std::to_string(r.rttUs.samples) + "\n";
-  out += "Min RTT:      " + ms(r.rttUs.min) + "\n";
-  out += "Max RTT:      " + ms(r.rttUs.max) + "\n";
-  out += "Avg RTT:      " + ms(r.rttUs.avg) + "\n";
-  out += "P50 (median): " + ms(r.rttUs.p50) + "\n";
-  out += "P95:          " + ms(r.rttUs.p95) + "\n";
-  out += "P99:          " + ms(r.rttUs.p99) + "\n";
-  out += "Throughput:   " + fmt("%.2f msg/s (echo round trips)", r.echoRoundTripsPerS) + "\n";
+  if (r.rttUs.samples == 0) {
+    // Zeros here would read as measured RTTs; such a scenario reports in its notes and targets.
+    out += "Samples:      0 (no echo round trips in this scenario: see the notes)\n";
+  } else {
+    out += "Samples:      " + std::to_string(r.rttUs.samples) + "\n";
+    out += "Min RTT:      " + ms(r.rttUs.min) + "\n";
+    out += "Max RTT:      " + ms(r.rttUs.max) + "\n";
+    out += "Avg RTT:      " + ms(r.rttUs.avg) + "\n";
+    out += "P50 (median): " + ms(r.rttUs.p50) + "\n";
+    out += "P95:          " + ms(r.rttUs.p95) + "\n";
+    out += "P99:          " + ms(r.rttUs.p99) + "\n";
+    out += "Throughput:   " + fmt("%.2f msg/s (echo round trips)", r.echoRoundTripsPerS) + "\n";
+  }
   if (r.floorUs.samples > 0) {
     out += "UDP floor:    p50 " + ms(r.floorUs.p50) + "  p99 " + ms(r.floorUs.p99) +
            fmt("  (RTT/floor: p50 %.2fx, p99 %.2fx)", ratio(r.rttUs.p50, r.floorUs.p50),

@@ -59,6 +59,17 @@ TEST(Report, JsonHasTheIssueSchemaAndBlockHasTheOriginalLines) {
     EXPECT_NE(block.find(line), std::string::npos) << line << "\n" << block;
 }
 
+TEST(Report, BlockWithoutEchoSamplesPrintsNoRtts) {
+  ScenarioResult r;
+  r.title = "Constrained link";
+  r.notes.push_back("adapter on: drained in 1507 ms");
+  std::string block = formatBlock(r);
+  EXPECT_NE(block.find("Samples:      0 (no echo round trips"), std::string::npos) << block;
+  for (const char* line : {"Min RTT:", "P50 (median):", "Throughput:"})
+    EXPECT_EQ(block.find(line), std::string::npos) << line << "\n" << block;
+  EXPECT_NE(block.find("adapter on: drained in 1507 ms"), std::string::npos) << block;
+}
+
 TEST(UdpFloor, MeasuresLoopbackRoundTrips) {
   auto s = measureUdpFloor(64, 50, 500);
   EXPECT_EQ(s.samples, 500u);
