@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 
 #include "ifmesh/error.hpp"
@@ -100,6 +101,8 @@ IceTransport::~IceTransport() {
 
 void IceTransport::shutdown() {
   if (shutdown_) return;
+  // What the closing layers sent last (SCTP's ABORT, DTLS's close_notify) may still be held.
+  if (loop_.heldDatagrams().owner == this) sendHeld();
   shutdown_ = true;
   g_signal_handlers_disconnect_by_data(agent_, this);
   nice_agent_attach_recv(agent_, streamId_, kComponent, cell_.context(), nullptr, nullptr);
@@ -150,12 +153,53 @@ void IceTransport::remoteGatheringDone() {
   cell_.touch();
 }
 
+// While a received datagram is handled, what it makes us send (the packets a SACK lets out, a
+// handshake flight) is held in the loop's HeldDatagrams and leaves in one batch (libnice: one
+// sendmmsg) when the handler returns, instead of one sendmsg each.
 bool IceTransport::send(const void* data, std::size_t length) {
   if (shutdown_) return false;
+  auto& held = loop_.heldDatagrams();
+  if (held.owner != this) return sendNow(data, length);
+  const auto* bytes = static_cast<const std::byte*>(data);
+  held.bytes.insert(held.bytes.end(), bytes, bytes + length);
+  held.ends.push_back(held.bytes.size());
+  return true;
+}
+
+bool IceTransport::sendNow(const void* data, std::size_t length) {
   bool sent = nice_agent_send(agent_, streamId_, kComponent, static_cast<guint>(length),
                               static_cast<const gchar*>(data)) >= 0;
   if (sendMayChangeSources_) cell_.touch();
   return sent;
+}
+
+// Datagrams the batch cannot take (the socket buffer full) are lost as on the wire: DTLS
+// retransmits its flights and SCTP its data, as after any send that would block.
+void IceTransport::sendHeld() {
+  auto& held = loop_.heldDatagrams();
+  held.owner = nullptr;
+  if (held.ends.size() == 1) {
+    sendNow(held.bytes.data(), held.ends[0]);
+  } else if (!held.ends.empty()) {
+    constexpr std::size_t kChunk = 64;
+    std::array<GOutputVector, kChunk> vectors;
+    std::array<NiceOutputMessage, kChunk> messages;
+    std::size_t begin = 0;
+    for (std::size_t first = 0; first < held.ends.size(); first += kChunk) {
+      const std::size_t n = std::min(kChunk, held.ends.size() - first);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t end = held.ends[first + i];
+        vectors[i] = {held.bytes.data() + begin, end - begin};
+        messages[i] = {&vectors[i], 1};
+        begin = end;
+      }
+      nice_agent_send_messages_nonblocking(agent_, streamId_, kComponent, messages.data(),
+                                           static_cast<guint>(n), nullptr, nullptr);
+    }
+    if (sendMayChangeSources_) cell_.touch();
+  }
+  held.bytes.clear();
+  held.ends.clear();
 }
 
 std::string IceTransport::candidateLine(NiceCandidate* candidate) const {
@@ -173,8 +217,22 @@ void IceTransport::setState(IceState state) {
 
 void IceTransport::onRecv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self) {
   auto* t = static_cast<IceTransport*>(self);
-  if (!t->shutdown_ && t->callbacks_.onData)
+  if (t->shutdown_ || !t->callbacks_.onData) return;
+  // The transport outlives this call even if the handler closes the connection: its owner
+  // destroys it only after the current dispatch (PeerCore::teardownTransports).
+  auto& held = t->loop_.heldDatagrams();
+  if (held.owner != nullptr) {  // inside another transport's hold: nothing to batch here
     t->callbacks_.onData(reinterpret_cast<const std::uint8_t*>(buf), len);
+    return;
+  }
+  held.owner = t;
+  struct SendHeldOnExit {
+    IceTransport* transport;
+    ~SendHeldOnExit() {
+      if (transport->loop_.heldDatagrams().owner == transport) transport->sendHeld();
+    }
+  } sendOnExit{t};
+  t->callbacks_.onData(reinterpret_cast<const std::uint8_t*>(buf), len);
 }
 
 void IceTransport::onCandidate(NiceAgent*, NiceCandidate* candidate, gpointer self) {

@@ -51,6 +51,8 @@ class IceTransport {
                              gpointer self);
   void setState(IceState state);
   std::string candidateLine(NiceCandidate* candidate) const;
+  bool sendNow(const void* data, std::size_t length);
+  void sendHeld();
 
   IoLoop& loop_;
   // The context our libnice agent runs in. Every call into the agent outside that context's

@@ -55,6 +55,15 @@ class IoLoop {
   // of the loop (a buffer per connection cost 128 KiB each: 1.2 GiB for a 100-agent mesh).
   std::vector<std::byte>& dtlsScratch() { return dtlsScratch_; }
   std::vector<std::byte>& sctpScratch() { return sctpScratch_; }
+  // Datagrams one connection's ICE transport holds back while it handles a received datagram,
+  // to send them as one batch (ice_transport.cpp). One owner at a time per loop, for the same
+  // reason as the scratch buffers above; kept here so their capacity is not kept per connection.
+  struct HeldDatagrams {
+    const void* owner = nullptr;
+    std::vector<std::byte> bytes;   // back to back
+    std::vector<std::size_t> ends;  // where each ends in `bytes`
+  };
+  HeldDatagrams& heldDatagrams() { return heldDatagrams_; }
   bool isLoopThread() const { return std::this_thread::get_id() == threadId_; }
   // The loop whose thread is calling, or null on any other thread.
   static IoLoop* current();
@@ -116,6 +125,7 @@ class IoLoop {
   std::size_t index_ = 0;
   std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
   std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
+  HeldDatagrams heldDatagrams_;
   GMainContext* context_ = nullptr;  // the loop's own context: posted tasks (timers: timers_)
   std::unique_ptr<ContextDriver> driver_;
   TimerQueue timers_;
