@@ -3,9 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <charconv>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
+#include <string>
 
 namespace ifmesh {
 
@@ -13,16 +13,43 @@ std::string isoTimestampNow() {
   return isoTimestamp(std::chrono::system_clock::now());
 }
 
+namespace {
+
+// `value` in decimal, zero-padded to at least `width` digits (like %0*d for a non-negative int).
+void appendPadded(std::string& out, long long value, int width) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  for (auto n = end - digits; n < width; ++n) out += '0';
+  out.append(digits, end);
+}
+
+}  // namespace
+
+// By hand rather than gmtime_r + snprintf: this runs for every message sent, and gmtime_r takes
+// glibc's time-zone lock.
 std::string isoTimestamp(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto dayStart = floor<days>(ms);
+  const year_month_day date{dayStart};
+  const hh_mm_ss time{ms - dayStart};
+  std::string out;
+  out.reserve(24);
+  appendPadded(out, static_cast<int>(date.year()), 4);
+  out += '-';
+  appendPadded(out, static_cast<unsigned>(date.month()), 2);
+  out += '-';
+  appendPadded(out, static_cast<unsigned>(date.day()), 2);
+  out += 'T';
+  appendPadded(out, time.hours().count(), 2);
+  out += ':';
+  appendPadded(out, time.minutes().count(), 2);
+  out += ':';
+  appendPadded(out, time.seconds().count(), 2);
+  out += '.';
+  appendPadded(out, time.subseconds().count(), 3);
+  out += 'Z';
+  return out;
 }
 
 std::string newTraceId() {

@@ -155,6 +155,30 @@ TEST(Timestamps, ParseStrictIso8601Utc) {
     EXPECT_FALSE(parseIsoTimestampMs(bad)) << bad;
 }
 
+TEST(Timestamps, FormatAndParseAgreeAcrossCalendarEdges) {
+  using namespace std::chrono;
+  using detail::parseIsoTimestampMs;
+  EXPECT_EQ(isoTimestamp(system_clock::time_point{}), "1970-01-01T00:00:00.000Z");
+  const auto leapDayEnd = sys_days{2024y / February / 29} + 23h + 59min + 59s + 999ms;
+  EXPECT_EQ(isoTimestamp(leapDayEnd), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(isoTimestamp(leapDayEnd + 1ms), "2024-03-01T00:00:00.000Z");
+  EXPECT_EQ(isoTimestamp(sys_days{2026y / December / 31} + 23h + 5min + 7s + 40ms),
+            "2026-12-31T23:05:07.040Z");
+  // Every 7 h 13 min 17.123 s over ten years: formatting and parsing invert each other.
+  for (auto t = sys_days{2020y / January / 1} + 0ms; t < sys_days{2030y / January / 1};
+       t += 7h + 13min + 17s + 123ms)
+    ASSERT_EQ(parseIsoTimestampMs(isoTimestamp(t)), t.time_since_epoch().count())
+        << isoTimestamp(t);
+  // As timegm did: a day past the month's end counts on; a leap second is the next minute's 0.
+  EXPECT_EQ(parseIsoTimestampMs("2026-02-30T00:00:00Z"),
+            parseIsoTimestampMs("2026-03-02T00:00:00Z"));
+  EXPECT_EQ(parseIsoTimestampMs("2016-12-31T23:59:60Z"),
+            parseIsoTimestampMs("2017-01-01T00:00:00Z"));
+  for (const char* bad : {"+026-11-24T19:50:08Z", " 2026-11-24T19:50:08Z", "2026-11-24T19:5:08Z",
+                          "2026-11-24T24:00:00Z", "2026-00-24T19:50:08Z", "2026-11-00T19:50:08Z"})
+    EXPECT_FALSE(parseIsoTimestampMs(bad)) << bad;
+}
+
 TEST(ReplayGuard, SequencesPerLaneTimeWindowAndRestarts) {
   detail::ReplayGuard guard(120s);
   auto now = std::chrono::system_clock::now();

@@ -1,7 +1,9 @@
 // IFMessage JSON codec: round trip and every way a peer can get it wrong.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
+#include <set>
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
@@ -19,6 +21,24 @@ IFMessage sample() {
   m.payload = {{"data", "analysis results"}, {"n", 3}};
   m.sequence = 42;
   return m;
+}
+
+TEST(IFMessage, IdsAreRandomVersion4Uuids) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = newMessageId();
+    ASSERT_EQ(id.size(), 36u) << id;
+    for (std::size_t c = 0; c < id.size(); ++c) {
+      if (c == 8 || c == 13 || c == 18 || c == 23)
+        ASSERT_EQ(id[c], '-') << id;
+      else
+        ASSERT_TRUE(std::isxdigit(static_cast<unsigned char>(id[c])) && !std::isupper(id[c])) << id;
+    }
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(IFMessage, RoundTrips) {
