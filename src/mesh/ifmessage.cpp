@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "hex.hpp"
 #include "ifmesh/error.hpp"
 #include "json_depth.hpp"
 
@@ -27,13 +28,13 @@ std::string newMessageId() {
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   // 8-4-4-4-12 hex digits, written by hand: snprintf's format parsing showed in every message.
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
-  for (std::size_t i = 0; i < sizeof b; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0x0f];
+  std::size_t begin = 0;
+  for (std::size_t groupBytes : {4, 2, 2, 2, 6}) {
+    if (begin != 0) out += '-';
+    detail::appendHex(out, b + begin, groupBytes);
+    begin += groupBytes;
   }
   return out;
 }

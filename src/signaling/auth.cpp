@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "hex.hpp"
 #include "ifmesh/signaling.hpp"
 
 namespace ifmesh::signaling {
@@ -15,12 +16,8 @@ std::string hmacHex(const std::string& secret, const std::string& data) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0xf];
-  }
+  detail::appendHex(out, mac, length);
   return out;
 }
 

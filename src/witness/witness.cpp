@@ -7,6 +7,8 @@
 #include <chrono>
 #include <string>
 
+#include "hex.hpp"
+
 namespace ifmesh {
 
 std::string isoTimestampNow() {
@@ -55,12 +57,8 @@ std::string isoTimestamp(std::chrono::system_clock::time_point t) {
 std::string newTraceId() {
   unsigned char bytes[16];
   RAND_bytes(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
+  detail::appendHex(out, bytes, sizeof bytes);
   return out;
 }
 
@@ -68,12 +66,8 @@ std::string sha256Hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
+  detail::appendHex(out, digest, length);
   return out;
 }
 
