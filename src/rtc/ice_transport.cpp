@@ -221,11 +221,7 @@ void IceTransport::onRecv(NiceAgent*, guint, guint, guint len, gchar* buf, gpoin
   // The transport outlives this call even if the handler closes the connection: its owner
   // destroys it only after the current dispatch (PeerCore::teardownTransports).
   auto& held = t->loop_.heldDatagrams();
-  if (held.owner != nullptr) {  // inside another transport's hold: nothing to batch here
-    t->callbacks_.onData(reinterpret_cast<const std::uint8_t*>(buf), len);
-    return;
-  }
-  held.owner = t;
+  if (held.owner == nullptr) held.owner = t;  // else inside another transport's hold: send at once
   struct SendHeldOnExit {
     IceTransport* transport;
     ~SendHeldOnExit() {

@@ -94,7 +94,7 @@ class ReceiveBatch {
                                 gint numVectors, gint* flags) {
     if (socket != owner_) forget();
     if (next_ == count_) {
-      if (owner_ != nullptr && drained_) {
+      if (drained_) {  // set only with owner_ == socket
         forget();
         return 0;
       }
