@@ -186,6 +186,7 @@ void PeerCore::createDtls() {
     setState(PeerConnectionState::Disconnected);
   };
   cb.onData = [this](const std::uint8_t* data, std::size_t length) {
+    ++recordsReceived_;
     if (sctp_) sctp_->receivePacket(data, length);
   };
   dtls_ = std::make_unique<rtc::DtlsTransport>(loop_, runtime_.dtlsContext(), loop_.dtlsScratch(),
@@ -264,27 +265,30 @@ void PeerCore::handleDtlsConnected() {
   try {
     sctp_ = rtc::SctpTransport::create(runtime_, loop_, localSctpPort_, remote_->sctpPort,
                                        config_.maxMessageSize, config_.maxChannels,
-                                       config_.consentTimeoutMs / 4, std::move(cb));
+                                       config_.consentTimeoutMs / 3, std::move(cb));
     sctp_->connect();
   } catch (const Error& e) {
     fail(e.what());
   }
 }
 
-// A peer that vanishes without a word (killed process, dead link, dead relay) only shows as
-// silence; libnice's RFC 7675 check takes a fixed 30 s. Any datagram from the peer counts as
-// consent: while it lives it at least answers our SCTP heartbeats.
+// Consent to send (RFC 7675) and failure detection in one: a record that passed DTLS
+// authentication can only come from the peer we verified, so it proves the peer is there and
+// still talking to us; a peer that vanishes without a word (killed process, dead link, dead
+// relay) only shows as their absence. SCTP heartbeats (every consentTimeoutMs / 3 on an idle
+// association, answered by the peer) keep them coming while nothing else is sent.
+// libnice's own consent check is not used (ice_transport.cpp says why).
 void PeerCore::startConsentWatchdog() {
   if (config_.consentTimeoutMs == 0 || consentWatchdog_.active()) return;
   auto timeout = std::chrono::milliseconds(config_.consentTimeoutMs);
   auto period = std::max(std::chrono::milliseconds(20), timeout / 10);
-  lastHeardBytes_ = bytesReceived_;
+  lastHeardRecords_ = recordsReceived_;
   lastHeard_ = std::chrono::steady_clock::now();
   consentWatchdog_ = loop().addTimer(period, [this, timeout] {
     if (closed_ || state == PeerConnectionState::Failed) return false;
     auto now = std::chrono::steady_clock::now();
-    if (std::uint64_t received = bytesReceived_; received != lastHeardBytes_) {
-      lastHeardBytes_ = received;
+    if (recordsReceived_ != lastHeardRecords_) {
+      lastHeardRecords_ = recordsReceived_;
       lastHeard_ = now;
       return true;
     }

@@ -110,7 +110,8 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
 
   rtc::IoLoop::Timer connectDeadline_;
   rtc::IoLoop::Timer consentWatchdog_;
-  std::uint64_t lastHeardBytes_ = 0;  // bytesReceived_ when the watchdog last saw it move
+  std::uint64_t recordsReceived_ = 0;   // DTLS records that passed authentication (loop thread)
+  std::uint64_t lastHeardRecords_ = 0;  // recordsReceived_ when the watchdog last saw it move
   std::chrono::steady_clock::time_point lastHeard_;
   std::string failReason_;
   std::atomic<std::uint64_t> bytesSent_{0};

@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kPeer = "agent-b";
 // Without a bye the loss shows only in the transport: SCTP gives up after its retransmissions
-// (rto_min 200 ms, 5 retransmissions, in src/rtc/runtime.cpp), ICE consent after 30 s.
+// (rto_min 200 ms, 5 retransmissions, in src/rtc/runtime.cpp), consent expiry after 30 s.
 constexpr auto kDetectionBound = 35s;
 
 // Every 10 ms, not the fixture's 2 ms: several conditions here parse a whole record file.

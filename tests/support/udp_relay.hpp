@@ -16,9 +16,11 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -54,6 +56,20 @@ class UdpRelay {
 
   // Stops forwarding in both directions: the peers can no longer hear each other.
   void cut() { cut_ = true; }
+  // From now on drops every STUN message (first byte 0-3, RFC 7983) both ways, DTLS passes: the
+  // ICE consent checks and keepalives of a congested link, lost while the data gets through.
+  void dropStun() { dropStun_ = true; }
+  // From now on loses datagrams (both directions) as a link whose queue overflows now and then:
+  // each datagram starts a loss burst with `probability`, and every datagram within `maxBurst`
+  // (a random length up to it) of that one is lost too. Bursts are spans of time, not counts of
+  // datagrams: a sender that has backed off is not hit by the same burst seconds later. Seeded,
+  // so a failing run can be repeated.
+  void setLoss(double probability, std::chrono::microseconds maxBurst, unsigned seed) {
+    std::lock_guard lock(mutex_);
+    lossProbability_ = probability;
+    maxBurst_ = maxBurst;
+    random_.seed(seed);
+  }
   std::uint64_t forwarded() const { return forwarded_; }
   std::uint64_t dropped() const { return dropped_; }
 
@@ -116,7 +132,8 @@ class UdpRelay {
           std::lock_guard lock(mutex_);
           target = toA ? aReal_ : bReal_;
         }
-        if (cut_ || !target) {
+        bool stun = n > 0 && static_cast<unsigned char>(buffer[0]) < 4;
+        if (cut_ || !target || (stun && dropStun_) || lose()) {
           ++dropped_;
           continue;
         }
@@ -127,11 +144,28 @@ class UdpRelay {
     }
   }
 
+  bool lose() {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now < burstEnd_) return true;
+    if (lossProbability_ <= 0 ||
+        std::uniform_real_distribution<>(0, 1)(random_) >= lossProbability_)
+      return false;
+    burstEnd_ = now + std::chrono::microseconds(std::uniform_int_distribution<std::int64_t>(
+                          0, maxBurst_.count())(random_));
+    return true;
+  }
+
   int aFace_ = -1;
   int bFace_ = -1;
   std::mutex mutex_;
   std::optional<sockaddr_in> aReal_, bReal_;
+  double lossProbability_ = 0;
+  std::chrono::microseconds maxBurst_{0};
+  std::chrono::steady_clock::time_point burstEnd_;
+  std::minstd_rand random_;
   std::atomic<bool> cut_{false};
+  std::atomic<bool> dropStun_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> forwarded_{0}, dropped_{0};
   std::thread thread_;

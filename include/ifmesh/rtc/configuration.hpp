@@ -34,12 +34,13 @@ struct RtcConfiguration {
   unsigned connectTimeoutMs = 30000;
   // A connected peer we have heard nothing from for this long is gone (its process died, its
   // network vanished, a TURN server on the path stopped): the connection goes to Failed, with
-  // stats().failureReason saying so. SCTP heartbeats every ~consentTimeoutMs/4 keep an idle but
-  // healthy connection talking (the peer answers them), so this works against any peer. Lower
-  // values detect a vanished peer sooner but mistake a peer whose I/O stalls that long for a dead
-  // one. 0: libnice's RFC 7675 consent check alone decides (measured ~10 s on loopback, not
-  // configurable there).
-  unsigned consentTimeoutMs = 0;
+  // stats().failureReason saying so, and we stop sending to it (RFC 7675's consent expiry, 30 s
+  // there too). Only records that pass DTLS authentication count. SCTP heartbeats every
+  // ~consentTimeoutMs/3 keep an idle but healthy connection talking (the peer answers them), so
+  // this works against any peer and tolerates lost packets. Lower values detect a vanished peer
+  // sooner but mistake a peer whose I/O stalls that long for a dead one. 0 turns detection off
+  // (an idle connection to a vanished peer then stays Connected).
+  unsigned consentTimeoutMs = 30000;
   // The I/O thread this connection lives on (an index into the process's pool, modulo its
   // size); -1 spreads connections round-robin. Connections that call each other synchronously
   // from callbacks (an in-process pair, an Agent's links) should share one.
