@@ -290,9 +290,9 @@ TEST(Fault, FastSenderAgainstSlowReaderIsBoundedAndLossless) {
 TEST(Fault, LostConsentChecksDoNotEndAConnectionThatIsTalking) {
   // libnice's consent check fails a connection 10 s after its last answered check, even while
   // authenticated data keeps arriving; ours counts the data (PeerCore's consent watchdog).
+  std::atomic<int> echoes{0};  // before the pair: callbacks may run until it is gone
   RelayedPair p(RtcConfiguration{});
   ASSERT_TRUE(test::waitOpen(*p.local));
-  std::atomic<int> echoes{0};
   p.local->onMessage([&](Message&&) { ++echoes; });
   p.relay.dropStun();
   int sent = 0;
@@ -319,11 +319,11 @@ TEST(Fault, BulkThroughALossyLinkArrivesCompleteAndInOrder) {
   const char* seedText = std::getenv("IFMESH_LOSS_SEED");
   unsigned seed = seedText ? static_cast<unsigned>(std::stoul(seedText))
                            : static_cast<unsigned>(Clock::now().time_since_epoch().count());
+  std::atomic<std::uint32_t> received{0};  // before the pair: callbacks may run until it is gone
+  std::atomic<std::uint32_t> corrupt{0};
   RelayedPair p(RtcConfiguration{});
   ASSERT_TRUE(test::waitOpen(*p.local));
   ASSERT_TRUE(p.signal.waitFor([&] { return p.remote != nullptr; }));
-  std::atomic<std::uint32_t> received{0};
-  std::atomic<std::uint32_t> corrupt{0};
   p.remote->onMessage([&](Message&& m) {
     auto* bytes = std::get_if<Binary>(&m);
     std::uint32_t seq = received.load();
@@ -363,13 +363,13 @@ TEST(Fault, ConnectionsFormThroughALossyLink) {
   std::vector<double> setupMs, echoMs;
   for (int i = 0; i < kConnections; ++i) {
     auto start = Clock::now();
+    std::atomic<int> echoes{0};  // before the pair: callbacks may run until it is gone
     RelayedPair p(RtcConfiguration{}, [i](test::UdpRelay& relay) {
       relay.setLoss(0.1, 0us, 1000 + static_cast<unsigned>(i));
     });
     ASSERT_TRUE(test::waitOpen(*p.local, 20s))
         << "connection " << i << " did not open: " << p.a->stats().failureReason;
     setupMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    std::atomic<int> echoes{0};
     p.local->onMessage([&](Message&&) { ++echoes; });
     auto sentAt = Clock::now();
     for (int k = 0; k < 20; ++k) p.local->send("echo " + std::to_string(k));
