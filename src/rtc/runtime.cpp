@@ -87,9 +87,13 @@ void Runtime::initUsrsctp() {
   usrsctp_sysctl_set_sctp_max_burst_default(10);
   usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
   usrsctp_sysctl_set_sctp_rto_min_default(200);
-  usrsctp_sysctl_set_sctp_rto_max_default(10000);
+  // Backoff capped at 3 s, as libwebrtc caps its SCTP timers: at 10 s a connection whose
+  // handshake or first data met repeated loss sat 10-20 s before the next retransmission
+  // (Fault.ConnectionsFormThroughALossyLink under 10 % loss). A path slower than 3 s per round
+  // trip is not one agents can use anyway.
+  usrsctp_sysctl_set_sctp_rto_max_default(3000);
   usrsctp_sysctl_set_sctp_rto_initial_default(1000);
-  usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
+  usrsctp_sysctl_set_sctp_init_rto_max_default(3000);
   usrsctp_sysctl_set_sctp_init_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_assoc_rtx_max_default(5);
   usrsctp_sysctl_set_sctp_path_rtx_max_default(5);
