@@ -219,6 +219,19 @@ std::uint8_t patternByte(std::uint32_t seq, std::size_t i) {
   return static_cast<std::uint8_t>(seq * 131 + i * 7);
 }
 
+// Message `seq` of a checked stream: every byte follows from (seq, position).
+void fillPattern(Binary& message, std::uint32_t seq) {
+  for (std::size_t i = 0; i < message.size(); ++i) message[i] = std::byte{patternByte(seq, i)};
+}
+
+bool matchesPattern(const Message& m, std::uint32_t seq, std::size_t size) {
+  auto* bytes = std::get_if<Binary>(&m);
+  if (!bytes || bytes->size() != size) return false;
+  for (std::size_t i = 0; i < size; ++i)
+    if ((*bytes)[i] != std::byte{patternByte(seq, i)}) return false;
+  return true;
+}
+
 TEST(Fault, FastSenderAgainstSlowReaderIsBoundedAndLossless) {
   constexpr std::size_t kMessage = 64 * 1024;
   constexpr std::uint32_t kCount = 3200;  // 200 MiB
@@ -236,12 +249,8 @@ TEST(Fault, FastSenderAgainstSlowReaderIsBoundedAndLossless) {
   remote->onMessage([&](Message&& m) {
     // A slow consumer: the I/O thread is busy here, so the stack must hold the sender back.
     std::this_thread::sleep_for(2ms);
-    auto* bytes = std::get_if<Binary>(&m);
     std::uint32_t seq = received.load();
-    bool ok = bytes && bytes->size() == kMessage;
-    for (std::size_t i = 0; ok && i < kMessage; ++i)
-      ok = (*bytes)[i] == std::byte{patternByte(seq, i)};
-    if (!ok) ++corrupt;
+    if (!matchesPattern(m, seq, kMessage)) ++corrupt;
     received = seq + 1;
   });
 
@@ -266,7 +275,7 @@ TEST(Fault, FastSenderAgainstSlowReaderIsBoundedAndLossless) {
       ASSERT_TRUE(low.waitFor([&] { return local->bufferedAmount() <= kLow; }, 20s))
           << "bufferedAmountLow never came; buffered " << local->bufferedAmount();
     }
-    for (std::size_t i = 0; i < kMessage; ++i) message[i] = std::byte{patternByte(seq, i)};
+    fillPattern(message, seq);
     local->send(message);
     peakBuffered = std::max(peakBuffered, local->bufferedAmount());
   }
@@ -326,12 +335,8 @@ TEST(Fault, BulkThroughALossyLinkArrivesCompleteAndInOrder) {
   ASSERT_TRUE(test::waitOpen(*p.local));
   ASSERT_TRUE(p.signal.waitFor([&] { return p.remote != nullptr; }));
   p.remote->onMessage([&](Message&& m) {
-    auto* bytes = std::get_if<Binary>(&m);
     std::uint32_t seq = received.load();
-    bool ok = bytes && bytes->size() == kMessage;
-    for (std::size_t i = 0; ok && i < kMessage; ++i)
-      ok = (*bytes)[i] == std::byte{patternByte(seq, i)};
-    if (!ok) ++corrupt;
+    if (!matchesPattern(m, seq, kMessage)) ++corrupt;
     received = seq + 1;
   });
   p.relay.setLoss(0.005, 2ms, seed);
@@ -341,7 +346,7 @@ TEST(Fault, BulkThroughALossyLinkArrivesCompleteAndInOrder) {
     ASSERT_TRUE(eventually([&] { return p.local->bufferedAmount() < 1024 * 1024; }, 30s))
         << "the sender's buffer stopped draining at message " << seq << ", " << received
         << " arrived (loss seed " << seed << ")";
-    for (std::size_t i = 0; i < kMessage; ++i) message[i] = std::byte{patternByte(seq, i)};
+    fillPattern(message, seq);
     p.local->send(message);
   }
   ASSERT_TRUE(eventually([&] { return received == kCount; }, 30s))
@@ -404,7 +409,7 @@ TEST(Fault, PartiallyReliableMessagesThroughALossyLinkArriveWholeOrNotAtAll) {
   Binary message(kMessage);
   for (std::uint32_t seq = 0; seq < kCount; ++seq) {
     ASSERT_TRUE(eventually([&] { return lossy->bufferedAmount() < 256 * 1024; }, 20s));
-    for (std::size_t i = 0; i < kMessage; ++i) message[i] = std::byte{patternByte(seq, i)};
+    fillPattern(message, seq);
     std::memcpy(message.data(), &seq, sizeof seq);
     lossy->send(message);
   }
