@@ -127,13 +127,15 @@ class UdpRelay {
         if (n < 0) continue;
         // Into aFace comes B's traffic for A: it leaves from bFace, and the other way round.
         bool toA = fds[i].fd == aFace_;
+        bool stun = n > 0 && static_cast<unsigned char>(buffer[0]) < 4;
         std::optional<sockaddr_in> target;
+        bool drop = false;
         {
           std::lock_guard lock(mutex_);
           target = toA ? aReal_ : bReal_;
+          drop = cut_ || !target || (stun && dropStun_) || lose();
         }
-        bool stun = n > 0 && static_cast<unsigned char>(buffer[0]) < 4;
-        if (cut_ || !target || (stun && dropStun_) || lose()) {
+        if (drop) {
           ++dropped_;
           continue;
         }
@@ -144,8 +146,8 @@ class UdpRelay {
     }
   }
 
+  // Called with mutex_ held.
   bool lose() {
-    std::lock_guard lock(mutex_);
     auto now = std::chrono::steady_clock::now();
     if (now < burstEnd_) return true;
     if (lossProbability_ <= 0 ||
