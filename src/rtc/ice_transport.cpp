@@ -42,9 +42,10 @@ IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool co
   // the job instead (any authenticated record counts; 30 s by default, RFC 7675's expiry);
   // libnice keeps NAT bindings warm with binding indications and still answers the peer's
   // consent checks (Chromium's).
+  int options = NICE_AGENT_OPTION_ICE_TRICKLE;
+  if (!config.aggressiveNomination) options |= NICE_AGENT_OPTION_REGULAR_NOMINATION;
   agent_ = nice_agent_new_full(cell_.context(), NICE_COMPATIBILITY_RFC5245,
-                               static_cast<NiceAgentOption>(NICE_AGENT_OPTION_REGULAR_NOMINATION |
-                                                            NICE_AGENT_OPTION_ICE_TRICKLE));
+                               static_cast<NiceAgentOption>(options));
   if (!agent_) throw Error(Errc::Internal, "nice_agent_new_full failed");
   g_object_set(G_OBJECT(agent_), "controlling-mode", controlling ? TRUE : FALSE, "ice-tcp", FALSE,
                "force-relay", config.forceRelay ? TRUE : FALSE, nullptr);

@@ -165,6 +165,68 @@ TEST(PeerConnection, AnswerBeforeOfferIsAnInvalidStateError) {
   }
 }
 
+// Messages both ways on an open pair: what a selected candidate pair must carry.
+void expectEchoBothWays(PcPair& pair, DataChannel& local) {
+  auto remote = pair.waitRemoteChannel();
+  ASSERT_TRUE(remote);
+  ASSERT_TRUE(test::waitOpen(*remote));
+  std::atomic<int> atRemote{0}, atLocal{0};
+  remote->onMessage([&](Message&&) { ++atRemote; });
+  local.onMessage([&](Message&&) { ++atLocal; });
+  for (int i = 0; i < 50; ++i) {
+    local.send("to answerer");
+    remote->send("to offerer");
+  }
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((atRemote < 50 || atLocal < 50) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(atRemote.load(), 50);
+  EXPECT_EQ(atLocal.load(), 50);
+  remote->onMessage(nullptr);
+  local.onMessage(nullptr);
+}
+
+TEST(PeerConnection, ConnectsWithEitherNominationModeOnEitherSide) {
+  for (bool offererAggressive : {true, false}) {
+    for (bool answererAggressive : {true, false}) {
+      SCOPED_TRACE(std::string("offerer ") + (offererAggressive ? "aggressive" : "regular") +
+                   ", answerer " + (answererAggressive ? "aggressive" : "regular"));
+      RtcConfiguration a = test::loopbackConfig(), b = test::loopbackConfig();
+      a.aggressiveNomination = offererAggressive;
+      b.aggressiveNomination = answererAggressive;
+      PcPair pair(a, b);
+      auto channel = pair.offerer->createDataChannel("nomination");
+      pair.negotiate();
+      ASSERT_TRUE(pair.waitConnected());
+      ASSERT_TRUE(test::waitOpen(*channel));
+      expectEchoBothWays(pair, *channel);
+    }
+  }
+}
+
+// Aggressive nomination with more than one working pair: each side may first select whichever
+// pair answered first; the connection must still carry everything, on a pair of loopback hosts.
+TEST(PeerConnection, AggressiveNominationWithTwoWorkingPairsCarriesData) {
+  RtcConfiguration config = test::loopbackConfig();
+  config.localAddresses = {"127.0.0.1", "::1"};
+  for (int round = 0; round < 5; ++round) {
+    PcPair pair(config, config);
+    auto channel = pair.offerer->createDataChannel("two-pairs");
+    pair.negotiate();
+    ASSERT_TRUE(pair.waitConnected()) << "round " << round;
+    ASSERT_TRUE(test::waitOpen(*channel)) << "round " << round;
+    expectEchoBothWays(pair, *channel);
+    for (auto* pc : {pair.offerer.get(), pair.answerer.get()}) {
+      auto stats = pc->stats();
+      ASSERT_TRUE(stats.selectedPair.has_value());
+      EXPECT_EQ(stats.selectedPair->localType, "host");
+      bool v4 = stats.selectedPair->localCandidate.find("127.0.0.1") != std::string::npos;
+      bool v6 = stats.selectedPair->localCandidate.find("::1") != std::string::npos;
+      EXPECT_TRUE(v4 || v6) << stats.selectedPair->localCandidate;
+    }
+  }
+}
+
 TEST(PeerConnection, TwentyConnectionsOpenInParallel) {
   constexpr int kPairs = 20;
   std::vector<std::unique_ptr<PcPair>> pairs;
