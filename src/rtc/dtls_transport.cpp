@@ -42,13 +42,41 @@ BIO_METHOD* datagramBioMethod();
 
 }  // namespace
 
+// Around the OpenSSL calls that write handshake records, the records go out packed into as few
+// datagrams as the MTU allows: OpenSSL packs a first flight itself but writes a retransmitted one
+// record by record, so a lost client flight came back as 5 datagrams (certificate, key exchange,
+// certificate verify, change cipher spec, finished) and every one of them had to get through.
+class DtlsTransport::PackRecords {
+ public:
+  explicit PackRecords(DtlsTransport& t) : t_(t) { t_.packing_ = true; }
+  ~PackRecords() {
+    t_.packing_ = false;
+    t_.sendPacked();
+  }
+  PackRecords(const PackRecords&) = delete;
+  PackRecords& operator=(const PackRecords&) = delete;
+
+ private:
+  DtlsTransport& t_;
+};
+
+void DtlsTransport::sendPacked() {
+  if (packed_.empty()) return;
+  if (callbacks_.sendDatagram) callbacks_.sendDatagram(packed_.data(), packed_.size());
+  packed_.clear();
+  if (connected_) std::vector<char>().swap(packed_);  // later flights are rare: free the buffer
+}
+
 SslCtxPtr makeDtlsContext(const Certificate& certificate) {
   SslCtxPtr ctx(SSL_CTX_new(DTLS_method()));
   if (!ctx) throw Error(Errc::Internal, "SSL_CTX_new: " + sslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), DTLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx.get(), DTLS1_2_VERSION);
-  SSL_CTX_set_options(ctx.get(),
-                      SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // No session tickets: WebRTC never resumes a DTLS session (each connection has fresh
+  // fingerprints), and the server's ticket was ~480-550 bytes in its last flight, one more
+  // datagram to lose on every handshake.
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION |
+                                     SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
   if (SSL_CTX_use_certificate(ctx.get(), certificate.x509()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx.get(), certificate.key()) != 1 ||
       SSL_CTX_check_private_key(ctx.get()) != 1)
@@ -131,7 +159,11 @@ void DtlsTransport::receiveDatagram(const std::uint8_t* data, std::size_t length
 void DtlsTransport::continueHandshake() {
   if (finished_ || connected_) return;
   ERR_clear_error();
-  int ret = SSL_do_handshake(ssl_.get());
+  int ret;
+  {
+    PackRecords pack(*this);
+    ret = SSL_do_handshake(ssl_.get());
+  }
   if (ret == 1) {
     if (!fingerprintMatched_) return fail("peer certificate fingerprint was not verified");
     connected_ = true;
@@ -156,7 +188,12 @@ void DtlsTransport::armRetransmitTimer() {
   auto ms = std::chrono::milliseconds(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
   retransmitTimer_ = loop_.addTimer(ms, [this] {
     if (finished_ || connected_) return false;
-    if (DTLSv1_handle_timeout(ssl_.get()) < 0) {
+    int timedOut;
+    {
+      PackRecords pack(*this);
+      timedOut = DTLSv1_handle_timeout(ssl_.get());
+    }
+    if (timedOut < 0) {
       fail("DTLS handshake retransmissions exhausted");
       return false;
     }
@@ -169,7 +206,11 @@ void DtlsTransport::armRetransmitTimer() {
 void DtlsTransport::readApplicationData() {
   while (!finished_) {
     ERR_clear_error();
-    int n = SSL_read(ssl_.get(), readBuffer_.data(), static_cast<int>(readBuffer_.size()));
+    int n;
+    {
+      PackRecords pack(*this);  // a peer's repeated last flight makes OpenSSL resend ours here
+      n = SSL_read(ssl_.get(), readBuffer_.data(), static_cast<int>(readBuffer_.size()));
+    }
     if (n > 0) {
       if (callbacks_.onData)
         callbacks_.onData(reinterpret_cast<const std::uint8_t*>(readBuffer_.data()),
@@ -233,6 +274,11 @@ int DtlsTransport::verifyPeer(int /*preverifyOk*/, X509_STORE_CTX* store) {
 int DtlsTransport::bioWrite(BIO* bio, const char* data, int length) {
   auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
   if (!self || length <= 0) return length;
+  if (self->packing_) {
+    if (self->packed_.size() + static_cast<std::size_t>(length) > kDtlsMtu) self->sendPacked();
+    self->packed_.insert(self->packed_.end(), data, data + length);
+    return length;
+  }
   if (self->callbacks_.sendDatagram) {
     self->callbacks_.sendDatagram(data, static_cast<std::size_t>(length));
   }

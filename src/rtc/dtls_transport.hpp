@@ -1,6 +1,7 @@
 #pragma once
 // DTLS 1.2 over the ICE transport (RFC 8261/8842). Incoming datagrams are written to a memory BIO;
-// outgoing records go straight to ICE through a custom BIO so each record is one datagram. The
+// outgoing records go straight to ICE through a custom BIO: each application record is one
+// datagram, handshake records are packed up to the MTU (PackRecords). The
 // peer is authenticated only by its certificate's SHA-256 fingerprint from the remote SDP.
 // Loop thread only.
 #include <array>
@@ -51,6 +52,8 @@ class DtlsTransport {
   void readApplicationData();
   void armRetransmitTimer();
   void fail(const std::string& reason);
+  class PackRecords;
+  void sendPacked();
 
   IoLoop& loop_;
   bool isClient_;
@@ -64,6 +67,8 @@ class DtlsTransport {
   bool connected_ = false;
   bool finished_ = false;  // failed, closed or shut down
   bool fingerprintMatched_ = false;
+  bool packing_ = false;                // inside PackRecords: records collect in packed_
+  std::vector<char> packed_;            // at most one MTU
   std::vector<std::byte>& readBuffer_;  // shared, loop thread only (see Runtime::dtlsScratch)
 };
 

@@ -471,6 +471,66 @@ TEST(Fault, ConnectionsFormThroughALossyLink) {
       echoMs[echoMs.size() / 2], echoMs.back());
 }
 
+// The records of one DTLS datagram: content type and, for a plaintext handshake record (epoch
+// 0), its handshake message type (else -1).
+std::vector<std::pair<int, int>> dtlsRecords(const unsigned char* d, std::size_t n) {
+  std::vector<std::pair<int, int>> out;
+  for (std::size_t off = 0; off + 13 <= n;) {
+    const int type = d[off];
+    const int epoch = d[off + 3] << 8 | d[off + 4];
+    const std::size_t length = static_cast<std::size_t>(d[off + 11] << 8 | d[off + 12]);
+    out.emplace_back(type, type == 22 && epoch == 0 && length > 0 ? d[off + 13] : -1);
+    off += 13 + length;
+  }
+  return out;
+}
+
+TEST(Fault, ALostHandshakeFlightGoesAgainInOneDatagram) {
+  // The answerer (B) is the DTLS client. Its second flight (certificate, key exchange,
+  // certificate verify, change cipher spec, finished) is lost once; OpenSSL resends it record by
+  // record, and each record alone in a datagram made every one of them a chance to lose the
+  // flight again. It must go again packed, as the first time. The server's last flight carries
+  // no session ticket (WebRTC never resumes).
+  constexpr int kCertificate = 11, kKeyExchange = 16, kCertificateVerify = 15, kTicket = 4;
+  constexpr int kChangeCipherSpec = 20, kHandshake = 22;
+  std::mutex m;
+  std::vector<std::vector<std::pair<int, int>>> clientFlights;  // datagrams carrying its cert
+  int splitDatagrams = 0, tickets = 0;
+  bool droppedOne = false;
+  RelayedPair p(RtcConfiguration{}, [&](test::UdpRelay& relay) {
+    relay.inspect([&](bool toA, const unsigned char* d, std::size_t n) {
+      if (n == 0 || (d[0] != kHandshake && d[0] != kChangeCipherSpec)) return false;
+      auto records = dtlsRecords(d, n);
+      std::lock_guard lock(m);
+      if (!toA) {
+        for (auto [type, hs] : records) tickets += hs == kTicket;
+        return false;
+      }
+      if (records.front().second == kKeyExchange || records.front().second == kCertificateVerify)
+        ++splitDatagrams;
+      if (records.front().second != kCertificate) return false;
+      clientFlights.push_back(records);
+      if (droppedOne) return false;
+      droppedOne = true;
+      return true;
+    });
+  });
+  ASSERT_TRUE(test::waitOpen(*p.local, 20s)) << p.a->stats().failureReason;
+  std::lock_guard lock(m);
+  ASSERT_GE(clientFlights.size(), 2u);
+  for (const auto& flight : clientFlights) {
+    auto has = [&](int type, int hs) {
+      return std::find(flight.begin(), flight.end(), std::pair{type, hs}) != flight.end();
+    };
+    EXPECT_TRUE(has(kHandshake, kCertificate) && has(kHandshake, kKeyExchange) &&
+                has(kHandshake, kCertificateVerify) && has(kChangeCipherSpec, -1) &&
+                has(kHandshake, -1))
+        << "a client flight of " << flight.size() << " records is not whole in one datagram";
+  }
+  EXPECT_EQ(splitDatagrams, 0);
+  EXPECT_EQ(tickets, 0);
+}
+
 TEST(Fault, ThousandsOfChannelsHitTheStreamLimitWithAClearError) {
   test::PcPair pair;
   auto first = pair.offerer->createDataChannel("first");

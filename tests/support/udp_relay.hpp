@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -69,6 +70,13 @@ class UdpRelay {
     lossProbability_ = probability;
     maxBurst_ = maxBurst;
     random_.seed(seed);
+  }
+  // Shows every datagram to `inspector` (on the relay's thread, before any loss is drawn);
+  // returning true drops it. For tests that look at or aim at particular records.
+  using Inspector = std::function<bool(bool toA, const unsigned char* data, std::size_t size)>;
+  void inspect(Inspector inspector) {
+    std::lock_guard lock(mutex_);
+    inspector_ = std::move(inspector);
   }
   std::uint64_t forwarded() const { return forwarded_; }
   std::uint64_t dropped() const { return dropped_; }
@@ -133,7 +141,11 @@ class UdpRelay {
         {
           std::lock_guard lock(mutex_);
           target = toA ? aReal_ : bReal_;
-          drop = cut_ || !target || (stun && dropStun_) || lose();
+          drop =
+              cut_ || !target || (stun && dropStun_) ||
+              (inspector_ && inspector_(toA, reinterpret_cast<const unsigned char*>(buffer.data()),
+                                        static_cast<std::size_t>(n))) ||
+              lose();
         }
         if (drop) {
           ++dropped_;
@@ -162,6 +174,7 @@ class UdpRelay {
   int bFace_ = -1;
   std::mutex mutex_;
   std::optional<sockaddr_in> aReal_, bReal_;
+  Inspector inspector_;
   double lossProbability_ = 0;
   std::chrono::microseconds maxBurst_{0};
   std::chrono::steady_clock::time_point burstEnd_;
