@@ -54,5 +54,6 @@ std::string canonicalForm(const IFMessage& message);
 // JSON nested deeper than 100 levels is rejected (InvalidArgument).
 IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes = 1 << 20);
 IFMessage ifmessageFromJsonValue(const nlohmann::json& value);  // same checks, already parsed
+IFMessage ifmessageFromJsonValue(nlohmann::json&& value);  // the same, moving strings and payload
 
 }  // namespace ifmesh

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <charconv>
+
 #include "hex.hpp"
 #include "ifmesh/error.hpp"
 #include "json_depth.hpp"
@@ -69,8 +71,87 @@ std::string canonicalForm(const IFMessage& m) {
   return fields.dump();
 }
 
-std::string serialize(const IFMessage& message) {
-  return toJson(message).dump();
+namespace {
+
+// Appends `text` as nlohmann::json::dump() writes a string. Ids, names and timestamps are plain
+// ASCII and are copied as they are; anything else (escapes, UTF-8, which dump() validates and
+// rejects with the same exception when malformed) goes through nlohmann itself.
+void appendJsonString(std::string& out, const std::string& text) {
+  bool plain = true;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain) {
+    out += nlohmann::json(text).dump();
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+void appendKey(std::string& out, std::string_view key) {
+  out += out.size() == 1 ? "\"" : ",\"";
+  out += key;
+  out += "\":";
+}
+
+template <typename Integer>
+void appendNumber(std::string& out, Integer n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+}  // namespace
+
+// The text of toJson(message).dump(), byte for byte (keys in nlohmann's sorted order), written
+// directly: building the JSON object first (a map node and a copy of every field, a deep copy
+// of the payload) and then walking it was about a third of a message's JSON cost.
+std::string serialize(const IFMessage& m) {
+  std::string payload = m.payload.dump();
+  std::string out;
+  out.reserve(payload.size() + m.id.size() + m.timestamp.size() + m.source.size() +
+              m.destination.size() + m.traceId.size() + m.signature.size() + 192);
+  out += '{';
+  appendKey(out, "destination");
+  appendJsonString(out, m.destination);
+  appendKey(out, "id");
+  appendJsonString(out, m.id);
+  if (m.incarnation != 0) {
+    appendKey(out, "incarnation");
+    appendNumber(out, m.incarnation);
+  }
+  appendKey(out, "level");
+  appendNumber(out, m.level);
+  appendKey(out, "payload");
+  out += payload;
+  if (m.priority != MessagePriority::Normal) {
+    appendKey(out, "priority");
+    appendJsonString(out, toString(m.priority));
+  }
+  appendKey(out, "sequence_num");
+  appendNumber(out, m.sequence);
+  if (!m.signature.empty()) {
+    appendKey(out, "signature");
+    appendJsonString(out, m.signature);
+  }
+  appendKey(out, "source");
+  appendJsonString(out, m.source);
+  appendKey(out, "timestamp");
+  appendJsonString(out, m.timestamp);
+  if (!m.traceId.empty()) {
+    appendKey(out, "trace_id");
+    appendJsonString(out, m.traceId);
+  }
+  appendKey(out, "version");
+  appendJsonString(out, m.version);
+  out += '}';
+  return out;
 }
 
 IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
@@ -82,10 +163,17 @@ IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
                                            std::to_string(detail::kMaxJsonDepth) + " levels");
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
-  return ifmessageFromJsonValue(j);
+  return ifmessageFromJsonValue(std::move(j));
 }
 
 IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
+  nlohmann::json copy = j;
+  return ifmessageFromJsonValue(std::move(copy));
+}
+
+// Takes the strings and the payload out of `j` instead of copying them (a received frame is
+// parsed once and then discarded). On an error `j` may be left partly moved from.
+IFMessage ifmessageFromJsonValue(nlohmann::json&& j) {
   auto bad = [](const std::string& why) {
     return Error(Errc::InvalidArgument, "IFMessage: " + why);
   };
@@ -97,7 +185,7 @@ IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
       return {};
     }
     if (!it->is_string()) throw bad(std::string("'") + key + "' must be a string");
-    return it->get<std::string>();
+    return std::move(it->get_ref<std::string&>());
   };
   IFMessage m;
   m.id = str("id", true);
@@ -117,7 +205,7 @@ IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {
   m.level = static_cast<int>(lv);
   auto payload = j.find("payload");
   if (payload == j.end()) throw bad("missing 'payload'");
-  m.payload = *payload;
+  m.payload = std::move(*payload);
   auto seq = j.find("sequence_num");
   if (seq != j.end()) {
     if (!seq->is_number_unsigned()) throw bad("'sequence_num' must be an unsigned integer");

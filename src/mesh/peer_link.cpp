@@ -403,7 +403,7 @@ bool urgentLane(int lane) {
 void PeerLink::enqueue(const IFMessage& message, int hops) {
   std::string json;
   try {
-    json = toJson(message).dump();
+    json = serialize(message);
   } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
     throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
   }
@@ -579,7 +579,7 @@ void PeerLink::peerRestarted(std::uint64_t incarnation) {
   received_ = {};
   ackTimer_.cancel();
   queue_.renumber([&](int lane, const SendQueue::Sent& s) {
-    return msgFrame(s.seq, s.hops, lane, toJson(s.message).dump());
+    return msgFrame(s.seq, s.hops, lane, serialize(s.message));
   });
   peerIncarnation_ = incarnation;
 }
@@ -706,7 +706,7 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
     IFMessage message;
     try {
       // The frame's size was bounded by the channel's max-message-size; parse it only once.
-      message = ifmessageFromJsonValue(frame["m"]);
+      message = ifmessageFromJsonValue(std::move(frame["m"]));  // the frame is ours to take
     } catch (const Error& e) {
       agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
       return;

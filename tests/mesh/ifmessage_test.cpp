@@ -53,6 +53,62 @@ TEST(IFMessage, RoundTrips) {
   EXPECT_EQ(m.id.size(), 36u);
 }
 
+TEST(IFMessage, SerializeWritesWhatTheJsonObjectDumps) {
+  // serialize() writes the text directly; it must stay byte for byte what the JSON object
+  // dumps, for every field present or absent and strings that need escaping or are UTF-8.
+  std::mt19937 rng(7);
+  const std::vector<std::string> texts = {"",
+                                          "agent-1",
+                                          "quote \" backslash \\ slash /",
+                                          "tab\tnewline\ncr\r",
+                                          std::string("nul\0x", 5),
+                                          "\x01\x1f\x7f",
+                                          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                          "2026-11-24T19:50:08.123Z"};
+  auto pick = [&] { return texts[rng() % texts.size()]; };
+  for (int i = 0; i < 2000; ++i) {
+    IFMessage m = sample();
+    m.id = pick();
+    m.timestamp = pick();
+    m.source = pick();
+    m.destination = pick();
+    m.version = rng() % 2 ? "2.1" : pick();
+    m.traceId = rng() % 2 ? "" : pick();
+    m.signature = rng() % 2 ? "" : pick();
+    m.level = static_cast<int>(rng() % 23) - 11;
+    m.sequence = rng() % 3 == 0 ? UINT64_MAX : rng();
+    m.incarnation = rng() % 2 ? 0 : rng();
+    m.priority = static_cast<MessagePriority>(rng() % kMessagePriorities);
+    m.payload = rng() % 2 ? nlohmann::json(pick()) : nlohmann::json{{"k", pick()}, {"n", i}};
+    ASSERT_EQ(serialize(m), toJson(m).dump()) << "message " << i;
+  }
+  IFMessage bad = sample();
+  bad.source = "\xff\xfe not UTF-8";
+  EXPECT_THROW(serialize(bad), nlohmann::json::type_error);
+  EXPECT_THROW(toJson(bad).dump(), nlohmann::json::type_error);
+}
+
+TEST(IFMessage, ParsingFromAValueItOwnsGivesTheSameMessage) {
+  IFMessage m = sample();
+  m.traceId = "trace";
+  m.priority = MessagePriority::High;
+  m.incarnation = 9;
+  nlohmann::json j = toJson(m);
+  IFMessage copied = ifmessageFromJsonValue(j);
+  IFMessage moved = ifmessageFromJsonValue(std::move(j));
+  for (const IFMessage* x : {&copied, &moved}) {
+    EXPECT_EQ(x->id, m.id);
+    EXPECT_EQ(x->timestamp, m.timestamp);
+    EXPECT_EQ(x->source, m.source);
+    EXPECT_EQ(x->destination, m.destination);
+    EXPECT_EQ(x->traceId, m.traceId);
+    EXPECT_EQ(x->payload, m.payload);
+    EXPECT_EQ(x->priority, m.priority);
+    EXPECT_EQ(x->incarnation, m.incarnation);
+    EXPECT_EQ(x->sequence, m.sequence);
+  }
+}
+
 TEST(IFMessage, RejectsMalformedMessagesWithClearErrors) {
   auto base = toJson(sample());
   std::vector<std::string> cases = {"", "nope", "[]", "42", "{}"};
