@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <concepts>
 
 #include "hex.hpp"
 #include "ifmesh/error.hpp"
@@ -100,8 +101,14 @@ void appendKey(std::string& out, std::string_view key) {
   out += "\":";
 }
 
-template <typename Integer>
-void appendNumber(std::string& out, Integer n) {
+void appendField(std::string& out, std::string_view key, const std::string& value) {
+  appendKey(out, key);
+  appendJsonString(out, value);
+}
+
+template <std::integral Integer>
+void appendField(std::string& out, std::string_view key, Integer n) {
+  appendKey(out, key);
   char digits[24];
   auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
   out.append(digits, end);
@@ -118,38 +125,19 @@ std::string serialize(const IFMessage& m) {
   out.reserve(payload.size() + m.id.size() + m.timestamp.size() + m.source.size() +
               m.destination.size() + m.traceId.size() + m.signature.size() + 192);
   out += '{';
-  appendKey(out, "destination");
-  appendJsonString(out, m.destination);
-  appendKey(out, "id");
-  appendJsonString(out, m.id);
-  if (m.incarnation != 0) {
-    appendKey(out, "incarnation");
-    appendNumber(out, m.incarnation);
-  }
-  appendKey(out, "level");
-  appendNumber(out, m.level);
+  appendField(out, "destination", m.destination);
+  appendField(out, "id", m.id);
+  if (m.incarnation != 0) appendField(out, "incarnation", m.incarnation);
+  appendField(out, "level", m.level);
   appendKey(out, "payload");
   out += payload;
-  if (m.priority != MessagePriority::Normal) {
-    appendKey(out, "priority");
-    appendJsonString(out, toString(m.priority));
-  }
-  appendKey(out, "sequence_num");
-  appendNumber(out, m.sequence);
-  if (!m.signature.empty()) {
-    appendKey(out, "signature");
-    appendJsonString(out, m.signature);
-  }
-  appendKey(out, "source");
-  appendJsonString(out, m.source);
-  appendKey(out, "timestamp");
-  appendJsonString(out, m.timestamp);
-  if (!m.traceId.empty()) {
-    appendKey(out, "trace_id");
-    appendJsonString(out, m.traceId);
-  }
-  appendKey(out, "version");
-  appendJsonString(out, m.version);
+  if (m.priority != MessagePriority::Normal) appendField(out, "priority", toString(m.priority));
+  appendField(out, "sequence_num", m.sequence);
+  if (!m.signature.empty()) appendField(out, "signature", m.signature);
+  appendField(out, "source", m.source);
+  appendField(out, "timestamp", m.timestamp);
+  if (!m.traceId.empty()) appendField(out, "trace_id", m.traceId);
+  appendField(out, "version", m.version);
   out += '}';
   return out;
 }
