@@ -24,6 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using test::eventually;
 
 // The process's resident set, from /proc/self/status ("VmRSS:  123 kB"); `field` may be VmHWM.
 std::size_t statusKb(const char* field) {
@@ -39,15 +40,6 @@ std::size_t statusKb(const char* field) {
 // Resets VmHWM to the current RSS, so a later VmHWM is the peak since this call.
 void resetPeakRss() {
   std::ofstream("/proc/self/clear_refs") << "5";
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 bool down(PeerConnectionState s) {

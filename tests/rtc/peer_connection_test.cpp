@@ -177,9 +177,7 @@ void expectEchoBothWays(PcPair& pair, DataChannel& local) {
     local.send("to answerer");
     remote->send("to offerer");
   }
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((atRemote < 50 || atLocal < 50) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  test::eventually([&] { return atRemote >= 50 && atLocal >= 50; }, 10s, 1ms);
   EXPECT_EQ(atRemote.load(), 50);
   EXPECT_EQ(atLocal.load(), 50);
   remote->onMessage(nullptr);

@@ -102,15 +102,22 @@ struct PcPair {
   std::vector<std::shared_ptr<DataChannel>> remoteChannels;
 };
 
+// Polls `pred` until it holds (true) or the timeout passes (false).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(2)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
 // Blocks until the channel is open (true) or the timeout passes (false).
 inline bool waitOpen(DataChannel& channel,
                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!channel.isOpen()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return eventually([&] { return channel.isOpen(); }, timeout, std::chrono::milliseconds(1));
 }
 
 }  // namespace ifmesh::test
