@@ -83,30 +83,22 @@ void ChannelCore::attach(std::shared_ptr<rtc::SctpTransport> transport, std::siz
   notifyOpen();
 }
 
-void ChannelCore::send(Message message) {
+void ChannelCore::send(std::span<const std::byte> bytes, bool text) {
   if (state_.load() != State::Open)
     throw Error(Errc::ChannelClosed, "channel '" + label_ + "' is not open");
-  bool text = std::holds_alternative<std::string>(message);
-  std::size_t size =
-      text ? std::get<std::string>(message).size() : std::get<Binary>(message).size();
-  if (size > maxMessageSize_.load())
-    throw Error(Errc::MessageTooLarge, std::to_string(size) + " bytes exceeds the channel's " +
-                                           std::to_string(maxMessageSize_.load()) +
-                                           "-byte max-message-size");
-  std::vector<std::byte> payload;
+  if (bytes.size() > maxMessageSize_.load())
+    throw Error(Errc::MessageTooLarge,
+                std::to_string(bytes.size()) + " bytes exceeds the channel's " +
+                    std::to_string(maxMessageSize_.load()) + "-byte max-message-size");
   std::uint32_t ppid;
-  if (size == 0) {
+  std::vector<std::byte> payload;
+  if (bytes.empty()) {
     // RFC 8831 §6.6: empty messages travel as one zero byte with the "empty" PPID.
     payload.assign(1, std::byte{0});
     ppid = text ? dcep::kPpidStringEmpty : dcep::kPpidBinaryEmpty;
-  } else if (text) {
-    const auto& s = std::get<std::string>(message);
-    payload.resize(s.size());
-    std::memcpy(payload.data(), s.data(), s.size());
-    ppid = dcep::kPpidString;
   } else {
-    payload = std::move(std::get<Binary>(message));
-    ppid = dcep::kPpidBinary;
+    payload.assign(bytes.begin(), bytes.end());
+    ppid = text ? dcep::kPpidString : dcep::kPpidBinary;
   }
   // Until the peer acknowledges the DCEP OPEN, everything is sent ordered and reliable so it
   // cannot overtake the OPEN (RFC 8832 §6).

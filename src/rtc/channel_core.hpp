@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "ifmesh/rtc/types.hpp"
@@ -27,8 +28,8 @@ class ChannelCore : public std::enable_shared_from_this<ChannelCore> {
   // A channel the peer opened with DCEP.
   ChannelCore(rtc::IoLoop& loop, std::uint16_t stream, const rtc::dcep::Open& open);
 
-  // Any thread.
-  void send(Message message);
+  // Any thread. The bytes are copied once, into the buffer the send queue keeps.
+  void send(std::span<const std::byte> bytes, bool text);
   void close();
   State state() const { return state_.load(); }
   std::size_t bufferedAmount() const { return buffered_.load(); }

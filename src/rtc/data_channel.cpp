@@ -8,10 +8,10 @@ DataChannel::DataChannel(std::shared_ptr<detail::ChannelCore> core) : core_(std:
 DataChannel::~DataChannel() = default;
 
 void DataChannel::send(std::string_view text) {
-  core_->send(std::string(text));
+  core_->send(std::as_bytes(std::span(text.data(), text.size())), true);
 }
 void DataChannel::send(std::span<const std::byte> binary) {
-  core_->send(Binary(binary.begin(), binary.end()));
+  core_->send(binary, false);
 }
 void DataChannel::close() {
   core_->close();
