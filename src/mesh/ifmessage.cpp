@@ -1,13 +1,12 @@
 #include "ifmesh/ifmessage.hpp"
 
-#include <openssl/rand.h>
-
 #include <charconv>
 #include <concepts>
 
 #include "hex.hpp"
 #include "ifmesh/error.hpp"
 #include "json_depth.hpp"
+#include "mesh/random_batch.hpp"
 
 namespace ifmesh {
 
@@ -27,7 +26,7 @@ const char* toString(MessagePriority p) noexcept {
 
 std::string newMessageId() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof b);
+  detail::randomBytes(b, sizeof b);
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   // 8-4-4-4-12 hex digits, written by hand: snprintf's format parsing showed in every message.
