@@ -44,6 +44,7 @@ class ThreadBatch {
   ThreadBatch& operator=(const ThreadBatch&) = delete;
 
   void draw(unsigned char* out, std::size_t length) {
+    if (length == 0) return;
     if (!page_ || length > sizeof page_->bytes) return drawFromOpenSsl(out, length);
     if (page_->remaining < length) {
       drawFromOpenSsl(page_->bytes, sizeof page_->bytes);
