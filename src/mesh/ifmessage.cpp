@@ -6,7 +6,7 @@
 #include "hex.hpp"
 #include "ifmesh/error.hpp"
 #include "json_depth.hpp"
-#include "mesh/random_batch.hpp"
+#include "random_batch.hpp"
 
 namespace ifmesh {
 

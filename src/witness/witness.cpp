@@ -1,13 +1,13 @@
 #include "ifmesh/witness.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <charconv>
 #include <chrono>
 #include <string>
 
 #include "hex.hpp"
+#include "random_batch.hpp"
 
 namespace ifmesh {
 
@@ -56,7 +56,7 @@ std::string isoTimestamp(std::chrono::system_clock::time_point t) {
 
 std::string newTraceId() {
   unsigned char bytes[16];
-  RAND_bytes(bytes, sizeof bytes);
+  detail::randomBytes(bytes, sizeof bytes);
   std::string out;
   detail::appendHex(out, bytes, sizeof bytes);
   return out;

@@ -1,6 +1,6 @@
-// The batched random bytes behind message ids: distinct across batches and threads, and a forked
-// child never repeats what its parent draws next.
-#include "mesh/random_batch.hpp"
+// The batched random bytes behind message and trace ids: distinct across batches and threads, and a
+// forked child never repeats what its parent draws next.
+#include "random_batch.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
