@@ -32,48 +32,63 @@ inline void drawFromOpenSsl(unsigned char* out, std::size_t length) {
     throw std::runtime_error("OpenSSL's random generator failed (RAND_bytes)");
 }
 
-// One thread's batch: an anonymous page, unmapped when the thread ends.
-class ThreadBatch {
- public:
-  ThreadBatch() {
-    void* p =
-        ::mmap(nullptr, kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return;
-    if (::madvise(p, kPageBytes, MADV_WIPEONFORK) != 0) {
-      ::munmap(p, kPageBytes);
-      return;
-    }
-    page_ = static_cast<Page*>(p);
-  }
-  ~ThreadBatch() {
-    if (page_) ::munmap(page_, kPageBytes);
-  }
-  ThreadBatch(const ThreadBatch&) = delete;
-  ThreadBatch& operator=(const ThreadBatch&) = delete;
+// One thread's batch. Trivially destructible, so it stays readable while the thread's other
+// thread_local objects are destroyed (one destroyed after the page's owner may still draw).
+struct ThreadBatch {
+  Page* page = nullptr;
+  bool mapped = false;  // a page was tried: never map a second one for this thread
+};
 
-  void draw(unsigned char* out, std::size_t length) {
-    if (length == 0) return;
-    if (!page_ || length > sizeof page_->bytes) return drawFromOpenSsl(out, length);
-    if (page_->remaining < length) {
-      drawFromOpenSsl(page_->bytes, sizeof page_->bytes);
-      page_->remaining = sizeof page_->bytes;
-    }
-    unsigned char* from = page_->bytes + (sizeof page_->bytes - page_->remaining);
-    std::memcpy(out, from, length);
-    std::memset(from, 0, length);  // handed out once: not left behind in the page
-    page_->remaining -= length;
+inline Page* mapWipedOnForkPage() {
+  void* p = ::mmap(nullptr, kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (::madvise(p, kPageBytes, MADV_WIPEONFORK) != 0) {
+    ::munmap(p, kPageBytes);
+    return nullptr;
   }
+  return static_cast<Page*>(p);
+}
+
+// Unmaps the thread's page when the thread ends; later draws go to OpenSSL directly.
+class PageOwner {
+ public:
+  explicit PageOwner(ThreadBatch& batch) : batch_(batch) {}
+  ~PageOwner() {
+    if (batch_.page) ::munmap(batch_.page, kPageBytes);
+    batch_.page = nullptr;
+  }
+  PageOwner(const PageOwner&) = delete;
+  PageOwner& operator=(const PageOwner&) = delete;
 
  private:
-  Page* page_ = nullptr;
+  ThreadBatch& batch_;
 };
+
+inline void draw(ThreadBatch& batch, unsigned char* out, std::size_t length) {
+  if (length == 0) return;
+  Page* page = batch.page;
+  if (!page || length > sizeof page->bytes) return drawFromOpenSsl(out, length);
+  if (page->remaining < length) {
+    drawFromOpenSsl(page->bytes, sizeof page->bytes);
+    page->remaining = sizeof page->bytes;
+  }
+  unsigned char* from = page->bytes + (sizeof page->bytes - page->remaining);
+  std::memcpy(out, from, length);
+  std::memset(from, 0, length);  // handed out once: not left behind in the page
+  page->remaining -= length;
+}
 
 }  // namespace random_batch
 
 // Any thread. Throws std::runtime_error if OpenSSL's generator fails.
 inline void randomBytes(unsigned char* out, std::size_t length) {
   thread_local random_batch::ThreadBatch batch;
-  batch.draw(out, length);
+  if (!batch.mapped) {
+    batch.mapped = true;
+    batch.page = random_batch::mapWipedOnForkPage();
+    thread_local random_batch::PageOwner owner(batch);
+  }
+  random_batch::draw(batch, out, length);
 }
 
 }  // namespace ifmesh::detail
