@@ -1,7 +1,5 @@
 #include "rtc/channel_core.hpp"
 
-#include <cstring>
-
 #include "ifmesh/error.hpp"
 
 namespace ifmesh::detail {
