@@ -16,35 +16,23 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/unique_fd.hpp"
+
 namespace ifmesh::bench {
 
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // A loopback port no one is bound to right now, for UDP and TCP alike.
 std::uint16_t freeLoopbackPort() {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    Fd udp(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd udp(::socket(AF_INET, SOCK_DGRAM, 0));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) continue;
     socklen_t len = sizeof addr;
     ::getsockname(udp.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    Fd tcp(::socket(AF_INET, SOCK_STREAM, 0));
+    UniqueFd tcp(::socket(AF_INET, SOCK_STREAM, 0));
     if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
       return ntohs(addr.sin_port);
   }
@@ -152,7 +140,7 @@ std::string CoturnProcess::turnUrl() const {
 
 // One STUN Binding request (RFC 5389) to see whether the server is up.
 bool CoturnProcess::answersStun() const {
-  Fd fd(::socket(AF_INET, SOCK_DGRAM, 0));
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port_);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/mesh_udp_floor.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
 #include "ifmesh/signaling.hpp"
 
@@ -144,6 +145,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     std::vector<std::string> peers;
     std::size_t next = 0;
     std::vector<double> rtts;
+    std::thread::id thread;  // the agent's I/O thread, for the floor's thread of its sockets
   };
   std::vector<Traffic> traffic(o.agents);
   auto start = Clock::now();
@@ -263,6 +265,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     Traffic* t = &traffic[i];
     self->post([&, self, t] {
       t->peers = self->peers();
+      t->thread = std::this_thread::get_id();
       std::size_t window =
           o.topology == Topology::FullMesh ? std::min(o.window, t->peers.size()) : o.window;
       for (std::size_t w = 0; w < window; ++w) sendPing(*self, *t);
@@ -294,11 +297,43 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::size_t inFlight = 0;
   for (const auto& t : traffic)
     inFlight += o.topology == Topology::FullMesh ? std::min(o.window, t.peers.size()) : o.window;
+  // The floor's traffic, taken before teardown: the links this mesh formed, each agent's sockets
+  // on the thread that served its connections, datagrams the size of a ping as JSON.
+  MeshFloorOptions floor;
+  floor.agents = o.agents;
+  floor.window = o.window;
+  floor.duration = o.floorDuration;
+  {
+    std::map<std::string, std::size_t> indexOf;
+    for (std::size_t i = 0; i < o.agents; ++i) indexOf[agents[i]->id()] = i;
+    std::map<std::thread::id, std::size_t> threadIndex;
+    for (std::size_t i = 0; i < o.agents; ++i) {
+      floor.threadOf.push_back(
+          threadIndex.emplace(traffic[i].thread, threadIndex.size()).first->second);
+      for (const auto& peer : traffic[i].peers)
+        if (auto j = indexOf.find(peer); j != indexOf.end() && j->second > i)
+          floor.links.emplace_back(i, j->second);
+    }
+    floor.threads = threadIndex.size();
+    IFMessage ping;
+    ping.id = newMessageId();
+    ping.timestamp = "2026-01-01T00:00:00.000Z";
+    ping.source = agents[0]->id();
+    ping.destination = agents[o.agents > 1 ? 1 : 0]->id();
+    ping.payload = {{"ping", nowNs()}};
+    floor.payload = serialize(ping).size();
+  }
   auto teardownStart = Clock::now();
   agents.clear();
   server.stop();
   double teardownMs =
       std::chrono::duration<double, std::milli>(Clock::now() - teardownStart).count();
+  std::optional<MeshFloorResult> floorResult;
+  if (o.floorDuration.count() > 0) {
+    if (o.progress) o.progress("udp floor", 0);
+    floorResult = measureMeshUdpFloor(floor);
+    r.floorUs = summarize(floorResult->rttUs);
+  }
 
   r.rttUs = summarize(r.rttSamplesUs);
   r.echoRoundTripsPerS = static_cast<double>(trips) / seconds;
@@ -338,6 +373,30 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                 "during the echo: %.1f %%",
                 cpuUsPerTrip, stealPercent);
   r.notes.push_back(cpu);
+  if (floorResult) {
+    double share = floorResult->roundTripsPerS > 0
+                       ? 100.0 * r.echoRoundTripsPerS / floorResult->roundTripsPerS
+                       : 0;
+    r.extra["mesh"]["udp_floor"] = {{"round_trips_per_s", floorResult->roundTripsPerS},
+                                    {"rtt_us", toJson(r.floorUs)},
+                                    {"cpu_us_per_round_trip", floorResult->cpuUsPerRoundTrip},
+                                    {"payload_bytes", floor.payload},
+                                    {"sockets", floor.links.size() * 2},
+                                    {"threads", floor.threads},
+                                    {"send_errors", floorResult->sendErrors},
+                                    {"mesh_share_percent", share}};
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "UDP floor of this traffic (the same echo over %zu plain UDP sockets, %zu-byte "
+                  "datagrams, %zu threads): %.0f round trips/s, p95 %.3f ms, CPU %.0f us per round "
+                  "trip; the mesh reached %.1f %% of its round trips/s",
+                  floor.links.size() * 2, floor.payload, floor.threads, floorResult->roundTripsPerS,
+                  r.floorUs.p95 / 1000, floorResult->cpuUsPerRoundTrip, share);
+    r.notes.push_back(line);
+    if (floorResult->sendErrors > 0)
+      r.notes.push_back("UDP floor: " + std::to_string(floorResult->sendErrors) +
+                        " datagrams refused by the kernel (each shrank a window)");
+  }
   r.notes.push_back(std::to_string(connections) + " connections established in " +
                     std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
                     std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) +

@@ -25,6 +25,9 @@ struct MeshOptions {
   std::size_t window = 4;
   MessageSignatures messageSignatures = MessageSignatures::Relayed;
   std::chrono::milliseconds establishTimeout{120000};
+  // After the mesh is torn down, the same traffic over plain UDP sockets for this long
+  // (bench/mesh_udp_floor.hpp), reported as the scenario's floor; 0: none.
+  std::chrono::milliseconds floorDuration{2000};
   std::function<void(const std::string& phase, double fraction)> progress;
 };
 

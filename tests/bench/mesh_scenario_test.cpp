@@ -14,6 +14,7 @@ TEST(MeshScenario, ThreeAgentsEchoAndCountTheirPackets) {
   o.scenario = "mesh3";
   o.agents = 3;
   o.duration = 500ms;
+  o.floorDuration = 300ms;
   ScenarioResult r = runMeshScenario(o);
 
   const auto& mesh = r.extra["mesh"];
@@ -30,6 +31,14 @@ TEST(MeshScenario, ThreeAgentsEchoAndCountTheirPackets) {
   bool noted = false;
   for (const auto& note : r.notes) noted = noted || note.rfind("per round trip:", 0) == 0;
   EXPECT_TRUE(noted) << "the block should print the packets per round trip";
+
+  // The same echo over plain UDP sockets on the links the mesh formed: two per connection.
+  const auto& floor = mesh["udp_floor"];
+  EXPECT_EQ(floor["sockets"].get<std::size_t>(), 6u);
+  EXPECT_GT(floor["round_trips_per_s"].get<double>(), 0);
+  EXPECT_GT(floor["payload_bytes"].get<std::size_t>(), 100u);
+  EXPECT_GT(r.floorUs.samples, 0u);
+  EXPECT_GT(r.floorUs.p50, 0);
 }
 
 }  // namespace
