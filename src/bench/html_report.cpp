@@ -121,6 +121,41 @@ std::string scaling(const std::vector<ScenarioResult>& results) {
          line(true, "#8250df") + "</svg>";
 }
 
+// Round trips/s of each full mesh against the floor of the same traffic over plain UDP sockets
+// (bench/mesh_udp_floor.hpp), by agent count: how much of what the kernel allows the stack gets.
+std::string throughputScaling(const std::vector<ScenarioResult>& results) {
+  struct Point {
+    double agents, mesh, floor;
+  };
+  std::vector<Point> pts;
+  for (const auto& r : results) {
+    if (!r.extra.contains("mesh") || !r.extra["mesh"].contains("udp_floor")) continue;
+    const auto& m = r.extra["mesh"];
+    pts.push_back({m["agents"].get<double>(), m["round_trips_per_s"].get<double>(),
+                   m["udp_floor"]["round_trips_per_s"].get<double>()});
+  }
+  if (pts.empty()) return "";
+  std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.agents < b.agents; });
+  double xMax = pts.back().agents, yMax = 1;
+  for (auto& p : pts) yMax = std::max({yMax, p.mesh, p.floor});
+  auto line = [&](bool floor, const char* color) {
+    std::string points, dots;
+    for (auto& p : pts) {
+      double x = kPad + p.agents / xMax * (kW - kPad - 10);
+      double y = (kH - kPad) - (floor ? p.floor : p.mesh) / yMax * (kH - kPad - 10);
+      points += num(x) + "," + num(y) + " ";
+      dots += "<circle cx='" + num(x) + "' cy='" + num(y) + "' r='3' fill='" + color + "'/>";
+    }
+    return "<polyline fill='none' stroke='" + std::string(color) + "' points='" + points + "'/>" +
+           dots;
+  };
+  return "<h2>Round trips/s against the UDP floor</h2><p><span style='color:#1f6feb'>the mesh "
+         "(all-pairs echo)</span>, <span style='color:#57606a'>the same echo over plain UDP "
+         "sockets</span>, by agent count.</p><svg width='" +
+         num(kW) + "' height='" + num(kH) + "'>" + axes("agents", "round trips/s", xMax, yMax) +
+         line(true, "#57606a") + line(false, "#1f6feb") + "</svg>";
+}
+
 }  // namespace
 
 std::string htmlReport(const std::vector<ScenarioResult>& results) {
@@ -131,6 +166,7 @@ std::string htmlReport(const std::vector<ScenarioResult>& results) {
       ".pass{color:#1a7f37}.fail{color:#cf222e}pre{background:#f6f8fa;padding:8px}</style></head>"
       "<body><h1>ifmesh benchmark report</h1>";
   html += scaling(results);
+  html += throughputScaling(results);
   for (const auto& r : results) {
     html += "<h2>" + escape(r.title) + "</h2><pre>" + escape(formatBlock(r)) + "</pre>";
     html += "<table><tr><th>target</th><th>limit</th><th>actual</th><th></th></tr>";

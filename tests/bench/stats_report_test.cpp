@@ -101,6 +101,22 @@ TEST(HtmlReport, IsSelfContainedWithPlotsPerScenarioAndScaling) {
   EXPECT_NE(html.find("10-Agent &lt;Mesh&gt;"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos);  // nothing to fetch
   EXPECT_EQ(html.find("<script"), std::string::npos);
+  // No mesh carried a UDP floor: no chart of round trips against it.
+  EXPECT_EQ(html.find("against the UDP floor"), std::string::npos);
+}
+
+TEST(HtmlReport, ChartsMeshRoundTripsAgainstTheirUdpFloor) {
+  ScenarioResult a;
+  a.title = "5-Agent Full Mesh";
+  a.extra["mesh"] = {{"agents", 5},
+                     {"establish_ms", 150.0},
+                     {"rss_bytes_per_connection", 90000.0},
+                     {"round_trips_per_s", 40000.0},
+                     {"udp_floor", {{"round_trips_per_s", 170000.0}}}};
+  std::string html = htmlReport({a});
+  auto chart = html.find("Round trips/s against the UDP floor");
+  ASSERT_NE(chart, std::string::npos);
+  EXPECT_NE(html.find("max 1.7e+05", chart), std::string::npos) << "the y axis spans the floor";
 }
 
 }  // namespace
