@@ -152,7 +152,7 @@ std::string throughputScaling(const std::vector<ScenarioResult>& results) {
   return "<h2>Round trips/s against the UDP floor</h2><p><span style='color:#1f6feb'>the mesh "
          "(all-pairs echo)</span>, <span style='color:#57606a'>the same echo over plain UDP "
          "sockets</span>, by agent count.</p><svg width='" +
-         num(kW) + "' height='" + num(kH) + "'>" + axes("agents", "round trips/s", xMax, yMax) +
+         num(kW) + "' height='" + num(kH) + "'>" + axes("agents", "rt/s", xMax, yMax) +
          line(true, "#57606a") + line(false, "#1f6feb") + "</svg>";
 }
 
