@@ -36,6 +36,11 @@ void addRttTargets(ScenarioResult& r) {
       {"RTT p99 <= 10x UDP floor", 10, r.floorUs.p99 > 0 ? r.rttUs.p99 / r.floorUs.p99 : 0, "x"});
 }
 
+// With --setup-connections 0 nothing was timed: no line rather than a 0 ms PASS.
+void addSetupTarget(ScenarioResult& r, const char* name, double limitMs) {
+  if (r.setupMs.samples > 0) r.targets.push_back({name, limitMs, r.setupMs.p50, "ms"});
+}
+
 ScenarioResult runP2p(const SuiteOptions& s) {
   PairOptions o = pairOptions("p2p", s);
   o.title = "2-Agent P2P (STUN)";
@@ -51,8 +56,7 @@ ScenarioResult runP2p(const SuiteOptions& s) {
   r.targets.push_back(
       {">= 1000 Mbit/s with 16 KiB messages", 1000, r.bulkMbitPerS, " Mbit/s", false});
   r.targets.push_back({">= 100000 small msgs/s", 100000, r.smallMsgsPerS, " msg/s", false});
-  // With --setup-connections 0 nothing was timed: no line rather than a 0 ms PASS.
-  if (r.setupMs.samples > 0) r.targets.push_back({"setup p50 <= 8ms", 8, r.setupMs.p50, "ms"});
+  addSetupTarget(r, "setup p50 <= 8ms", 8);
   return r;
 }
 
@@ -91,7 +95,7 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   std::snprintf(relayTarget, sizeof relayTarget,
                 "relay RTT p50 <= direct p50 + 100us (%.0f + 100 us)", reference.rttUs.p50);
   r.targets.push_back({relayTarget, reference.rttUs.p50 + 100, r.rttUs.p50, "us"});
-  if (r.setupMs.samples > 0) r.targets.push_back({"setup p50 <= 20ms", 20, r.setupMs.p50, "ms"});
+  addSetupTarget(r, "setup p50 <= 20ms", 20);
   return r;
 }
 

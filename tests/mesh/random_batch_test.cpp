@@ -14,8 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "mesh_fixture.hpp"
+
 namespace ifmesh::detail {
 namespace {
+
+using namespace std::chrono_literals;
+using ifmesh::test::waitFor;
 
 using Draw = std::array<unsigned char, 16>;
 
@@ -72,14 +77,10 @@ TEST(RandomBatch, AForkedChildDrawsOtherBytesThanItsParent) {
   ssize_t n = ::read(fds[0], fromChild.data(), fromChild.size());
   ::close(fds[0]);
   int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (::waitpid(child, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(child, SIGKILL);
-      ::waitpid(child, &status, 0);
-      FAIL() << "the child did not finish";
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!waitFor([&] { return ::waitpid(child, &status, WNOHANG) != 0; }, 10s, 5ms)) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL() << "the child did not finish";
   }
   ASSERT_EQ(n, static_cast<ssize_t>(fromChild.size()));
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
