@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "bench/unique_fd.hpp"
+#include "big_endian.hpp"
 
 namespace ifmesh::bench {
 
@@ -35,19 +36,12 @@ constexpr std::uint16_t kUsername = 0x0006, kIntegrity = 0x0008, kErrorCode = 0x
 constexpr std::uint16_t kChannel = 0x4000;  // the first channel number a client may bind
 constexpr std::size_t kHeader = 20, kChannelHeader = 4;
 
-void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-  b.push_back(static_cast<std::uint8_t>(v));
-}
-void put32(std::vector<std::uint8_t>& b, std::uint32_t v) {
-  put16(b, static_cast<std::uint16_t>(v >> 16));
-  put16(b, static_cast<std::uint16_t>(v));
-}
+using detail::get16;
+using detail::put16;
+using detail::put32;
+
 const char* methodName(std::uint16_t method) {
   return method == kAllocate ? "Allocate" : method == kRefresh ? "Refresh" : "ChannelBind";
-}
-std::uint16_t get16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
 }
 
 // One STUN request under construction.

@@ -1,5 +1,6 @@
 #include "rtc/dcep.hpp"
 
+#include "big_endian.hpp"
 #include "ifmesh/error.hpp"
 
 namespace ifmesh::rtc::dcep {
@@ -10,20 +11,13 @@ constexpr std::uint8_t kAck = 0x02;
 constexpr std::uint8_t kOpen = 0x03;
 constexpr std::size_t kOpenHeader = 12;
 
-void put16(std::vector<std::byte>& out, std::uint16_t v) {
-  out.push_back(static_cast<std::byte>(v >> 8));
-  out.push_back(static_cast<std::byte>(v));
-}
-void put32(std::vector<std::byte>& out, std::uint32_t v) {
-  put16(out, static_cast<std::uint16_t>(v >> 16));
-  put16(out, static_cast<std::uint16_t>(v));
-}
+using detail::put16;
+using detail::put32;
 std::uint16_t get16(std::span<const std::byte> d, std::size_t at) {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(d[at]) << 8) |
-                                    std::to_integer<unsigned>(d[at + 1]));
+  return detail::get16(d.data() + at);
 }
 std::uint32_t get32(std::span<const std::byte> d, std::size_t at) {
-  return (static_cast<std::uint32_t>(get16(d, at)) << 16) | get16(d, at + 2);
+  return detail::get32(d.data() + at);
 }
 
 bool knownType(std::uint8_t t) {
