@@ -1,6 +1,7 @@
 #include "bench/suite.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -75,25 +76,33 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   ScenarioResult r = runPairScenario(o);
   r.extra["direct_rtt_us"] = toJson(reference.rttUs);
   // The relay path's own floor, through the same server: what any stack on this TURN server pays.
-  LatencySummary relayFloor = summarize(
-      measureTurnFloorSamples({turn.port(), turn.options().username, turn.options().password},
-                              o.echoPayload, o.warmup, o.samples));
-  r.extra["turn_udp_floor_us"] = toJson(relayFloor);
-  char relayNote[256];
-  std::snprintf(relayNote, sizeof relayNote,
-                "TURN floor (plain UDP through the same coturn, both ends relayed, ChannelData): "
-                "p50 %.0f us, p99 %.0f us = %.2fx the direct UDP floor's p50; RTT / TURN floor: "
-                "p50 %.2fx",
-                relayFloor.p50, relayFloor.p99,
-                r.floorUs.p50 > 0 ? relayFloor.p50 / r.floorUs.p50 : 0,
-                relayFloor.p50 > 0 ? r.rttUs.p50 / relayFloor.p50 : 0);
-  r.notes.push_back(relayNote);
+  std::optional<LatencySummary> relayFloor;
+  try {  // the scenario's own figures stand without it
+    relayFloor = summarize(
+        measureTurnFloorSamples({turn.port(), turn.options().username, turn.options().password},
+                                o.echoPayload, o.warmup, o.samples));
+  } catch (const std::exception& e) {
+    r.notes.push_back(std::string("TURN floor not measured: ") + e.what());
+  }
+  if (relayFloor) {
+    r.extra["turn_udp_floor_us"] = toJson(*relayFloor);
+    char relayNote[256];
+    std::snprintf(relayNote, sizeof relayNote,
+                  "TURN floor (plain UDP through the same coturn, both ends relayed, ChannelData): "
+                  "p50 %.0f us, p99 %.0f us = %.2fx the direct UDP floor's p50; RTT / TURN floor: "
+                  "p50 %.2fx",
+                  relayFloor->p50, relayFloor->p99,
+                  r.floorUs.p50 > 0 ? relayFloor->p50 / r.floorUs.p50 : 0,
+                  relayFloor->p50 > 0 ? r.rttUs.p50 / relayFloor->p50 : 0);
+    r.notes.push_back(relayNote);
+  }
   r.targets.push_back({"p95 < 150ms (original design)", 150, r.rttUs.p95 / 1000, "ms"});
   addRttTargets(r);
   // The same ratio against the floor of the path the packets take: no stack on this relay can
   // be faster than plain UDP through it, which alone is ~3-4x the direct floor here.
-  r.targets.push_back({"RTT p50 <= 3x the TURN floor (plain UDP, same relay)", 3,
-                       relayFloor.p50 > 0 ? r.rttUs.p50 / relayFloor.p50 : 0, "x"});
+  if (relayFloor)
+    r.targets.push_back({"RTT p50 <= 3x the TURN floor (plain UDP, same relay)", 3,
+                         relayFloor->p50 > 0 ? r.rttUs.p50 / relayFloor->p50 : 0, "x"});
   // The actual is the relay's p50, so the line names the threshold it was compared with.
   char relayTarget[96];
   std::snprintf(relayTarget, sizeof relayTarget,
