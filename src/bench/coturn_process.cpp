@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/loopback.hpp"
 #include "bench/unique_fd.hpp"
 
 namespace ifmesh::bench {
@@ -26,9 +27,7 @@ namespace {
 std::uint16_t freeLoopbackPort() {
   for (int attempt = 0; attempt < 50; ++attempt) {
     UniqueFd udp(::socket(AF_INET, SOCK_DGRAM, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in addr = loopbackAddress();
     if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) continue;
     socklen_t len = sizeof addr;
     ::getsockname(udp.get(), reinterpret_cast<sockaddr*>(&addr), &len);
@@ -141,10 +140,7 @@ std::string CoturnProcess::turnUrl() const {
 // One STUN Binding request (RFC 5389) to see whether the server is up.
 bool CoturnProcess::answersStun() const {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port_);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = loopbackAddress(port_);
   std::array<std::uint8_t, 20> request{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
   for (std::size_t i = 8; i < request.size(); ++i) request[i] = static_cast<std::uint8_t>(i * 13);
   if (::sendto(fd.get(), request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&addr),

@@ -87,6 +87,18 @@ std::string histogram(const std::vector<double>& samples) {
          axes("RTT µs", "samples", xMax, yMax) + bars + "</svg>";
 }
 
+// One plotted series: points (x, y) scaled by xMax / yMax into the plot, joined and dotted.
+std::string series(const std::vector<std::pair<double, double>>& points, double xMax, double yMax,
+                   const char* color) {
+  std::string line, dots;
+  for (auto [px, py] : points) {
+    double x = kPad + px / xMax * (kW - kPad - 10), y = (kH - kPad) - py / yMax * (kH - kPad - 10);
+    line += num(x) + "," + num(y) + " ";
+    dots += "<circle cx='" + num(x) + "' cy='" + num(y) + "' r='3' fill='" + color + "'/>";
+  }
+  return "<polyline fill='none' stroke='" + std::string(color) + "' points='" + line + "'/>" + dots;
+}
+
 // Mesh scaling: establishment time and memory per connection against the number of agents.
 std::string scaling(const std::vector<ScenarioResult>& results) {
   std::vector<std::pair<double, std::pair<double, double>>>
@@ -103,16 +115,9 @@ std::string scaling(const std::vector<ScenarioResult>& results) {
   double xMax = pts.back().first, e = 0, mem = 0;
   for (auto& p : pts) e = std::max(e, p.second.first), mem = std::max(mem, p.second.second);
   auto line = [&](bool memory, const char* color) {
-    std::string points, dots;
-    for (auto& p : pts) {
-      double v =
-          memory ? p.second.second / std::max(mem, 1e-9) : p.second.first / std::max(e, 1e-9);
-      double x = kPad + p.first / xMax * (kW - kPad - 10), y = (kH - kPad) - v * (kH - kPad - 10);
-      points += num(x) + "," + num(y) + " ";
-      dots += "<circle cx='" + num(x) + "' cy='" + num(y) + "' r='3' fill='" + color + "'/>";
-    }
-    return "<polyline fill='none' stroke='" + std::string(color) + "' points='" + points + "'/>" +
-           dots;
+    std::vector<std::pair<double, double>> xy;
+    for (auto& p : pts) xy.emplace_back(p.first, memory ? p.second.second : p.second.first);
+    return series(xy, xMax, std::max(memory ? mem : e, 1e-9), color);
   };
   return "<h2>Mesh scaling</h2><p><span style='color:#cf222e'>establish time (max " +
          num(e, "%.2f") + " s)</span>, <span style='color:#8250df'>RSS per connection (max " +
@@ -139,15 +144,9 @@ std::string throughputScaling(const std::vector<ScenarioResult>& results) {
   double xMax = pts.back().agents, yMax = 1;
   for (auto& p : pts) yMax = std::max({yMax, p.mesh, p.floor});
   auto line = [&](bool floor, const char* color) {
-    std::string points, dots;
-    for (auto& p : pts) {
-      double x = kPad + p.agents / xMax * (kW - kPad - 10);
-      double y = (kH - kPad) - (floor ? p.floor : p.mesh) / yMax * (kH - kPad - 10);
-      points += num(x) + "," + num(y) + " ";
-      dots += "<circle cx='" + num(x) + "' cy='" + num(y) + "' r='3' fill='" + color + "'/>";
-    }
-    return "<polyline fill='none' stroke='" + std::string(color) + "' points='" + points + "'/>" +
-           dots;
+    std::vector<std::pair<double, double>> xy;
+    for (auto& p : pts) xy.emplace_back(p.agents, floor ? p.floor : p.mesh);
+    return series(xy, xMax, yMax, color);
   };
   return "<h2>Round trips/s against the UDP floor</h2><p><span style='color:#1f6feb'>the mesh "
          "(all-pairs echo)</span>, <span style='color:#57606a'>the same echo over plain UDP "

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/clocks.hpp"
 #include "bench/mesh_udp_floor.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
 #include "ifmesh/signaling.hpp"
@@ -21,11 +22,6 @@ namespace ifmesh::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 // Each connection end holds a UDP socket, and every two ends share one GLib context's eventfd
 // (rtc/context_driver.hpp): a 100-agent mesh needs ~15,000 descriptors against a usual 20,000
@@ -73,10 +69,7 @@ struct CpuSample {
 
 CpuSample sampleCpu() {
   CpuSample c;
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto us = [](const timeval& t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
-  c.processUs = us(usage.ru_utime) + us(usage.ru_stime);
+  c.processUs = processCpuUs();
   std::ifstream stat("/proc/stat");
   std::string cpu;
   stat >> cpu;
@@ -166,7 +159,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   auto sendPing = [&](Agent& self, Traffic& t) {
     if (t.peers.empty()) return;
     IFMessage ping;
-    ping.payload = {{"ping", nowNs()}};
+    ping.payload = {{"ping", steadyNowNs()}};
     self.send(t.peers[t.next++ % t.peers.size()], ping);
   };
   // Echo: a ping comes back as a pong; a pong's arrival sends the agent's next ping.
@@ -181,7 +174,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
         return;
       }
       if (!m.payload.contains("pong")) return;
-      t->rtts.push_back(static_cast<double>(nowNs() - m.payload["pong"].get<std::int64_t>()) /
+      t->rtts.push_back(static_cast<double>(steadyNowNs() - m.payload["pong"].get<std::int64_t>()) /
                         1000.0);
       ++roundTrips;
       if (running) sendPing(*self, *t);
@@ -320,7 +313,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     ping.timestamp = "2026-01-01T00:00:00.000Z";
     ping.source = agents[0]->id();
     ping.destination = agents[o.agents > 1 ? 1 : 0]->id();
-    ping.payload = {{"ping", nowNs()}};
+    ping.payload = {{"ping", steadyNowNs()}};
     floor.payload = serialize(ping).size();
   }
   auto teardownStart = Clock::now();
@@ -378,9 +371,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
                 cpuUsPerTrip, stealPercent);
   r.notes.push_back(cpu);
   if (floorResult) {
-    double share = floorResult->roundTripsPerS > 0
-                       ? 100.0 * r.echoRoundTripsPerS / floorResult->roundTripsPerS
-                       : 0;
+    double share = 100.0 * ratio(r.echoRoundTripsPerS, floorResult->roundTripsPerS);
     r.extra["mesh"]["udp_floor"] = {{"round_trips_per_s", floorResult->roundTripsPerS},
                                     {"rtt_us", toJson(r.floorUs)},
                                     {"cpu_us_per_round_trip", floorResult->cpuUsPerRoundTrip},

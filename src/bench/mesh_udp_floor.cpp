@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "bench/clocks.hpp"
+#include "bench/loopback.hpp"
 #include "bench/unique_fd.hpp"
 
 namespace ifmesh::bench {
@@ -27,32 +28,12 @@ constexpr char kPing = 'p';
 constexpr char kPong = 'P';
 constexpr std::size_t kHeader = 1 + sizeof(std::int64_t);  // kind, send time in ns
 
-std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-double processCpuUs() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto us = [](const timeval& t) { return double(t.tv_sec) * 1e6 + double(t.tv_usec); };
-  return us(usage.ru_utime) + us(usage.ru_stime);
-}
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 UniqueFd boundSocket() {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0)
     throw std::runtime_error(std::string("mesh UDP floor: socket() failed: ") +
                              std::strerror(errno));
-  sockaddr_in a = loopback(0);
+  sockaddr_in a = loopbackAddress();
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
     throw std::runtime_error(std::string("mesh UDP floor: bind() failed: ") + std::strerror(errno));
   return fd;
@@ -83,8 +64,7 @@ struct AgentTraffic {
 struct Worker {
   UniqueFd epoll;
   std::vector<std::size_t> agents;
-  std::vector<double> rttUs;
-  std::uint64_t trips = 0;
+  std::vector<double> rttUs;  // one per round trip counted
   std::uint64_t sendErrors = 0;
 };
 
@@ -141,7 +121,7 @@ MeshFloorResult measureMeshUdpFloor(const MeshFloorOptions& o) {
     };
     auto sendPing = [&](AgentTraffic& a) {
       if (a.endpoints.empty()) return;
-      sendKind(ends[a.endpoints[a.next++ % a.endpoints.size()]].socket.get(), kPing, nowNs());
+      sendKind(ends[a.endpoints[a.next++ % a.endpoints.size()]].socket.get(), kPing, steadyNowNs());
     };
     ready.arrive_and_wait();
     for (std::size_t i : w.agents)
@@ -161,8 +141,7 @@ MeshFloorResult measureMeshUdpFloor(const MeshFloorOptions& o) {
           if (in[0] == kPing) {
             sendKind(end.socket.get(), kPong, stamp);
           } else if (counting.load(std::memory_order_relaxed)) {
-            w.rttUs.push_back(static_cast<double>(nowNs() - stamp) / 1000.0);
-            ++w.trips;
+            w.rttUs.push_back(static_cast<double>(steadyNowNs() - stamp) / 1000.0);
             sendPing(agents[end.agent]);
           }
         }
@@ -184,14 +163,13 @@ MeshFloorResult measureMeshUdpFloor(const MeshFloorOptions& o) {
   for (auto& t : running) t.join();
 
   MeshFloorResult r;
-  std::uint64_t trips = 0;
   for (auto& w : workers) {
-    trips += w.trips;
     r.sendErrors += w.sendErrors;
     r.rttUs.insert(r.rttUs.end(), w.rttUs.begin(), w.rttUs.end());
   }
-  r.roundTripsPerS = seconds > 0 ? static_cast<double>(trips) / seconds : 0;
-  r.cpuUsPerRoundTrip = trips ? cpuUs / static_cast<double>(trips) : 0;
+  const auto trips = static_cast<double>(r.rttUs.size());
+  r.roundTripsPerS = seconds > 0 ? trips / seconds : 0;
+  r.cpuUsPerRoundTrip = trips > 0 ? cpuUs / trips : 0;
   return r;
 }
 

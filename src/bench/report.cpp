@@ -20,11 +20,11 @@ std::string ms(double us) {
   return fmt("%.3fms", us / 1000.0);
 }
 
+}  // namespace
+
 double ratio(double value, double floor) {
   return floor > 0 ? value / floor : 0;
 }
-
-}  // namespace
 
 std::string formatBlock(const ScenarioResult& r) {
   std::string out;

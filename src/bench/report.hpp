@@ -34,6 +34,9 @@ struct ScenarioResult {
   std::vector<std::string> notes;
 };
 
+// value / floor, or 0 when there is no floor (nothing measured): the x-factor of a target line.
+double ratio(double value, double floor);
+
 std::string formatBlock(const ScenarioResult& r);
 nlohmann::json toJson(const ScenarioResult& r);
 // One scenario: its object. Several: {"scenarios": [...]}.

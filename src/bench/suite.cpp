@@ -31,10 +31,8 @@ PairOptions pairOptions(const std::string& scenario, const SuiteOptions& s) {
 }
 
 void addRttTargets(ScenarioResult& r) {
-  r.targets.push_back(
-      {"RTT p50 <= 3x UDP floor", 3, r.floorUs.p50 > 0 ? r.rttUs.p50 / r.floorUs.p50 : 0, "x"});
-  r.targets.push_back(
-      {"RTT p99 <= 10x UDP floor", 10, r.floorUs.p99 > 0 ? r.rttUs.p99 / r.floorUs.p99 : 0, "x"});
+  r.targets.push_back({"RTT p50 <= 3x UDP floor", 3, ratio(r.rttUs.p50, r.floorUs.p50), "x"});
+  r.targets.push_back({"RTT p99 <= 10x UDP floor", 10, ratio(r.rttUs.p99, r.floorUs.p99), "x"});
 }
 
 // With --setup-connections 0 nothing was timed: no line rather than a 0 ms PASS.
@@ -91,9 +89,8 @@ ScenarioResult runTurn(const SuiteOptions& s) {
                   "TURN floor (plain UDP through the same coturn, both ends relayed, ChannelData): "
                   "p50 %.0f us, p99 %.0f us = %.2fx the direct UDP floor's p50; RTT / TURN floor: "
                   "p50 %.2fx",
-                  relayFloor->p50, relayFloor->p99,
-                  r.floorUs.p50 > 0 ? relayFloor->p50 / r.floorUs.p50 : 0,
-                  relayFloor->p50 > 0 ? r.rttUs.p50 / relayFloor->p50 : 0);
+                  relayFloor->p50, relayFloor->p99, ratio(relayFloor->p50, r.floorUs.p50),
+                  ratio(r.rttUs.p50, relayFloor->p50));
     r.notes.push_back(relayNote);
   }
   r.targets.push_back({"p95 < 150ms (original design)", 150, r.rttUs.p95 / 1000, "ms"});
@@ -102,7 +99,7 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   // be faster than plain UDP through it, which alone is ~3-4x the direct floor here.
   if (relayFloor)
     r.targets.push_back({"RTT p50 <= 3x the TURN floor (plain UDP, same relay)", 3,
-                         relayFloor->p50 > 0 ? r.rttUs.p50 / relayFloor->p50 : 0, "x"});
+                         ratio(r.rttUs.p50, relayFloor->p50), "x"});
   // The actual is the relay's p50, so the line names the threshold it was compared with.
   char relayTarget[96];
   std::snprintf(relayTarget, sizeof relayTarget,

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/loopback.hpp"
 #include "bench/unique_fd.hpp"
 #include "big_endian.hpp"
 
@@ -37,6 +38,7 @@ constexpr std::uint16_t kChannel = 0x4000;  // the first channel number a client
 constexpr std::size_t kHeader = 20, kChannelHeader = 4;
 
 using detail::get16;
+using detail::get32;
 using detail::put16;
 using detail::put32;
 
@@ -124,10 +126,7 @@ class TurnClient {
  public:
   explicit TurnClient(const TurnCredentials& server) : server_(server) {
     socket_ = UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(server.port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in to = loopbackAddress(server.port);
     if (socket_.get() < 0 ||
         ::connect(socket_.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
       throw std::runtime_error(std::string("TURN floor: socket: ") + std::strerror(errno));
@@ -141,9 +140,7 @@ class TurnClient {
       throw std::runtime_error("TURN floor: no IPv4 relayed address in the Allocate response");
     relayed_.sin_family = AF_INET;
     relayed_.sin_port = htons(get16(relayed.data() + 2) ^ (kMagicCookie >> 16));
-    relayed_.sin_addr.s_addr =
-        htonl((std::uint32_t(get16(relayed.data() + 4)) << 16 | get16(relayed.data() + 6)) ^
-              kMagicCookie);
+    relayed_.sin_addr.s_addr = htonl(get32(relayed.data() + 4) ^ kMagicCookie);
   }
   ~TurnClient() {
     try {  // give the allocation back rather than leave it to time out in the server
@@ -227,11 +224,10 @@ std::vector<double> measureTurnFloorSamples(const TurnCredentials& server, std::
   right.bindChannel(left.relayed());
 
   const std::size_t total = warmup + samples;
-  std::vector<std::uint8_t> frame(kChannelHeader + payload, 'x');
-  frame[0] = kChannel >> 8;
-  frame[1] = kChannel & 0xff;
-  frame[2] = static_cast<std::uint8_t>(payload >> 8);
-  frame[3] = static_cast<std::uint8_t>(payload);
+  std::vector<std::uint8_t> frame;
+  put16(frame, kChannel);
+  put16(frame, static_cast<std::uint16_t>(payload));
+  frame.resize(kChannelHeader + payload, 'x');
 
   // The echo side returns each ChannelData message as it came: the same channel number is bound
   // on both allocations, so the message reaches the other side unchanged.

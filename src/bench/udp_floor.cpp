@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/loopback.hpp"
+
 namespace ifmesh::bench {
 
 namespace {
@@ -21,7 +23,7 @@ class UdpSocket {
  public:
   UdpSocket() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
     if (fd_ < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in a = loopback(0);
+    sockaddr_in a = loopbackAddress();
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
       throw std::runtime_error("bind() failed");
     timeval tv{2, 0};  // a lost datagram ends the run instead of hanging it
@@ -31,13 +33,6 @@ class UdpSocket {
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
-  static sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-  }
   std::uint16_t port() const {
     sockaddr_in a{};
     socklen_t len = sizeof a;
@@ -45,7 +40,7 @@ class UdpSocket {
     return ntohs(a.sin_port);
   }
   void connectTo(std::uint16_t port) {
-    sockaddr_in a = loopback(port);
+    sockaddr_in a = loopbackAddress(port);
     ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
   bool send(const std::vector<char>& b) { return ::send(fd_, b.data(), b.size(), 0) >= 0; }
