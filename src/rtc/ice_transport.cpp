@@ -33,7 +33,10 @@ constexpr guint kSettledPacingMs = 100;
 
 IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling,
                            Callbacks callbacks)
-    : loop_(loop), cell_(loop.leaseContext()), callbacks_(std::move(callbacks)) {
+    : loop_(loop),
+      cell_(loop.leaseContext()),
+      callbacks_(std::move(callbacks)),
+      udpReceiveBufferBytes_(config.udpReceiveBufferBytes) {
   // No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21 sends one consent check every 4-6 s,
   // never retransmitted, and fails the connection 10 s after the last answer, so one or two lost
   // checks end a healthy connection however much data it carries (a bulk transfer through a
@@ -293,6 +296,13 @@ void IceTransport::onSelectedPair(NiceAgent*, guint, guint, NiceCandidate* local
   pair.remoteType = remote->type <= NICE_CANDIDATE_TYPE_RELAYED ? kTypes[remote->type] : "unknown";
   t->selectedPair_ = pair;
   t->sendMayChangeSources_ = local->type == NICE_CANDIDATE_TYPE_RELAYED;
+  if (t->udpReceiveBufferBytes_ > 0) {
+    if (GSocket* socket = nice_agent_get_selected_socket(t->agent_, t->streamId_, kComponent)) {
+      int size = t->udpReceiveBufferBytes_;
+      ::setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+      g_object_unref(socket);
+    }
+  }
 }
 
 }  // namespace ifmesh::rtc

@@ -66,6 +66,7 @@ class IceTransport {
   // Sending through a TURN relay may start permission and binding timers; a direct UDP send
   // changes no source (and sends are the one call frequent enough for the touch to cost).
   bool sendMayChangeSources_ = true;
+  int udpReceiveBufferBytes_ = 0;
   IceState state_ = IceState::New;
   std::optional<CandidatePairStats> selectedPair_;
 };

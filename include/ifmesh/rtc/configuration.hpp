@@ -52,6 +52,11 @@ struct RtcConfiguration {
   // size); -1 spreads connections round-robin. Connections that call each other synchronously
   // from callbacks (an in-process pair, an Agent's links) should share one.
   int ioThread = -1;
+  // SO_RCVBUF of the UDP socket the selected candidate pair uses (0: the system's default,
+  // net.core.rmem_default). A bulk transfer on loopback overflows a default buffer now and then;
+  // SCTP recovers every lost datagram, at some cost in throughput. The kernel caps the value at
+  // net.core.rmem_max (raised by root only). Tests set a few KiB to make loss certain.
+  int udpReceiveBufferBytes = 0;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
   std::uint16_t portRangeEnd = 0;
