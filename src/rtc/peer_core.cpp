@@ -245,6 +245,7 @@ void PeerCore::handleDtlsConnected() {
     closeChannels();
     if (!closed_) setState(PeerConnectionState::Disconnected);
   };
+  cb.onStalled = [this](const std::string& reason) { fail(reason); };
   cb.onMessage = [this](std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte>&& data) {
     handleSctpMessage(stream, ppid, std::move(data));
   };
@@ -494,7 +495,10 @@ PeerConnectionStats PeerCore::stats() const {
   PeerConnectionStats s;
   s.state = state;
   if (ice_) s.selectedPair = ice_->selectedPair();
-  if (sctp_) s.rttMs = sctp_->rttMs();
+  if (sctp_) {
+    s.rttMs = sctp_->rttMs();
+    s.sctp = sctp_->associationStats();
+  }
   s.bytesSent = bytesSent_;
   s.bytesReceived = bytesReceived_;
   s.dataChannels = channels_.size();

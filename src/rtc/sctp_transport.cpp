@@ -378,6 +378,7 @@ void SctpTransport::flush() {
       }
       ssize_t n = usrsctp_sendv(sock_, next->data.data(), next->data.size(), nullptr, 0, &spa,
                                 sizeof spa, SCTP_SENDV_SPA, 0);
+      if (n >= 0) watchProgress();
       if (n < 0) {
         if (errno == EWOULDBLOCK || errno == EAGAIN) break;  // resumes on the write upcall
         std::string reason = std::string("SCTP send failed: ") + strerror(errno);
@@ -409,6 +410,80 @@ std::optional<double> SctpTransport::rttMs() const {
   return static_cast<double>(status.sstat_primary.spinfo_srtt);
 }
 
+namespace {
+
+const char* associationStateName(std::int32_t state) {
+  switch (state) {
+    case SCTP_CLOSED:
+      return "closed";
+    case SCTP_COOKIE_WAIT:
+      return "cookie-wait";
+    case SCTP_COOKIE_ECHOED:
+      return "cookie-echoed";
+    case SCTP_ESTABLISHED:
+      return "established";
+    case SCTP_SHUTDOWN_SENT:
+      return "shutdown-sent";
+    case SCTP_SHUTDOWN_RECEIVED:
+      return "shutdown-received";
+    case SCTP_SHUTDOWN_ACK_SENT:
+      return "shutdown-ack-sent";
+    case SCTP_SHUTDOWN_PENDING:
+      return "shutdown-pending";
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace
+
+std::optional<SctpAssociationStats> SctpTransport::associationStats() {
+  if (!sock_) return std::nullopt;
+  sctp_status status{};
+  socklen_t length = sizeof status;
+  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &status, &length) != 0)
+    return std::nullopt;
+  SctpAssociationStats s;
+  s.state = associationStateName(status.sstat_state);
+  s.pathReachable = status.sstat_primary.spinfo_state == SCTP_ACTIVE;
+  s.peerWindowBytes = status.sstat_rwnd;
+  s.congestionWindowBytes = status.sstat_primary.spinfo_cwnd;
+  s.rtoMs = status.sstat_primary.spinfo_rto;
+  s.unackedChunks = status.sstat_unackdata;
+  s.pendingChunks = status.sstat_penddata;
+  std::lock_guard lock(queueMutex_);
+  s.queuedMessages = queue_.size();
+  return s;
+}
+
+void SctpTransport::watchProgress() {
+  if (progressTimer_.active()) return;
+  progressWatch_.reset();
+  progressTimer_ = loop_.addTimer(std::chrono::seconds(1), [this] { return checkProgress(); });
+}
+
+// Once a second while armed: disarms when usrsctp has nothing unacknowledged and nothing of ours
+// waits; ends the association when it has stopped moving (SctpProgressWatch says why).
+bool SctpTransport::checkProgress() {
+  if (closed_) return false;
+  auto stats = associationStats();
+  if (!stats || (stats->unackedChunks == 0 && stats->queuedMessages == 0)) {
+    progressTimer_ = IoLoop::Timer();  // releases our handle; returning false removes the timer
+    return false;
+  }
+  SctpProgressWatch::Snapshot snapshot{stats->unackedChunks, stats->peerWindowBytes,
+                                       stats->congestionWindowBytes, stats->rtoMs};
+  if (!progressWatch_.stuck(snapshot, SctpProgressWatch::Clock::now())) return true;
+  std::string reason =
+      "SCTP association stopped retransmitting: " + std::to_string(stats->unackedChunks) +
+      " DATA chunks unacknowledged and unchanged for 10 s while the peer answers";
+  progressTimer_ = IoLoop::Timer();
+  auto keepAlive = shared_from_this();
+  shutdown();
+  if (callbacks_.onStalled) callbacks_.onStalled(reason);
+  return false;
+}
+
 void SctpTransport::closeWith(const std::string& reason) {
   if (closed_) return;
   shutdown();
@@ -420,6 +495,7 @@ void SctpTransport::shutdown() {
     closed_ = true;
     return;
   }
+  progressTimer_.cancel();
   usrsctp_set_upcall(sock_, nullptr, nullptr);
   usrsctp_close(sock_);  // SO_LINGER 0: sends ABORT
   closed_ = true;

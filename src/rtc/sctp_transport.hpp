@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "ifmesh/rtc/types.hpp"
 #include "rtc/io_loop.hpp"
+#include "rtc/sctp_progress_watch.hpp"
 
 namespace ifmesh::rtc {
 
@@ -41,6 +43,9 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
     std::function<void(std::uint16_t, const std::string&)> onStreamError;
     std::function<void(std::uint16_t)> onIncomingReset;
     std::function<void(std::uint16_t, std::uint32_t, std::size_t)> onSent;  // stream, ppid, bytes
+    // The association stopped retransmitting with data outstanding (see SctpProgressWatch); it
+    // is shut down before this runs.
+    std::function<void(const std::string&)> onStalled;
   };
 
   static std::shared_ptr<SctpTransport> create(Runtime& runtime, IoLoop& loop,
@@ -67,6 +72,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   // Streams we may send on, as negotiated (the smaller of ours and the peer's inbound limit).
   std::uint16_t outboundStreams() const { return outboundStreams_; }
   std::optional<double> rttMs() const;
+  std::optional<SctpAssociationStats> associationStats();
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
 
  private:
@@ -82,6 +88,8 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   bool trySendReset(std::uint16_t stream);
   void handleNotification(const std::byte* data, std::size_t length);
   void closeWith(const std::string& reason);
+  void watchProgress();
+  bool checkProgress();
 
   struct Outgoing {
     std::uint16_t stream;
@@ -117,6 +125,9 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::map<std::uint16_t, std::vector<std::byte>> partial_;  // messages arriving in pieces
   std::set<std::uint16_t> discarding_;                       // oversize message being skipped
   std::vector<std::byte> notification_;
+  // Armed while usrsctp holds data we gave it; checks once a second that it still moves.
+  SctpProgressWatch progressWatch_{std::chrono::seconds(10)};
+  IoLoop::Timer progressTimer_;
 };
 
 }  // namespace ifmesh::rtc

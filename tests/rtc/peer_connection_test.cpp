@@ -52,6 +52,32 @@ TEST(PeerConnection, ConnectsOnLoopbackAndReportsStates) {
   EXPECT_EQ(states.back(), PeerConnectionState::Connected);
 }
 
+TEST(PeerConnection, StatsShowTheSctpAssociationAndTheUdpReceiveBuffer) {
+  RtcConfiguration config = test::loopbackConfig();
+  config.udpReceiveBufferBytes = 65536;
+  PcPair pair(config, config);
+  auto channel = pair.offerer->createDataChannel("stats");
+  pair.negotiate();
+  ASSERT_TRUE(pair.waitConnected());
+  ASSERT_TRUE(test::waitOpen(*channel));
+  auto remote = pair.waitRemoteChannel();
+  ASSERT_TRUE(remote);
+  std::atomic<int> received{0};
+  remote->onMessage([&](Message&&) { ++received; });
+  for (int i = 0; i < 50; ++i) channel->send(Binary(4096, std::byte{1}));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == 50; }, std::chrono::seconds(10)));
+  auto sctp = pair.offerer->stats().sctp;
+  ASSERT_TRUE(sctp.has_value());
+  EXPECT_EQ(sctp->state, "established");
+  EXPECT_TRUE(sctp->pathReachable);
+  EXPECT_GT(sctp->peerWindowBytes, 0u);
+  EXPECT_GT(sctp->congestionWindowBytes, 0u);
+  EXPECT_GE(sctp->rtoMs, 200u);  // RTO.min as configured
+  EXPECT_TRUE(test::eventually([&] { return pair.offerer->stats().sctp->unackedChunks == 0; },
+                               std::chrono::seconds(5)));
+  remote->onMessage(nullptr);
+}
+
 TEST(PeerConnection, OfferCarriesDataChannelSdp) {
   PeerConnection pc(test::loopbackConfig());
   pc.createDataChannel("x");

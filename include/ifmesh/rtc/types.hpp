@@ -50,10 +50,23 @@ struct CandidatePairStats {
   std::string remoteType;
 };
 
+// The SCTP association's own view of its progress: what a stuck transfer is diagnosed from.
+struct SctpAssociationStats {
+  std::string state;                  // e.g. "established", "shutdown-pending"
+  bool pathReachable = false;         // the peer's address is not marked unreachable
+  std::uint32_t peerWindowBytes = 0;  // the peer's last advertised receive window, less in flight
+  std::uint32_t congestionWindowBytes = 0;
+  std::uint32_t rtoMs = 0;          // the current retransmission timeout
+  std::uint32_t unackedChunks = 0;  // DATA chunks sent and not yet acknowledged
+  std::uint32_t pendingChunks = 0;  // DATA chunks received, waiting for reassembly or order
+  std::size_t queuedMessages = 0;   // messages in our send queue that usrsctp has not taken
+};
+
 struct PeerConnectionStats {
   PeerConnectionState state = PeerConnectionState::New;
   std::optional<CandidatePairStats> selectedPair;
   std::optional<double> rttMs;  // SCTP smoothed RTT of the association
+  std::optional<SctpAssociationStats> sctp;
   std::uint64_t bytesSent = 0;  // DTLS payload bytes
   std::uint64_t bytesReceived = 0;
   std::size_t dataChannels = 0;
