@@ -19,6 +19,8 @@ struct BenchArgs {
   std::size_t setupConnections = 20;
   bool signEveryMessage = false;
   double meshSeconds = 0;
+  std::size_t soakTransfers = 200;
+  int udpReceiveBuffer = 0;
 };
 
 int runBench(const BenchArgs& args) {
@@ -30,6 +32,8 @@ int runBench(const BenchArgs& args) {
   options.setupConnections = args.setupConnections;
   options.signEveryMessage = args.signEveryMessage;
   options.meshTraffic = std::chrono::milliseconds(static_cast<long>(args.meshSeconds * 1000));
+  options.soakTransfers = args.soakTransfers;
+  options.udpReceiveBufferBytes = args.udpReceiveBuffer;
   options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
     bar.update(scenario + ": " + phase, f);
   };
@@ -61,8 +65,8 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Run the benchmark suite on loopback");
   cmd->add_option("--scenario", args->scenarios,
-                  "Scenario to run (repeatable): p2p, turn, mesh5, partial100, hub100, mesh100, "
-                  "or meshN for an N-agent full mesh; default: all");
+                  "Scenario to run (repeatable): p2p, turn, mesh5, constrained, soak, soak-lossy, "
+                  "partial100, hub100, mesh100, or meshN for an N-agent full mesh; default: all");
   cmd->add_option("--json", args->jsonPath, "Write every figure to this JSON file");
   cmd->add_option("--html", args->htmlPath, "Write a self-contained HTML report with plots");
   cmd->add_option("--samples", args->samples, "Timed echo round trips per scenario")
@@ -72,6 +76,13 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--mesh-seconds", args->meshSeconds,
                   "Agent scenarios: seconds of all-pairs echo (default 3, mesh100 5)")
       ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--soak-transfers", args->soakTransfers,
+                  "Soak scenarios: bulk + small-message transfers (default 200)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--udp-rcvbuf", args->udpReceiveBuffer,
+                  "p2p, turn and soak: SO_RCVBUF of each connection's UDP socket in bytes "
+                  "(default: the system's; soak-lossy: 4096)")
+      ->check(CLI::Range(0, 64 * 1024 * 1024));
   cmd->add_flag("--sign-every-message", args->signEveryMessage,
                 "Agent scenarios: Ed25519-sign every IFMessage, not only relayed ones");
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });

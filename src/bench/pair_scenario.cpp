@@ -5,7 +5,9 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
+#include "bench/connection_report.hpp"
 #include "bench/direct_pair.hpp"
 #include "bench/udp_floor.hpp"
 
@@ -99,20 +101,24 @@ BulkResult measureBulk(DirectPair& pair, std::size_t messageSize,
   }
   auto deadline = Clock::now() + std::chrono::seconds(60);
   while (receivedBytes.load() < sentBytes) {
-    if (Clock::now() > deadline) {
+    if (!local.isOpen()) deadline = Clock::now();  // the connection gave up: say why now
+    if (Clock::now() >= deadline) {
       // Everything a reader of this error needs to tell a dead connection from a stuck queue.
-      auto side = [](PeerConnection& pc) {
-        auto st = pc.stats();
-        return std::string(toString(st.state)) + ", DTLS bytes sent " +
-               std::to_string(st.bytesSent) + " received " + std::to_string(st.bytesReceived) +
-               (st.rttMs ? ", SCTP RTT " + std::to_string(*st.rttMs) + " ms" : "") +
-               (st.failureReason.empty() ? "" : ", failed: " + st.failureReason);
-      };
+      auto c0 = sctpStackCounters();
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      auto c1 = sctpStackCounters();
+      std::string counters =
+          "; in 3 s the stack sent " + std::to_string(c1.dataChunksSent - c0.dataChunksSent) +
+          " DATA (" + std::to_string(c1.dataChunksRetransmitted - c0.dataChunksRetransmitted) +
+          " retransmitted), " + std::to_string(c1.sacksSent - c0.sacksSent) + " SACKs, " +
+          std::to_string(c1.retransmissionTimeouts - c0.retransmissionTimeouts) + " T3 timeouts, " +
+          std::to_string(c1.heartbeatsSent - c0.heartbeatsSent) + " heartbeats";
       throw std::runtime_error(
           std::string(phase) + ": receiver stalled: " + std::to_string(receivedMsgs.load()) +
-          " of " + std::to_string(sentMsgs) + " messages arrived in 60 s; sender buffered " +
-          std::to_string(local.bufferedAmount()) + " B; offerer " + side(pair.offerer()) +
-          "; answerer " + side(pair.answerer()));
+          " of " + std::to_string(sentMsgs) + " messages arrived; sender buffered " +
+          std::to_string(local.bufferedAmount()) + " B; offerer " +
+          describeConnection(pair.offerer()) + "; answerer " + describeConnection(pair.answerer()) +
+          counters);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }

@@ -11,6 +11,7 @@
 #include "bench/mesh_scenario.hpp"
 #include "bench/pair_scenario.hpp"
 #include "bench/process.hpp"
+#include "bench/soak_scenario.hpp"
 #include "bench/turn_floor.hpp"
 
 namespace ifmesh::bench {
@@ -23,6 +24,7 @@ PairOptions pairOptions(const std::string& scenario, const SuiteOptions& s) {
   o.samples = s.samples;
   o.warmup = std::max<std::size_t>(100, s.samples / 10);
   o.setupConnections = s.setupConnections;
+  o.config.udpReceiveBufferBytes = s.udpReceiveBufferBytes;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
       cb(scenario, phase, f);
@@ -166,14 +168,35 @@ ScenarioResult runPartial100(const SuiteOptions& s) {
   return r;
 }
 
+// soak: the socket as configured. soak-lossy: a 4 KiB UDP receive buffer on both ends, so that
+// datagrams are dropped all the time and every transfer runs on SCTP's loss recovery.
+ScenarioResult runSoak(const std::string& scenario, const SuiteOptions& s) {
+  SoakOptions o;
+  o.scenario = scenario;
+  o.transfers = s.soakTransfers;
+  o.config.udpReceiveBufferBytes = s.udpReceiveBufferBytes;
+  if (scenario == "soak-lossy") {
+    o.title = "DataChannel soak, 4 KiB UDP receive buffers (constant datagram loss)";
+    if (o.config.udpReceiveBufferBytes == 0) o.config.udpReceiveBufferBytes = 4096;
+  }
+  if (s.progress)
+    o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
+      cb(scenario, phase, f);
+    };
+  return runSoakScenario(o);
+}
+
 }  // namespace
 
 std::vector<std::string> scenarioNames() {
-  return {"p2p", "turn", "mesh5", "constrained", "partial100", "hub100", "mesh100"};
+  return {"p2p",        "turn",       "mesh5",  "constrained", "soak",
+          "soak-lossy", "partial100", "hub100", "mesh100"};
 }
 
 std::optional<std::string> skipReason(const std::string& scenario, bool inFullSuite) {
-  (void)inFullSuite;
+  if (scenario == "soak-lossy" && inFullSuite)
+    return "run by name (--scenario soak-lossy): with datagrams dropped all the time its "
+           "transfers run at a few Mbit/s and take long";
   if (scenario == "mesh100")
     if (auto shortfall = descriptorShortfall(100 * 99 / 2)) return *shortfall;
   if (scenario == "turn" && !CoturnProcess::findBinary())
@@ -190,6 +213,7 @@ ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& opti
   if (scenario == "mesh100") return runMesh100(options);
   if (scenario == "hub100") return runHub100(options);
   if (scenario == "partial100") return runPartial100(options);
+  if (scenario == "soak" || scenario == "soak-lossy") return runSoak(scenario, options);
   if (scenario == "constrained") {
     ConstrainedOptions o;
     char self[4096] = {};

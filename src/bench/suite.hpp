@@ -16,6 +16,8 @@ struct SuiteOptions {
   bool signEveryMessage = false;  // agent scenarios: MessageSignatures::Always
   // Agent scenarios: how long the all-pairs echo runs (0: the scenario's own default).
   std::chrono::milliseconds meshTraffic{0};
+  std::size_t soakTransfers = 200;  // soak scenarios: bulk + small-message transfers
+  int udpReceiveBufferBytes = 0;    // pair and soak scenarios: SO_RCVBUF (0: system default)
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };
