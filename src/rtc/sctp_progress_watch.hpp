@@ -2,13 +2,12 @@
 // Decides from periodic snapshots of an association's send state whether it has stopped making
 // progress while data is outstanding. Sans-IO: snapshots and times in, a verdict out.
 //
-// Why it exists: usrsctp 0.9.5.0 can leave DATA chunks marked for retransmission while its count
-// of such chunks reads 0. With nothing counted in flight its SACK handling then stops the T3-rtx
-// timer and its flight-size audit finds nothing to repair, so those chunks are never sent again:
-// the association stays up (heartbeats are answered) and never delivers another byte. Seen with
-// gdb on a stalled bulk transfer: 5 chunks RESEND, sent_queue_retran_cnt 0, total_flight 0,
-// rxt_timer stopped from SCTP_FROM_SCTP_INDATA + SCTP_LOC_36. Nothing in the socket API repairs
-// that state, so a stuck association is reported and ended instead of hanging for ever.
+// Why it exists: an association that stops making progress while its peer still answers
+// heartbeats would otherwise sit "connected" for ever, and agents above it would never heal. The
+// one such wedge found (usrsctp lost count of chunks marked for retransmission and stopped its
+// T3-rtx timer with nothing in flight) is fixed in the usrsctp that ifmesh links
+// (third_party/usrsctp/0001-*.patch); this watch is the diagnostic for any other: a stuck
+// association is reported and ended instead of hanging.
 #include <chrono>
 #include <cstdint>
 #include <optional>
