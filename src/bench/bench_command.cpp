@@ -66,7 +66,8 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   CLI::App* cmd = app.add_subcommand("bench", "Run the benchmark suite on loopback");
   cmd->add_option("--scenario", args->scenarios,
                   "Scenario to run (repeatable): p2p, turn, mesh5, constrained, soak, soak-lossy, "
-                  "partial100, hub100, mesh100, or meshN for an N-agent full mesh; default: all");
+                  "soak-tbf, soak-netns, partial100, hub100, mesh100, or meshN for an N-agent "
+                  "full mesh; default: all");
   cmd->add_option("--json", args->jsonPath, "Write every figure to this JSON file");
   cmd->add_option("--html", args->htmlPath, "Write a self-contained HTML report with plots");
   cmd->add_option("--samples", args->samples, "Timed echo round trips per scenario")
@@ -80,7 +81,7 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
                   "Soak scenarios: bulk + small-message transfers (default 200)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--udp-rcvbuf", args->udpReceiveBuffer,
-                  "p2p, turn and soak: SO_RCVBUF of each connection's UDP socket in bytes "
+                  "p2p, turn and the soaks: SO_RCVBUF of each connection's UDP socket in bytes "
                   "(default: the system's; soak-lossy: 4096)")
       ->check(CLI::Range(0, 64 * 1024 * 1024));
   cmd->add_flag("--sign-every-message", args->signEveryMessage,

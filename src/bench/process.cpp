@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -101,7 +102,7 @@ std::string ChildProcess::finish(std::chrono::milliseconds timeout, int* exitCod
   return out;
 }
 
-void run(const std::string& command) {
+std::string run(const std::string& command) {
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((command + " 2>&1").c_str(), "r"), &::pclose);
   if (!pipe) throw std::runtime_error("popen failed: " + command);
   std::string output;
@@ -109,6 +110,7 @@ void run(const std::string& command) {
   while (std::fgets(buf.data(), buf.size(), pipe.get())) output += buf.data();
   int status = ::pclose(pipe.release());
   if (status != 0) throw std::runtime_error("`" + command + "` failed: " + output);
+  return output;
 }
 
 bool NetnsPair::available() {
@@ -159,6 +161,47 @@ void NetnsPair::teardown() {
   }
   a_.clear();
   b_.clear();
+}
+
+LoopbackNetns::LoopbackNetns(unsigned rateKbit, std::chrono::milliseconds latency)
+    : name_("ifm" + std::to_string(::getpid()) + "l") {
+  run("ip netns add " + name_);
+  try {
+    run("ip -n " + name_ + " link set lo up");
+    if (rateKbit > 0)
+      run("ip netns exec " + name_ + " tc qdisc add dev lo root tbf rate " +
+          std::to_string(rateKbit) + "kbit burst 16kb latency " + std::to_string(latency.count()) +
+          "ms");
+  } catch (...) {
+    run("ip netns del " + name_);
+    throw;
+  }
+}
+
+LoopbackNetns::~LoopbackNetns() {
+  try {
+    run("ip netns del " + name_);
+  } catch (const std::exception&) {
+  }
+}
+
+LoopbackNetns::QdiscCounters LoopbackNetns::qdiscCounters() const {
+  // " Sent 123 bytes 45 pkt (dropped 6, overlimits 7 requeues 0)"
+  const std::string out = run("ip netns exec " + name_ + " tc -s qdisc show dev lo");
+  QdiscCounters c;
+  auto number = [&](const std::string& after) -> std::uint64_t {
+    auto at = out.find(after);
+    return at == std::string::npos ? 0
+                                   : std::strtoull(out.c_str() + at + after.size(), nullptr, 10);
+  };
+  auto pkt = out.find(" pkt");
+  if (pkt != std::string::npos) {
+    auto start = out.rfind(' ', pkt - 1);
+    c.packetsSent = std::strtoull(out.c_str() + start + 1, nullptr, 10);
+  }
+  c.dropped = number("dropped ");
+  c.overlimits = number("overlimits ");
+  return c;
 }
 
 }  // namespace ifmesh::bench

@@ -1,10 +1,11 @@
 #pragma once
-// Test-host plumbing for the constrained-link scenario: child processes owned by PID and a pair of
-// network namespaces joined by a rate-limited veth link. Everything is torn down by destructors,
-// also when a run fails halfway.
+// Test-host plumbing for the scenarios that run in network namespaces: child processes owned by
+// PID, a pair of namespaces joined by a rate-limited veth link, and a namespace of its own with
+// only loopback. Everything is torn down by destructors, also when a run fails halfway.
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ class ChildProcess {
   std::string buffered_;
 };
 
-// Runs a shell command line; throws std::runtime_error with its output when it fails.
-void run(const std::string& command);
+// Runs a shell command line and returns its output; throws std::runtime_error with that output
+// when it fails.
+std::string run(const std::string& command);
 
 class NetnsPair {
  public:
@@ -51,6 +53,26 @@ class NetnsPair {
  private:
   void teardown();
   std::string a_, b_;
+};
+
+class LoopbackNetns {
+ public:
+  // A namespace "ifm<pid>l" with only its loopback up; with rateKbit > 0 a tbf qdisc on that
+  // loopback (queue of `latency` at the rate), so traffic beyond the rate is queued, then dropped.
+  // Requires root.
+  LoopbackNetns(unsigned rateKbit, std::chrono::milliseconds latency);
+  ~LoopbackNetns();
+  LoopbackNetns(const LoopbackNetns&) = delete;
+  LoopbackNetns& operator=(const LoopbackNetns&) = delete;
+  const std::string& name() const { return name_; }
+  struct QdiscCounters {
+    std::uint64_t packetsSent = 0, dropped = 0, overlimits = 0;
+  };
+  // The loopback qdisc's counters (`tc -s qdisc show dev lo`).
+  QdiscCounters qdiscCounters() const;
+
+ private:
+  std::string name_;
 };
 
 }  // namespace ifmesh::bench

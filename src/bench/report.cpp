@@ -83,6 +83,7 @@ nlohmann::json toJson(const ScenarioResult& r) {
                        {"limit", t.limit},
                        {"actual", t.actual},
                        {"unit", t.unit},
+                       {"at_most", t.atMost},
                        {"pass", t.pass()}});
   j["targets"] = targets;
   j["rtt_samples_us"] = r.rttSamplesUs;

@@ -22,17 +22,27 @@ using Clock = std::chrono::steady_clock;
 
 // The kernel's count of UDP datagrams dropped because a socket's receive buffer was full, in this
 // network namespace (/proc/net/snmp, "Udp: ... RcvbufErrors").
-std::uint64_t udpReceiveBufferErrors() {
+// The host's UDP counters (/proc/net/snmp): datagrams dropped because a socket's receive buffer
+// was full, and sends refused because a socket's send buffer was (the datagram is lost: libnice
+// does not queue it).
+struct UdpDropCounters {
+  std::uint64_t receiveBuffer = 0, sendBuffer = 0;
+};
+
+UdpDropCounters udpDropCounters() {
   std::ifstream in("/proc/net/snmp");
   std::string header, values;
+  UdpDropCounters c;
   while (std::getline(in, header) && std::getline(in, values)) {
     if (header.rfind("Udp:", 0) != 0) continue;
     std::istringstream names(header), numbers(values);
     std::string name, number;
-    while (names >> name && numbers >> number)
-      if (name == "RcvbufErrors") return std::stoull(number);
+    while (names >> name && numbers >> number) {
+      if (name == "RcvbufErrors") c.receiveBuffer = std::stoull(number);
+      if (name == "SndbufErrors") c.sendBuffer = std::stoull(number);
+    }
   }
-  return 0;
+  return c;
 }
 
 struct Transfer {
@@ -123,7 +133,7 @@ ScenarioResult runSoakScenario(const SoakOptions& options) {
   auto pair = std::make_unique<DirectPair>(o.config, "soak");
   std::vector<double> bulkMbit, floodMsgs, drainMs;
   std::size_t stalls = 0, silentStalls = 0, pairs = 1;
-  const std::uint64_t dropsBefore = udpReceiveBufferErrors();
+  const UdpDropCounters dropsBefore = udpDropCounters();
   const SctpStackCounters sctpBefore = sctpStackCounters();
   for (std::size_t i = 0; i < o.transfers; ++i) {
     bool offererSends = i % 2 == 0;
@@ -154,7 +164,9 @@ ScenarioResult runSoakScenario(const SoakOptions& options) {
     if (o.progress) o.progress("transfers", static_cast<double>(i + 1) / o.transfers);
   }
   const SctpStackCounters sctpAfter = sctpStackCounters();
-  const std::uint64_t drops = udpReceiveBufferErrors() - dropsBefore;
+  const UdpDropCounters dropsAfter = udpDropCounters();
+  const std::uint64_t drops = dropsAfter.receiveBuffer - dropsBefore.receiveBuffer;
+  const std::uint64_t sendDrops = dropsAfter.sendBuffer - dropsBefore.sendBuffer;
   pair.reset();
 
   const LatencySummary bulk = summarize(bulkMbit), flood = summarize(floodMsgs),
@@ -174,17 +186,21 @@ ScenarioResult runSoakScenario(const SoakOptions& options) {
       {"small_msgs_per_s", toJson(flood)},
       {"drain_ms", toJson(drain)},
       {"udp_receive_buffer_drops", drops},
+      {"udp_send_buffer_drops", sendDrops},
       {"udp_receive_buffer_bytes", o.config.udpReceiveBufferBytes},
       {"sctp_data_chunks_sent", sctpAfter.dataChunksSent - sctpBefore.dataChunksSent},
       {"sctp_data_chunks_retransmitted", retransmitted},
       {"sctp_retransmission_timeouts", timeouts}};
-  char line[320];
-  std::snprintf(line, sizeof line,
-                "%zu transfers, %zu stalls; bulk min %.0f / p50 %.0f Mbit/s, small messages min "
-                "%.0f / p50 %.0f msg/s; drain after the last send p50 %.1f / max %.1f ms; %llu "
-                "UDP receive-buffer drops, %u DATA chunks retransmitted, %u T3 timeouts",
-                o.transfers, stalls, bulk.min, bulk.p50, flood.min, flood.p50, drain.p50, drain.max,
-                static_cast<unsigned long long>(drops), retransmitted, timeouts);
+  char line[400];
+  std::snprintf(
+      line, sizeof line,
+      "%zu transfers, %zu stalls; bulk min %.0f / p50 %.0f Mbit/s, small messages min "
+      "%.0f / p50 %.0f msg/s; drain after the last send p50 %.1f / max %.1f ms; %llu "
+      "UDP receive-buffer and %llu send-buffer drops, %u DATA chunks retransmitted, %u T3 "
+      "timeouts",
+      o.transfers, stalls, bulk.min, bulk.p50, flood.min, flood.p50, drain.p50, drain.max,
+      static_cast<unsigned long long>(drops), static_cast<unsigned long long>(sendDrops),
+      retransmitted, timeouts);
   r.notes.insert(r.notes.begin(), line);
   r.targets.push_back({"stalled transfers = 0", 0, static_cast<double>(stalls), ""});
   r.targets.push_back({"stalls left \"connected\" = 0 (each one ends its connection)", 0,

@@ -9,6 +9,7 @@
 #include "bench/constrained_scenario.hpp"
 #include "bench/coturn_process.hpp"
 #include "bench/mesh_scenario.hpp"
+#include "bench/namespaced_soak.hpp"
 #include "bench/pair_scenario.hpp"
 #include "bench/process.hpp"
 #include "bench/soak_scenario.hpp"
@@ -186,17 +187,45 @@ ScenarioResult runSoak(const std::string& scenario, const SuiteOptions& s) {
   return runSoakScenario(o);
 }
 
+std::string selfPath() {
+  char self[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  return n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "ifmesh";
+}
+
+// soak-netns: the soak on a fresh host whose only interface is loopback. soak-tbf: the same with
+// a 50 Mbit/s tbf on that loopback whose 5 ms queue overflows, so every transfer runs into
+// drops at the bottleneck.
+ScenarioResult runNamespacedSoak(const std::string& scenario, const SuiteOptions& s) {
+  NamespacedSoakOptions o;
+  o.scenario = scenario;
+  o.cliPath = selfPath();
+  o.transfers = s.soakTransfers;
+  o.udpReceiveBufferBytes = s.udpReceiveBufferBytes;
+  if (scenario == "soak-tbf") {
+    o.title = "DataChannel soak through an overflowing 50 Mbit/s tbf (loopback-only namespace)";
+    o.tbfRateKbit = 50000;
+  }
+  if (s.progress) s.progress(scenario, "transfers in the namespace", 0);
+  return runNamespacedSoak(o);
+}
+
 }  // namespace
 
 std::vector<std::string> scenarioNames() {
-  return {"p2p",        "turn",       "mesh5",  "constrained", "soak",
-          "soak-lossy", "partial100", "hub100", "mesh100"};
+  return {"p2p",      "turn",       "mesh5",      "constrained", "soak",   "soak-lossy",
+          "soak-tbf", "soak-netns", "partial100", "hub100",      "mesh100"};
 }
 
 std::optional<std::string> skipReason(const std::string& scenario, bool inFullSuite) {
   if (scenario == "soak-lossy" && inFullSuite)
     return "run by name (--scenario soak-lossy): with datagrams dropped all the time its "
            "transfers run at a few Mbit/s and take long";
+  if ((scenario == "soak-tbf" || scenario == "soak-netns") && inFullSuite)
+    return "run by name (--scenario " + scenario +
+           "): the soak outside a namespace covers the same transfers in the suite";
+  if ((scenario == "soak-tbf" || scenario == "soak-netns") && !namespacedSoakAvailable())
+    return "needs root and `ip netns` to build the namespace";
   if (scenario == "mesh100")
     if (auto shortfall = descriptorShortfall(100 * 99 / 2)) return *shortfall;
   if (scenario == "turn" && !CoturnProcess::findBinary())
@@ -214,11 +243,11 @@ ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& opti
   if (scenario == "hub100") return runHub100(options);
   if (scenario == "partial100") return runPartial100(options);
   if (scenario == "soak" || scenario == "soak-lossy") return runSoak(scenario, options);
+  if (scenario == "soak-tbf" || scenario == "soak-netns")
+    return runNamespacedSoak(scenario, options);
   if (scenario == "constrained") {
     ConstrainedOptions o;
-    char self[4096] = {};
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    o.cliPath = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "ifmesh";
+    o.cliPath = selfPath();
     return runConstrainedScenario(o);
   }
   // meshN: a full mesh of N agents, for the scaling table (mesh10, mesh25, mesh50 ...).

@@ -1,8 +1,9 @@
 // The soak scenario, short: bulk and small-message transfers in both directions on one pair, with
-// the system's UDP buffers and with 4 KiB ones (datagrams dropped all the time). Every transfer
-// completes: loss slows a transfer, never stops it.
+// the system's UDP buffers, with 4 KiB ones (datagrams dropped all the time) and through a tbf
+// whose queue overflows. Every transfer completes: loss slows a transfer, never stops it.
 #include <gtest/gtest.h>
 
+#include "bench/namespaced_soak.hpp"
 #include "bench/soak_scenario.hpp"
 
 namespace ifmesh::bench {
@@ -43,6 +44,22 @@ TEST(Soak, DroppedDatagramsSlowTransfersButNeverStopThem) {
   // The tiny buffers really do drop datagrams: the transfers ran on SCTP's loss recovery.
   EXPECT_GT(r.extra["soak"]["udp_receive_buffer_drops"].get<std::uint64_t>(), 0u);
   EXPECT_GT(r.extra["soak"]["sctp_data_chunks_retransmitted"].get<std::uint32_t>(), 0u);
+}
+
+// The CLI's soak in a loopback-only namespace whose loopback has a 50 Mbit/s tbf with a 5 ms
+// queue: the bulk sender overflows the queue, so the transfers run into drops at the bottleneck.
+TEST(Soak, AnOverflowingTbfSlowsTransfersButNeverStopsThem) {
+  if (!namespacedSoakAvailable()) GTEST_SKIP() << "needs root and `ip netns`";
+  NamespacedSoakOptions o;
+  o.scenario = "soak-tbf";
+  o.cliPath = IFMESH_CLI_PATH;
+  o.tbfRateKbit = 50000;
+  o.transfers = 6;
+  auto r = runNamespacedSoak(o);
+  expectNoStall(r, 6);
+  const auto& tbf = r.extra["soak"]["tbf"];
+  EXPECT_GT(tbf["dropped"].get<std::uint64_t>(), 0u) << r.notes.back();
+  EXPECT_LT(r.bulkMbitPerS, 50);  // the bottleneck, not loopback, set the pace
 }
 
 }  // namespace
