@@ -496,8 +496,8 @@ PeerConnectionStats PeerCore::stats() const {
   s.state = state;
   if (ice_) s.selectedPair = ice_->selectedPair();
   if (sctp_) {
-    s.rttMs = sctp_->rttMs();
-    s.sctp = sctp_->associationStats();
+    s.sctp = sctp_->associationStats();  // one SCTP_STATUS query for both
+    if (s.sctp && sctp_->connected()) s.rttMs = s.sctp->smoothedRttMs;
   }
   s.bytesSent = bytesSent_;
   s.bytesReceived = bytesReceived_;

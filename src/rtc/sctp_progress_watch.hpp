@@ -32,6 +32,7 @@ class SctpProgressWatch {
   // nothing outstanding, or a peer window of 0 (the peer is slow, not lost), clears it.
   bool stuck(const Snapshot& s, Clock::time_point now);
   void reset() { since_.reset(); }
+  std::chrono::milliseconds limit() const { return limit_; }
 
  private:
   std::chrono::milliseconds limit_;

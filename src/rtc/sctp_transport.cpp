@@ -401,15 +401,6 @@ void SctpTransport::flush() {
   flushing_ = false;
 }
 
-std::optional<double> SctpTransport::rttMs() const {
-  if (!sock_ || !connected_) return std::nullopt;
-  sctp_status status{};
-  socklen_t length = sizeof status;
-  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &status, &length) != 0)
-    return std::nullopt;
-  return static_cast<double>(status.sstat_primary.spinfo_srtt);
-}
-
 namespace {
 
 const char* associationStateName(std::int32_t state) {
@@ -449,6 +440,7 @@ std::optional<SctpAssociationStats> SctpTransport::associationStats() {
   s.peerWindowBytes = status.sstat_rwnd;
   s.congestionWindowBytes = status.sstat_primary.spinfo_cwnd;
   s.rtoMs = status.sstat_primary.spinfo_rto;
+  s.smoothedRttMs = status.sstat_primary.spinfo_srtt;
   s.unackedChunks = status.sstat_unackdata;
   s.pendingChunks = status.sstat_penddata;
   std::lock_guard lock(queueMutex_);
@@ -476,7 +468,8 @@ bool SctpTransport::checkProgress() {
   if (!progressWatch_.stuck(snapshot, SctpProgressWatch::Clock::now())) return true;
   std::string reason =
       "SCTP association stopped retransmitting: " + std::to_string(stats->unackedChunks) +
-      " DATA chunks unacknowledged and unchanged for 10 s while the peer answers";
+      " DATA chunks unacknowledged and unchanged for " +
+      std::to_string(progressWatch_.limit().count() / 1000) + " s while the peer answers";
   progressTimer_ = IoLoop::Timer();
   auto keepAlive = shared_from_this();
   shutdown();

@@ -71,7 +71,6 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   bool connected() const { return connected_; }
   // Streams we may send on, as negotiated (the smaller of ours and the peer's inbound limit).
   std::uint16_t outboundStreams() const { return outboundStreams_; }
-  std::optional<double> rttMs() const;
   std::optional<SctpAssociationStats> associationStats();
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
 

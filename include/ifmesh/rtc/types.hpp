@@ -57,6 +57,7 @@ struct SctpAssociationStats {
   std::uint32_t peerWindowBytes = 0;  // the peer's last advertised receive window, less in flight
   std::uint32_t congestionWindowBytes = 0;
   std::uint32_t rtoMs = 0;          // the current retransmission timeout
+  std::uint32_t smoothedRttMs = 0;  // 0 until a round trip was measured
   std::uint32_t unackedChunks = 0;  // DATA chunks sent and not yet acknowledged
   std::uint32_t pendingChunks = 0;  // DATA chunks received, waiting for reassembly or order
   std::size_t queuedMessages = 0;   // messages in our send queue that usrsctp has not taken
