@@ -1,12 +1,11 @@
 #include "bench/pair_scenario.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 
+#include "bench/backpressured_send.hpp"
 #include "bench/connection_report.hpp"
 #include "bench/direct_pair.hpp"
 #include "bench/udp_floor.hpp"
@@ -69,36 +68,19 @@ struct BulkResult {
 BulkResult measureBulk(DirectPair& pair, std::size_t messageSize,
                        std::chrono::milliseconds duration, const PairOptions& o,
                        const char* phase) {
-  constexpr std::size_t kHigh = 4 * 1024 * 1024, kLow = 1024 * 1024;
   DataChannel& local = pair.local();
   std::atomic<std::uint64_t> receivedBytes{0}, receivedMsgs{0};
   pair.remote().onMessage([&](Message&& m) {
     receivedBytes += std::get<Binary>(m).size();
     ++receivedMsgs;
   });
-  std::mutex mutex;
-  std::condition_variable drained;
-  local.setBufferedAmountLowThreshold(kLow);
-  local.onBufferedAmountLow([&] {
-    std::lock_guard lock(mutex);
-    drained.notify_all();
-  });
-  Binary message(messageSize, std::byte{0x55});
-  std::uint64_t sentBytes = 0, sentMsgs = 0;
-  auto start = Clock::now();
-  while (Clock::now() - start < duration) {
-    if (local.bufferedAmount() > kHigh) {
-      std::unique_lock lock(mutex);
-      drained.wait_for(lock, std::chrono::milliseconds(50),
-                       [&] { return local.bufferedAmount() <= kLow; });
-      continue;
-    }
-    local.send(message);
-    sentBytes += messageSize;
-    ++sentMsgs;
-    if (o.progress && sentMsgs % 4096 == 0)
-      o.progress(phase, std::chrono::duration<double>(Clock::now() - start) / duration);
-  }
+  const auto start = Clock::now();
+  const std::uint64_t sentMsgs = sendUnderBackpressure(
+      local, Binary(messageSize, std::byte{0x55}), duration, {}, [&](std::uint64_t sent) {
+        if (o.progress && sent % 4096 == 0)
+          o.progress(phase, std::chrono::duration<double>(Clock::now() - start) / duration);
+      });
+  const std::uint64_t sentBytes = sentMsgs * messageSize;
   auto deadline = Clock::now() + std::chrono::seconds(60);
   while (receivedBytes.load() < sentBytes) {
     if (!local.isOpen()) deadline = Clock::now();  // the connection gave up: say why now
@@ -123,7 +105,6 @@ BulkResult measureBulk(DirectPair& pair, std::size_t messageSize,
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  local.onBufferedAmountLow(nullptr);
   pair.remote().onMessage(nullptr);
   return {static_cast<double>(sentBytes) * 8 / seconds / 1e6,
           static_cast<double>(sentMsgs) / seconds};

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "bench/backpressured_send.hpp"
 #include "bench/connection_report.hpp"
 #include "bench/direct_pair.hpp"
 #include "bench/stats.hpp"
@@ -20,11 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The kernel's count of UDP datagrams dropped because a socket's receive buffer was full, in this
-// network namespace (/proc/net/snmp, "Udp: ... RcvbufErrors").
-// The host's UDP counters (/proc/net/snmp): datagrams dropped because a socket's receive buffer
-// was full, and sends refused because a socket's send buffer was (the datagram is lost: libnice
-// does not queue it).
+// This network namespace's UDP counters (/proc/net/snmp): datagrams dropped because a socket's
+// receive buffer was full, and sends refused because a socket's send buffer (or the queue behind
+// it) was (the datagram is lost: libnice does not queue it).
 struct UdpDropCounters {
   std::uint64_t receiveBuffer = 0, sendBuffer = 0;
 };
@@ -60,18 +57,10 @@ struct Transfer {
 // outstanding, during the sending or the draining.
 Transfer transfer(DirectPair& pair, bool offererSends, std::size_t size,
                   std::chrono::milliseconds duration, std::chrono::milliseconds stallTimeout) {
-  constexpr std::size_t kHigh = 4 * 1024 * 1024, kLow = 1024 * 1024;
   DataChannel& sender = offererSends ? pair.local() : pair.remote();
   DataChannel& receiver = offererSends ? pair.remote() : pair.local();
   std::atomic<std::uint64_t> receivedMsgs{0};
   receiver.onMessage([&](Message&&) { receivedMsgs.fetch_add(1, std::memory_order_relaxed); });
-  std::mutex mutex;
-  std::condition_variable drained;
-  sender.setBufferedAmountLowThreshold(kLow);
-  sender.onBufferedAmountLow([&] {
-    std::lock_guard lock(mutex);
-    drained.notify_all();
-  });
 
   Transfer t;
   std::uint64_t seen = 0;
@@ -86,26 +75,15 @@ Transfer transfer(DirectPair& pair, bool offererSends, std::size_t size,
     }
     return Clock::now() - lastProgress > stallTimeout;
   };
-  Binary message(size, std::byte{0x5a});
   auto start = Clock::now();
-  while (Clock::now() - start < duration && !t.stalled) {
-    if (sender.bufferedAmount() > kHigh) {
-      std::unique_lock lock(mutex);
-      drained.wait_for(lock, std::chrono::milliseconds(20),
-                       [&] { return sender.bufferedAmount() <= kLow; });
-      t.stalled = stalled();
-      continue;
-    }
-    sender.send(message);
-    ++t.messages;
-  }
+  t.messages = sendUnderBackpressure(sender, Binary(size, std::byte{0x5a}), duration,
+                                     [&] { return t.stalled = stalled(); });
   auto sendEnd = Clock::now();
   while (!t.stalled && receivedMsgs.load() < t.messages) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
     t.stalled = stalled();
   }
   auto end = Clock::now();
-  sender.onBufferedAmountLow(nullptr);
   receiver.onMessage(nullptr);
   t.bytes = receivedMsgs.load() * size;
   t.seconds = std::chrono::duration<double>(end - start).count();
