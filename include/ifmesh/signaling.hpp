@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,7 +24,14 @@ struct ServerConfig {
   std::string sharedSecret;   // non-empty: registration needs a token from makeAuthToken
   std::size_t maxFrameBytes = 64 * 1024;
   std::size_t maxMessagesPerSecond = 1000;
-  std::chrono::milliseconds pingInterval{5000};  // a silent client leaves after 2 intervals
+  // Bounds against clients that never read, flood, or squat (docs/security.md). A connection
+  // over its limits is closed; a registration over maxAgents is refused with "server_full".
+  std::size_t maxConnections = 4096;                  // open WebSocket connections in all
+  std::size_t maxConnectionsPerAddress = 1024;        // from one remote IP address
+  std::size_t maxAgents = 4096;                       // registered agents
+  std::size_t maxQueuedBytesPerConnection = 2 << 20;  // written to a client, not yet sent
+  std::size_t maxQueuedBytesTotal = 256 << 20;        // the same over all connections
+  std::chrono::milliseconds pingInterval{5000};       // a silent client leaves after 2 intervals
   // Both set: the port speaks wss:// only (PEM certificate chain and private key files).
   std::string tlsCertFile, tlsKeyFile;
 };
@@ -45,6 +53,12 @@ class Server {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// An agent id is 1 to 128 characters of A-Z a-z 0-9 . _ : @ - (so it is safe in a log line, a
+// terminal, a file name or a URL). The server refuses to register any other id, and a client
+// drops ids of any other form that reach it.
+constexpr std::size_t kMaxAgentIdLength = 128;
+bool isValidAgentId(std::string_view id);
 
 // "<agentId>.<expiryUnix>.<hex HMAC-SHA256(secret, agentId + '.' + expiryUnix)>"
 std::string makeAuthToken(const std::string& secret, const std::string& agentId,

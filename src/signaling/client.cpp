@@ -15,6 +15,7 @@
 
 #include "ifmesh/signaling.hpp"
 #include "rtc/callback_slot.hpp"
+#include "signaling/protocol_rules.hpp"
 #include "signaling/tls.hpp"
 #include "signaling/ws_conn.hpp"
 
@@ -179,32 +180,55 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void read() {
-    conn->asyncRead(
-        buffer, [self = shared_from_this(), c = conn](beast::error_code ec, std::size_t) {
-          if (c != self->conn) return;
-          if (ec) return self->retry();
-          json message = json::parse(beast::buffers_to_string(self->buffer.data()), nullptr, false);
-          self->buffer.consume(self->buffer.size());
-          if (message.is_object()) self->handle(message);
-          if (self->conn) self->read();
-        });
+    conn->asyncRead(buffer,
+                    [self = shared_from_this(), c = conn](beast::error_code ec, std::size_t) {
+                      if (c != self->conn) return;
+                      if (ec) return self->retry();
+                      const std::string text = beast::buffers_to_string(self->buffer.data());
+                      self->buffer.consume(self->buffer.size());
+                      json message;
+                      if (::ifmesh::detail::jsonNestingDepth(text, detail::kMaxMessageDepth) <=
+                          detail::kMaxMessageDepth)
+                        message = json::parse(text, nullptr, false);
+                      if (message.is_object()) self->handle(message);
+                      if (self->conn) self->read();
+                    });
+  }
+
+  // What came from the server is told apart from what a peer sent through it by "from", which
+  // the server sets on every relayed message. Ids of any form but the agent id grammar are
+  // dropped, so none reaches a callback, a log or a terminal.
+  static std::string stringField(const json& m, const char* key) {
+    auto it = m.find(key);
+    return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
   }
 
   void handle(const json& m) {
-    auto type = m.value("type", std::string());
-    auto agent = m.value("agent_id", std::string());
+    auto type = stringField(m, "type");
+    if (!detail::isValidMessageType(type)) return;
+    if (auto from = m.find("from"); from != m.end()) {
+      if (from->is_string() && isValidAgentId(from->get<std::string>()) &&
+          !detail::isServerMessageType(type))
+        onRelay(from->get<std::string>(), type, m);
+      return;
+    }
+    auto agent = stringField(m, "agent_id");
+    if ((type == "agent-joined" || type == "agent-left") && !isValidAgentId(agent)) return;
     if (type == "registered") {
       std::vector<std::string> agents;
       {
         std::lock_guard lock(directoryMutex);
         directory.clear();
-        for (const auto& a : m.value("connected_agents", json::array()))
-          if (a.is_string() && a != config.agentId) directory.insert(a.get<std::string>());
+        auto listed = m.find("connected_agents");
+        for (const auto& a : listed != m.end() && listed->is_array() ? *listed : json::array())
+          if (a.is_string() && a != config.agentId && isValidAgentId(a.get<std::string>()))
+            directory.insert(a.get<std::string>());
         agents.assign(directory.begin(), directory.end());
       }
       if (auto keys = m.find("public_keys"); keys != m.end() && keys->is_object())
         for (auto it = keys->begin(); it != keys->end(); ++it)
-          if (it->is_string()) onPublicKey(it.key(), it->get<std::string>());
+          if (it->is_string() && isValidAgentId(it.key()))
+            onPublicKey(it.key(), it->get<std::string>());
       registered = true;
       backoff = std::chrono::milliseconds(0);
       while (!pending.empty()) {
@@ -227,9 +251,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       }
       onAgentLeft(agent);
     } else if (type == "error") {
-      onError(m.value("code", std::string()), m.value("message", std::string()));
-    } else if (m.contains("from") && m["from"].is_string()) {
-      onRelay(m["from"].get<std::string>(), type, m);
+      onError(stringField(m, "code"), stringField(m, "message"));
     }
   }
 };

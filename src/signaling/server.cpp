@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <future>
@@ -15,6 +16,7 @@
 
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
+#include "signaling/protocol_rules.hpp"
 #include "signaling/tls.hpp"
 #include "signaling/ws_conn.hpp"
 
@@ -39,11 +41,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
+  asio::steady_timer acceptRetry{io};
+  std::chrono::milliseconds acceptBackoff{0};
   std::shared_ptr<asio::ssl::context> tls;  // null: plain ws://
   std::thread thread;
   std::map<std::string, std::shared_ptr<Session>> agents;  // io thread only
   std::vector<std::weak_ptr<Session>> sessions;            // io thread only
   std::atomic<std::size_t> agentCount{0};
+  std::map<asio::ip::address, std::size_t> connectionsPerAddress;  // io thread only
+  std::size_t connections = 0;                                     // io thread only
+  std::size_t queuedBytes = 0;  // io thread only: queued to every client, not yet written
   std::atomic<std::uint16_t> port{0};
 
   void accept();
@@ -54,8 +61,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-      : conn_(makeWsConn(std::move(socket), server->tls)), server_(std::move(server)) {}
+  Session(tcp::socket socket, asio::ip::address remote, std::shared_ptr<Server::Impl> server)
+      : conn_(makeWsConn(std::move(socket), server->tls)),
+        server_(std::move(server)),
+        remote_(remote) {
+    ++server_->connections;
+    ++server_->connectionsPerAddress[remote_];
+  }
+
+  ~Session() {
+    server_->queuedBytes -= queuedBytes_;
+    --server_->connections;
+    auto it = server_->connectionsPerAddress.find(remote_);
+    if (--it->second == 0) server_->connectionsPerAddress.erase(it);
+  }
 
   const std::string& publicKey() const { return publicKey_; }  // empty when none was announced
 
@@ -68,8 +87,23 @@ class Session : public std::enable_shared_from_this<Session> {
                              });
   }
 
+  // A client that does not read what it is sent fills its queue: past its own limit, or the
+  // server's limit over all clients, it is closed rather than holding the server's memory.
   void send(const json& message) {
-    queue_.push_back(message.dump());
+    if (gone_ || overflowed_) return;
+    std::string text = message.dump();
+    const auto& config = server_->config;
+    if (queuedBytes_ + text.size() > config.maxQueuedBytesPerConnection ||
+        server_->queuedBytes + text.size() > config.maxQueuedBytesTotal) {
+      // Closed from the next handler: this send may run inside a broadcast over the directory
+      // that leaving would change.
+      overflowed_ = true;
+      asio::post(server_->io, [self = shared_from_this()] { self->gone(); });
+      return;
+    }
+    queuedBytes_ += text.size();
+    server_->queuedBytes += text.size();
+    queue_.push_back(std::move(text));
     if (queue_.size() == 1) write();
   }
 
@@ -107,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
     conn_->asyncWrite(queue_.front(),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->gone();
+                        self->queuedBytes_ -= self->queue_.front().size();
+                        self->server_->queuedBytes -= self->queue_.front().size();
                         self->queue_.pop_front();
                         if (!self->queue_.empty()) self->write();
                       });
@@ -129,16 +165,27 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!conn_->gotText())
       return send(errorMessage("bad_message", "binary frames are not accepted"));
-    json message = json::parse(beast::buffers_to_string(buffer_.data()), nullptr, false);
+    const std::string text = beast::buffers_to_string(buffer_.data());
+    if (::ifmesh::detail::jsonNestingDepth(text, detail::kMaxMessageDepth) >
+        detail::kMaxMessageDepth)
+      return send(errorMessage(
+          "bad_message",
+          "message nested deeper than " + std::to_string(detail::kMaxMessageDepth) + " levels"));
+    json message = json::parse(text, nullptr, false);
     if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
         !message["type"].is_string())
       return send(errorMessage("bad_message", "expected a JSON object with a string 'type'"));
     const std::string type = message["type"];
+    if (!detail::isValidMessageType(type))
+      return send(errorMessage("bad_message", "'type' must be 1 to 64 of A-Z a-z 0-9 . _ -"));
     if (type == "register") return registerAgent(message);
     if (id_.empty()) return send(errorMessage("not_registered", "register first"));
+    // Only the server speaks for the server: its own types are never relayed.
+    if (detail::isServerMessageType(type))
+      return send(errorMessage("bad_message", "'" + type + "' is sent by the server only"));
     auto to = message.find("to");
-    if (to == message.end() || !to->is_string())
-      return send(errorMessage("bad_message", "'" + type + "' needs a string 'to'"));
+    if (to == message.end() || !to->is_string() || !isValidAgentId(to->get<std::string>()))
+      return send(errorMessage("bad_message", "a relayed message needs a valid agent id in 'to'"));
     auto target = server_->agents.find(to->get<std::string>());
     if (target == server_->agents.end())
       return send(errorMessage("unknown_peer", "no agent '" + to->get<std::string>() + "'"));
@@ -149,9 +196,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void registerAgent(const json& message) {
     if (!id_.empty()) return send(errorMessage("bad_message", "already registered as " + id_));
     auto idIt = message.find("agent_id");
-    if (idIt == message.end() || !idIt->is_string() || idIt->get<std::string>().empty() ||
-        idIt->get<std::string>().size() > 256)
-      return send(errorMessage("bad_message", "register needs a string 'agent_id' (1..256 chars)"));
+    if (idIt == message.end() || !idIt->is_string() || !isValidAgentId(idIt->get<std::string>()))
+      return send(errorMessage("bad_agent_id", "register needs an 'agent_id' of 1 to " +
+                                                   std::to_string(kMaxAgentIdLength) +
+                                                   " characters from A-Z a-z 0-9 . _ : @ -"));
     std::string id = *idIt;
     if (!server_->config.sharedSecret.empty()) {
       auto token = message.find("token");
@@ -170,6 +218,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (server_->agents.count(id))
       return send(errorMessage("duplicate_id", "agent id '" + id + "' is already registered"));
+    if (server_->agents.size() >= server_->config.maxAgents)
+      return send(errorMessage("server_full", "the server holds its maximum of " +
+                                                  std::to_string(server_->config.maxAgents) +
+                                                  " agents"));
     id_ = id;
     publicKey_ = publicKey;
     json directory = json::array();
@@ -195,18 +247,43 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<WsConn> conn_;
   std::shared_ptr<Server::Impl> server_;
   beast::flat_buffer buffer_;
+  asio::ip::address remote_;
   std::deque<std::string> queue_;
+  std::size_t queuedBytes_ = 0;
   std::string id_;
   std::string publicKey_;  // base64 Ed25519, empty when the agent announced none
   bool gone_ = false;
+  bool overflowed_ = false;
   std::chrono::steady_clock::time_point windowStart_ = std::chrono::steady_clock::now();
   std::size_t windowCount_ = 0;
 };
 
 void Server::Impl::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;  // acceptor closed
-    auto session = std::make_shared<Session>(std::move(socket), self);
+    if (!self->acceptor.is_open()) return;  // stopped
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE) or memory, or a connection reset before it was
+      // accepted: the listening socket is fine, so accept again after a pause that doubles up to
+      // a second while the errors last, instead of leaving the port deaf for good.
+      self->acceptBackoff = std::clamp(self->acceptBackoff * 2, std::chrono::milliseconds(10),
+                                       std::chrono::milliseconds(1000));
+      self->acceptRetry.expires_after(self->acceptBackoff);
+      self->acceptRetry.async_wait([self](beast::error_code wait) {
+        if (!wait) self->accept();
+      });
+      return;
+    }
+    self->acceptBackoff = std::chrono::milliseconds(0);
+    beast::error_code peerError;
+    const auto remote = socket.remote_endpoint(peerError).address();
+    auto perAddress = self->connectionsPerAddress.find(remote);
+    if (peerError || self->connections >= self->config.maxConnections ||
+        (perAddress != self->connectionsPerAddress.end() &&
+         perAddress->second >= self->config.maxConnectionsPerAddress)) {
+      socket.close(peerError);  // over a limit: refused before any handshake
+      return self->accept();
+    }
+    auto session = std::make_shared<Session>(std::move(socket), remote, self);
     std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
     self->sessions.push_back(session);
     session->start();
@@ -268,6 +345,7 @@ void Server::stop() {
   asio::post(impl_->io, [impl = impl_, &done] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->acceptRetry.cancel();
     for (auto& weak : impl->sessions)
       if (auto s = weak.lock()) s->close();
     impl->sessions.clear();
