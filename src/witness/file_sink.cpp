@@ -1,6 +1,8 @@
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "ifmesh/witness.hpp"
@@ -8,21 +10,80 @@
 namespace ifmesh {
 
 namespace {
+
 const std::string kGenesis(64, '0');
+
+// The record's JSON line (without its newline). Strings that are not valid UTF-8 (text cut
+// inside a character, bytes from a peer) are written with U+FFFD in place of the bad bytes, so
+// the line is valid UTF-8 and verifies like any other.
+std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::string& prevHash) {
+  using Json = nlohmann::json;
+  Json record = witnessRecord(event, seq, prevHash);
+  record["hash"] = sha256Hex(record.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return record.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+}  // namespace
+
 FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHash_(kGenesis) {
-  // Continue the chain of an existing file from its last record.
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
+  // Continue the chain of an existing file from its last record. A last line without its
+  // newline is a write that a crash cut short: it is cut off (and the cut is itself recorded),
+  // unless it is a whole record, which only missed its newline. A corrupt record that did end
+  // with a newline is not a torn write: the file is refused, never rewritten.
+  std::ifstream in(path, std::ios::binary);
+  std::string line, last, torn;
+  std::uint64_t completeBytes = 0, lineNo = 0, lastLineNo = 0;
+  while (std::getline(in, line)) {
+    if (in.eof()) {
+      torn = line;
+      break;
+    }
+    ++lineNo;
+    completeBytes += line.size() + 1;
+    if (!line.empty()) {
+      last = line;
+      lastLineNo = lineNo;
+    }
+  }
+  in.close();
+  auto chainedSeq = [](const std::string& text) -> std::optional<std::uint64_t> {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("seq") ||
+        !j["seq"].is_number_unsigned() || !j.contains("hash"))
+      return std::nullopt;
+    return j["seq"].get<std::uint64_t>();
+  };
   if (!last.empty()) {
-    auto j = nlohmann::json::parse(last, nullptr, false);
-    if (j.is_discarded() || !j.contains("seq") || !j["seq"].is_number_unsigned())
-      throw std::runtime_error("witness file " + path + " ends with a corrupt record");
-    seq_ = j["seq"].get<std::uint64_t>();
+    auto seq = chainedSeq(last);
+    if (!seq)
+      throw std::runtime_error("witness file " + path + ": the record at line " +
+                               std::to_string(lastLineNo) +
+                               " is corrupt and is not a torn write (it ends with a newline); "
+                               "check it with `ifmesh witness verify " +
+                               path + "` and move the file aside to start a new log");
+    seq_ = *seq;
     prevHash_ = sha256Hex(last);
+  }
+  if (!torn.empty()) {
+    auto seq = chainedSeq(torn);
+    if (seq && *seq == seq_ + 1) {
+      // A whole record that missed only its newline: keep it.
+      std::ofstream(path, std::ios::binary | std::ios::app) << '\n';
+      seq_ = *seq;
+      prevHash_ = sha256Hex(torn);
+    } else {
+      std::error_code ec;
+      std::filesystem::resize_file(path, completeBytes, ec);
+      if (ec)
+        throw std::runtime_error("witness file " + path +
+                                 ": cannot cut its torn last line: " + ec.message());
+      WitnessEvent cut;
+      cut.event = "witness_torn_record_discarded";
+      cut.timestamp = isoTimestampNow();
+      cut.metadata = {{"bytes", torn.size()}, {"sha256", sha256Hex(torn)}};
+      queue_.push_back(std::move(cut));
+      ++enqueued_;
+    }
   }
   std::unique_ptr<FILE, int (*)(FILE*)> probe(std::fopen(path.c_str(), "a"), &std::fclose);
   if (!probe) throw std::runtime_error("cannot open witness file " + path);
@@ -64,9 +125,24 @@ void FileWitnessSink::run() {
       batch.swap(queue_);
     }
     for (const auto& event : batch) {
-      nlohmann::json record = witnessRecord(event, ++seq_, prevHash_);
-      record["hash"] = sha256Hex(record.dump());
-      std::string line = record.dump();
+      std::string line;
+      try {
+        line = recordLine(event, seq_ + 1, prevHash_);
+      } catch (const std::exception& e) {
+        // Nothing may escape this thread (it would end the process). The event is replaced by
+        // a record that says it could not be written, so the chain shows the gap.
+        WitnessEvent failed;
+        failed.event = "witness_record_failed";
+        failed.agentId = event.agentId;
+        failed.timestamp = event.timestamp;
+        failed.metadata = {{"event", event.event}, {"reason", e.what()}};
+        try {
+          line = recordLine(failed, seq_ + 1, prevHash_);
+        } catch (const std::exception&) {
+          continue;
+        }
+      }
+      ++seq_;
       prevHash_ = sha256Hex(line);
       line += '\n';
       if (file) std::fwrite(line.data(), 1, line.size(), file.get());

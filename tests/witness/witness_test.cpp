@@ -132,3 +132,80 @@ TEST(Witness, DeeplyNestedLineFailsWithoutRecursing) {
 
 }  // namespace
 }  // namespace ifmesh
+
+namespace ifmesh {
+namespace {
+
+// Text cut inside a multi-byte character (an error message truncated mid-character, bytes a peer
+// sent) is recorded with U+FFFD in place of the bad bytes; the writer thread does not throw.
+TEST(WitnessHostileInput, InvalidUtf8IsRecordedAndVerifies) {
+  TempFile f;
+  {
+    Witness w;
+    w.addSink(std::make_shared<FileWitnessSink>(f.path));
+    w.emit("ifmessage_rejected", "agent-a", std::string("peer\xff"),
+           {{"reason", std::string("bad SDP: \xe2\x82")}, {"n", 1}});
+    w.emit("ifmessage_sent", "agent-a", "agent-b", {{"n", 2}});
+    w.flush();
+  }
+  auto r = verifyWitnessFile(f.path);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.records, 2u);
+  auto first = nlohmann::json::parse(lines(f.path).at(0));
+  EXPECT_EQ(first["metadata"]["reason"], "bad SDP: \xef\xbf\xbd");
+  EXPECT_EQ(first["peer_id"], "peer\xef\xbf\xbd");
+}
+
+// A crash mid-write leaves a last line without its newline: reopening cuts it off, records the
+// cut (its length and hash), and the chain goes on.
+TEST(WitnessHostileInput, ATornLastLineIsCutAndTheCutRecorded) {
+  TempFile f;
+  writeEvents(f.path, 3);
+  const std::string torn = R"({"seq":4,"event":"ifmessage_se)";
+  std::ofstream(f.path, std::ios::app) << torn;
+  writeEvents(f.path, 1, 3);
+  auto r = verifyWitnessFile(f.path);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.records, 5u);
+  auto cut = nlohmann::json::parse(lines(f.path).at(3));
+  EXPECT_EQ(cut["event"], "witness_torn_record_discarded");
+  EXPECT_EQ(cut["metadata"]["bytes"], torn.size());
+  EXPECT_EQ(cut["metadata"]["sha256"], sha256Hex(torn));
+  EXPECT_EQ(nlohmann::json::parse(lines(f.path).at(4))["metadata"]["n"], 3);
+}
+
+// A whole record that only missed its newline is kept, not cut.
+TEST(WitnessHostileInput, AWholeRecordWithoutItsNewlineIsKept) {
+  TempFile f;
+  writeEvents(f.path, 2);
+  auto ls = lines(f.path);
+  {
+    std::ofstream out(f.path, std::ios::trunc);
+    out << ls[0] << "\n" << ls[1];  // no newline after the last record
+  }
+  writeEvents(f.path, 1, 2);
+  auto r = verifyWitnessFile(f.path);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.records, 3u);
+  EXPECT_EQ(lines(f.path).at(1), ls[1]);
+}
+
+// A corrupt record that ends with a newline is not a torn write: the file is refused, with a
+// message that says where and what to do, and left as it was.
+TEST(WitnessHostileInput, ACorruptCompleteLastRecordIsRefusedClearly) {
+  TempFile f;
+  writeEvents(f.path, 2);
+  std::ofstream(f.path, std::ios::app) << "not json at all\n";
+  const auto before = std::filesystem::file_size(f.path);
+  try {
+    FileWitnessSink sink(f.path);
+    FAIL() << "a corrupt last record was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a torn write"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::filesystem::file_size(f.path), before);
+}
+
+}  // namespace
+}  // namespace ifmesh
