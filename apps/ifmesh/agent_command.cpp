@@ -1,6 +1,7 @@
 // `ifmesh agent` runs one agent; `ifmesh send` sends one message and prints the reply.
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
+#include "secret_source.hpp"
 
 namespace ifmesh::cli {
 
@@ -17,7 +19,8 @@ namespace {
 volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
-  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, recordFile, keyFile;
+  std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, tokenFile, caFile,
+                  recordFile, keyFile;
   std::vector<std::string> stun, localAddresses;
   bool echo = false;
   bool verbose = false;
@@ -26,7 +29,15 @@ struct AgentArgs {
 void addCommon(CLI::App* cmd, AgentArgs& a) {
   cmd->add_option("--id", a.id, "This agent's id")->required();
   cmd->add_option("--signal", a.signal, "Signaling server URL")->default_val("ws://127.0.0.1:8443");
-  cmd->add_option("--token", a.token, "Auth token when the server requires one");
+  cmd->add_option("--token", a.token,
+                  "Auth token when the server requires one (visible in ps: prefer --token-file "
+                  "or IFMESH_TOKEN)");
+  cmd->add_option("--token-file", a.tokenFile, "Read the auth token from this file's first line")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--ca-file", a.caFile,
+                  "wss:// only: PEM CA the server's certificate must chain to (default: the "
+                  "system's CAs)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--stun", a.stun, "STUN server URL (stun:host:port)");
   cmd->add_option("--local-address", a.localAddresses, "Gather ICE candidates only on these");
   cmd->add_option("--witness", a.witnessFile, "Append audit events to this JSON-lines file");
@@ -38,7 +49,8 @@ AgentConfig configFrom(const AgentArgs& a) {
   AgentConfig c;
   c.agentId = a.id;
   c.signalingUrl = a.signal;
-  c.authToken = a.token;
+  c.authToken = secretFrom(a.token, a.tokenFile, "--token-file", "IFMESH_TOKEN");
+  c.signalingCaFile = a.caFile;
   c.localAddresses = a.localAddresses;
   c.identity.keyFile = a.keyFile;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
@@ -140,6 +152,16 @@ int runSend(const AgentArgs& a, const std::string& to, const std::string& payloa
   return 0;
 }
 
+// Runs a command's body: a failure is one line on stderr and exit code 1, never an abort.
+int reportingErrors(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 void addAgentCommands(CLI::App& app, int& exitCode) {
@@ -152,7 +174,8 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   agent->add_option("--record", args->recordFile,
                     "Append {source, seq, id} of every received message to this JSON-lines file "
                     "(flushed per line) instead of printing it");
-  agent->callback([args, &exitCode] { exitCode = runAgent(*args); });
+  agent->callback(
+      [args, &exitCode] { exitCode = reportingErrors([&] { return runAgent(*args); }); });
 
   auto sendArgs = std::make_shared<AgentArgs>();
   auto to = std::make_shared<std::string>();
@@ -164,7 +187,7 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   send->add_option("--payload", *payload, "JSON payload");
   send->add_option("--timeout-ms", *timeout, "How long to wait for the reply");
   send->callback([sendArgs, to, payload, timeout, &exitCode] {
-    exitCode = runSend(*sendArgs, *to, *payload, *timeout);
+    exitCode = reportingErrors([&] { return runSend(*sendArgs, *to, *payload, *timeout); });
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "ifmesh/signaling.hpp"
+#include "secret_source.hpp"
 
 namespace ifmesh::cli {
 
@@ -17,14 +18,28 @@ void addSignalCommand(CLI::App& app, int& exitCode) {
   CLI::App* cmd = app.add_subcommand("signal", "Run the signaling server (WebSocket)");
   cmd->add_option("--address", config->address, "Address to listen on")->default_val("127.0.0.1");
   cmd->add_option("--port", config->port, "Port (0: any free port)")->default_val(8443);
-  cmd->add_option("--secret", config->sharedSecret, "Require HMAC tokens made with this secret");
+  auto secretFile = std::make_shared<std::string>();
+  cmd->add_option("--secret", config->sharedSecret,
+                  "Require HMAC tokens made with this secret (visible in ps: prefer "
+                  "--secret-file or IFMESH_SIGNAL_SECRET)");
+  cmd->add_option("--secret-file", *secretFile,
+                  "Read the shared secret from this file's first line")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--max-frame", config->maxFrameBytes, "Largest accepted frame in bytes");
   auto* cert = cmd->add_option("--tls-cert", config->tlsCertFile,
                                "PEM certificate chain: serve wss:// only (needs --tls-key)");
   auto* key = cmd->add_option("--tls-key", config->tlsKeyFile, "PEM private key for --tls-cert");
   cert->needs(key);
   key->needs(cert);
-  cmd->callback([config, &exitCode] {
+  cmd->callback([config, secretFile, &exitCode] {
+    try {
+      config->sharedSecret =
+          secretFrom(config->sharedSecret, *secretFile, "--secret-file", "IFMESH_SIGNAL_SECRET");
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      exitCode = 2;
+      return;
+    }
     signaling::Server server(*config);
     try {
       server.start();

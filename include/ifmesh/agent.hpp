@@ -60,8 +60,10 @@ struct IdentityConfig {
 
 struct AgentConfig {
   std::string agentId;
-  std::string signalingUrl;            // ws://127.0.0.1:8443
-  std::string authToken;               // when the server requires one
+  std::string signalingUrl;  // ws://127.0.0.1:8443
+  std::string authToken;     // when the server requires one
+  // wss:// only: the CA (PEM) the server's certificate must chain to; empty: the system's CAs.
+  std::string signalingCaFile;
   std::vector<IceServer> iceServers;   // STUN (and TURN used only for fallback unless forced)
   std::vector<IceServer> turnServers;  // relay fallback after turnAfterFailures direct attempts
   std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)

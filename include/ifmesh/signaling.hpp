@@ -18,10 +18,15 @@
 
 namespace ifmesh::signaling {
 
+// The longest a token may still be valid for when it is presented: a token that expires later
+// (a forever token, 2^62 s) is refused like an expired one.
+constexpr std::chrono::seconds kMaxTokenLifetime{std::chrono::hours(24 * 30)};
+
 struct ServerConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8443;  // 0: any free port (see Server::port)
   std::string sharedSecret;   // non-empty: registration needs a token from makeAuthToken
+  std::chrono::seconds maxTokenLifetime = kMaxTokenLifetime;  // tokens valid longer are refused
   std::size_t maxFrameBytes = 64 * 1024;
   std::size_t maxMessagesPerSecond = 1000;
   // Bounds against clients that never read, flood, or squat (docs/security.md). A connection
@@ -64,7 +69,8 @@ bool isValidAgentId(std::string_view id);
 std::string makeAuthToken(const std::string& secret, const std::string& agentId,
                           std::chrono::system_clock::time_point expiry);
 bool verifyAuthToken(const std::string& secret, const std::string& agentId,
-                     const std::string& token);
+                     const std::string& token,
+                     std::chrono::seconds maxLifetime = kMaxTokenLifetime);
 
 struct ClientConfig {
   std::string url;  // ws://127.0.0.1:8443 or wss://host:port

@@ -76,6 +76,7 @@ void AgentCore::start() {
   sc.url = config_.signalingUrl;
   sc.agentId = config_.agentId;
   sc.token = config_.authToken;
+  sc.tlsCaFile = config_.signalingCaFile;
   sc.publicKey = identity_.publicKey();
   signaling_ = std::make_unique<signaling::Client>(sc);
   std::weak_ptr<AgentCore> weak = weak_from_this();

@@ -31,7 +31,7 @@ std::string makeAuthToken(const std::string& secret, const std::string& agentId,
 }
 
 bool verifyAuthToken(const std::string& secret, const std::string& agentId,
-                     const std::string& token) {
+                     const std::string& token, std::chrono::seconds maxLifetime) {
   auto macDot = token.rfind('.');
   if (macDot == std::string::npos || macDot == 0) return false;
   auto expDot = token.rfind('.', macDot - 1);
@@ -45,7 +45,7 @@ bool verifyAuthToken(const std::string& secret, const std::string& agentId,
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  if (expiry <= now) return false;
+  if (expiry <= now || expiry - now > maxLifetime.count()) return false;
   std::string expected = hmacHex(secret, token.substr(0, macDot));
   std::string given = token.substr(macDot + 1);
   return given.size() == expected.size() &&

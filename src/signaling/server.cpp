@@ -204,7 +204,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!server_->config.sharedSecret.empty()) {
       auto token = message.find("token");
       if (token == message.end() || !token->is_string() ||
-          !verifyAuthToken(server_->config.sharedSecret, id, *token))
+          !verifyAuthToken(server_->config.sharedSecret, id, *token,
+                           server_->config.maxTokenLifetime))
         return send(errorMessage("unauthorized", "missing, expired or invalid token for " + id));
     }
     // Optional (browsers register without one); when given it must be a usable Ed25519 key, so

@@ -27,7 +27,16 @@ void requireReadable(const std::string& path, const std::string& what) {
 
 std::shared_ptr<ssl::context> baseContext(ssl::context::method method) {
   auto context = std::make_shared<ssl::context>(method);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // TLS 1.2 only with forward-secret AEAD suites (no CBC, no SHA-1 MACs, no static RSA); TLS 1.3's
+  // suites are all AEAD and stay OpenSSL's defaults.
+  if (SSL_CTX_set_cipher_list(ctx,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1)
+    throw std::runtime_error("OpenSSL refused the TLS 1.2 cipher list");
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   return context;
 }
 

@@ -241,5 +241,31 @@ TEST(HostileSignalingClient, RunningOutOfDescriptorsDoesNotStopTheAcceptor) {
   expectServesWellBehavedClients(server, "after-emfile");
 }
 
+// A token is bound to an id and expires; one that is valid for longer than the server's maximum
+// lifetime (30 days by default), such as a "forever" token, is refused like an expired one.
+TEST(HostileSignalingClient, TokensOutlivingTheMaximumLifetimeAreRefused) {
+  Server server(loopbackServer("s3cret"));
+  server.start();
+  auto tryRegister = [&](const std::string& id, std::chrono::system_clock::time_point expiry) {
+    RawSocket s(server);
+    s.ws.write(boost::asio::buffer(
+        json{{"type", "register"}, {"agent_id", id}, {"token", makeAuthToken("s3cret", id, expiry)}}
+            .dump()));
+    return s.read().value("type", "") == "registered" ? std::string("registered")
+                                                      : std::string("refused");
+  };
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_EQ(tryRegister("day", now + 24h), "registered");
+  EXPECT_EQ(tryRegister("month", now + kMaxTokenLifetime - 1h), "registered");
+  EXPECT_EQ(tryRegister("year", now + 24h * 365), "refused");
+  EXPECT_EQ(tryRegister("forever", std::chrono::system_clock::time_point(
+                                       std::chrono::seconds(std::int64_t{1} << 40))),
+            "refused");
+  // Directly, with a server's own maximum.
+  const auto token = makeAuthToken("s3cret", "a", now + 2h);
+  EXPECT_TRUE(verifyAuthToken("s3cret", "a", token, std::chrono::hours(3)));
+  EXPECT_FALSE(verifyAuthToken("s3cret", "a", token, std::chrono::hours(1)));
+}
+
 }  // namespace
 }  // namespace ifmesh::signaling

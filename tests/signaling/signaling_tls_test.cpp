@@ -323,3 +323,34 @@ TEST_F(SignalingTls, BadCertificateOrKeyFilesThrow) {
 
 }  // namespace
 }  // namespace ifmesh::signaling
+
+namespace ifmesh::signaling {
+namespace {
+
+// A raw TLS 1.2 handshake offering only `ciphers`; true when it completes.
+bool handshakeWith(const Server& server, const char* ciphers) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  SSL_CTX_set_max_proto_version(context.native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(context.native_handle(), ciphers);
+  context.set_verify_mode(asio::ssl::verify_none);
+  asio::ssl::stream<asio::ip::tcp::socket> stream(io, context);
+  stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  boost::system::error_code ec;
+  stream.handshake(asio::ssl::stream_base::client, ec);
+  return !ec;
+}
+
+// TLS 1.2 only with forward-secret AEAD suites: CBC and SHA-1 suites are refused.
+TEST_F(SignalingTls, OnlyModernCipherSuitesAreAccepted) {
+  Server server(tlsServer(server_));
+  server.start();
+  EXPECT_TRUE(handshakeWith(server, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_TRUE(handshakeWith(server, "ECDHE-ECDSA-CHACHA20-POLY1305"));
+  EXPECT_FALSE(handshakeWith(server, "ECDHE-ECDSA-AES128-SHA"));
+  EXPECT_FALSE(handshakeWith(server, "ECDHE-ECDSA-AES256-SHA384"));
+}
+
+}  // namespace
+}  // namespace ifmesh::signaling
