@@ -445,6 +445,10 @@ void AgentCore::handleRelay(const std::string& from, const std::string& type,
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
+  // A peer must announce its key before it can link (its hello is verified against it), so an
+  // offer or a connect request from a keyless id is refused before anything is allocated for it.
+  const bool wouldCreateLink = type == "offer" || type == "connect-request";
+  if (wouldCreateLink && !links.count(from) && !peerKey(from)) return refuseKeyless(from, type);
   if (type == "offer" && msg.contains("offer") && msg["offer"].is_object()) {
     link(from, true)->handleOffer(sidOf(), text(msg["offer"], "sdp"));
   } else if (type == "answer" && msg.contains("answer") && msg["answer"].is_object()) {
@@ -459,6 +463,14 @@ void AgentCore::handleRelay(const std::string& from, const std::string& type,
   } else if (type == "bye") {
     if (auto l = link(from, false)) l->handleBye();
   }
+}
+
+void AgentCore::refuseKeyless(const std::string& from, const std::string& type) {
+  // Witnessed once per id (a bounded set), so a flood of offers cannot flood the audit log.
+  if (keylessRefused_.size() >= 1024) keylessRefused_.clear();
+  if (keylessRefused_.insert(from).second)
+    witness("link_refused", from,
+            {{"reason", "the peer announced no public key"}, {"signal_type", type}});
 }
 
 void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::json metadata) {

@@ -95,6 +95,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
   void learnKey(const std::string& agentId, const std::string& key);
+  void refuseKeyless(const std::string& from, const std::string& type);
   // nullptr when a message addressed to us may be delivered, else why not.
   const char* authenticate(const IFMessage& message, int hops);
   void formTopology();
@@ -118,6 +119,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::mutex qualityMutex_;  // stats are read from user threads
   rtc::IoLoop::Timer bandwidthTimer_;
   std::map<std::string, PublicKey> peerKeys_;  // announced keys, latest per agent id
+  std::set<std::string> keylessRefused_;       // ids whose link was refused (witnessed once)
   // End to end, per (destination, priority lane).
   using LaneKey = std::pair<std::string, int>;
   std::map<LaneKey, std::uint64_t> nextSequence_;
