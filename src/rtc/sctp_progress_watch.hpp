@@ -6,7 +6,7 @@
 // heartbeats would otherwise sit "connected" for ever, and agents above it would never heal. The
 // one such wedge found (usrsctp lost count of chunks marked for retransmission and stopped its
 // T3-rtx timer with nothing in flight) is fixed in the usrsctp that ifmesh links
-// (third_party/usrsctp/0001-*.patch); this watch is the diagnostic for any other: a stuck
+// (third_party/usrsctp); this watch is the diagnostic for any other: a stuck
 // association is reported and ended instead of hanging.
 #include <chrono>
 #include <cstdint>
