@@ -3,7 +3,10 @@
 // (docs/signaling-protocol.md): which message types only the server may send, and how deep a
 // message may nest.
 #include <cstddef>
+#include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "json_depth.hpp"
 
@@ -21,5 +24,17 @@ bool isValidMessageType(std::string_view type);
 // the deepest nesting the mesh accepts. Measured on the text before parsing; relaying re-serialises
 // a message, which recurses once per level.
 constexpr std::size_t kMaxMessageDepth = ifmesh::detail::kMaxJsonDepth + 4;
+
+// A client's text frame as the server judges it, before it knows who sent it. Sans-IO: text in,
+// verdict out (the server's session acts on it; the signaling fuzzer drives it directly).
+struct ClientFrame {
+  nlohmann::json message;  // the parsed object, when accepted
+  std::string type;        // "register", or the type of a message to relay to `to`
+  std::string to;          // relays only: a valid agent id
+  std::string errorCode;   // non-empty: refused with this error code and text
+  std::string errorText;
+  bool accepted() const { return errorCode.empty(); }
+};
+ClientFrame judgeClientFrame(const std::string& text);
 
 }  // namespace ifmesh::signaling::detail

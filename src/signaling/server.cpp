@@ -91,7 +91,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // server's limit over all clients, it is closed rather than holding the server's memory.
   void send(const json& message) {
     if (gone_ || overflowed_) return;
-    std::string text = message.dump();
+    // The parser only takes valid UTF-8, so nothing is replaced; a throw here would end the server.
+    std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
     const auto& config = server_->config;
     if (queuedBytes_ + text.size() > config.maxQueuedBytesPerConnection ||
         server_->queuedBytes + text.size() > config.maxQueuedBytesTotal) {
@@ -165,32 +166,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!conn_->gotText())
       return send(errorMessage("bad_message", "binary frames are not accepted"));
-    const std::string text = beast::buffers_to_string(buffer_.data());
-    if (::ifmesh::detail::jsonNestingDepth(text, detail::kMaxMessageDepth) >
-        detail::kMaxMessageDepth)
-      return send(errorMessage(
-          "bad_message",
-          "message nested deeper than " + std::to_string(detail::kMaxMessageDepth) + " levels"));
-    json message = json::parse(text, nullptr, false);
-    if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
-        !message["type"].is_string())
-      return send(errorMessage("bad_message", "expected a JSON object with a string 'type'"));
-    const std::string type = message["type"];
-    if (!detail::isValidMessageType(type))
-      return send(errorMessage("bad_message", "'type' must be 1 to 64 of A-Z a-z 0-9 . _ -"));
-    if (type == "register") return registerAgent(message);
+    detail::ClientFrame frame = detail::judgeClientFrame(beast::buffers_to_string(buffer_.data()));
+    if (!frame.accepted()) return send(errorMessage(frame.errorCode, frame.errorText));
+    if (frame.type == "register") return registerAgent(frame.message);
     if (id_.empty()) return send(errorMessage("not_registered", "register first"));
-    // Only the server speaks for the server: its own types are never relayed.
-    if (detail::isServerMessageType(type))
-      return send(errorMessage("bad_message", "'" + type + "' is sent by the server only"));
-    auto to = message.find("to");
-    if (to == message.end() || !to->is_string() || !isValidAgentId(to->get<std::string>()))
-      return send(errorMessage("bad_message", "a relayed message needs a valid agent id in 'to'"));
-    auto target = server_->agents.find(to->get<std::string>());
+    auto target = server_->agents.find(frame.to);
     if (target == server_->agents.end())
-      return send(errorMessage("unknown_peer", "no agent '" + to->get<std::string>() + "'"));
-    message["from"] = id_;  // never trust the sender's claim
-    target->second->send(message);
+      return send(errorMessage("unknown_peer", "no agent '" + frame.to + "'"));
+    frame.message["from"] = id_;  // never trust the sender's claim
+    target->second->send(frame.message);
   }
 
   void registerAgent(const json& message) {

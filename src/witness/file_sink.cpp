@@ -23,6 +23,21 @@ std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::
   return record.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// True when `line` is an intact record that follows the record whose hash is `prevHash`, with
+// sequence number `seq`: its hash matches its content and it names that predecessor.
+bool continuesChain(const std::string& line, const std::string& prevHash, std::uint64_t seq) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto hash = j.find("hash");
+  if (hash == j.end() || !hash->is_string()) return false;
+  const std::string claimed = *hash;
+  j.erase("hash");
+  auto prev = j.find("prev_hash");
+  auto number = j.find("seq");
+  return sha256Hex(j.dump()) == claimed && prev != j.end() && *prev == prevHash &&
+         number != j.end() && number->is_number_unsigned() && number->get<std::uint64_t>() == seq;
+}
+
 }  // namespace
 
 FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHash_(kGenesis) {
@@ -65,11 +80,10 @@ FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHas
     prevHash_ = sha256Hex(last);
   }
   if (!torn.empty()) {
-    auto seq = chainedSeq(torn);
-    if (seq && *seq == seq_ + 1) {
-      // A whole record that missed only its newline: keep it.
+    if (continuesChain(torn, prevHash_, seq_ + 1)) {
+      // A whole, intact record that missed only its newline: keep it.
       std::ofstream(path, std::ios::binary | std::ios::app) << '\n';
-      seq_ = *seq;
+      ++seq_;
       prevHash_ = sha256Hex(torn);
     } else {
       std::error_code ec;

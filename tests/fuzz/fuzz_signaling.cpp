@@ -1,45 +1,49 @@
-// Signaling frames as the server receives them from a client. The server's checks live inside
-// its WebSocket session (src/signaling/server.cpp, Session::handle/registerAgent), so this
-// replays the same steps on the parsed JSON: parse, the type/to/agent_id checks, the token
-// check (verifyAuthToken, the part that is a callable function) and the relay's re-dump.
+// Signaling frames as the server receives them from a client: the server's own verdict
+// (judgeClientFrame: depth, JSON, type and id grammar, server types never relayed), the token
+// check for a register, and the relay's re-dump of what it accepts.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "fuzz_check.hpp"
 #include "ifmesh/signaling.hpp"
+#include "signaling/protocol_rules.hpp"
 
 namespace {
 // Seed tokens were made with this secret (and expire in 2100), so valid ones reach the HMAC.
 const std::string kSecret = "fuzz-secret";
+constexpr auto kAnyLifetime = std::chrono::seconds::max();
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ifmesh::signaling;
   std::string text(reinterpret_cast<const char*>(data), size);
   // The raw bytes as a token, for the token parser's own edge cases.
-  (void)ifmesh::signaling::verifyAuthToken(kSecret, "agent-a", text);
+  (void)verifyAuthToken(kSecret, "agent-a", text, kAnyLifetime);
 
-  nlohmann::json message = nlohmann::json::parse(text, nullptr, false);
-  if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
-      !message["type"].is_string())
-    return 0;
-  const std::string type = message["type"];
-  if (type == "register") {
-    auto idIt = message.find("agent_id");
-    if (idIt == message.end() || !idIt->is_string() || idIt->get<std::string>().empty() ||
-        idIt->get<std::string>().size() > 256)
-      return 0;
-    std::string id = *idIt;
-    auto token = message.find("token");
-    if (token != message.end() && token->is_string())
-      (void)ifmesh::signaling::verifyAuthToken(kSecret, id, *token);
+  detail::ClientFrame frame = detail::judgeClientFrame(text);
+  if (!frame.accepted()) {
+    FUZZ_CHECK(frame.errorCode == "bad_message");
     return 0;
   }
-  auto to = message.find("to");
-  if (to == message.end() || !to->is_string()) return 0;
-  message["from"] = "agent-a";  // as the relay does, then re-serialized for the target
-  std::string relayed = message.dump();
-  (void)relayed;
+  FUZZ_CHECK(detail::isValidMessageType(frame.type));
+  if (frame.type == "register") {
+    auto id = frame.message.find("agent_id");
+    auto token = frame.message.find("token");
+    if (id != frame.message.end() && id->is_string() && isValidAgentId(id->get<std::string>()) &&
+        token != frame.message.end() && token->is_string())
+      (void)verifyAuthToken(kSecret, *id, *token, kAnyLifetime);
+    return 0;
+  }
+  FUZZ_CHECK(!detail::isServerMessageType(frame.type));
+  FUZZ_CHECK(isValidAgentId(frame.to));
+  // As the relay does, then re-serialised for the target: strictly, so that text the parser took
+  // and the dump would refuse (invalid UTF-8) is a crash here.
+  frame.message["from"] = "agent-a";
+  std::string relayed = frame.message.dump();
+  FUZZ_CHECK(!relayed.empty());
   return 0;
 }
