@@ -467,7 +467,7 @@ bool SctpTransport::checkProgress() {
                                        stats->congestionWindowBytes, stats->rtoMs};
   if (!progressWatch_.stuck(snapshot, SctpProgressWatch::Clock::now())) return true;
   std::string reason =
-      "SCTP association stopped retransmitting: " + std::to_string(stats->unackedChunks) +
+      "SCTP association stopped making progress: " + std::to_string(stats->unackedChunks) +
       " DATA chunks unacknowledged and unchanged for " +
       std::to_string(progressWatch_.limit().count() / 1000) + " s while the peer answers";
   progressTimer_ = IoLoop::Timer();

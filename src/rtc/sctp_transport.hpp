@@ -43,7 +43,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
     std::function<void(std::uint16_t, const std::string&)> onStreamError;
     std::function<void(std::uint16_t)> onIncomingReset;
     std::function<void(std::uint16_t, std::uint32_t, std::size_t)> onSent;  // stream, ppid, bytes
-    // The association stopped retransmitting with data outstanding (see SctpProgressWatch); it
+    // The association stopped making progress with data outstanding (see SctpProgressWatch); it
     // is shut down before this runs.
     std::function<void(const std::string&)> onStalled;
   };
