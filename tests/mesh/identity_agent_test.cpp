@@ -19,25 +19,6 @@ namespace {
 
 using detail::AgentTestAccess;
 
-struct Events {
-  std::mutex mutex;
-  std::vector<WitnessEvent> all;
-  std::shared_ptr<Witness> witness = std::make_shared<Witness>();
-  Events() {
-    witness->addSink(std::make_shared<CallbackWitnessSink>([this](const WitnessEvent& e) {
-      std::lock_guard lock(mutex);
-      all.push_back(e);
-    }));
-  }
-  // Events of `agent` named `event` whose metadata reason is `reason`.
-  std::size_t count(const std::string& agent, const std::string& event, const std::string& reason) {
-    std::lock_guard lock(mutex);
-    return std::count_if(all.begin(), all.end(), [&](const WitnessEvent& e) {
-      return e.agentId == agent && e.event == event && e.metadata.value("reason", "") == reason;
-    });
-  }
-};
-
 struct TempDir {
   std::filesystem::path path =
       std::filesystem::temp_directory_path() /
@@ -53,7 +34,7 @@ struct Trio {
   TempDir dir;
   std::string aliceKeyFile = (dir.path / "alice.pem").string();
   std::unique_ptr<signaling::Server> server = startSignaling();
-  Events events;
+  WitnessEvents events;
   Inbox inbox;  // bob's
   std::unique_ptr<Agent> alice, bob, mallory;
 
@@ -201,7 +182,7 @@ TEST(AuthenticatedAgents, StaleTimestampIsRejected) {
 
 TEST(AuthenticatedAgents, HelloWithAnotherFingerprintGetsTheLinkRefused) {
   auto server = startSignaling();
-  Events events;
+  WitnessEvents events;
   Inbox inbox;
   auto ac = meshAgentConfig("alice", *server), bc = meshAgentConfig("bob", *server);
   ac.witness = bc.witness = events.witness;
@@ -277,7 +258,7 @@ TEST(AuthenticatedAgents, EveryMessageIsSignedByDefault) {
 
 TEST(AuthenticatedAgents, RelayedModeSignsForwardedMessagesEndToEnd) {
   auto server = startSignaling();
-  Events events;
+  WitnessEvents events;
   Inbox carolInbox, bobInbox;
   auto config = [&](const std::string& id) {
     auto c = meshAgentConfig(id, *server);

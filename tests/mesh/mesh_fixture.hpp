@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the agent tests: a signaling server on 127.0.0.1, agent configs for it, and
 // a receiver that records what arrives.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,32 @@ bool waitFor(Pred pred, std::chrono::milliseconds timeout = 20s,
   }
   return true;
 }
+
+// Every witness event of the agents given `witness`, for tests to count.
+struct WitnessEvents {
+  std::mutex mutex;
+  std::vector<WitnessEvent> all;
+  std::shared_ptr<Witness> witness = std::make_shared<Witness>();
+  WitnessEvents() {
+    witness->addSink(std::make_shared<CallbackWitnessSink>([this](const WitnessEvent& e) {
+      std::lock_guard lock(mutex);
+      all.push_back(e);
+    }));
+  }
+  // Events named `event`.
+  std::size_t count(const std::string& event) {
+    std::lock_guard lock(mutex);
+    return std::count_if(all.begin(), all.end(),
+                         [&](const WitnessEvent& e) { return e.event == event; });
+  }
+  // Events of `agent` named `event` whose metadata reason is `reason`.
+  std::size_t count(const std::string& agent, const std::string& event, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    return std::count_if(all.begin(), all.end(), [&](const WitnessEvent& e) {
+      return e.agentId == agent && e.event == event && e.metadata.value("reason", "") == reason;
+    });
+  }
+};
 
 struct Inbox {
   std::mutex mutex;

@@ -20,26 +20,9 @@ std::size_t openDescriptors() {
   return n;
 }
 
-struct WitnessLog {
-  std::mutex mutex;
-  std::vector<WitnessEvent> events;
-  std::shared_ptr<Witness> witness = std::make_shared<Witness>();
-  WitnessLog() {
-    witness->addSink(std::make_shared<CallbackWitnessSink>([this](const WitnessEvent& e) {
-      std::lock_guard lock(mutex);
-      events.push_back(e);
-    }));
-  }
-  std::size_t count(const std::string& event) {
-    std::lock_guard lock(mutex);
-    return std::count_if(events.begin(), events.end(),
-                         [&](const WitnessEvent& e) { return e.event == event; });
-  }
-};
-
 TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
   auto server = startSignaling();
-  WitnessLog log;
+  WitnessEvents log;
   Agent victim(meshAgentConfig("victim", *server, log.witness));
   victim.connectToSignaling();
   ASSERT_TRUE(victim.waitRegistered(5s));
