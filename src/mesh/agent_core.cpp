@@ -423,6 +423,13 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
             {{"reason", "hop limit reached"}, {"message_id", message.id}});
     return;
   }
+  // A relay forwards only toward agents the directory knows (or it is already linked to): a peer
+  // must not make it open connections to any name it invents.
+  if (!directory_.count(message.destination) && !links.count(message.destination)) {
+    witness("ifmessage_rejected", fromPeer,
+            {{"reason", "unknown destination"}, {"message_id", message.id}});
+    return;
+  }
   try {
     route(message, hops + 1);
   } catch (const Error& e) {

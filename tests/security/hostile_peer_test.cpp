@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "mesh/agent_test_access.hpp"
 #include "mesh/mesh_fixture.hpp"
 #include "signaling/signaling_fixture.hpp"
 
@@ -64,6 +65,46 @@ TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
   IFMessage m;
   m.payload = {{"n", 1}};
   friendly.send("victim", m);
+  EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
+}
+
+}  // namespace
+}  // namespace ifmesh::test
+
+namespace ifmesh::test {
+namespace {
+
+// A linked peer asks the victim to forward messages to names no agent holds: the victim refuses
+// (witnessed) instead of opening a connection toward each invented name, and keeps serving.
+TEST(HostilePeer, ARelayForwardsOnlyTowardKnownAgents) {
+  auto server = startSignaling();
+  WitnessEvents log;
+  Agent victim(meshAgentConfig("victim", *server, log.witness));
+  Agent mallory(meshAgentConfig("mallory", *server));
+  Inbox inbox;
+  inbox.attach(victim);
+  for (Agent* a : {&victim, &mallory}) a->connectToSignaling();
+  for (Agent* a : {&victim, &mallory}) ASSERT_TRUE(a->waitRegistered(5s));
+  mallory.connect("victim");
+  ASSERT_TRUE(waitFor([&] { return mallory.peerState("victim") == PeerState::Connected; }));
+
+  for (int i = 0; i < 50; ++i) {
+    IFMessage m;
+    m.id = "invented-" + std::to_string(i);
+    m.source = "mallory";
+    m.destination = "nobody-" + std::to_string(i);
+    m.timestamp = isoTimestampNow();
+    m.payload = {{"n", i}};
+    detail::AgentTestAccess::inject(mallory, "victim", m, 1);
+  }
+  ASSERT_TRUE(waitFor(
+      [&] { return log.count("victim", "ifmessage_rejected", "unknown destination") == 50; }));
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(victim.peerState("nobody-" + std::to_string(i)), std::nullopt);
+
+  IFMessage real;
+  real.payload = {{"n", 1}};
+  mallory.send("victim", real);
   EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
 }
 
