@@ -21,6 +21,14 @@ std::size_t openDescriptors() {
   return n;
 }
 
+// `from` sends one message to `to`, whose inbox was empty: it arrives.
+void expectDelivers(Agent& from, const std::string& to, Inbox& inbox) {
+  IFMessage m;
+  m.payload = {{"n", 1}};
+  from.send(to, m);
+  EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
+}
+
 TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
   auto server = startSignaling();
   WitnessEvents log;
@@ -62,17 +70,8 @@ TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
   ASSERT_TRUE(friendly.waitRegistered(5s));
   friendly.connect("victim");
   ASSERT_TRUE(waitFor([&] { return friendly.peerState("victim") == PeerState::Connected; }));
-  IFMessage m;
-  m.payload = {{"n", 1}};
-  friendly.send("victim", m);
-  EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
+  expectDelivers(friendly, "victim", inbox);
 }
-
-}  // namespace
-}  // namespace ifmesh::test
-
-namespace ifmesh::test {
-namespace {
 
 // A linked peer asks the victim to forward messages to names no agent holds: the victim refuses
 // (witnessed) instead of opening a connection toward each invented name, and keeps serving.
@@ -102,10 +101,7 @@ TEST(HostilePeer, ARelayForwardsOnlyTowardKnownAgents) {
   for (int i = 0; i < 50; ++i)
     EXPECT_EQ(victim.peerState("nobody-" + std::to_string(i)), std::nullopt);
 
-  IFMessage real;
-  real.payload = {{"n", 1}};
-  mallory.send("victim", real);
-  EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
+  expectDelivers(mallory, "victim", inbox);
 }
 
 }  // namespace
