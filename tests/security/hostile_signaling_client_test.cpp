@@ -218,6 +218,10 @@ TEST(HostileSignalingClient, ConnectionsAndRegistrationsAreCapped) {
 TEST(HostileSignalingClient, RunningOutOfDescriptorsDoesNotStopTheAcceptor) {
   Server server(loopbackServer());
   server.start();
+  // Serve once first: UBSan's type check reads /proc/self/maps for a type it has not seen, which
+  // it cannot while the process has no descriptor left (a false "invalid vptr" in the sanitizer
+  // build); the server's own code paths are then known to it.
+  expectServesWellBehavedClients(server, "before-emfile");
   rlimit original{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
   rlimit low = original;
@@ -258,9 +262,7 @@ TEST(HostileSignalingClient, TokensOutlivingTheMaximumLifetimeAreRefused) {
   EXPECT_EQ(tryRegister("day", now + 24h), "registered");
   EXPECT_EQ(tryRegister("month", now + kMaxTokenLifetime - 1h), "registered");
   EXPECT_EQ(tryRegister("year", now + 24h * 365), "refused");
-  EXPECT_EQ(tryRegister("forever", std::chrono::system_clock::time_point(
-                                       std::chrono::seconds(std::int64_t{1} << 40))),
-            "refused");
+  EXPECT_EQ(tryRegister("century", now + 24h * 365 * 100), "refused");
   // Directly, with a server's own maximum.
   const auto token = makeAuthToken("s3cret", "a", now + 2h);
   EXPECT_TRUE(verifyAuthToken("s3cret", "a", token, std::chrono::hours(3)));
