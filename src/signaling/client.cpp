@@ -195,14 +195,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                     });
   }
 
-  // What came from the server is told apart from what a peer sent through it by "from", which
-  // the server sets on every relayed message. Ids of any form but the agent id grammar are
-  // dropped, so none reaches a callback, a log or a terminal.
   static std::string stringField(const json& m, const char* key) {
     auto it = m.find(key);
     return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
   }
 
+  // What came from the server is told apart from what a peer sent through it by "from", which
+  // the server sets on every relayed message. Ids of any form but the agent id grammar are
+  // dropped, so none reaches a callback, a log or a terminal.
   void handle(const json& m) {
     auto type = stringField(m, "type");
     if (!detail::isValidMessageType(type)) return;
