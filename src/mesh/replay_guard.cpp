@@ -55,6 +55,7 @@ const char* ReplayGuard::admit(const IFMessage& m, std::chrono::system_clock::ti
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   if (*ts < nowMs - window_.count() || *ts > nowMs + window_.count()) return "stale_timestamp";
   if (m.sequence == 0) return "bad_sequence";
+  forgetStale(nowMs);
   auto lane = static_cast<std::size_t>(m.priority);
   auto [it, first] = sources_.try_emplace(m.source);
   Source& s = it->second;
@@ -68,6 +69,14 @@ const char* ReplayGuard::admit(const IFMessage& m, std::chrono::system_clock::ti
   s.last[lane] = m.sequence;
   s.newestMs = std::max(s.newestMs, *ts);
   return nullptr;
+}
+
+void ReplayGuard::forgetStale(std::int64_t nowMs) {
+  // A sweep per second at most: the cost stays linear in the sources, not in the messages.
+  if (nowMs - lastSweepMs_ < 1000) return;
+  lastSweepMs_ = nowMs;
+  std::erase_if(sources_,
+                [&](const auto& entry) { return entry.second.newestMs < nowMs - window_.count(); });
 }
 
 }  // namespace ifmesh::detail

@@ -12,6 +12,9 @@
 //    Otherwise it is a "replay" of an older process's message.
 // Resends after a reconnect never get here: the link drops them by link sequence, silently.
 // Call only for messages whose signature was verified, so forgeries cannot move the state.
+// A source's state is forgotten once its newest accepted message is older than the window: every
+// message it accepted from that source is then stale by the first rule, so forgetting reopens no
+// replay, and the state held stays proportional to the sources active within one window.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -31,6 +34,7 @@ class ReplayGuard {
   explicit ReplayGuard(std::chrono::milliseconds window) : window_(window) {}
   // nullptr when accepted (and recorded), else the reason it is rejected.
   const char* admit(const IFMessage& message, std::chrono::system_clock::time_point now);
+  std::size_t sources() const { return sources_.size(); }
 
  private:
   struct Source {
@@ -39,7 +43,10 @@ class ReplayGuard {
     std::array<std::uint64_t, kMessagePriorities> last{};
   };
   std::chrono::milliseconds window_;
+  void forgetStale(std::int64_t nowMs);
+
   std::map<std::string, Source> sources_;
+  std::int64_t lastSweepMs_ = 0;
 };
 
 }  // namespace ifmesh::detail

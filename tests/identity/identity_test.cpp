@@ -220,6 +220,31 @@ TEST(ReplayGuard, SequencesPerLaneTimeWindowAndRestarts) {
   EXPECT_EQ(admit(other), "ok");
 }
 
+// A source's state is kept while any message it was admitted for is fresh, and forgotten after:
+// memory follows the sources active within one window, and forgetting lets no replay through.
+TEST(ReplayGuard, ForgetsSourcesOnlyOnceTheirMessagesAreStale) {
+  detail::ReplayGuard guard(120s);
+  const auto start = std::chrono::system_clock::now();
+  auto message = [&](const std::string& source, std::chrono::system_clock::time_point at) {
+    IFMessage m = sample();
+    m.source = source;
+    m.sequence = 1;
+    m.incarnation = 5;
+    m.timestamp = isoTimestamp(at);
+    return m;
+  };
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(guard.admit(message("agent-" + std::to_string(i), start), start), nullptr);
+  const IFMessage kept = message("agent-0", start);
+  EXPECT_STREQ(guard.admit(kept, start + 119s), "replay");  // still remembered within the window
+  EXPECT_EQ(guard.sources(), 1000u);
+  // One window later every one of them is forgotten, and their messages are stale.
+  const auto later = start + 121s;
+  ASSERT_EQ(guard.admit(message("newcomer", later), later), nullptr);
+  EXPECT_EQ(guard.sources(), 1u);
+  EXPECT_STREQ(guard.admit(kept, later), "stale_timestamp");
+}
+
 TEST(HelloProof, BindsKeyFingerprintIncarnationAndBothIds) {
   auto alice = AgentIdentity::generate();
   auto key = *PublicKey::parse(alice.publicKey());
