@@ -93,21 +93,13 @@ void AgentCore::start() {
     onLoop([agents](AgentCore& self) {
       self.registered = true;
       self.handleDirectory(agents);
+      self.resumeHeldForwards(true);
     });
   });
-  signaling_->onAgentJoined([onLoop](const std::string& id) {
-    onLoop([id](AgentCore& self) {
-      self.directory_.insert(id);
-      self.routes_.clear();
-      self.formTopology();
-    });
-  });
-  signaling_->onAgentLeft([onLoop](const std::string& id) {
-    onLoop([id](AgentCore& self) {
-      self.directory_.erase(id);
-      self.routes_.clear();
-    });
-  });
+  signaling_->onAgentJoined(
+      [onLoop](const std::string& id) { onLoop([id](AgentCore& self) { self.agentJoined(id); }); });
+  signaling_->onAgentLeft(
+      [onLoop](const std::string& id) { onLoop([id](AgentCore& self) { self.agentLeft(id); }); });
   signaling_->onRelay(
       [onLoop](const std::string& from, const std::string& type, const nlohmann::json& msg) {
         onLoop([from, type, msg](AgentCore& self) { self.handleRelay(from, type, msg); });
@@ -205,6 +197,7 @@ void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
 }
 
 void AgentCore::spaceFreed() {
+  resumeHeldForwards(false);
   {
     std::lock_guard lock(spaceMutex_);
     ++spaceGeneration_;
@@ -248,6 +241,7 @@ void AgentCore::shutdown() {
 void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
   directory_ = {agents.begin(), agents.end()};
   directory_.erase(config_.agentId);
+  for (const auto& id : agents) departedAt_.erase(id);
   routes_.clear();
   formTopology();
 }
@@ -382,18 +376,19 @@ void AgentCore::computeRoutes() {
   }
 }
 
-void AgentCore::route(const IFMessage& message, int hops) {
+bool AgentCore::route(const IFMessage& message, int hops) {
   std::string hop = nextHop(message.destination);
   auto l = link(hop, true);
   if (l->state() == PeerState::Unreachable) {
     undeliverable(message, "peer is unreachable");
-    return;
+    return true;
   }
+  if (!l->enqueue(message, hops)) return false;
   if (l->state() == PeerState::Connecting) l->start();  // first message to this peer: link now
-  l->enqueue(message, hops);
+  return true;
 }
 
-void AgentCore::receive(const IFMessage& message, int hops, const std::string& fromPeer) {
+bool AgentCore::receive(const IFMessage& message, int hops, const std::string& fromPeer) {
   constexpr int kMaxHops = 16;
   if (message.destination == config_.agentId) {
     // Forgeries, tampering and replays stop here. End-to-end duplicates (a relay that crashed
@@ -406,7 +401,7 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
                {"sequence_num", message.sequence},
                {"priority", toString(message.priority)},
                {"hops", hops}});
-      return;
+      return true;
     }
     if (witnessing())
       witness("ifmessage_received", message.source,
@@ -416,25 +411,80 @@ void AgentCore::receive(const IFMessage& message, int hops, const std::string& f
                {"hops", hops},
                {"via", fromPeer}});
     onMessage(message);
-    return;
+    return true;
   }
   if (hops + 1 > kMaxHops) {
     witness("ifmessage_rejected", fromPeer,
             {{"reason", "hop limit reached"}, {"message_id", message.id}});
-    return;
+    return true;
   }
   // A relay forwards only toward agents the directory knows (or it is already linked to): a peer
-  // must not make it open connections to any name it invents.
+  // must not make it open connections to any name it invents. A destination that joined an
+  // instant ago may reach the sender's directory first, so the message waits a grace period
+  // for ours before it is refused.
   if (!directory_.count(message.destination) && !links.count(message.destination)) {
+    if (!unknownDestinationFrom_.count(fromPeer)) {
+      holdForward(fromPeer, "", message);
+      return false;
+    }
     witness("ifmessage_rejected", fromPeer,
             {{"reason", "unknown destination"}, {"message_id", message.id}});
-    return;
+    return true;
   }
+  unknownDestinationFrom_.erase(fromPeer);
   try {
-    route(message, hops + 1);
+    if (!route(message, hops + 1)) {
+      holdForward(fromPeer, nextHop(message.destination), message);
+      return false;
+    }
   } catch (const Error& e) {
     witness("message_undeliverable", message.destination,
             {{"message_id", message.id}, {"reason", e.what()}});
+  }
+  return true;
+}
+
+void AgentCore::holdForward(const std::string& upstream, const std::string& hop,
+                            const IFMessage& message) {
+  auto [it, fresh] = heldForwards_.try_emplace(upstream);
+  if (!fresh && it->second.nextHop == hop) return;  // the same wait, already witnessed
+  it->second.nextHop = hop;
+  it->second.graceTimer.cancel();
+  witness("forward_held", upstream,
+          {{"message_id", message.id},
+           {"destination", message.destination},
+           {"reason", hop.empty() ? "destination not in the directory yet"
+                                  : "queue toward " + hop + " is full"}});
+  if (!hop.empty()) return;
+  std::weak_ptr<AgentCore> weak = weak_from_this();
+  it->second.graceTimer = loop_.addTimer(kUnknownDestinationGrace, [weak, upstream] {
+    auto self = weak.lock();
+    if (!self || self->shutdown_) return false;
+    auto held = self->heldForwards_.find(upstream);
+    if (held == self->heldForwards_.end() || !held->second.nextHop.empty()) return false;
+    self->heldForwards_.erase(held);  // destroys this timer: nothing below may touch it
+    self->unknownDestinationFrom_.insert(upstream);
+    if (auto l = self->link(upstream, false)) l->resumeReceiving();
+    return false;
+  });
+}
+
+void AgentCore::resumeHeldForwards(bool directoryChanged) {
+  for (auto it = heldForwards_.begin(); it != heldForwards_.end();) {
+    bool over = false;
+    if (it->second.nextHop.empty()) {
+      over = directoryChanged;
+    } else {
+      auto hop = link(it->second.nextHop, false);
+      over = !hop || hop->hasRoomToForward();
+    }
+    if (!over) {
+      ++it;
+      continue;
+    }
+    std::string upstream = it->first;
+    it = heldForwards_.erase(it);
+    if (auto l = link(upstream, false)) l->resumeReceiving();
   }
 }
 
@@ -484,6 +534,41 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
   if (config_.witness)
     config_.witness->emit(event, config_.agentId, peerId,
                           metadata.is_null() ? nlohmann::json::object() : std::move(metadata));
+}
+
+void AgentCore::agentJoined(const std::string& agentId) {
+  directory_.insert(agentId);
+  departedAt_.erase(agentId);
+  routes_.clear();
+  formTopology();
+  resumeHeldForwards(true);
+  forgetDeparted(std::chrono::steady_clock::now());
+}
+
+void AgentCore::agentLeft(const std::string& agentId) {
+  directory_.erase(agentId);
+  routes_.clear();
+  auto now = std::chrono::steady_clock::now();
+  departedAt_.insert_or_assign(agentId, now);
+  departures_.emplace_back(now, agentId);
+  forgetDeparted(now);
+}
+
+void AgentCore::forgetDeparted(std::chrono::steady_clock::time_point now) {
+  // Bounded even when agents come and go faster than the window lets entries age out.
+  constexpr std::size_t kMaxDepartures = 65536;
+  while (!departures_.empty() &&
+         (departures_.front().first + config_.identity.maxClockSkew <= now ||
+          departures_.size() > kMaxDepartures)) {
+    auto [when, id] = std::move(departures_.front());
+    departures_.pop_front();
+    auto latest = departedAt_.find(id);
+    if (latest == departedAt_.end() || latest->second != when) continue;  // came back since
+    departedAt_.erase(latest);
+    if (auto l = link(id, false); l && l->connected()) continue;
+    peerKeys_.erase(id);
+    keylessRefused_.erase(id);
+  }
 }
 
 void AgentCore::learnKey(const std::string& agentId, const std::string& key) {

@@ -53,7 +53,10 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   // not even built otherwise.
   bool witnessing() const { return config_.witness != nullptr; }
   // A message taken off a link: delivered here, or forwarded one hop closer to its destination.
-  void receive(const IFMessage& message, int hops, const std::string& fromPeer);
+  // False: not taken now (the next hop's queue is full, or the destination is not in the
+  // directory yet); the link leaves it unacknowledged and its sender keeps it until
+  // resumeHeldForwards() asks it to resend.
+  bool receive(const IFMessage& message, int hops, const std::string& fromPeer);
   void peerStateChanged(const std::string& peerId, PeerState state);
   void undeliverable(const IFMessage& message, const std::string& reason);
   std::mt19937& rng() { return rng_; }
@@ -66,6 +69,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   const AgentIdentity& identity() const { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
   const PublicKey* peerKey(const std::string& agentId) const;
+  std::size_t knownKeys() const { return peerKeys_.size(); }  // loop thread
   TestHooks testHooks;
   RtcConfiguration rtcConfig(bool relay) const;
   std::chrono::milliseconds batchDelay() const;
@@ -95,11 +99,22 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
   void learnKey(const std::string& agentId, const std::string& key);
+  void agentJoined(const std::string& agentId);
+  void agentLeft(const std::string& agentId);
+  // Forgets the keys of agents that left more than identity.maxClockSkew ago and did not come
+  // back (their messages are stale by then) and are not linked to us.
+  void forgetDeparted(std::chrono::steady_clock::time_point now);
   void refuseKeyless(const std::string& from, const std::string& type);
   // nullptr when a message addressed to us may be delivered, else why not.
   const char* authenticate(const IFMessage& message, int hops);
   void formTopology();
-  void route(const IFMessage& message, int hops);
+  // False when a forwarded message does not fit the next hop's queue (see PeerLink::enqueue).
+  bool route(const IFMessage& message, int hops);
+  // Remembers that `upstream` waits for room on `nextHop` (empty: for its destination to join).
+  void holdForward(const std::string& upstream, const std::string& nextHop,
+                   const IFMessage& message);
+  // Asks the upstreams whose wait is over to resend (directoryChanged: waits for a destination).
+  void resumeHeldForwards(bool directoryChanged);
   std::string nextHop(const std::string& destination);
   void computeRoutes();
 
@@ -120,6 +135,20 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   rtc::IoLoop::Timer bandwidthTimer_;
   std::map<std::string, PublicKey> peerKeys_;  // announced keys, latest per agent id
   std::set<std::string> keylessRefused_;       // ids whose link was refused (witnessed once)
+  // Agents that left, oldest first, and each one's latest departure.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> departures_;
+  std::map<std::string, std::chrono::steady_clock::time_point> departedAt_;
+  // Forwarding backpressure: upstream peer -> what its held-back message waits for.
+  struct HeldForward {
+    std::string nextHop;  // empty: the destination is not in the directory yet
+    rtc::IoLoop::Timer graceTimer;
+  };
+  std::map<std::string, HeldForward> heldForwards_;
+  // How long a forward toward an id missing from the directory waits for it to join.
+  static constexpr std::chrono::milliseconds kUnknownDestinationGrace{2000};
+  // Upstreams whose wait for an unknown destination ran out: such messages from them are refused
+  // at once until one of theirs names a known destination.
+  std::set<std::string> unknownDestinationFrom_;
   // End to end, per (destination, priority lane).
   using LaneKey = std::pair<std::string, int>;
   std::map<LaneKey, std::uint64_t> nextSequence_;

@@ -14,6 +14,37 @@ struct AgentTestAccess {
     auto& c = core(agent);
     c.loop().invoke([&] { c.link(neighbour, false)->enqueue(message, hops); });
   }
+  // Messages accepted for `neighbour` and not yet acknowledged by it (0 without a link).
+  static std::size_t unacknowledged(Agent& agent, const std::string& neighbour) {
+    auto& c = core(agent);
+    std::size_t n = 0;
+    c.loop().invoke([&] {
+      if (auto l = c.link(neighbour, false)) n = l->unacknowledged();
+    });
+    return n;
+  }
+  // A message from `agent` to `destination` as its own Agent::send would sign it, with the given
+  // end-to-end sequence number, for a test to forward by hand.
+  static IFMessage signedMessage(Agent& agent, const std::string& destination,
+                                 std::uint64_t sequence, nlohmann::json payload) {
+    auto& c = core(agent);
+    IFMessage m;
+    m.id = c.id() + "-" + std::to_string(sequence);
+    m.source = c.id();
+    m.destination = destination;
+    m.timestamp = isoTimestampNow();
+    m.sequence = sequence;
+    m.incarnation = c.incarnation();
+    m.payload = std::move(payload);
+    signMessage(m, c.identity());
+    return m;
+  }
+  static std::size_t knownKeys(Agent& agent) {
+    auto& c = core(agent);
+    std::size_t n = 0;
+    c.loop().invoke([&] { n = c.knownKeys(); });
+    return n;
+  }
   static void setHelloFingerprint(Agent& agent, const std::string& fingerprint) {
     auto& c = core(agent);
     c.loop().invoke([&] { c.testHooks.helloFingerprint = fingerprint; });

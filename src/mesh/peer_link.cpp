@@ -400,7 +400,7 @@ bool urgentLane(int lane) {
 
 }  // namespace
 
-void PeerLink::enqueue(const IFMessage& message, int hops) {
+bool PeerLink::enqueue(const IFMessage& message, int hops) {
   std::string json;
   try {
     json = serialize(message);
@@ -417,10 +417,14 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
   if (jsonNestingDepth(json, kMaxJsonDepth) > kMaxJsonDepth)
     throw Error(Errc::InvalidArgument,
                 "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  // Forwarded messages are not bounded here: the relay already acknowledged them upstream.
+  // A forwarded message is never dropped for room: it is not taken, and the neighbour that sent
+  // it keeps it until this queue drains.
+  const auto& limits = agent_.config().bandwidth.queue;
   std::vector<IFMessage> dropped;
-  if (hops == 0 && !queue_.fits(json.size(), agent_.config().bandwidth.queue))
+  if (!queue_.fits(json.size(), limits)) {
+    if (hops > 0) return false;
     dropped = makeRoom(message, json.size());
+  }
   queue_.push(message, std::move(json), hops);
   if (agent_.witnessing())
     agent_.witness("ifmessage_sent", peerId_,
@@ -433,6 +437,17 @@ void PeerLink::enqueue(const IFMessage& message, int hops) {
   // Reported only now that the new message is queued: the callback may send again.
   for (const auto& d : dropped) agent_.dropped(d, peerId_);
   pump();
+  return true;
+}
+
+bool PeerLink::hasRoomToForward() const {
+  const auto& limits = agent_.config().bandwidth.queue;
+  return queue_.messages() <= limits.maxMessages / 2 && queue_.bytes() <= limits.maxBytes / 2;
+}
+
+void PeerLink::resumeReceiving() {
+  for (auto& r : received_) r.resyncRequestedAt.reset();
+  sendHello();
 }
 
 std::vector<IFMessage> PeerLink::makeRoom(const IFMessage& message, std::size_t bytes) {
@@ -737,8 +752,13 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
       }
       return;
     }
+    if (!agent_.receive(message, hops, peerId_)) {
+      // Held back (the next hop's queue is full): unacknowledged, so the peer keeps it and
+      // resends it after our next hello; later frames of the lane wait for that hello too.
+      r.resyncRequestedAt = r.delivered;
+      return;
+    }
     r.delivered = *linkSeq;
-    agent_.receive(message, hops, peerId_);
     scheduleAck();
   } else {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unknown frame type " + type}});

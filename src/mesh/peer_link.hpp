@@ -15,7 +15,10 @@
 // says hello before anything else, then resends what the other has not delivered, in order per
 // lane; duplicates are dropped by sequence number. A hello with a new incarnation means the peer is
 // a new process that forgot the link: both directions number every lane from 1 again, and what it
-// had not acknowledged is resent to it. Peers without "inc" are never taken for restarted. A lane's
+// had not acknowledged is resent to it. Peers without "inc" are never taken for restarted. A
+// receiver may also leave a message unacknowledged and drop what follows it in the lane (a relay
+// whose queue toward the next hop is full): the sender keeps them and resends them after the
+// receiver's next hello, which the receiver sends once it can take them. A lane's
 // link sequence is assigned when a message leaves its queue, so Control/High messages overtake
 // waiting Normal/Low ones without gaps in any lane. In LOW mode large channel messages go out
 // zstd-compressed (binary, see frame_compression.hpp).
@@ -70,9 +73,16 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Delivery.
   // Queues a message on this hop (hops: how many agents forwarded it so far). Throws
   // MessageTooLarge, or QueueFull when a local message (hops 0) finds the queue at its bound
-  // and the policy cannot make room. Delivered to the neighbour exactly once, in order within
-  // its priority, across reconnections.
-  void enqueue(const IFMessage& message, int hops);
+  // and the policy cannot make room. A forwarded message (hops > 0) that does not fit is not
+  // taken: false, and the caller leaves it with the neighbour that sent it (backpressure).
+  // Delivered to the neighbour exactly once, in order within its priority, across
+  // reconnections.
+  bool enqueue(const IFMessage& message, int hops);
+  // Whether this hop's queue is at most half full, so a forward held back for it may be retried.
+  bool hasRoomToForward() const;
+  // A frame of this peer was held back because the next hop's queue was full; the hop has room
+  // again: ask the peer to resend what we have not delivered (a hello).
+  void resumeReceiving();
   void failAll(const std::string& reason);
   // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
   // holds less than the high-water mark.

@@ -3,7 +3,10 @@
 // connect requests. The agent must allocate nothing for it and keep serving its real peers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "mesh/agent_test_access.hpp"
 #include "mesh/mesh_fixture.hpp"
@@ -102,6 +105,118 @@ TEST(HostilePeer, ARelayForwardsOnlyTowardKnownAgents) {
     EXPECT_EQ(victim.peerState("nobody-" + std::to_string(i)), std::nullopt);
 
   expectDelivers(mallory, "victim", inbox);
+}
+
+// A linked peer pours messages for another agent into a relay faster than the relay's link to
+// that agent drains. The relay's queue toward the destination stays at its bound: what does not
+// fit is left unacknowledged with the sender (backpressure), never dropped, so every message
+// still arrives exactly once and in order.
+TEST(HostilePeer, AForwardFloodStaysWithinTheRelaysQueueBound) {
+  auto server = startSignaling();
+  WitnessEvents log;
+  AgentConfig relayConfig = meshAgentConfig("relay", *server, log.witness);
+  // Above the 64 messages after which a receiver acknowledges at once.
+  relayConfig.bandwidth.queue.maxMessages = 100;
+  Agent relay(relayConfig);
+  AgentConfig floodConfig = meshAgentConfig("mallory", *server);
+  floodConfig.bandwidth.queue.maxMessages = 100000;
+  floodConfig.bandwidth.queue.maxBytes = 256 << 20;
+  Agent mallory(floodConfig);
+  Agent dest(meshAgentConfig("dest", *server));
+  Inbox inbox;
+  inbox.attach(dest);
+  for (Agent* a : {&relay, &mallory, &dest}) a->connectToSignaling();
+  for (Agent* a : {&relay, &mallory, &dest}) ASSERT_TRUE(a->waitRegistered(5s));
+  mallory.connect("relay");
+  relay.connect("dest");
+  ASSERT_TRUE(waitFor([&] {
+    return mallory.peerState("relay") == PeerState::Connected &&
+           relay.peerState("dest") == PeerState::Connected;
+  }));
+
+  constexpr int kMessages = 3000;
+  const std::string filler(1000, 'x');
+  std::atomic<bool> flooding{true};
+  std::size_t mostQueued = 0;
+  std::thread watch([&] {
+    while (flooding) {
+      mostQueued = std::max(mostQueued, detail::AgentTestAccess::unacknowledged(relay, "dest"));
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  for (int i = 1; i <= kMessages; ++i)
+    detail::AgentTestAccess::inject(
+        mallory, "relay",
+        detail::AgentTestAccess::signedMessage(mallory, "dest", i, {{"n", i}, {"fill", filler}}),
+        1);
+  bool all = waitFor([&] { return inbox.size() >= kMessages; }, 60s);
+  flooding = false;
+  watch.join();
+  ASSERT_TRUE(all) << inbox.size() << " of " << kMessages << " arrived";
+  std::this_thread::sleep_for(200ms);  // a duplicate would arrive by now
+  std::lock_guard lock(inbox.mutex);
+  ASSERT_EQ(inbox.messages.size(), static_cast<std::size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(inbox.messages[i].payload["n"], i + 1);
+  EXPECT_LE(mostQueued, 100u);
+  EXPECT_GE(log.count("forward_held"), 1u) << "the flood never met the bound";
+}
+
+// The sender's directory may learn of a new agent before the relay's does: a message forwarded
+// toward it waits for the relay's directory (up to a grace period) instead of being refused.
+TEST(HostilePeer, AForwardToAnAgentThatJustJoinedWaitsForTheDirectory) {
+  auto server = startSignaling();
+  WitnessEvents log;
+  Agent relay(meshAgentConfig("relay", *server, log.witness));
+  Agent sender(meshAgentConfig("sender", *server));
+  for (Agent* a : {&relay, &sender}) a->connectToSignaling();
+  for (Agent* a : {&relay, &sender}) ASSERT_TRUE(a->waitRegistered(5s));
+  sender.connect("relay");
+  ASSERT_TRUE(waitFor([&] { return sender.peerState("relay") == PeerState::Connected; }));
+
+  Agent late(meshAgentConfig("late", *server));
+  Inbox inbox;
+  inbox.attach(late);
+  detail::AgentTestAccess::inject(
+      sender, "relay", detail::AgentTestAccess::signedMessage(sender, "late", 1, {{"n", 1}}), 1);
+  ASSERT_TRUE(waitFor([&] { return log.count("forward_held") == 1; }));
+  late.connectToSignaling();
+  ASSERT_TRUE(late.waitRegistered(5s));
+  ASSERT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
+  EXPECT_EQ(log.count("relay", "ifmessage_rejected", "unknown destination"), 0u);
+}
+
+// Token holders register and leave under ever new ids, each announcing a key. The victim forgets
+// the keys of agents gone for longer than its clock-skew window (their messages are stale by
+// then), so churn does not grow its memory, and it keeps serving.
+TEST(HostilePeer, RegistrationChurnLeavesNoKeysBehind) {
+  auto server = startSignaling();
+  AgentConfig config = meshAgentConfig("victim", *server);
+  config.identity.maxClockSkew = 1s;
+  Agent victim(config);
+  Inbox inbox;
+  inbox.attach(victim);
+  victim.connectToSignaling();
+  ASSERT_TRUE(victim.waitRegistered(5s));
+  const std::string key = AgentIdentity::generate().publicKey();
+  for (int i = 0; i < 200; ++i) {
+    signaling::test::RawSocket churn(*server);
+    churn.ws.write(boost::asio::buffer(json{
+        {"type", "register"},
+        {"agent_id", "churn-" + std::to_string(i)},
+        {"public_key", key}}.dump()));
+    ASSERT_EQ(churn.read().value("type", ""), "registered");
+  }
+  ASSERT_TRUE(waitFor([&] { return server->agentCount() == 1; }));
+  EXPECT_GE(detail::AgentTestAccess::knownKeys(victim), 150u);  // learnt, most not yet forgotten
+  std::this_thread::sleep_for(1100ms);
+  // The next arrival sweeps what aged out; its own key is the one left.
+  Agent friendly(meshAgentConfig("friendly", *server));
+  friendly.connectToSignaling();
+  ASSERT_TRUE(friendly.waitRegistered(5s));
+  ASSERT_TRUE(waitFor([&] { return detail::AgentTestAccess::knownKeys(victim) == 1; }));
+  friendly.connect("victim");
+  ASSERT_TRUE(waitFor([&] { return friendly.peerState("victim") == PeerState::Connected; }));
+  expectDelivers(friendly, "victim", inbox);
 }
 
 }  // namespace
