@@ -14,6 +14,11 @@ struct AgentTestAccess {
     auto& c = core(agent);
     c.loop().invoke([&] { c.link(neighbour, false)->enqueue(message, hops); });
   }
+  // Puts `frame` on the open channel to `neighbour` as it is, bypassing every check of ours.
+  static void sendRawFrame(Agent& agent, const std::string& neighbour, const std::string& frame) {
+    auto& c = core(agent);
+    c.loop().invoke([&] { c.link(neighbour, false)->sendNow(frame); });
+  }
   // Messages accepted for `neighbour` and not yet acknowledged by it (0 without a link).
   static std::size_t unacknowledged(Agent& agent, const std::string& neighbour) {
     auto& c = core(agent);

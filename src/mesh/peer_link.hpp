@@ -42,6 +42,8 @@ namespace ifmesh::detail {
 
 class AgentCore;
 
+struct AgentTestAccess;
+
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   PeerLink(AgentCore& agent, std::string peerId);
@@ -121,6 +123,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // After a failed attempt: back off and retry, or give up after healing.maxRetries.
   void retryOrGiveUp(const std::string& givingUpReason);
   void closeConnection();
+  friend struct AgentTestAccess;  // hostile-peer tests put raw frames on the channel
 
   AgentCore& agent_;
   std::string peerId_;

@@ -185,6 +185,69 @@ TEST(HostilePeer, AForwardToAnAgentThatJustJoinedWaitsForTheDirectory) {
   EXPECT_EQ(log.count("relay", "ifmessage_rejected", "unknown destination"), 0u);
 }
 
+// A linked peer speaks the link protocol badly on purpose: frames that do not parse, lie about
+// their fields, nest without end, ack what was never sent, or claim impossible hop counts. The
+// victim rejects each (witnessed), stays linked, and delivers the next proper message.
+TEST(HostilePeer, HostileLinkFramesAreRejectedAndTheLinkKeepsWorking) {
+  auto server = startSignaling();
+  WitnessEvents log;
+  Agent victim(meshAgentConfig("victim", *server, log.witness));
+  Agent mallory(meshAgentConfig("mallory", *server));
+  Inbox inbox;
+  inbox.attach(victim);
+  for (Agent* a : {&victim, &mallory}) a->connectToSignaling();
+  for (Agent* a : {&victim, &mallory}) ASSERT_TRUE(a->waitRegistered(5s));
+  mallory.connect("victim");
+  ASSERT_TRUE(waitFor([&] { return mallory.peerState("victim") == PeerState::Connected; }));
+  expectDelivers(mallory, "victim", inbox);
+
+  // Well formed, but claims to come from another agent and carries no signature.
+  IFMessage forged = detail::AgentTestAccess::signedMessage(mallory, "victim", 99, {{"n", 99}});
+  forged.source = "someone-else";
+  forged.signature.clear();
+  const std::string m = toJson(forged).dump();
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::vector<std::string> frames = {
+      "not json",
+      "{}",
+      R"({"t":"msg"})",
+      R"({"t":"msg","s":"one","m":)" + m + "}",
+      R"({"t":"msg","s":0,"m":)" + m + "}",
+      R"({"t":"msg","s":99999999999999999999,"m":)" + m + "}",
+      R"({"t":"msg","s":2,"h":18446744073709551615,"m":)" + m + "}",
+      R"({"t":"msg","s":2,"l":99,"m":)" + m + "}",
+      R"({"t":"msg","s":2,"m":{"id":7}})",
+      R"({"t":"ack","seq":18446744073709551615})",
+      R"({"t":"ack","seq":1,"l":-1})",
+      R"({"t":"hello","recv":"x"})",
+      R"({"t":"hello","recv":0,"lanes":[1,2,3,4,5,6,7,8,9]})",
+      R"({"t":"nonsense"})",
+      deep,
+      "{\"t\":\"msg\",\"s\":2,\"m\":" + deep + "}",
+      std::string("\xff\xfe\x00", 3),
+  };
+  for (const auto& f : frames) detail::AgentTestAccess::sendRawFrame(mallory, "victim", f);
+  ASSERT_TRUE(waitFor([&] { return log.count("ifmessage_rejected") >= 10; }));
+  EXPECT_EQ(victim.peerState("mallory"), PeerState::Connected);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(inbox.size(), 1u) << "a hostile frame was delivered";
+  // The link still carries the victim's messages, and the victim serves other peers. (Frames
+  // mallory numbered itself took link sequences of its own lane: its own later messages are
+  // what those lies cost.)
+  Inbox back;
+  back.attach(mallory);
+  expectDelivers(victim, "mallory", back);
+  Agent friendly(meshAgentConfig("friendly", *server));
+  friendly.connectToSignaling();
+  ASSERT_TRUE(friendly.waitRegistered(5s));
+  friendly.connect("victim");
+  ASSERT_TRUE(waitFor([&] { return friendly.peerState("victim") == PeerState::Connected; }));
+  IFMessage hi;
+  hi.payload = {{"n", 2}};
+  friendly.send("victim", hi);
+  EXPECT_TRUE(waitFor([&] { return inbox.size() == 2; }, 10s));
+}
+
 // Token holders register and leave under ever new ids, each announcing a key. The victim forgets
 // the keys of agents gone for longer than its clock-skew window (their messages are stale by
 // then), so churn does not grow its memory, and it keeps serving.
