@@ -5,12 +5,15 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
 #include "secret_source.hpp"
+#include "usage.hpp"
 
 namespace ifmesh::cli {
 
@@ -45,7 +48,32 @@ void addCommon(CLI::App* cmd, AgentArgs& a) {
                   "Ed25519 identity key (PEM), created when missing; default: a fresh key per run");
 }
 
+// The topology named by --connect: "", all, k=N (N >= 1) or hub=ID.
+void applyTopology(const std::string& connect, AgentConfig& c) {
+  if (connect.empty()) return;
+  if (connect == "all") {
+    c.topology = Topology::FullMesh;
+  } else if (connect.rfind("k=", 0) == 0) {
+    std::string n = connect.substr(2);
+    if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(n) == 0)
+      throw UsageError(flagError("--connect", connect, "k=N needs a whole number N >= 1"));
+    c.topology = Topology::PartialMesh;
+    c.partialMeshK = std::stoul(n);
+  } else if (connect.rfind("hub=", 0) == 0) {
+    checkAgentId("--connect hub=", connect.substr(4));
+    c.topology = Topology::HubAndSpoke;
+    c.hubId = connect.substr(4);
+  } else {
+    throw UsageError(flagError("--connect", connect, "expected all, k=N or hub=ID"));
+  }
+}
+
+// Checks every argument before anything starts, so a mistake is reported at once.
 AgentConfig configFrom(const AgentArgs& a) {
+  checkAgentId("--id", a.id);
+  checkSignalingUrl("--signal", a.signal);
+  for (const auto& s : a.stun) checkIceServerUrl("--stun", s);
   AgentConfig c;
   c.agentId = a.id;
   c.signalingUrl = a.signal;
@@ -58,16 +86,41 @@ AgentConfig configFrom(const AgentArgs& a) {
     c.witness = std::make_shared<Witness>();
     c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
   }
-  if (a.connect == "all") c.topology = Topology::FullMesh;
-  if (a.connect.rfind("k=", 0) == 0) {
-    c.topology = Topology::PartialMesh;
-    c.partialMeshK = std::stoul(a.connect.substr(2));
-  }
-  if (a.connect.rfind("hub=", 0) == 0) {
-    c.topology = Topology::HubAndSpoke;
-    c.hubId = a.connect.substr(4);
-  }
+  applyTopology(a.connect, c);
   return c;
+}
+
+// The first error the signaling server (or the way to it) reported, for the CLI to stop on.
+class SignalingErrors {
+ public:
+  explicit SignalingErrors(Agent& agent) {
+    agent.onSignalingError([this](const std::string& code, const std::string& message) {
+      std::lock_guard lock(mutex_);
+      if (!first_) first_ = code + ": " + message;
+    });
+  }
+  std::optional<std::string> first() {
+    std::lock_guard lock(mutex_);
+    return first_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::optional<std::string> first_;
+};
+
+// Registers, or throws at the first refusal (duplicate_id, unauthorized ...) or connection
+// failure with what the server or the socket said, instead of waiting out a timeout.
+void registerOrThrow(Agent& agent, SignalingErrors& errors, const std::string& url) {
+  agent.connectToSignaling();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!agent.isRegistered()) {
+    if (auto e = errors.first())
+      throw std::runtime_error("signaling server " + url + " did not register us: " + *e);
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("signaling server " + url + " did not answer within 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 int runAgent(const AgentArgs& a) {
@@ -76,12 +129,11 @@ int runAgent(const AgentArgs& a) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> record(nullptr, &std::fclose);
   if (!a.recordFile.empty()) {
     record.reset(std::fopen(a.recordFile.c_str(), "a"));
-    if (!record) {
-      std::cerr << "cannot open " << a.recordFile << "\n";
-      return 1;
-    }
+    if (!record)
+      throw std::runtime_error(flagError("--record", a.recordFile, "cannot be opened for append"));
   }
   Agent agent(configFrom(a));
+  SignalingErrors errors(agent);
   agent.onPeerState([&](const std::string& peer, PeerState s) {
     std::cout << "peer " << peer << " " << toString(s) << std::endl;
   });
@@ -107,59 +159,65 @@ int runAgent(const AgentArgs& a) {
       agent.send(m.source, reply);  // callbacks may call back into the agent
     }
   });
-  agent.connectToSignaling();
-  if (!agent.waitRegistered(std::chrono::seconds(10))) {
-    std::cerr << "could not register with " << a.signal << "\n";
-    return 1;
-  }
+  registerOrThrow(agent, errors, a.signal);
   std::cout << "agent " << a.id << " registered" << std::endl;
+  // Later refusals (a peer that is gone, rate limits) are reported and the agent goes on.
+  agent.onSignalingError([](const std::string& code, const std::string& message) {
+    std::cerr << "signaling error " << code << ": " << message << std::endl;
+  });
   std::signal(SIGINT, [](int) { stopRequested = 1; });
   std::signal(SIGTERM, [](int) { stopRequested = 1; });
   while (!stopRequested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   return 0;
 }
 
-int runSend(const AgentArgs& a, const std::string& to, const std::string& payload, int timeoutMs) {
+// Sends one message and waits until the destination acknowledges it (it was delivered to the
+// destination's application), or with expectReply until the destination sends something back.
+int runSend(const AgentArgs& a, const std::string& to, const std::string& payload, int timeoutMs,
+            bool expectReply) {
   IFMessage m;
   m.payload = nlohmann::json::parse(payload, nullptr, false);
-  if (m.payload.is_discarded()) {
-    std::cerr << "--payload is not valid JSON\n";
-    return 2;
-  }
+  if (m.payload.is_discarded()) throw UsageError(flagError("--payload", payload, "not valid JSON"));
+  checkAgentId("--to", to);
+  if (to == a.id) throw UsageError(flagError("--to", to, "is this agent's own --id"));
   Agent agent(configFrom(a));
-  std::promise<IFMessage> reply;
-  std::atomic<bool> replied{false};
+  SignalingErrors errors(agent);
+  std::mutex mutex;
+  std::optional<IFMessage> reply;
+  std::optional<std::string> undeliverable;
   agent.onMessage([&](const IFMessage& r) {
-    if (r.source == to && !replied.exchange(true)) reply.set_value(r);
+    std::lock_guard lock(mutex);
+    if (r.source == to && !reply) reply = r;
   });
-  agent.connectToSignaling();
-  if (!agent.waitRegistered(std::chrono::seconds(10))) {
-    std::cerr << "could not register with " << a.signal << "\n";
-    return 1;
+  agent.onUndeliverable([&](const IFMessage&, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    undeliverable = reason;
+  });
+  registerOrThrow(agent, errors, a.signal);
+  auto start = std::chrono::steady_clock::now();
+  std::uint64_t seq = agent.send(to, m);
+  auto deadline = start + std::chrono::milliseconds(timeoutMs);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = errors.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
+    {
+      std::lock_guard lock(mutex);
+      if (undeliverable) throw std::runtime_error("not delivered to " + to + ": " + *undeliverable);
+      if (expectReply && reply) {
+        std::cout << serialize(*reply) << std::endl;
+        return 0;
+      }
+    }
+    if (!expectReply && agent.unacknowledged(to) == 0) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      std::cout << "delivered to " << to << " seq=" << seq << " in " << ms << " ms" << std::endl;
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  try {
-    agent.send(to, m);
-  } catch (const Error& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  }
-  auto f = reply.get_future();
-  if (f.wait_for(std::chrono::milliseconds(timeoutMs)) != std::future_status::ready) {
-    std::cerr << "no reply from " << to << " within " << timeoutMs << " ms\n";
-    return 3;
-  }
-  std::cout << serialize(f.get()) << std::endl;
-  return 0;
-}
-
-// Runs a command's body: a failure is one line on stderr and exit code 1, never an abort.
-int reportingErrors(const std::function<int()>& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  throw std::runtime_error((expectReply ? "no reply from " : "no acknowledgement from ") + to +
+                           " within " + std::to_string(timeoutMs) + " ms");
 }
 
 }  // namespace
@@ -174,6 +232,9 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   agent->add_option("--record", args->recordFile,
                     "Append {source, seq, id} of every received message to this JSON-lines file "
                     "(flushed per line) instead of printing it");
+  agent->footer(
+      "Example:\n  ifmesh agent --id bob --signal ws://127.0.0.1:8443 --connect all --echo\n"
+      "Prints 'agent ID registered', then a line per peer state change and per message.");
   agent->callback(
       [args, &exitCode] { exitCode = reportingErrors([&] { return runAgent(*args); }); });
 
@@ -181,13 +242,25 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   auto to = std::make_shared<std::string>();
   auto payload = std::make_shared<std::string>("{}");
   auto timeout = std::make_shared<int>(10000);
-  CLI::App* send = app.add_subcommand("send", "Send one IFMessage and print the reply");
+  auto expectReply = std::make_shared<bool>(false);
+  CLI::App* send = app.add_subcommand(
+      "send", "Send one IFMessage and wait until it is delivered (or, --expect-reply, answered)");
   addCommon(send, *sendArgs);
   send->add_option("--to", *to, "Destination agent")->required();
   send->add_option("--payload", *payload, "JSON payload");
-  send->add_option("--timeout-ms", *timeout, "How long to wait for the reply");
-  send->callback([sendArgs, to, payload, timeout, &exitCode] {
-    exitCode = reportingErrors([&] { return runSend(*sendArgs, *to, *payload, *timeout); });
+  send->add_option("--timeout-ms", *timeout, "How long to wait for delivery (or the reply)")
+      ->check(CLI::Range(1, 3600000));
+  send->add_flag("--expect-reply", *expectReply,
+                 "Wait for a message back from --to and print it (for an --echo agent)");
+  send->footer(
+      "Example:\n  ifmesh send --id cli --to bob --signal ws://127.0.0.1:8443 --payload "
+      "'{\"q\":\"hello\"}'\n"
+      "Prints 'delivered to bob seq=1 in N ms' once bob acknowledged the message (bob\n"
+      "acknowledges within 5 s, sooner when it sends something back). Exit 1 when it is not\n"
+      "delivered (server refusal such as unknown_peer, unreachable peer, timeout).");
+  send->callback([sendArgs, to, payload, timeout, expectReply, &exitCode] {
+    exitCode =
+        reportingErrors([&] { return runSend(*sendArgs, *to, *payload, *timeout, *expectReply); });
   });
 }
 

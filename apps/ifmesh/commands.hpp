@@ -8,5 +8,6 @@ void addSignalCommand(CLI::App& app, int& exitCode);
 void addAgentCommands(CLI::App& app, int& exitCode);  // agent, send
 void addWitnessCommand(CLI::App& app, int& exitCode);
 void addFloodCommand(CLI::App& app, int& exitCode);
+void addTokenCommand(CLI::App& app, int& exitCode);
 
 }  // namespace ifmesh::cli

@@ -122,6 +122,13 @@ class Agent {
   void onMessage(std::function<void(const IFMessage&)> cb);
   void onPeerState(std::function<void(const std::string&, PeerState)> cb);
   void onUndeliverable(std::function<void(const IFMessage&, const std::string& reason)> cb);
+  // The signaling server refused a request of ours, or could not be reached. `code` is the
+  // server's (duplicate_id, unauthorized, bad_agent_id, server_full, unknown_peer, rate_limited,
+  // ...; see docs/signaling-protocol.md) or, for the connection itself, "unreachable" or
+  // "tls_error". The agent keeps retrying the connection with backoff either way; whether to go
+  // on is the caller's decision.
+  void onSignalingError(
+      std::function<void(const std::string& code, const std::string& message)> cb);
 
   std::vector<std::string> peers() const;  // currently connected
   std::optional<PeerState> peerState(const std::string& peerId) const;

@@ -112,6 +112,8 @@ class Client {
   void onRelay(std::function<void(const std::string& from, const std::string& type,
                                   const nlohmann::json& message)>
                    cb);
+  // An error message from the server (its code and text), or "unreachable" when a connection
+  // attempt fails before the WebSocket is up (each attempt; retries go on with backoff).
   void onError(std::function<void(const std::string& code, const std::string& message)> cb);
   void onDisconnected(std::function<void()> cb);
 

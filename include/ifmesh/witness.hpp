@@ -83,9 +83,14 @@ class Witness {
   std::vector<std::shared_ptr<WitnessSink>> sinks_;
 };
 
+// What verification proves: every record is unaltered, in order, and none is missing between the
+// first and the last. It cannot prove that no record was cut from the end (the shorter file is a
+// valid chain): compare `records` or `headHash` with values kept elsewhere for that.
 struct VerifyResult {
   bool ok = false;
   std::size_t records = 0;
+  // SHA-256 (hex) of the last verified record's line: the prev_hash the next record must carry.
+  std::string headHash;
   std::optional<std::size_t> firstBadLine;  // 1-based
   std::string reason;
 };

@@ -99,6 +99,11 @@ void Agent::onMessage(std::function<void(const IFMessage&)> cb) {
 void Agent::onPeerState(std::function<void(const std::string&, PeerState)> cb) {
   core_->onPeerState.set(std::move(cb));
 }
+void Agent::onSignalingError(
+    std::function<void(const std::string& code, const std::string& message)> cb) {
+  core_->onSignalingError.set(std::move(cb));
+}
+
 void Agent::onUndeliverable(std::function<void(const IFMessage&, const std::string&)> cb) {
   core_->onUndeliverable.set(std::move(cb));
 }

@@ -104,6 +104,9 @@ void AgentCore::start() {
       [onLoop](const std::string& from, const std::string& type, const nlohmann::json& msg) {
         onLoop([from, type, msg](AgentCore& self) { self.handleRelay(from, type, msg); });
       });
+  signaling_->onError([onLoop](const std::string& code, const std::string& message) {
+    onLoop([code, message](AgentCore& self) { self.onSignalingError(code, message); });
+  });
   signaling_->onDisconnected(
       [onLoop] { onLoop([](AgentCore& self) { self.registered = false; }); });
   signaling_->connect();

@@ -92,6 +92,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   rtc::CallbackSlot<const IFMessage&> onMessage;
   rtc::CallbackSlot<const std::string&, PeerState> onPeerState;
   rtc::CallbackSlot<const IFMessage&, const std::string&> onUndeliverable;
+  rtc::CallbackSlot<const std::string&, const std::string&> onSignalingError;
   std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
 
  private:

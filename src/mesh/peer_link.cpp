@@ -752,13 +752,15 @@ void PeerLink::handleFrame(nlohmann::json& frame) {
       }
       return;
     }
+    // Counted before delivery, so a reply sent from the message callback carries its ack.
+    r.delivered = *linkSeq;
     if (!agent_.receive(message, hops, peerId_)) {
-      // Held back (the next hop's queue is full): unacknowledged, so the peer keeps it and
-      // resends it after our next hello; later frames of the lane wait for that hello too.
+      // Held back (the next hop's queue is full; no callback ran): unacknowledged, so the peer
+      // keeps it and resends it after our next hello; later frames of the lane wait for it too.
+      r.delivered = *linkSeq - 1;
       r.resyncRequestedAt = r.delivered;
       return;
     }
-    r.delivered = *linkSeq;
     scheduleAck();
   } else {
     agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unknown frame type " + type}});

@@ -102,11 +102,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         url.host, url.port,
         [self = shared_from_this(), c](beast::error_code ec, tcp::resolver::results_type r) {
           if (c != self->conn) return;
-          if (ec) return self->retry();
+          if (ec) return self->unreachable("cannot resolve " + self->url.host, ec);
           c->tcp().expires_after(std::chrono::seconds(10));
           c->tcp().async_connect(r, [self, c](beast::error_code ec, auto) {
             if (c != self->conn) return;
-            if (ec) return self->retry();
+            if (ec)
+              return self->unreachable("cannot connect to " + self->url.host + ":" + self->url.port,
+                                       ec);
             c->tcp().expires_never();
             self->secure(c);
           });
@@ -136,7 +138,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     c->asyncHandshake(
         url.host + ":" + url.port, url.path, [self = shared_from_this(), c](beast::error_code ec) {
           if (c != self->conn) return;
-          if (ec) return self->retry();
+          if (ec) return self->unreachable("no WebSocket handshake with " + self->url.host, ec);
           // Pings after 7.5 s of silence; none answered within 15 s: reconnect.
           c->startHeartbeat(std::chrono::milliseconds(15000), std::chrono::milliseconds(15000));
           json reg = {{"type", "register"}, {"agent_id", self->config.agentId}};
@@ -145,6 +147,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
           self->write(reg.dump());
           self->read();
         });
+  }
+
+  // The server could not be reached (or did not speak WebSocket): said, then retried.
+  void unreachable(const std::string& what, const beast::error_code& ec) {
+    if (!closed) onError("unreachable", what + ": " + ec.message());
+    retry();
   }
 
   void retry() {

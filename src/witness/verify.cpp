@@ -50,6 +50,7 @@ VerifyResult verifyWitnessStream(std::istream& in) {
       return fail("sequence gap: expected seq " + std::to_string(expectedSeq));
     ++expectedSeq;
     prevHash = sha256Hex(line);
+    r.headHash = prevHash;
     ++r.records;
   }
   r.ok = true;
