@@ -60,6 +60,7 @@ IceTransport::IceTransport(IoLoop& loop, const RtcConfiguration& config, bool co
   setIfExists(agent_, "stun-initial-timeout", 100u);
   setIfExists(agent_, "stun-max-retransmissions", 6u);
 
+  anyInterface_ = config.localAddresses.empty();
   for (const auto& address : config.localAddresses) {
     NiceAddress addr;
     nice_address_init(&addr);
@@ -131,13 +132,21 @@ std::pair<std::string, std::string> IceTransport::localCredentials() const {
   return {u.get(), p.get()};
 }
 
-void IceTransport::gather() {
-  if (gathering_ || shutdown_) return;
+bool IceTransport::gather() {
+  if (gathering_ || shutdown_) return true;
   gathering_ = true;
-  // Without STUN/TURN the candidate signals fire synchronously inside this call.
-  if (!nice_agent_gather_candidates(agent_, streamId_))
-    throw Error(Errc::Internal, "ICE candidate gathering failed to start");
+  // Without STUN/TURN the candidate signals fire synchronously inside this call. libnice leaves
+  // loopback out of "every interface", so a host with nothing else has no address to gather on.
+  bool started = nice_agent_gather_candidates(agent_, streamId_);
+  if (!started && anyInterface_) {
+    NiceAddress loopback;
+    nice_address_init(&loopback);
+    nice_address_set_from_string(&loopback, "127.0.0.1");
+    nice_agent_add_local_address(agent_, &loopback);
+    started = nice_agent_gather_candidates(agent_, streamId_);
+  }
   cell_.touch();
+  return started;
 }
 
 void IceTransport::setRemoteCredentials(const std::string& ufrag, const std::string& pwd) {

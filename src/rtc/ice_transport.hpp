@@ -30,7 +30,10 @@ class IceTransport {
   IceTransport& operator=(const IceTransport&) = delete;
 
   std::pair<std::string, std::string> localCredentials() const;  // ufrag, pwd
-  void gather();
+  // Starts gathering; false when it cannot start (no usable local address). With no
+  // localAddresses configured and no interface but loopback (a fresh network namespace, a
+  // container without network), it gathers on 127.0.0.1, as libwebrtc does.
+  bool gather();
   void setRemoteCredentials(const std::string& ufrag, const std::string& pwd);
   // Throws ifmesh::Error(MalformedCandidate). Returns false for a candidate ignored on purpose
   // (mDNS hostname, other component, TCP).
@@ -62,6 +65,7 @@ class IceTransport {
   NiceAgent* agent_ = nullptr;
   guint streamId_ = 0;
   bool gathering_ = false;
+  bool anyInterface_ = false;  // no localAddresses configured
   bool shutdown_ = false;
   // Sending through a TURN relay may start permission and binding timers; a direct UDP send
   // changes no source (and sends are the one call frequent enough for the touch to cost).

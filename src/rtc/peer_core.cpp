@@ -70,7 +70,7 @@ void PeerCore::startGathering() {
   });
   gatheringState = GatheringState::Gathering;
   onGatheringStateChange(GatheringState::Gathering);
-  ice_->gather();
+  if (!ice_->gather()) fail("ICE candidate gathering failed to start: no usable local address");
 }
 
 sdp::SessionDescription PeerCore::buildLocal(Description::Type type) {
