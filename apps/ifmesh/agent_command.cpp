@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli_log.hpp"
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
@@ -25,6 +26,7 @@ struct AgentArgs {
   std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, tokenFile, caFile,
                   recordFile, keyFile;
   std::vector<std::string> stun, localAddresses;
+  LogOptions log;
   bool echo = false;
   bool verbose = false;
 };
@@ -69,8 +71,9 @@ void applyTopology(const std::string& connect, AgentConfig& c) {
   }
 }
 
-// Checks every argument before anything starts, so a mistake is reported at once.
-AgentConfig configFrom(const AgentArgs& a) {
+// Checks every argument before anything starts, so a mistake is reported at once. With a log,
+// the agent's witness events are also log lines.
+AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   checkAgentId("--id", a.id);
   checkSignalingUrl("--signal", a.signal);
   for (const auto& s : a.stun) checkIceServerUrl("--stun", s);
@@ -82,10 +85,11 @@ AgentConfig configFrom(const AgentArgs& a) {
   c.localAddresses = a.localAddresses;
   c.identity.keyFile = a.keyFile;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
-  if (!a.witnessFile.empty()) {
-    c.witness = std::make_shared<Witness>();
-    c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
-  }
+  if (!a.witnessFile.empty() || log) c.witness = std::make_shared<Witness>();
+  if (!a.witnessFile.empty()) c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
+  if (log)
+    c.witness->addSink(std::make_shared<CallbackWitnessSink>(
+        [log](const WitnessEvent& e) { log->witnessEvent(e); }));
   applyTopology(a.connect, c);
   return c;
 }
@@ -132,10 +136,12 @@ int runAgent(const AgentArgs& a) {
     if (!record)
       throw std::runtime_error(flagError("--record", a.recordFile, "cannot be opened for append"));
   }
-  Agent agent(configFrom(a));
+  CliLog log(a.log);
+  Agent agent(configFrom(a, &log));
   SignalingErrors errors(agent);
   agent.onPeerState([&](const std::string& peer, PeerState s) {
-    std::cout << "peer " << peer << " " << toString(s) << std::endl;
+    log.write(s == PeerState::Unreachable ? LogLevel::Error : LogLevel::Info, "peer_state",
+              "peer " + peer + " " + toString(s), {{"peer", peer}, {"state", toString(s)}});
   });
   agent.onMessage([&](const IFMessage& m) {
     if (record) {
@@ -146,11 +152,13 @@ int runAgent(const AgentArgs& a) {
     } else {
       // One short line per message: payloads can be large, and stdout may be a pipe nobody
       // drains.
-      std::cout << "message from " << m.source << " seq=" << m.sequence << " id=" << m.id
-                << " bytes=" << m.payload.dump().size() << "\n";
+      std::size_t bytes = m.payload.dump().size();
+      log.write(LogLevel::Info, "message",
+                "message from " + m.source + " seq=" + std::to_string(m.sequence) + " id=" + m.id +
+                    " bytes=" + std::to_string(bytes),
+                {{"source", m.source}, {"seq", m.sequence}, {"id", m.id}, {"bytes", bytes}});
     }
-    if (a.verbose) std::cout << serialize(m) << "\n";
-    std::cout.flush();
+    if (a.verbose) log.write(LogLevel::Info, "message_body", serialize(m));
     if (a.echo) {
       IFMessage reply;
       reply.payload = {{"echo", m.payload}, {"in_reply_to", m.id}};
@@ -160,10 +168,12 @@ int runAgent(const AgentArgs& a) {
     }
   });
   registerOrThrow(agent, errors, a.signal);
-  std::cout << "agent " << a.id << " registered" << std::endl;
+  log.write(LogLevel::Info, "registered", "agent " + a.id + " registered with " + a.signal,
+            {{"agent", a.id}, {"signal", a.signal}});
   // Later refusals (a peer that is gone, rate limits) are reported and the agent goes on.
-  agent.onSignalingError([](const std::string& code, const std::string& message) {
-    std::cerr << "signaling error " << code << ": " << message << std::endl;
+  agent.onSignalingError([&log](const std::string& code, const std::string& message) {
+    log.write(LogLevel::Warn, "signaling_error", "signaling error " + code + ": " + message,
+              {{"code", code}, {"message", message}});
   });
   std::signal(SIGINT, [](int) { stopRequested = 1; });
   std::signal(SIGTERM, [](int) { stopRequested = 1; });
@@ -227,6 +237,7 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   CLI::App* agent = app.add_subcommand("agent", "Run one agent");
   addCommon(agent, *args);
   agent->add_option("--connect", args->connect, "Topology: all | k=N | hub=ID");
+  addLogOptions(agent, args->log);
   agent->add_flag("--echo", args->echo, "Answer every message with an echo");
   agent->add_flag("--verbose", args->verbose, "Print every message in full");
   agent->add_option("--record", args->recordFile,

@@ -39,6 +39,12 @@ struct ServerConfig {
   std::chrono::milliseconds pingInterval{5000};       // a silent client leaves after 2 intervals
   // Both set: the port speaks wss:// only (PEM certificate chain and private key files).
   std::string tlsCertFile, tlsKeyFile;
+  // What happens, for a log (called on the server's I/O thread; keep it short): "registered"
+  // {agent, address, public_key: bool}, "left" {agent}, "refused" {code, message, address,
+  // agent?} (the first refusal of each code per connection), "closed" {address, agent?, reason}
+  // for a client closed over a limit, "connection_refused" {address, reason} (at most one a
+  // second).
+  std::function<void(const std::string& event, const nlohmann::json& fields)> onEvent;
 };
 
 class Server {

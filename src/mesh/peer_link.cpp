@@ -296,16 +296,22 @@ void PeerLink::onChannelOpen() {
   bool reconnected = everConnected_ || failedAttempts_ > 0;
   everConnected_ = true;
   setState(PeerState::Connected);
+  nlohmann::json link = {{"strategy", useRelay_ ? "turn" : "direct"}};
+  if (agent_.witnessing() && pc_) {
+    if (auto pair = pc_->stats().selectedPair) {  // which path ICE chose, e.g. host to host
+      link["local_candidate_type"] = pair->localType;
+      link["remote_candidate_type"] = pair->remoteType;
+    }
+  }
   if (reconnected) {
     auto downtime = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - downSince_);
-    agent_.witness("peer_reconnected_successfully", peerId_,
-                   {{"total_attempts", failedAttempts_ + 1},
-                    {"total_downtime_ms", downtime.count()},
-                    {"strategy", useRelay_ ? "turn" : "direct"},
-                    {"failed_attempts", failedAttempts_}});
+    link["total_attempts"] = failedAttempts_ + 1;
+    link["total_downtime_ms"] = downtime.count();
+    link["failed_attempts"] = failedAttempts_;
+    agent_.witness("peer_reconnected_successfully", peerId_, std::move(link));
   } else {
-    agent_.witness("peer_connected", peerId_, {{"strategy", useRelay_ ? "turn" : "direct"}});
+    agent_.witness("peer_connected", peerId_, std::move(link));
   }
   failedAttempts_ = 0;
   if (!helloSent_) sendHello();  // the peer's hello may have made us say ours already

@@ -12,6 +12,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "ifmesh/identity.hpp"
@@ -54,6 +55,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint16_t> port{0};
 
   void accept();
+  void connectionRefused(const asio::ip::address& remote, const char* reason);
+  std::chrono::steady_clock::time_point lastRefusalReport{};
   void join(const std::string& id, const std::shared_ptr<Session>& s);
   void leave(const std::string& id, const Session* s);
   void broadcast(const json& message, const std::string& except);
@@ -99,6 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Closed from the next handler: this send may run inside a broadcast over the directory
       // that leaving would change.
       overflowed_ = true;
+      closedOverLimit("does not read what it is sent (write queue over its limit)");
       asio::post(server_->io, [self = shared_from_this()] { self->gone(); });
       return;
     }
@@ -111,6 +115,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() { conn_->close(); }
 
   const std::string& id() const { return id_; }
+
+  json describe() const {
+    json fields = {{"address", remote_.to_string()}};
+    if (!id_.empty()) fields["agent"] = id_;
+    return fields;
+  }
 
  private:
   static constexpr std::chrono::seconds kHandshakeTimeout{10};
@@ -161,52 +171,50 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle() {
     if (rateLimited()) {
       if (windowCount_ == server_->config.maxMessagesPerSecond + 1)
-        send(errorMessage("rate_limited", "too many messages per second; dropping"));
+        refuse("rate_limited", "too many messages per second; dropping");
       return;
     }
-    if (!conn_->gotText())
-      return send(errorMessage("bad_message", "binary frames are not accepted"));
+    if (!conn_->gotText()) return refuse("bad_message", "binary frames are not accepted");
     detail::ClientFrame frame = detail::judgeClientFrame(beast::buffers_to_string(buffer_.data()));
-    if (!frame.accepted()) return send(errorMessage(frame.errorCode, frame.errorText));
+    if (!frame.accepted()) return refuse(frame.errorCode, frame.errorText);
     if (frame.type == "register") return registerAgent(frame.message);
-    if (id_.empty()) return send(errorMessage("not_registered", "register first"));
+    if (id_.empty()) return refuse("not_registered", "register first");
     auto target = server_->agents.find(frame.to);
     if (target == server_->agents.end())
-      return send(errorMessage("unknown_peer", "no agent '" + frame.to + "'"));
+      return refuse("unknown_peer", "no agent '" + frame.to + "'");
     frame.message["from"] = id_;  // never trust the sender's claim
     target->second->send(frame.message);
   }
 
   void registerAgent(const json& message) {
-    if (!id_.empty()) return send(errorMessage("bad_message", "already registered as " + id_));
+    if (!id_.empty()) return refuse("bad_message", "already registered as " + id_);
     auto idIt = message.find("agent_id");
     if (idIt == message.end() || !idIt->is_string() || !isValidAgentId(idIt->get<std::string>()))
-      return send(errorMessage("bad_agent_id", "register needs an 'agent_id' of 1 to " +
-                                                   std::to_string(kMaxAgentIdLength) +
-                                                   " characters from A-Z a-z 0-9 . _ : @ -"));
+      return refuse("bad_agent_id", "register needs an 'agent_id' of 1 to " +
+                                        std::to_string(kMaxAgentIdLength) +
+                                        " characters from A-Z a-z 0-9 . _ : @ -");
     std::string id = *idIt;
     if (!server_->config.sharedSecret.empty()) {
       auto token = message.find("token");
       if (token == message.end() || !token->is_string() ||
           !verifyAuthToken(server_->config.sharedSecret, id, *token,
                            server_->config.maxTokenLifetime))
-        return send(errorMessage("unauthorized", "missing, expired or invalid token for " + id));
+        return refuse("unauthorized", "missing, expired or invalid token for " + id);
     }
     // Optional (browsers register without one); when given it must be a usable Ed25519 key, so
     // nobody is handed a key that can never verify anything.
     std::string publicKey;
     if (auto key = message.find("public_key"); key != message.end()) {
       if (!key->is_string() || !PublicKey::parse(key->get<std::string>()))
-        return send(errorMessage("bad_public_key",
-                                 "'public_key' must be the base64 of a raw 32-byte Ed25519 key"));
+        return refuse("bad_public_key",
+                      "'public_key' must be the base64 of a raw 32-byte Ed25519 key");
       publicKey = key->get<std::string>();
     }
     if (server_->agents.count(id))
-      return send(errorMessage("duplicate_id", "agent id '" + id + "' is already registered"));
+      return refuse("duplicate_id", "agent id '" + id + "' is already registered");
     if (server_->agents.size() >= server_->config.maxAgents)
-      return send(errorMessage("server_full", "the server holds its maximum of " +
-                                                  std::to_string(server_->config.maxAgents) +
-                                                  " agents"));
+      return refuse("server_full", "the server holds its maximum of " +
+                                       std::to_string(server_->config.maxAgents) + " agents");
     id_ = id;
     publicKey_ = publicKey;
     json directory = json::array();
@@ -220,6 +228,25 @@ class Session : public std::enable_shared_from_this<Session> {
           {"agent_id", id_},
           {"connected_agents", directory},
           {"public_keys", keys}});
+  }
+
+  // Answers with an error message, and reports the first refusal of each code on this connection
+  // (a client repeating its mistake must not flood the log).
+  void refuse(const std::string& code, const std::string& message) {
+    if (server_->config.onEvent && refusalsReported_.insert(code).second) {
+      json fields = describe();
+      fields["code"] = code;
+      fields["message"] = message;
+      server_->config.onEvent("refused", fields);
+    }
+    send(errorMessage(code, message));
+  }
+
+  void closedOverLimit(const std::string& reason) {
+    if (!server_->config.onEvent) return;
+    json fields = describe();
+    fields["reason"] = reason;
+    server_->config.onEvent("closed", fields);
   }
 
   void gone() {
@@ -239,6 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string publicKey_;  // base64 Ed25519, empty when the agent announced none
   bool gone_ = false;
   bool overflowed_ = false;
+  std::set<std::string> refusalsReported_;
   std::chrono::steady_clock::time_point windowStart_ = std::chrono::steady_clock::now();
   std::size_t windowCount_ = 0;
 };
@@ -266,6 +294,10 @@ void Server::Impl::accept() {
         (perAddress != self->connectionsPerAddress.end() &&
          perAddress->second >= self->config.maxConnectionsPerAddress)) {
       socket.close(peerError);  // over a limit: refused before any handshake
+      self->connectionRefused(remote, peerError ? "no remote address"
+                                      : self->connections >= self->config.maxConnections
+                                          ? "maxConnections reached"
+                                          : "maxConnectionsPerAddress reached");
       return self->accept();
     }
     auto session = std::make_shared<Session>(std::move(socket), remote, self);
@@ -276,12 +308,24 @@ void Server::Impl::accept() {
   });
 }
 
+void Server::Impl::connectionRefused(const asio::ip::address& remote, const char* reason) {
+  auto now = std::chrono::steady_clock::now();
+  if (!config.onEvent || now - lastRefusalReport < std::chrono::seconds(1)) return;
+  lastRefusalReport = now;
+  config.onEvent("connection_refused", {{"address", remote.to_string()}, {"reason", reason}});
+}
+
 void Server::Impl::join(const std::string& id, const std::shared_ptr<Session>& s) {
   json joined = {{"type", "agent-joined"}, {"agent_id", id}};
   if (!s->publicKey().empty()) joined["public_key"] = s->publicKey();
   broadcast(joined, id);
   agents[id] = s;
   agentCount = agents.size();
+  if (config.onEvent) {
+    json fields = s->describe();
+    fields["public_key"] = !s->publicKey().empty();
+    config.onEvent("registered", fields);
+  }
 }
 
 void Server::Impl::leave(const std::string& id, const Session* s) {
@@ -289,6 +333,7 @@ void Server::Impl::leave(const std::string& id, const Session* s) {
   if (it == agents.end() || it->second.get() != s) return;
   agents.erase(it);
   agentCount = agents.size();
+  if (config.onEvent) config.onEvent("left", {{"agent", id}});
   broadcast({{"type", "agent-left"}, {"agent_id", id}}, id);
 }
 

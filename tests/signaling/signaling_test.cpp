@@ -3,9 +3,12 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "signaling/signaling_fixture.hpp"
 
@@ -201,6 +204,61 @@ TEST(Signaling, ClientReRegistersAfterTheServerRestarts) {
   server->start();
   EXPECT_TRUE(a.waitRegistered(10s));
   EXPECT_EQ(server->agentCount(), 1u);
+}
+
+}  // namespace
+}  // namespace ifmesh::signaling
+
+namespace ifmesh::signaling {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace test;
+
+// The server says what happens through ServerConfig::onEvent: registrations, departures, and
+// refusals with their code, each refusal code once per connection however often it repeats.
+TEST(Signaling, ReportsRegistrationsDeparturesAndRefusals) {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, nlohmann::json>> events;
+  ServerConfig config = loopbackServer();
+  config.onEvent = [&](const std::string& event, const nlohmann::json& fields) {
+    std::lock_guard lock(mutex);
+    events.emplace_back(event, fields);
+  };
+  Server server(config);
+  server.start();
+  auto count = [&](const std::string& event, const std::string& key, const std::string& value) {
+    std::lock_guard lock(mutex);
+    return std::count_if(events.begin(), events.end(), [&](const auto& e) {
+      return e.first == event && e.second.value(key, "") == value;
+    });
+  };
+  Client alice(clientFor(server, "alice"));
+  alice.connect();
+  ASSERT_TRUE(alice.waitRegistered(5s));
+  {
+    Client twin(clientFor(server, "alice"));
+    twin.connect();
+    std::this_thread::sleep_for(300ms);
+  }
+  for (int i = 0; i < 5; ++i) alice.send("nobody", "offer", nlohmann::json::object());
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (count("refused", "code", "unknown_peer") == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  alice.close();
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (count("left", "agent", "alice") == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(count("registered", "agent", "alice"), 1);
+  EXPECT_GE(count("refused", "code", "duplicate_id"), 1);
+  EXPECT_EQ(count("refused", "code", "unknown_peer"), 1);  // five refusals, reported once
+  EXPECT_EQ(count("left", "agent", "alice"), 1);
+  std::lock_guard lock(mutex);
+  for (const auto& [event, fields] : events)
+    if (event == "registered") {
+      EXPECT_EQ(fields.value("address", ""), "127.0.0.1");
+    }
 }
 
 }  // namespace
