@@ -181,15 +181,16 @@ std::string pairTable(const std::vector<ScenarioResult>& results) {
     if (r.extra.contains("selected_pair"))
       pair = r.extra["selected_pair"]["local_type"].get<std::string>() + " / " +
              r.extra["selected_pair"]["remote_type"].get<std::string>();
-    rows += tag(
-        "tr",
-        td(r.scenario, true) + td(std::to_string(r.rttUs.samples)) + td(latency(r.rttUs.p50)) +
-            td(latency(r.rttUs.p95)) + td(latency(r.rttUs.p99)) + td(latency(r.rttUs.max)) +
-            td(r.floorUs.samples ? latency(r.floorUs.p50) + " / " + latency(r.floorUs.p99)
-                                 : "\u2014") +
-            td(figure(r.echoRoundTripsPerS)) +
-            td(r.bulkMbitPerS > 0 ? figure(r.bulkMbitPerS) : "\u2014") +
-            td(r.smallMsgsPerS > 0 ? figure(r.smallMsgsPerS) : "\u2014") + td(setup) + td(pair));
+    rows +=
+        tag("tr", td(r.scenario, true) + td(figure(static_cast<double>(r.rttUs.samples))) +
+                      td(latency(r.rttUs.p50)) + td(latency(r.rttUs.p95)) +
+                      td(latency(r.rttUs.p99)) + td(latency(r.rttUs.max)) +
+                      td(r.floorUs.samples ? latency(r.floorUs.p50) + " / " + latency(r.floorUs.p99)
+                                           : "\u2014") +
+                      td(figure(r.echoRoundTripsPerS)) +
+                      td(r.bulkMbitPerS > 0 ? figure(r.bulkMbitPerS) : "\u2014") +
+                      td(r.smallMsgsPerS > 0 ? figure(r.smallMsgsPerS) : "\u2014") + td(setup) +
+                      td(pair));
   }
   if (rows.empty()) return "";
   return "<h2 id='pairs'>Two agents</h2><table><tr>" + th("scenario") + th("echo samples") +

@@ -1,5 +1,6 @@
 #include "bench/suite.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "bench/pair_scenario.hpp"
 #include "bench/process.hpp"
 #include "bench/soak_scenario.hpp"
+#include "bench/svg_chart.hpp"
 #include "bench/turn_floor.hpp"
 
 namespace ifmesh::bench {
@@ -35,18 +37,14 @@ PairOptions pairOptions(const std::string& scenario, const SuiteOptions& s) {
 
 // A latency for a target's floor column: µs below 10 ms, ms above.
 std::string latency(const char* what, double us) {
+  if (us < 10000) return std::string(what) + " " + tickLabel(std::round(us)) + " \u00b5s";
   char buf[96];
-  if (us < 10000)
-    std::snprintf(buf, sizeof buf, "%s %.0f \u00b5s", what, us);
-  else
-    std::snprintf(buf, sizeof buf, "%s %.1f ms", what, us / 1000);
+  std::snprintf(buf, sizeof buf, "%s %.1f ms", what, us / 1000);
   return buf;
 }
 
 std::string perSecond(const char* what, double v) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%s %.0f /s", what, v);
-  return buf;
+  return std::string(what) + " " + tickLabel(std::round(v)) + " /s";
 }
 
 void addRttTargets(ScenarioResult& r) {

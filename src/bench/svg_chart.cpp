@@ -258,9 +258,12 @@ std::string renderSvg(const Chart& c) {
       double x = px(vx), y = py(vy);
       line += num(x) + "," + num(y) + " ";
       dots += markerSvg(s.marker, x, y, s.color);
-      if (i < s.pointLabels.size() && !s.pointLabels[i].empty())
-        dots += "<text x='" + num(x + 7) + "' y='" + num(y - 6) + "' font-size='10' fill='" +
-                s.color + "'>" + escapeXml(s.pointLabels[i]) + "</text>";
+      if (i < s.pointLabels.size() && !s.pointLabels[i].empty()) {
+        bool right = x > x1 - 60;  // near the right edge: the label goes left of its point
+        dots += "<text x='" + num(right ? x - 7 : x + 7) + "' y='" + num(y - 6) +
+                "' font-size='10' fill='" + s.color + "' text-anchor='" +
+                (right ? "end" : "start") + "'>" + escapeXml(s.pointLabels[i]) + "</text>";
+      }
     }
     if (s.line && !line.empty())
       svg += "<polyline fill='none' stroke='" + s.color + "' stroke-width='1.8'" +
