@@ -357,7 +357,9 @@ std::vector<std::pair<double, double>> cdfPoints(std::vector<double> samples, do
 
 std::string latencyChart(const ScenarioResult& r) {
   if (r.rttSamplesUs.empty()) return "";
-  double top = std::max(r.rttUs.max, r.floorUs.samples ? r.floorUs.max : 0);
+  double top = r.rttUs.max;
+  for (const auto& f : r.floorSamples)
+    for (double v : f.us) top = std::max(top, v);
   bool inMs = top >= 10000;
   double scale = inMs ? 1000 : 1;
   const char* unit = inMs ? "ms" : "\u00b5s";
@@ -370,14 +372,18 @@ std::string latencyChart(const ScenarioResult& r) {
   c.series.push_back(
       {"ifmesh echo (" + figure(static_cast<double>(r.rttUs.samples)) + " round trips)", kBlue,
        cdfPoints(r.rttSamplesUs, scale)});
-  if (!r.floorSamplesUs.empty())
-    c.series.push_back({"UDP floor, same run (" +
-                            figure(static_cast<double>(r.floorSamplesUs.size())) + " round trips)",
-                        kGrey,
-                        cdfPoints(r.floorSamplesUs, scale),
-                        {},
-                        true,
-                        true});
+  const char* const floorColors[] = {kGrey, kOrange, kPurple};
+  for (std::size_t i = 0; i < r.floorSamples.size(); ++i) {
+    const auto& f = r.floorSamples[i];
+    if (f.us.empty()) continue;
+    c.series.push_back(
+        {f.name + ", same run (" + figure(static_cast<double>(f.us.size())) + " round trips)",
+         floorColors[std::min<std::size_t>(i, 2)],
+         cdfPoints(f.us, scale),
+         {},
+         true,
+         true});
+  }
   auto mark = [&](const char* name, double us) {
     c.marks.push_back({us / scale, std::string(name) + " " + latency(us), kBlue});
   };

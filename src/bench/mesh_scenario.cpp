@@ -351,7 +351,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     try {  // the mesh's own figures stand without it
       floorResult = measureMeshUdpFloor(floor);
       r.floorUs = summarize(floorResult->rttUs);
-      r.floorSamplesUs = floorResult->rttUs;
+      r.floorSamples.push_back({"UDP floor (the same traffic)", floorResult->rttUs});
     } catch (const std::exception& e) {
       r.notes.push_back(std::string("UDP floor not measured: ") + e.what());
     }

@@ -36,8 +36,13 @@ struct ScenarioResult {
   double establishMs = 0;
   std::size_t connections = 0;
   std::vector<Target> targets;
-  std::vector<double> rttSamplesUs;                 // raw samples, for plots
-  std::vector<double> floorSamplesUs;               // the floor's raw samples (HTML only)
+  std::vector<double> rttSamplesUs;  // raw samples, for plots
+  // Each floor's raw RTT samples with its name, for plots (HTML only, not in the JSON).
+  struct FloorSamples {
+    std::string name;  // "UDP floor (direct)"
+    std::vector<double> us;
+  };
+  std::vector<FloorSamples> floorSamples;
   nlohmann::json extra = nlohmann::json::object();  // scenario-specific figures
   std::vector<std::string> notes;
 };

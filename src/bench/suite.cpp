@@ -104,9 +104,11 @@ ScenarioResult runTurn(const SuiteOptions& s) {
   // The relay path's own floor, through the same server: what any stack on this TURN server pays.
   std::optional<LatencySummary> relayFloor;
   try {  // the scenario's own figures stand without it
-    relayFloor = summarize(
+    auto samples =
         measureTurnFloorSamples({turn.port(), turn.options().username, turn.options().password},
-                                o.echoPayload, o.warmup, o.samples));
+                                o.echoPayload, o.warmup, o.samples);
+    relayFloor = summarize(samples);
+    r.floorSamples.push_back({"TURN floor (UDP through the same coturn)", std::move(samples)});
   } catch (const std::exception& e) {
     r.notes.push_back(std::string("TURN floor not measured: ") + e.what());
   }
