@@ -107,6 +107,20 @@ TEST(HtmlReport, MeshTopologiesAreSeparateSeriesAndRssStaysSigned) {
   EXPECT_EQ(std::regex_search(html, std::regex("[0-9]{12,}")), false);
 }
 
+TEST(RunInfo, NamesTheMachineTheCommitAndTheCommand) {
+  RunInfo r = currentRun();
+  EXPECT_FALSE(r.cpu.empty());
+  EXPECT_GT(r.cores, 0u);
+  EXPECT_EQ(r.kernel.rfind("Linux ", 0), 0u) << r.kernel;
+  EXPECT_FALSE(r.commit.empty());
+  EXPECT_NE(r.command.find("ifmesh_bench_tests"), std::string::npos) << r.command;
+  EXPECT_NE(r.date.find(" UTC"), std::string::npos) << r.date;
+  auto j = toJson(r);
+  for (const char* key : {"date", "seconds", "command", "commit", "build_type", "machine"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["machine"]["cores"], r.cores);
+}
+
 TEST(MeshScenario, RssPerConnectionIsSigned) {
   EXPECT_DOUBLE_EQ(rssPerConnection(1000, 3000, 10), 200);
   EXPECT_DOUBLE_EQ(rssPerConnection(3000, 1000, 10), -200);
