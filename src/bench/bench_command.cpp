@@ -1,10 +1,12 @@
 #include "bench/bench_command.hpp"
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 
 #include "bench/html_report.hpp"
 #include "bench/progress_bar.hpp"
+#include "bench/run_info.hpp"
 #include "bench/suite.hpp"
 
 namespace ifmesh::bench {
@@ -26,6 +28,8 @@ struct BenchArgs {
 int runBench(const BenchArgs& args) {
   bool everything = args.scenarios.empty();
   std::vector<std::string> names = everything ? scenarioNames() : args.scenarios;
+  RunInfo run = currentRun();
+  auto start = std::chrono::steady_clock::now();
   ProgressBar bar;
   SuiteOptions options;
   options.samples = args.samples;
@@ -38,10 +42,10 @@ int runBench(const BenchArgs& args) {
     bar.update(scenario + ": " + phase, f);
   };
   std::vector<ScenarioResult> results;
-  int failures = 0;
   for (const auto& name : names) {
     if (auto why = skipReason(name, everything)) {
       std::cout << "Skipped " << name << ": " << *why << "\n\n";
+      run.skipped.emplace_back(name, *why);
       continue;
     }
     try {
@@ -51,12 +55,14 @@ int runBench(const BenchArgs& args) {
     } catch (const std::exception& e) {
       bar.finish();
       std::cerr << "scenario " << name << " failed: " << e.what() << "\n";
-      ++failures;
+      run.failed.emplace_back(name, e.what());
     }
   }
-  if (!args.jsonPath.empty() && !results.empty()) writeJsonFile(args.jsonPath, results);
-  if (!args.htmlPath.empty() && !results.empty()) writeHtmlFile(args.htmlPath, results);
-  return failures == 0 ? 0 : 1;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!args.jsonPath.empty() && !results.empty())
+    writeJsonFile(args.jsonPath, results, toJson(run));
+  if (!args.htmlPath.empty() && !results.empty()) writeHtmlFile(args.htmlPath, results, run);
+  return run.failed.empty() ? 0 : 1;
 }
 
 }  // namespace

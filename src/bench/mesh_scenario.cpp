@@ -82,7 +82,31 @@ CpuSample sampleCpu() {
   return c;
 }
 
+const char* topologyName(Topology t) {
+  switch (t) {
+    case Topology::FullMesh:
+      return "full mesh";
+    case Topology::HubAndSpoke:
+      return "hub and spoke";
+    case Topology::PartialMesh:
+      return "partial mesh";
+    case Topology::Manual:
+      return "manual";
+  }
+  return "other";
+}
+
 }  // namespace
+
+double rssPerConnection(std::size_t rssBefore, std::size_t rssEstablished,
+                        std::size_t connections) {
+  if (connections == 0) return 0;
+  // Signed: the allocator may return more memory to the system between the two samples than
+  // the connections took (hub100's 99 links are small beside its 100 agents), and an unsigned
+  // difference would then wrap to ~2^64.
+  return (static_cast<double>(rssEstablished) - static_cast<double>(rssBefore)) /
+         static_cast<double>(connections);
+}
 
 std::optional<std::string> descriptorShortfall(std::size_t connections) {
   std::size_t wanted = descriptorsFor(connections);
@@ -327,6 +351,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     try {  // the mesh's own figures stand without it
       floorResult = measureMeshUdpFloor(floor);
       r.floorUs = summarize(floorResult->rttUs);
+      r.floorSamples.push_back({"UDP floor (the same traffic)", floorResult->rttUs});
     } catch (const std::exception& e) {
       r.notes.push_back(std::string("UDP floor not measured: ") + e.what());
     }
@@ -334,24 +359,26 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
 
   r.rttUs = summarize(r.rttSamplesUs);
   r.echoRoundTripsPerS = static_cast<double>(trips) / seconds;
-  r.setupMs = summarize({establishMs});
-  r.extra["mesh"] = {{"agents", o.agents},
-                     {"connections", connections},
-                     {"establish_ms", establishMs},
-                     {"round_trips_per_s", r.echoRoundTripsPerS},
-                     {"rss_bytes_before", rssBefore},
-                     {"rss_bytes_established", rssEstablished},
-                     {"rss_bytes_peak", rssPeak},
-                     {"rss_bytes_per_connection",
-                      connections ? double(rssEstablished - rssBefore) / connections : 0},
-                     {"threads", threads},
-                     {"pings_in_flight", inFlight},
-                     {"window_per_agent", o.window},
-                     {"teardown_ms", teardownMs},
-                     {"threads_before", threadsBefore},
-                     {"sctp_per_round_trip", sctpPerRoundTrip(sctpBefore, sctpAfter, trips)},
-                     {"cpu_us_per_round_trip", cpuUsPerTrip},
-                     {"machine_steal_percent", stealPercent}};
+  r.establishMs = establishMs;
+  r.connections = connections;
+  r.extra["mesh"] = {
+      {"agents", o.agents},
+      {"topology", topologyName(o.topology)},
+      {"connections", connections},
+      {"establish_ms", establishMs},
+      {"round_trips_per_s", r.echoRoundTripsPerS},
+      {"rss_bytes_before", rssBefore},
+      {"rss_bytes_established", rssEstablished},
+      {"rss_bytes_peak", rssPeak},
+      {"rss_bytes_per_connection", rssPerConnection(rssBefore, rssEstablished, connections)},
+      {"threads", threads},
+      {"pings_in_flight", inFlight},
+      {"window_per_agent", o.window},
+      {"teardown_ms", teardownMs},
+      {"threads_before", threadsBefore},
+      {"sctp_per_round_trip", sctpPerRoundTrip(sctpBefore, sctpAfter, trips)},
+      {"cpu_us_per_round_trip", cpuUsPerTrip},
+      {"machine_steal_percent", stealPercent}};
   r.notes.push_back(o.messageSignatures == MessageSignatures::Always
                         ? "every message signed (Ed25519)"
                         : "signatures on relayed messages only (MessageSignatures::Relayed; agents "

@@ -37,6 +37,10 @@ ScenarioResult runMeshScenario(const MeshOptions& options);
 // as it may; nothing when it can.
 std::optional<std::string> descriptorShortfall(std::size_t connections);
 
+// RSS growth per connection while the topology formed, in bytes; negative when the process
+// shrank meanwhile (the allocator returned more than the connections took).
+double rssPerConnection(std::size_t rssBefore, std::size_t rssEstablished, std::size_t connections);
+
 // Process figures for the scaling table.
 std::size_t residentBytes();
 std::size_t threadCount();

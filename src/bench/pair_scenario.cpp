@@ -159,6 +159,7 @@ ScenarioResult runPairScenario(const PairOptions& options) {
     r.rttUs = summarize(r.rttSamplesUs);
     r.echoRoundTripsPerS = echoSeconds > 0 ? static_cast<double>(done) / echoSeconds : 0;
     r.floorUs = summarize(floorUs);
+    r.floorSamples.push_back({"UDP floor (direct)", std::move(floorUs)});
     auto bulk = measureBulk(pair, o.bulkMessageSize, o.bulkDuration, o, "bulk");
     r.bulkMbitPerS = bulk.mbitPerS;
     r.bulkMsgsPerS = bulk.msgsPerS;

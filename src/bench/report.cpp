@@ -56,6 +56,9 @@ std::string formatBlock(const ScenarioResult& r) {
   if (r.setupMs.samples > 0)
     out += fmt("Setup:        p50 %.2fms  p95 %.2fms", r.setupMs.p50, r.setupMs.p95) + " (" +
            std::to_string(r.setupMs.samples) + " connections)\n";
+  if (r.connections > 0)
+    out += "Established:  " + std::to_string(r.connections) + " connections in " +
+           fmt("%.0f ms", r.establishMs) + "\n";
   for (const auto& note : r.notes) out += "Note:         " + note + "\n";
   out += kRule + "\n\n";
   for (const auto& t : r.targets) {
@@ -84,7 +87,8 @@ nlohmann::json toJson(const ScenarioResult& r) {
                        {"actual", t.actual},
                        {"unit", t.unit},
                        {"at_most", t.atMost},
-                       {"pass", t.pass()}});
+                       {"pass", t.pass()},
+                       {"floor", t.floor}});
   j["targets"] = targets;
   j["rtt_samples_us"] = r.rttSamplesUs;
   for (auto& [key, value] : r.extra.items()) j[key] = value;
@@ -99,10 +103,13 @@ nlohmann::json toJson(const std::vector<ScenarioResult>& results) {
   return {{"scenarios", all}};
 }
 
-void writeJsonFile(const std::string& path, const std::vector<ScenarioResult>& results) {
+void writeJsonFile(const std::string& path, const std::vector<ScenarioResult>& results,
+                   const nlohmann::json& run) {
   std::ofstream out(path);
   if (!out) throw std::runtime_error("cannot write " + path);
-  out << toJson(results).dump(2) << "\n";
+  nlohmann::json j = toJson(results);
+  if (!run.is_null()) j["run"] = run;
+  out << j.dump(2) << "\n";
 }
 
 }  // namespace ifmesh::bench

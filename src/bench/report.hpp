@@ -15,6 +15,9 @@ struct Target {
   double actual = 0;   // in `unit`
   std::string unit;    // "ms", "x floor", "Mbit/s", ...
   bool atMost = true;  // pass when actual <= limit (false: actual >= limit)
+  // The same quantity over plain UDP in the same run ("UDP floor p95 0.34 ms"), where the
+  // scenario measures one; empty otherwise.
+  std::string floor{};
   bool pass() const { return atMost ? actual <= limit : actual >= limit; }
 };
 
@@ -27,9 +30,19 @@ struct ScenarioResult {
   double bulkMbitPerS = 0;
   double bulkMsgsPerS = 0;
   double smallMsgsPerS = 0;
-  LatencySummary setupMs;
+  LatencySummary setupMs;  // one sample per connection timed alone
+  // Agent scenarios: from the first agent's start until every link was up, and the connections
+  // formed by then: one timing of the whole topology, not a per-connection figure.
+  double establishMs = 0;
+  std::size_t connections = 0;
   std::vector<Target> targets;
-  std::vector<double> rttSamplesUs;                 // raw samples, for plots
+  std::vector<double> rttSamplesUs;  // raw samples, for plots
+  // Each floor's raw RTT samples with its name, for plots (HTML only, not in the JSON).
+  struct FloorSamples {
+    std::string name;  // "UDP floor (direct)"
+    std::vector<double> us;
+  };
+  std::vector<FloorSamples> floorSamples;
   nlohmann::json extra = nlohmann::json::object();  // scenario-specific figures
   std::vector<std::string> notes;
 };
@@ -41,6 +54,8 @@ std::string formatBlock(const ScenarioResult& r);
 nlohmann::json toJson(const ScenarioResult& r);
 // One scenario: its object. Several: {"scenarios": [...]}.
 nlohmann::json toJson(const std::vector<ScenarioResult>& results);
-void writeJsonFile(const std::string& path, const std::vector<ScenarioResult>& results);
+// `run` (bench/run_info.hpp as JSON), when given, goes in as the top-level "run".
+void writeJsonFile(const std::string& path, const std::vector<ScenarioResult>& results,
+                   const nlohmann::json& run = nullptr);
 
 }  // namespace ifmesh::bench

@@ -1,7 +1,6 @@
 // Statistics and report formatting of the benchmark layer.
 #include <gtest/gtest.h>
 
-#include "bench/html_report.hpp"
 #include "bench/report.hpp"
 #include "bench/stats.hpp"
 #include "bench/udp_floor.hpp"
@@ -75,48 +74,6 @@ TEST(UdpFloor, MeasuresLoopbackRoundTrips) {
   EXPECT_EQ(s.samples, 500u);
   EXPECT_GT(s.p50, 0);
   EXPECT_LE(s.p50, s.p99);
-}
-
-}  // namespace
-}  // namespace ifmesh::bench
-
-namespace ifmesh::bench {
-namespace {
-
-TEST(HtmlReport, IsSelfContainedWithPlotsPerScenarioAndScaling) {
-  ScenarioResult a, b;
-  a.title = "5-Agent Full Mesh";
-  a.rttSamplesUs = {10, 20, 30, 40, 50};
-  a.rttUs = summarize(a.rttSamplesUs);
-  a.extra["mesh"] = {{"agents", 5}, {"establish_ms", 150.0}, {"rss_bytes_per_connection", 90000.0}};
-  b = a;
-  b.title = "10-Agent <Mesh>";
-  b.extra["mesh"] = {
-      {"agents", 10}, {"establish_ms", 230.0}, {"rss_bytes_per_connection", 80000.0}};
-  std::string html = htmlReport({a, b});
-  EXPECT_NE(html.find("<svg"), std::string::npos);
-  EXPECT_NE(html.find("Latency CDF"), std::string::npos);
-  EXPECT_NE(html.find("Latency histogram"), std::string::npos);
-  EXPECT_NE(html.find("Mesh scaling"), std::string::npos);
-  EXPECT_NE(html.find("10-Agent &lt;Mesh&gt;"), std::string::npos);
-  EXPECT_EQ(html.find("http"), std::string::npos);  // nothing to fetch
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  // No mesh carried a UDP floor: no chart of round trips against it.
-  EXPECT_EQ(html.find("against the UDP floor"), std::string::npos);
-}
-
-TEST(HtmlReport, ChartsMeshRoundTripsAgainstTheirUdpFloor) {
-  ScenarioResult a;
-  a.title = "5-Agent Full Mesh";
-  a.extra["mesh"] = {{"agents", 5},
-                     {"establish_ms", 150.0},
-                     {"rss_bytes_per_connection", 90000.0},
-                     {"round_trips_per_s", 40000.0},
-                     {"udp_floor", {{"round_trips_per_s", 170000.0}}}};
-  std::string html = htmlReport({a});
-  auto chart = html.find("Round trips/s against the UDP floor");
-  ASSERT_NE(chart, std::string::npos);
-  EXPECT_NE(html.find("max 1.7e+05", chart), std::string::npos) << "the y axis spans the floor";
 }
 
 }  // namespace
