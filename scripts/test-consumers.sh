@@ -5,6 +5,7 @@
 #   - with find_package(ifmesh) -> ifmesh::ifmesh (the shared library),
 #   - with find_package(ifmesh COMPONENTS static) -> ifmesh::ifmesh_static,
 #   - with g++ and nothing but $(pkg-config --cflags --libs ifmesh),
+#   - with g++, libifmesh.a and $(pkg-config --static --libs-only-l ifmesh),
 # and each binary is run. Also checks what libifmesh.so exports and that ifmesh.pc describes
 # the prefix it was installed to. Fails on the first error.
 #   bash scripts/test-consumers.sh [build directory, default build]
@@ -60,8 +61,21 @@ cmake -S "$consumers/cmake_consumer" -B "$tmp/cmake-static" -DCMAKE_PREFIX_PATH=
 cmake --build "$tmp/cmake-static" >/dev/null
 "$tmp/cmake-static/echo_consumer"
 
+# A program of the shared library needs no .pc of ifmesh's private dependencies (only
+# nlohmann_json's, in /usr/share/pkgconfig on Debian).
+PKG_CONFIG_LIBDIR="$libdir/pkgconfig:/usr/share/pkgconfig" pkg-config --cflags --libs ifmesh \
+  >/dev/null || { echo "ifmesh.pc needs other packages' .pc files" >&2; exit 1; }
+
 step "g++ echo.cpp \$(pkg-config --cflags --libs ifmesh)"
 bash "$consumers/pkgconfig_consumer/build.sh" "$tmp/pkgconfig-echo"
 LD_LIBRARY_PATH="$libdir" "$tmp/pkgconfig-echo"
+
+step "g++ echo.cpp -Wl,-Bstatic -lifmesh \$(pkg-config --static --libs-only-l ifmesh)"
+bash "$consumers/pkgconfig_consumer/build.sh" "$tmp/pkgconfig-static-echo" static
+if readelf -d "$tmp/pkgconfig-static-echo" | grep -q 'NEEDED.*libifmesh'; then
+  echo "the static pkg-config consumer uses libifmesh.so" >&2
+  exit 1
+fi
+"$tmp/pkgconfig-static-echo"
 
 step "consumers configured, linked and ran"
