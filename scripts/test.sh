@@ -10,6 +10,8 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
+# The installed library as programs use it: find_package and plain pkg-config (tests/consumers/).
+bash scripts/test-consumers.sh build
 
 if [ "${IFMESH_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIFMESH_SANITIZE=ON >/dev/null

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ifmesh/bandwidth.hpp"
+#include "ifmesh/export.hpp"
 #include "ifmesh/ifmessage.hpp"
 #include "ifmesh/rtc/configuration.hpp"
 #include "ifmesh/witness.hpp"
@@ -82,9 +83,9 @@ struct AgentConfig {
 };
 
 enum class PeerState { Connecting, Connected, Reconnecting, Unreachable, Disconnected };
-const char* toString(PeerState s) noexcept;
+IFMESH_API const char* toString(PeerState s) noexcept;
 
-class Agent {
+class IFMESH_API Agent {
  public:
   explicit Agent(AgentConfig config);
   ~Agent();

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh {
 
 enum class QualityMode { High, Medium, Low };
@@ -20,8 +22,8 @@ enum class QualityMode { High, Medium, Low };
 //          reported through onUndeliverable ("dropped: queue full") and the witness event
 //          ifmessage_dropped; when dropping cannot make room it behaves like Fail.
 enum class QueuePolicy { Block, Fail, DropOldest };
-const char* toString(QueuePolicy policy) noexcept;
-const char* toString(QualityMode mode) noexcept;
+IFMESH_API const char* toString(QueuePolicy policy) noexcept;
+IFMESH_API const char* toString(QualityMode mode) noexcept;
 
 struct BandwidthConfig {
   bool enabled = true;
@@ -58,7 +60,7 @@ struct BandwidthConfig {
 
 // Throws ifmesh::Error(InvalidArgument) for thresholds that would oscillate or delays that fall
 // as quality drops.
-void validate(const BandwidthConfig& config);
+IFMESH_API void validate(const BandwidthConfig& config);
 
 struct BandwidthStats {
   QualityMode mode = QualityMode::High;
@@ -84,7 +86,7 @@ struct BandwidthStats {
 };
 
 // The mode state machine, separate from any I/O so it can be driven by recorded samples.
-class QualityController {
+class IFMESH_API QualityController {
  public:
   explicit QualityController(BandwidthConfig config);
   // Feeds one sample; returns true when the mode changed.

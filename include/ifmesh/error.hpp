@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh {
 
 enum class Errc {
@@ -20,9 +22,9 @@ enum class Errc {
   Internal,
 };
 
-const char* toString(Errc code) noexcept;
+IFMESH_API const char* toString(Errc code) noexcept;
 
-class Error : public std::runtime_error {
+class IFMESH_API Error : public std::runtime_error {
  public:
   Error(Errc code, const std::string& message)
       : std::runtime_error(std::string(toString(code)) + ": " + message), code_(code) {}

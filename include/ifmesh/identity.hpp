@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "ifmesh/export.hpp"
 #include "ifmesh/ifmessage.hpp"
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY
@@ -18,7 +19,7 @@ using Pkey = std::shared_ptr<evp_pkey_st>;
 }  // namespace detail
 
 // A peer's public key, parsed once so that verifying costs no decoding.
-class PublicKey {
+class IFMESH_API PublicKey {
  public:
   // Nothing unless `base64` is exactly 32 bytes in canonical base64.
   static std::optional<PublicKey> parse(std::string_view base64);
@@ -31,7 +32,7 @@ class PublicKey {
   std::string base64_;
 };
 
-class AgentIdentity {
+class IFMESH_API AgentIdentity {
  public:
   static AgentIdentity generate();
   // Throws ifmesh::Error(InvalidArgument) naming the file when it is unreadable or holds no
@@ -53,11 +54,11 @@ class AgentIdentity {
 };
 
 // Sets message.signature over canonicalForm(message).
-void signMessage(IFMessage& message, const AgentIdentity& identity);
-bool verifyMessage(const IFMessage& message, const PublicKey& key) noexcept;
+IFMESH_API void signMessage(IFMessage& message, const AgentIdentity& identity);
+IFMESH_API bool verifyMessage(const IFMessage& message, const PublicKey& key) noexcept;
 
 // Strict base64 (RFC 4648, padded): nothing for non-canonical input.
-std::string base64Encode(std::string_view bytes);
-std::optional<std::string> base64Decode(std::string_view text);
+IFMESH_API std::string base64Encode(std::string_view bytes);
+IFMESH_API std::optional<std::string> base64Decode(std::string_view text);
 
 }  // namespace ifmesh

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh {
 
 // Control and High messages overtake queued Normal and Low ones on every link. Each priority is
@@ -13,7 +15,7 @@ namespace ifmesh {
 // priority), not across priorities.
 enum class MessagePriority { Control = 0, High = 1, Normal = 2, Low = 3 };
 constexpr int kMessagePriorities = 4;
-const char* toString(MessagePriority priority) noexcept;
+IFMESH_API const char* toString(MessagePriority priority) noexcept;
 inline bool isUrgent(MessagePriority p) {
   return p == MessagePriority::Control || p == MessagePriority::High;
 }
@@ -41,19 +43,20 @@ struct IFMessage {
   bool droppable = false;
 };
 
-std::string newMessageId();  // UUID v4
-nlohmann::json toJson(const IFMessage& message);
-std::string serialize(const IFMessage& message);
+IFMESH_API std::string newMessageId();  // UUID v4
+IFMESH_API nlohmann::json toJson(const IFMessage& message);
+IFMESH_API std::string serialize(const IFMessage& message);
 // What the source signs: the compact JSON array
 //   ["ifmesh-msg-v1", id, timestamp, level, source, destination, version, sequence_num,
 //    priority name, trace_id, incarnation, payload]
 // (payload object keys sorted, as nlohmann::json always dumps them). Independent of the order
 // of the message's fields on the wire, and of the signature itself.
-std::string canonicalForm(const IFMessage& message);
+IFMESH_API std::string canonicalForm(const IFMessage& message);
 // Throws ifmesh::Error(InvalidArgument / MessageTooLarge) with the reason; never anything else.
 // JSON nested deeper than 100 levels is rejected (InvalidArgument).
-IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes = 1 << 20);
-IFMessage ifmessageFromJsonValue(const nlohmann::json& value);  // same checks, already parsed
-IFMessage ifmessageFromJsonValue(nlohmann::json&& value);  // the same, moving strings and payload
+IFMESH_API IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes = 1 << 20);
+// The same checks on JSON already parsed; the rvalue overload moves strings and payload.
+IFMESH_API IFMessage ifmessageFromJsonValue(const nlohmann::json& value);
+IFMESH_API IFMessage ifmessageFromJsonValue(nlohmann::json&& value);
 
 }  // namespace ifmesh

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh::signaling {
 
 // The longest a token may still be valid for when it is presented: a token that expires later
@@ -47,7 +49,7 @@ struct ServerConfig {
   std::function<void(const std::string& event, const nlohmann::json& fields)> onEvent;
 };
 
-class Server {
+class IFMESH_API Server {
  public:
   explicit Server(ServerConfig config);
   ~Server();
@@ -59,7 +61,7 @@ class Server {
   std::uint16_t port() const;
   std::size_t agentCount() const;
 
-  struct Impl;  // implementation detail (src/signaling/server.cpp)
+  struct IFMESH_INTERNAL Impl;  // implementation detail (src/signaling/server.cpp)
 
  private:
   std::shared_ptr<Impl> impl_;
@@ -69,14 +71,14 @@ class Server {
 // terminal, a file name or a URL). The server refuses to register any other id, and a client
 // drops ids of any other form that reach it.
 constexpr std::size_t kMaxAgentIdLength = 128;
-bool isValidAgentId(std::string_view id);
+IFMESH_API bool isValidAgentId(std::string_view id);
 
 // "<agentId>.<expiryUnix>.<hex HMAC-SHA256(secret, agentId + '.' + expiryUnix)>"
-std::string makeAuthToken(const std::string& secret, const std::string& agentId,
-                          std::chrono::system_clock::time_point expiry);
-bool verifyAuthToken(const std::string& secret, const std::string& agentId,
-                     const std::string& token,
-                     std::chrono::seconds maxLifetime = kMaxTokenLifetime);
+IFMESH_API std::string makeAuthToken(const std::string& secret, const std::string& agentId,
+                                     std::chrono::system_clock::time_point expiry);
+IFMESH_API bool verifyAuthToken(const std::string& secret, const std::string& agentId,
+                                const std::string& token,
+                                std::chrono::seconds maxLifetime = kMaxTokenLifetime);
 
 struct ClientConfig {
   std::string url;  // ws://127.0.0.1:8443 or wss://host:port
@@ -93,7 +95,7 @@ struct ClientConfig {
   std::chrono::milliseconds reconnectMax{5000};
 };
 
-class Client {
+class IFMESH_API Client {
  public:
   // Throws std::invalid_argument for a bad URL, std::runtime_error for an unreadable tlsCaFile.
   explicit Client(ClientConfig config);
@@ -123,7 +125,7 @@ class Client {
   void onError(std::function<void(const std::string& code, const std::string& message)> cb);
   void onDisconnected(std::function<void()> cb);
 
-  struct Impl;  // implementation detail (src/signaling/client.cpp)
+  struct IFMESH_INTERNAL Impl;  // implementation detail (src/signaling/client.cpp)
 
  private:
   std::shared_ptr<Impl> impl_;

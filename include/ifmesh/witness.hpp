@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh {
 
 struct WitnessEvent {
@@ -28,18 +30,18 @@ struct WitnessEvent {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
-std::string isoTimestamp(std::chrono::system_clock::time_point t);  // UTC, milliseconds
-std::string isoTimestampNow();
-std::string newTraceId();  // 128 random bits, hex
+IFMESH_API std::string isoTimestamp(std::chrono::system_clock::time_point t);  // UTC, milliseconds
+IFMESH_API std::string isoTimestampNow();
+IFMESH_API std::string newTraceId();  // 128 random bits, hex
 
-class WitnessSink {
+class IFMESH_API WitnessSink {
  public:
   virtual ~WitnessSink() = default;
   virtual void record(const WitnessEvent& event) = 0;
   virtual void flush() {}
 };
 
-class CallbackWitnessSink : public WitnessSink {
+class IFMESH_API CallbackWitnessSink : public WitnessSink {
  public:
   explicit CallbackWitnessSink(std::function<void(const WitnessEvent&)> fn) : fn_(std::move(fn)) {}
   void record(const WitnessEvent& event) override { fn_(event); }
@@ -50,7 +52,7 @@ class CallbackWitnessSink : public WitnessSink {
 
 // record() only queues; one writer thread per file hashes and appends in batches, so the message
 // path never waits for the disk. flush() returns once everything queued is written.
-class FileWitnessSink : public WitnessSink {
+class IFMESH_API FileWitnessSink : public WitnessSink {
  public:
   explicit FileWitnessSink(const std::string& path);  // appends, continuing an existing chain
   ~FileWitnessSink() override;
@@ -71,7 +73,7 @@ class FileWitnessSink : public WitnessSink {
   std::thread writer_;
 };
 
-class Witness {
+class IFMESH_API Witness {
  public:
   void addSink(std::shared_ptr<WitnessSink> sink);
   void emit(const std::string& event, const std::string& agentId, const std::string& peerId,
@@ -94,13 +96,13 @@ struct VerifyResult {
   std::optional<std::size_t> firstBadLine;  // 1-based
   std::string reason;
 };
-VerifyResult verifyWitnessFile(const std::string& path);
+IFMESH_API VerifyResult verifyWitnessFile(const std::string& path);
 // The same check over JSON lines already in memory or on any stream.
-VerifyResult verifyWitnessStream(std::istream& in);
+IFMESH_API VerifyResult verifyWitnessStream(std::istream& in);
 
 // The record as written to the file, without its "hash" (which is computed over this).
-nlohmann::json witnessRecord(const WitnessEvent& event, std::uint64_t seq,
-                             const std::string& prevHash);
-std::string sha256Hex(const std::string& data);
+IFMESH_API nlohmann::json witnessRecord(const WitnessEvent& event, std::uint64_t seq,
+                                        const std::string& prevHash);
+IFMESH_API std::string sha256Hex(const std::string& data);
 
 }  // namespace ifmesh

@@ -44,13 +44,13 @@ SourceAttach glibSourceAttach() {
 
 }  // namespace
 
-extern "C" GMainContext* g_main_context_new(void) {
+IFMESH_GLIB_INTERPOSER GMainContext* g_main_context_new(void) {
   if (calledFromLibnice(__builtin_return_address(0)))
     return g_main_context_ref(sharedComponentContext());
   return g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_NONE);
 }
 
-extern "C" guint g_source_attach(GSource* source, GMainContext* context) {
+IFMESH_GLIB_INTERPOSER guint g_source_attach(GSource* source, GMainContext* context) {
   if (source != nullptr && source->source_funcs != &g_timeout_funcs &&
       calledFromLibnice(__builtin_return_address(0)))
     g_source_set_can_recurse(source, TRUE);

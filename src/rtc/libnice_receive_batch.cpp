@@ -171,10 +171,11 @@ ReceiveBatch& receiveBatch() {
 
 }  // namespace
 
-extern "C" gssize g_socket_receive_message(GSocket* socket, GSocketAddress** address,
-                                           GInputVector* vectors, gint num_vectors,
-                                           GSocketControlMessage*** messages, gint* num_messages,
-                                           gint* flags, GCancellable* cancellable, GError** error) {
+IFMESH_GLIB_INTERPOSER gssize g_socket_receive_message(GSocket* socket, GSocketAddress** address,
+                                                       GInputVector* vectors, gint num_vectors,
+                                                       GSocketControlMessage*** messages,
+                                                       gint* num_messages, gint* flags,
+                                                       GCancellable* cancellable, GError** error) {
   // Only libnice's plain datagram reads: no peeking, no control messages, no cancellable.
   if (socket != nullptr && messages == nullptr && num_messages == nullptr &&
       cancellable == nullptr && flags != nullptr && *flags == 0 &&

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "ifmesh/export.hpp"
 #include "ifmesh/rtc/types.hpp"
 
 namespace ifmesh {
@@ -17,7 +18,7 @@ class ChannelCore;
 
 // A WebRTC DataChannel. Methods may be called from any thread; callbacks run on the ifmesh I/O
 // thread (see src/rtc/io_loop.hpp), so they must not block.
-class DataChannel {
+class IFMESH_API DataChannel {
  public:
   explicit DataChannel(std::shared_ptr<detail::ChannelCore> core);
   ~DataChannel();

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "ifmesh/export.hpp"
 #include "ifmesh/rtc/configuration.hpp"
 #include "ifmesh/rtc/data_channel.hpp"
 #include "ifmesh/rtc/types.hpp"
@@ -16,7 +17,7 @@ class PeerCore;
 // A WebRTC peer connection carrying DataChannels only (ICE + DTLS 1.2 + SCTP).
 // Every method may be called from any thread. Callbacks run on the single ifmesh I/O thread.
 // Register callbacks before createOffer/setRemoteDescription to see every event.
-class PeerConnection {
+class IFMESH_API PeerConnection {
  public:
   explicit PeerConnection(RtcConfiguration config = {});
   ~PeerConnection();  // closes the connection
@@ -59,6 +60,6 @@ class PeerConnection {
 };
 
 // The SCTP stack's counters (all connections of this process); see SctpStackCounters.
-SctpStackCounters sctpStackCounters();
+IFMESH_API SctpStackCounters sctpStackCounters();
 
 }  // namespace ifmesh

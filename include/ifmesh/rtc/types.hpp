@@ -6,6 +6,8 @@
 #include <variant>
 #include <vector>
 
+#include "ifmesh/export.hpp"
+
 namespace ifmesh {
 
 enum class PeerConnectionState { New, Connecting, Connected, Disconnected, Failed, Closed };
@@ -13,10 +15,10 @@ enum class IceState { New, Checking, Connected, Completed, Disconnected, Failed,
 enum class DtlsState { New, Connecting, Connected, Failed, Closed };
 enum class GatheringState { New, Gathering, Complete };
 
-const char* toString(PeerConnectionState s) noexcept;
-const char* toString(IceState s) noexcept;
-const char* toString(DtlsState s) noexcept;
-const char* toString(GatheringState s) noexcept;
+IFMESH_API const char* toString(PeerConnectionState s) noexcept;
+IFMESH_API const char* toString(IceState s) noexcept;
+IFMESH_API const char* toString(DtlsState s) noexcept;
+IFMESH_API const char* toString(GatheringState s) noexcept;
 
 struct Description {
   enum class Type { Offer, Answer };
