@@ -32,12 +32,19 @@ for api in 'ifmesh::PeerConnection::PeerConnection(' 'ifmesh::Agent::send(' \
            'ifmesh::signaling::Server::start()' 'typeinfo for ifmesh::Error'; do
   grep -qF "$api" <<<"$exported" || { echo "libifmesh.so does not export $api" >&2; exit 1; }
 done
-# Internal namespaces, the GLib interposers, usrsctp and Boost stay inside the library.
+# Internal namespaces, usrsctp and Boost stay inside the library; it defines no GLib function.
 leaked="$(grep -E '^(ifmesh::(detail|rtc|mesh|bench)::|ifmesh::signaling::detail::|g_|usrsctp_|boost::)' \
           <<<"$exported" || true)"
 if [ -n "$leaked" ]; then
   echo "libifmesh.so exports symbols outside the public API:" >&2
   head -n 20 <<<"$leaked" >&2
+  exit 1
+fi
+
+# Neither library may replace a GLib function for its host program (only the ifmesh executable
+# links apps/libnice_hooks/).
+if nm --defined-only "$libdir/libifmesh.a" "$libdir/libifmesh.so" 2>/dev/null | grep -E ' [TtWw] g_'; then
+  echo "an installed library defines GLib functions" >&2
   exit 1
 fi
 

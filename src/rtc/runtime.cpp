@@ -12,8 +12,6 @@
 #include <utility>
 
 #include "rtc/dtls_transport.hpp"
-#include "rtc/libnice_glib_hooks.hpp"
-#include "rtc/libnice_receive_batch.hpp"
 #include "rtc/sctp_transport.hpp"
 
 namespace ifmesh::rtc {
@@ -62,8 +60,6 @@ std::size_t Runtime::poolSize() {
 
 Runtime::Runtime()
     : certificate_(Certificate::generate()), dtlsContext_(makeDtlsContext(certificate_)) {
-  anchorLibniceGlibHooks();
-  anchorLibniceReceiveBatch();
   for (std::size_t i = 0, n = poolSize(); i < n; ++i) loops_.push_back(std::make_unique<IoLoop>(i));
   initUsrsctp();
 }

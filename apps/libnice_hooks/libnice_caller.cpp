@@ -1,4 +1,4 @@
-#include "rtc/libnice_caller.hpp"
+#include "libnice_caller.hpp"
 
 #include <dlfcn.h>
 #include <link.h>

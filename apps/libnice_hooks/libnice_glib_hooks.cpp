@@ -22,8 +22,7 @@
 #include <dlfcn.h>
 #include <glib.h>
 
-#include "rtc/libnice_caller.hpp"
-#include "rtc/libnice_glib_hooks.hpp"
+#include "libnice_caller.hpp"
 
 namespace {
 
@@ -56,9 +55,3 @@ IFMESH_GLIB_INTERPOSER guint g_source_attach(GSource* source, GMainContext* cont
     g_source_set_can_recurse(source, TRUE);
   return glibSourceAttach()(source, context);
 }
-
-namespace ifmesh::rtc {
-
-void anchorLibniceGlibHooks() {}
-
-}  // namespace ifmesh::rtc

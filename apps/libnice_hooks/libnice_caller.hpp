@@ -2,10 +2,10 @@
 // Which calls come from libnice: the GLib interposers (libnice_glib_hooks.cpp,
 // libnice_receive_batch.cpp) change behaviour for libnice only.
 
-// The interposers' definitions stay visible to the dynamic linker although the library is compiled
-// with -fvisibility=hidden: interposing works only through a program's exported symbols (a static
-// link of the library). libifmesh.so does not export them (cmake/libifmesh.map): a shared library
-// must not replace GLib functions for the whole process, so there libnice gets GLib's own.
+// These files are linked into the ifmesh executable and the test programs only, never into the
+// library: a library must not replace GLib functions for its host program (a GLib or GTK program
+// linking ifmesh gets GLib's own, which work the same at a higher cost per connection). An
+// executable's exported definition precedes the one in libglib, which is how they interpose.
 #define IFMESH_GLIB_INTERPOSER extern "C" __attribute__((visibility("default")))
 
 namespace ifmesh::rtc {

@@ -15,8 +15,6 @@
 // the network could have dropped them. A source address is handed out as the GSocketAddress made
 // for that socket's previous datagram when the sender is the same (GSocketAddress is immutable),
 // instead of two new GObjects per datagram.
-#include "rtc/libnice_receive_batch.hpp"
-
 #include <dlfcn.h>
 #include <gio/gio.h>
 #include <sys/socket.h>
@@ -28,7 +26,7 @@
 #include <memory>
 #include <optional>
 
-#include "rtc/libnice_caller.hpp"
+#include "libnice_caller.hpp"
 
 namespace {
 
@@ -187,9 +185,3 @@ IFMESH_GLIB_INTERPOSER gssize g_socket_receive_message(GSocket* socket, GSocketA
   return glibReceiveMessage()(socket, address, vectors, num_vectors, messages, num_messages, flags,
                               cancellable, error);
 }
-
-namespace ifmesh::rtc {
-
-void anchorLibniceReceiveBatch() {}
-
-}  // namespace ifmesh::rtc
