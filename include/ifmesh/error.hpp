@@ -1,6 +1,8 @@
 #pragma once
 // The one exception type ifmesh throws: every bad input (malformed SDP, candidate, DCEP, oversize
-// message, call in the wrong state) surfaces as an ifmesh::Error with a machine-readable code.
+// message, call in the wrong state) and every failure (a port that cannot be bound, a file that
+// cannot be read, a TLS key that does not match) surfaces as an ifmesh::Error with a
+// machine-readable code.
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +21,8 @@ enum class Errc {
   TooManyChannels,
   QueueFull,       // a peer's send queue is at its bound (see BandwidthConfig::queue)
   MalformedFrame,  // a link frame that cannot be decoded (e.g. bad compressed data)
+  Io,              // a file, socket or system call failed (cannot bind, read, write)
+  Tls,             // TLS configuration: certificate, key or CA files, cipher setup
   Internal,
 };
 

@@ -20,6 +20,11 @@
 
 namespace ifmesh::signaling {
 
+namespace detail {
+struct ServerImpl;
+struct ClientImpl;
+}  // namespace detail
+
 // The longest a token may still be valid for when it is presented: a token that expires later
 // (a forever token, 2^62 s) is refused like an expired one.
 constexpr std::chrono::seconds kMaxTokenLifetime{std::chrono::hours(24 * 30)};
@@ -55,16 +60,15 @@ class IFMESH_API Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
-  // Throws std::runtime_error when it cannot bind or load the TLS certificate/key.
+  // Throws Error(Io) when it cannot bind, Error(Io) or Error(Tls) for an unusable TLS
+  // certificate or key.
   void start();
   void stop();
   std::uint16_t port() const;
   std::size_t agentCount() const;
 
-  struct IFMESH_INTERNAL Impl;  // implementation detail (src/signaling/server.cpp)
-
  private:
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<detail::ServerImpl> impl_;
 };
 
 // An agent id is 1 to 128 characters of A-Z a-z 0-9 . _ : @ - (so it is safe in a log line, a
@@ -97,7 +101,8 @@ struct ClientConfig {
 
 class IFMESH_API Client {
  public:
-  // Throws std::invalid_argument for a bad URL, std::runtime_error for an unreadable tlsCaFile.
+  // Throws Error(InvalidArgument) for a bad URL, Error(Io) or Error(Tls) for an unusable
+  // tlsCaFile.
   explicit Client(ClientConfig config);
   ~Client();
   Client(const Client&) = delete;
@@ -125,10 +130,8 @@ class IFMESH_API Client {
   void onError(std::function<void(const std::string& code, const std::string& message)> cb);
   void onDisconnected(std::function<void()> cb);
 
-  struct IFMESH_INTERNAL Impl;  // implementation detail (src/signaling/client.cpp)
-
  private:
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<detail::ClientImpl> impl_;
 };
 
 }  // namespace ifmesh::signaling

@@ -3,16 +3,13 @@
 // every record carries the SHA-256 of the previous one, so an altered, removed or reordered
 // record is detectable (verifyWitnessFile).
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -52,25 +49,21 @@ class IFMESH_API CallbackWitnessSink : public WitnessSink {
 
 // record() only queues; one writer thread per file hashes and appends in batches, so the message
 // path never waits for the disk. flush() returns once everything queued is written.
+namespace detail {
+class FileWitnessWriter;
+}
+
 class IFMESH_API FileWitnessSink : public WitnessSink {
  public:
-  explicit FileWitnessSink(const std::string& path);  // appends, continuing an existing chain
+  // Appends, continuing an existing chain. Throws Error(Io) when the file cannot be opened or
+  // its last record is corrupt (a torn last line is cut and the cut recorded).
+  explicit FileWitnessSink(const std::string& path);
   ~FileWitnessSink() override;
   void record(const WitnessEvent& event) override;
   void flush() override;
 
  private:
-  void run();
-
-  std::string path_;
-  std::mutex mutex_;
-  std::condition_variable wake_, drained_;
-  std::deque<WitnessEvent> queue_;
-  std::uint64_t enqueued_ = 0, written_ = 0;
-  bool stop_ = false;
-  std::uint64_t seq_ = 0;
-  std::string prevHash_;
-  std::thread writer_;
+  std::unique_ptr<detail::FileWitnessWriter> writer_;
 };
 
 class IFMESH_API Witness {

@@ -1,4 +1,5 @@
 #include "rtc/context_driver.hpp"
+#include "ifmesh/error.hpp"
 
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -64,7 +65,7 @@ void ContextDriver::Lease::touch() {
 
 ContextDriver::ContextDriver(GMainContext* root) : root_(std::make_unique<Cell>()) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  if (epoll_ < 0) throw Error(Errc::Io, std::string("epoll_create1: ") + std::strerror(errno));
   root_->driver = this;
   root_->context = root;
   root_->root = true;

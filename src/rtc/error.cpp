@@ -24,6 +24,10 @@ const char* toString(Errc code) noexcept {
       return "send queue full";
     case Errc::MalformedFrame:
       return "malformed link frame";
+    case Errc::Io:
+      return "I/O error";
+    case Errc::Tls:
+      return "TLS error";
     case Errc::Internal:
       return "internal error";
   }

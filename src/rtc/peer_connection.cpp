@@ -49,7 +49,7 @@ void PeerConnection::addRemoteCandidate(const Candidate& candidate) {
 std::shared_ptr<DataChannel> PeerConnection::createDataChannel(const std::string& label,
                                                                const DataChannelInit& init) {
   auto channel = core_->loop().invoke([&] { return core_->createDataChannel(label, init); });
-  return std::make_shared<DataChannel>(std::move(channel));
+  return std::shared_ptr<DataChannel>(new DataChannel(std::move(channel)));
 }
 
 void PeerConnection::close() {

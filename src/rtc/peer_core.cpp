@@ -417,7 +417,7 @@ void PeerCore::handleDcep(std::uint16_t stream, const std::vector<std::byte>& da
   channels_[stream] = channel;
   sctp_->enqueue(stream, dcep::kPpidDcep, dcep::encodeAck(), {});
   channel->attach(sctp_, sendLimit(), true);
-  auto wrapper = std::make_shared<DataChannel>(channel);
+  std::shared_ptr<DataChannel> wrapper(new DataChannel(channel));
   if (onDataChannel)
     onDataChannel(wrapper);
   else

@@ -17,7 +17,7 @@ std::string hmacHex(const std::string& secret, const std::string& data) {
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length);
   std::string out;
-  detail::appendHex(out, mac, length);
+  ifmesh::detail::appendHex(out, mac, length);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "ifmesh/error.hpp"
 #include "ifmesh/signaling.hpp"
 #include "rtc/callback_slot.hpp"
 #include "signaling/protocol_rules.hpp"
@@ -56,7 +57,7 @@ Url parseUrl(const std::string& url) {
   Url u;
   u.tls = url.rfind("wss://", 0) == 0;
   if (!u.tls && url.rfind("ws://", 0) != 0)
-    throw std::invalid_argument("signaling URL must be ws://host:port or wss://host:port");
+    throw Error(Errc::InvalidArgument, "signaling URL must be ws://host:port or wss://host:port");
   std::string rest = url.substr(u.tls ? 6 : 5);
   auto slash = rest.find('/');
   u.path = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -70,7 +71,7 @@ Url parseUrl(const std::string& url) {
 
 }  // namespace
 
-struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+struct detail::ClientImpl : std::enable_shared_from_this<detail::ClientImpl> {
   ClientConfig config;
   Url url;
   asio::strand<asio::io_context::executor_type> strand{clientIo().get_executor()};
@@ -264,7 +265,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 };
 
-Client::Client(ClientConfig config) : impl_(std::make_shared<Impl>()) {
+Client::Client(ClientConfig config) : impl_(std::make_shared<detail::ClientImpl>()) {
   impl_->url = parseUrl(config.url);
   if (impl_->url.tls) impl_->tls = makeClientTls(config.tlsCaFile, config.tlsVerifyPeer);
   impl_->config = std::move(config);

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "ifmesh/error.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "signaling/protocol_rules.hpp"
@@ -37,7 +38,7 @@ json errorMessage(const std::string& code, const std::string& message) {
 
 class Session;
 
-struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+struct detail::ServerImpl : std::enable_shared_from_this<detail::ServerImpl> {
   ServerConfig config;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -64,7 +65,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, asio::ip::address remote, std::shared_ptr<Server::Impl> server)
+  Session(tcp::socket socket, asio::ip::address remote, std::shared_ptr<detail::ServerImpl> server)
       : conn_(makeWsConn(std::move(socket), server->tls)),
         server_(std::move(server)),
         remote_(remote) {
@@ -257,7 +258,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<WsConn> conn_;
-  std::shared_ptr<Server::Impl> server_;
+  std::shared_ptr<detail::ServerImpl> server_;
   beast::flat_buffer buffer_;
   asio::ip::address remote_;
   std::deque<std::string> queue_;
@@ -271,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t windowCount_ = 0;
 };
 
-void Server::Impl::accept() {
+void detail::ServerImpl::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (!self->acceptor.is_open()) return;  // stopped
     if (ec) {
@@ -308,14 +309,14 @@ void Server::Impl::accept() {
   });
 }
 
-void Server::Impl::connectionRefused(const asio::ip::address& remote, const char* reason) {
+void detail::ServerImpl::connectionRefused(const asio::ip::address& remote, const char* reason) {
   auto now = std::chrono::steady_clock::now();
   if (!config.onEvent || now - lastRefusalReport < std::chrono::seconds(1)) return;
   lastRefusalReport = now;
   config.onEvent("connection_refused", {{"address", remote.to_string()}, {"reason", reason}});
 }
 
-void Server::Impl::join(const std::string& id, const std::shared_ptr<Session>& s) {
+void detail::ServerImpl::join(const std::string& id, const std::shared_ptr<Session>& s) {
   json joined = {{"type", "agent-joined"}, {"agent_id", id}};
   if (!s->publicKey().empty()) joined["public_key"] = s->publicKey();
   broadcast(joined, id);
@@ -328,7 +329,7 @@ void Server::Impl::join(const std::string& id, const std::shared_ptr<Session>& s
   }
 }
 
-void Server::Impl::leave(const std::string& id, const Session* s) {
+void detail::ServerImpl::leave(const std::string& id, const Session* s) {
   auto it = agents.find(id);
   if (it == agents.end() || it->second.get() != s) return;
   agents.erase(it);
@@ -337,12 +338,12 @@ void Server::Impl::leave(const std::string& id, const Session* s) {
   broadcast({{"type", "agent-left"}, {"agent_id", id}}, id);
 }
 
-void Server::Impl::broadcast(const json& message, const std::string& except) {
+void detail::ServerImpl::broadcast(const json& message, const std::string& except) {
   for (auto& [id, s] : agents)
     if (id != except) s->send(message);
 }
 
-Server::Server(ServerConfig config) : impl_(std::make_shared<Impl>()) {
+Server::Server(ServerConfig config) : impl_(std::make_shared<detail::ServerImpl>()) {
   impl_->config = std::move(config);
 }
 
@@ -360,8 +361,8 @@ void Server::start() {
   beast::error_code ec;
   impl_->acceptor.bind(endpoint, ec);
   if (ec)
-    throw std::runtime_error("signaling server cannot bind " + impl_->config.address + ":" +
-                             std::to_string(impl_->config.port) + ": " + ec.message());
+    throw Error(Errc::Io, "signaling server cannot bind " + impl_->config.address + ":" +
+                              std::to_string(impl_->config.port) + ": " + ec.message());
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->work.emplace(impl_->io.get_executor());

@@ -1,5 +1,6 @@
 // TLS contexts and peer checks for wss:// signaling (OpenSSL 3 through Boost.Asio).
 #include "signaling/tls.hpp"
+#include "ifmesh/error.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -22,7 +23,7 @@ namespace {
 void requireReadable(const std::string& path, const std::string& what) {
   std::ifstream file(path);
   if (!file)
-    throw std::runtime_error(what + " '" + path + "' cannot be read: " + std::strerror(errno));
+    throw Error(Errc::Io, what + " '" + path + "' cannot be read: " + std::strerror(errno));
 }
 
 std::shared_ptr<ssl::context> baseContext(ssl::context::method method) {
@@ -35,7 +36,7 @@ std::shared_ptr<ssl::context> baseContext(ssl::context::method method) {
                               "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1)
-    throw std::runtime_error("OpenSSL refused the TLS 1.2 cipher list");
+    throw Error(Errc::Tls, "OpenSSL refused the TLS 1.2 cipher list");
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   return context;
 }
@@ -45,22 +46,22 @@ std::shared_ptr<ssl::context> baseContext(ssl::context::method method) {
 std::shared_ptr<ssl::context> makeServerTls(const std::string& certFile,
                                             const std::string& keyFile) {
   if (certFile.empty() || keyFile.empty())
-    throw std::runtime_error("TLS needs both a certificate file and a private key file");
+    throw Error(Errc::Tls, "TLS needs both a certificate file and a private key file");
   requireReadable(certFile, "TLS certificate file");
   requireReadable(keyFile, "TLS private key file");
   auto context = baseContext(ssl::context::tls_server);
   boost::system::error_code ec;
   context->use_certificate_chain_file(certFile, ec);
   if (ec)
-    throw std::runtime_error("TLS certificate file '" + certFile +
-                             "' holds no valid PEM certificate: " + ec.message());
+    throw Error(Errc::Tls, "TLS certificate file '" + certFile +
+                               "' holds no valid PEM certificate: " + ec.message());
   context->use_private_key_file(keyFile, ssl::context::pem, ec);
   if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH)
-    throw std::runtime_error("TLS private key '" + keyFile + "' does not match certificate '" +
-                             certFile + "'");
+    throw Error(Errc::Tls,
+                "TLS private key '" + keyFile + "' does not match certificate '" + certFile + "'");
   if (ec)
-    throw std::runtime_error("TLS private key file '" + keyFile +
-                             "' holds no valid PEM private key: " + ec.message());
+    throw Error(Errc::Tls, "TLS private key file '" + keyFile +
+                               "' holds no valid PEM private key: " + ec.message());
   return context;
 }
 
@@ -73,13 +74,13 @@ std::shared_ptr<ssl::context> makeClientTls(const std::string& caFile, bool veri
   boost::system::error_code ec;
   if (caFile.empty()) {
     context->set_default_verify_paths(ec);
-    if (ec) throw std::runtime_error("TLS: cannot use the system CA store: " + ec.message());
+    if (ec) throw Error(Errc::Tls, "TLS: cannot use the system CA store: " + ec.message());
   } else {
     requireReadable(caFile, "TLS CA file");
     context->load_verify_file(caFile, ec);
     if (ec)
-      throw std::runtime_error("TLS CA file '" + caFile +
-                               "' holds no valid PEM certificate: " + ec.message());
+      throw Error(Errc::Tls,
+                  "TLS CA file '" + caFile + "' holds no valid PEM certificate: " + ec.message());
   }
   context->set_verify_mode(ssl::verify_peer);
   return context;

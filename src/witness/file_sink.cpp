@@ -1,10 +1,15 @@
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
+#include "ifmesh/error.hpp"
 #include "ifmesh/witness.hpp"
 
 namespace ifmesh {
@@ -40,7 +45,31 @@ bool continuesChain(const std::string& line, const std::string& prevHash, std::u
 
 }  // namespace
 
-FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHash_(kGenesis) {
+namespace detail {
+
+// The state behind a FileWitnessSink: the queue, and the thread that hashes and appends.
+class FileWitnessWriter {
+ public:
+  explicit FileWitnessWriter(const std::string& path);
+  ~FileWitnessWriter();
+  void record(const WitnessEvent& event);
+  void flush();
+
+ private:
+  void run();
+
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable wake_, drained_;
+  std::deque<WitnessEvent> queue_;
+  std::uint64_t enqueued_ = 0, written_ = 0;
+  bool stop_ = false;
+  std::uint64_t seq_ = 0;
+  std::string prevHash_;
+  std::thread writer_;
+};
+
+FileWitnessWriter::FileWitnessWriter(const std::string& path) : path_(path), prevHash_(kGenesis) {
   // Continue the chain of an existing file from its last record. A last line without its
   // newline is a write that a crash cut short: it is cut off (and the cut is itself recorded),
   // unless it is a whole record, which only missed its newline. A corrupt record that did end
@@ -71,11 +100,11 @@ FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHas
   if (!last.empty()) {
     auto seq = chainedSeq(last);
     if (!seq)
-      throw std::runtime_error("witness file " + path + ": the record at line " +
-                               std::to_string(lastLineNo) +
-                               " is corrupt and is not a torn write (it ends with a newline); "
-                               "check it with `ifmesh witness verify " +
-                               path + "` and move the file aside to start a new log");
+      throw Error(Errc::Io, "witness file " + path + ": the record at line " +
+                                std::to_string(lastLineNo) +
+                                " is corrupt and is not a torn write (it ends with a newline); "
+                                "check it with `ifmesh witness verify " +
+                                path + "` and move the file aside to start a new log");
     seq_ = *seq;
     prevHash_ = sha256Hex(last);
   }
@@ -89,8 +118,8 @@ FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHas
       std::error_code ec;
       std::filesystem::resize_file(path, completeBytes, ec);
       if (ec)
-        throw std::runtime_error("witness file " + path +
-                                 ": cannot cut its torn last line: " + ec.message());
+        throw Error(Errc::Io,
+                    "witness file " + path + ": cannot cut its torn last line: " + ec.message());
       WitnessEvent cut;
       cut.event = "witness_torn_record_discarded";
       cut.timestamp = isoTimestampNow();
@@ -100,11 +129,11 @@ FileWitnessSink::FileWitnessSink(const std::string& path) : path_(path), prevHas
     }
   }
   std::unique_ptr<FILE, int (*)(FILE*)> probe(std::fopen(path.c_str(), "a"), &std::fclose);
-  if (!probe) throw std::runtime_error("cannot open witness file " + path);
+  if (!probe) throw Error(Errc::Io, "cannot open witness file " + path);
   writer_ = std::thread([this] { run(); });
 }
 
-FileWitnessSink::~FileWitnessSink() {
+FileWitnessWriter::~FileWitnessWriter() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -113,7 +142,7 @@ FileWitnessSink::~FileWitnessSink() {
   writer_.join();
 }
 
-void FileWitnessSink::record(const WitnessEvent& event) {
+void FileWitnessWriter::record(const WitnessEvent& event) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(event);
@@ -122,13 +151,13 @@ void FileWitnessSink::record(const WitnessEvent& event) {
   wake_.notify_one();
 }
 
-void FileWitnessSink::flush() {
+void FileWitnessWriter::flush() {
   std::unique_lock lock(mutex_);
   std::uint64_t target = enqueued_;
   drained_.wait(lock, [&] { return written_ >= target; });
 }
 
-void FileWitnessSink::run() {
+void FileWitnessWriter::run() {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path_.c_str(), "a"), &std::fclose);
   for (;;) {
     std::deque<WitnessEvent> batch;
@@ -168,6 +197,21 @@ void FileWitnessSink::run() {
     }
     drained_.notify_all();
   }
+}
+
+}  // namespace detail
+
+FileWitnessSink::FileWitnessSink(const std::string& path)
+    : writer_(std::make_unique<detail::FileWitnessWriter>(path)) {}
+
+FileWitnessSink::~FileWitnessSink() = default;
+
+void FileWitnessSink::record(const WitnessEvent& event) {
+  writer_->record(event);
+}
+
+void FileWitnessSink::flush() {
+  writer_->flush();
 }
 
 }  // namespace ifmesh

@@ -14,13 +14,15 @@ namespace ifmesh {
 
 namespace detail {
 class ChannelCore;
-}
+class PeerCore;
+}  // namespace detail
+class PeerConnection;
 
-// A WebRTC DataChannel. Methods may be called from any thread; callbacks run on the ifmesh I/O
-// thread (see src/rtc/io_loop.hpp), so they must not block.
+// A WebRTC DataChannel, made by PeerConnection::createDataChannel or handed to onDataChannel.
+// Methods may be called from any thread; callbacks run on its connection's I/O thread (see
+// PeerConnection), so they must not block.
 class IFMESH_API DataChannel {
  public:
-  explicit DataChannel(std::shared_ptr<detail::ChannelCore> core);
   ~DataChannel();
   DataChannel(const DataChannel&) = delete;
   DataChannel& operator=(const DataChannel&) = delete;
@@ -46,9 +48,10 @@ class IFMESH_API DataChannel {
   void onMessage(std::function<void(Message&&)> cb);
   void onBufferedAmountLow(std::function<void()> cb);
 
-  const std::shared_ptr<detail::ChannelCore>& core() const { return core_; }
-
  private:
+  friend class PeerConnection;
+  friend class detail::PeerCore;
+  explicit DataChannel(std::shared_ptr<detail::ChannelCore> core);
   std::shared_ptr<detail::ChannelCore> core_;
 };
 

@@ -15,8 +15,10 @@ class PeerCore;
 }
 
 // A WebRTC peer connection carrying DataChannels only (ICE + DTLS 1.2 + SCTP).
-// Every method may be called from any thread. Callbacks run on the single ifmesh I/O thread.
-// Register callbacks before createOffer/setRemoteDescription to see every event.
+// Every method may be called from any thread. Callbacks run on the connection's I/O thread (one
+// of a small pool: one per core, at most 4, IFMESH_IO_THREADS overrides; RtcConfiguration::
+// ioThread picks which), one at a time, so they must not block. Register callbacks before
+// createOffer/setRemoteDescription to see every event.
 class IFMESH_API PeerConnection {
  public:
   explicit PeerConnection(RtcConfiguration config = {});
