@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
+#include "usage.hpp"
 
 namespace ifmesh::cli {
 
@@ -156,7 +157,11 @@ void addFloodCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--control-priority", a->controlPriority,
                   "Priority of the second control message: high | control")
       ->check(CLI::IsMember({"high", "control"}));
-  cmd->callback([a, &exitCode] { exitCode = runFlood(*a); });
+  cmd->footer(
+      "Example:\n  ifmesh flood --id s --to echo-1 --signal ws://127.0.0.1:8443 --count 100 "
+      "--size 32768\n"
+      "Prints the bandwidth adapter's mode changes and how long the control messages took.");
+  cmd->callback([a, &exitCode] { exitCode = reportingErrors([&] { return runFlood(*a); }); });
 }
 
 }  // namespace ifmesh::cli

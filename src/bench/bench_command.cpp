@@ -1,5 +1,6 @@
 #include "bench/bench_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -73,7 +74,22 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--scenario", args->scenarios,
                   "Scenario to run (repeatable): p2p, turn, mesh5, constrained, soak, soak-lossy, "
                   "soak-tbf, soak-netns, partial100, hub100, mesh100, or meshN for an N-agent "
-                  "full mesh; default: all");
+                  "full mesh; default: all")
+      ->check(CLI::Validator(
+          [](std::string& name) -> std::string {
+            auto known = scenarioNames();
+            if (std::find(known.begin(), known.end(), name) != known.end()) return "";
+            bool meshN = name.size() > 4 && name.size() <= 8 && name.rfind("mesh", 0) == 0 &&
+                         name.find_first_not_of("0123456789", 4) == std::string::npos;
+            if (meshN && std::stoi(name.substr(4)) >= 2) return "";
+            return "unknown scenario '" + name + "' (see --help for the list)";
+          },
+          "SCENARIO"));
+  cmd->footer(
+      "Example:\n  ifmesh bench --scenario p2p --scenario mesh5 --json results.json --html "
+      "report.html\n"
+      "Every scenario also measures its floor (plain UDP, or the same TURN server) in the same "
+      "run.");
   cmd->add_option("--json", args->jsonPath, "Write every figure to this JSON file");
   cmd->add_option("--html", args->htmlPath, "Write a self-contained HTML report with plots");
   cmd->add_option("--samples", args->samples, "Timed echo round trips per scenario")
