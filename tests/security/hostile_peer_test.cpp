@@ -32,6 +32,25 @@ void expectDelivers(Agent& from, const std::string& to, Inbox& inbox) {
   EXPECT_TRUE(waitFor([&] { return inbox.size() == 1; }, 10s));
 }
 
+// A witnessed victim and mallory, registered with one server; link() has mallory link to the
+// victim. The victim's messages land in `inbox`.
+struct VictimAndMallory {
+  std::unique_ptr<signaling::Server> server = startSignaling();
+  WitnessEvents log;
+  Agent victim{meshAgentConfig("victim", *server, log.witness)};
+  Agent mallory{meshAgentConfig("mallory", *server)};
+  Inbox inbox;
+
+  bool link() {
+    inbox.attach(victim);
+    for (Agent* a : {&victim, &mallory}) a->connectToSignaling();
+    for (Agent* a : {&victim, &mallory})
+      if (!a->waitRegistered(5s)) return false;
+    mallory.connect("victim");
+    return waitFor([&] { return mallory.peerState("victim") == PeerState::Connected; });
+  }
+};
+
 TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
   auto server = startSignaling();
   WitnessEvents log;
@@ -79,16 +98,9 @@ TEST(HostilePeer, OffersFromAKeylessIdAllocateNothing) {
 // A linked peer asks the victim to forward messages to names no agent holds: the victim refuses
 // (witnessed) instead of opening a connection toward each invented name, and keeps serving.
 TEST(HostilePeer, ARelayForwardsOnlyTowardKnownAgents) {
-  auto server = startSignaling();
-  WitnessEvents log;
-  Agent victim(meshAgentConfig("victim", *server, log.witness));
-  Agent mallory(meshAgentConfig("mallory", *server));
-  Inbox inbox;
-  inbox.attach(victim);
-  for (Agent* a : {&victim, &mallory}) a->connectToSignaling();
-  for (Agent* a : {&victim, &mallory}) ASSERT_TRUE(a->waitRegistered(5s));
-  mallory.connect("victim");
-  ASSERT_TRUE(waitFor([&] { return mallory.peerState("victim") == PeerState::Connected; }));
+  VictimAndMallory t;
+  ASSERT_TRUE(t.link());
+  auto& [server, log, victim, mallory, inbox] = t;
 
   for (int i = 0; i < 50; ++i) {
     IFMessage m;
@@ -189,16 +201,9 @@ TEST(HostilePeer, AForwardToAnAgentThatJustJoinedWaitsForTheDirectory) {
 // their fields, nest without end, ack what was never sent, or claim impossible hop counts. The
 // victim rejects each (witnessed), stays linked, and delivers the next proper message.
 TEST(HostilePeer, HostileLinkFramesAreRejectedAndTheLinkKeepsWorking) {
-  auto server = startSignaling();
-  WitnessEvents log;
-  Agent victim(meshAgentConfig("victim", *server, log.witness));
-  Agent mallory(meshAgentConfig("mallory", *server));
-  Inbox inbox;
-  inbox.attach(victim);
-  for (Agent* a : {&victim, &mallory}) a->connectToSignaling();
-  for (Agent* a : {&victim, &mallory}) ASSERT_TRUE(a->waitRegistered(5s));
-  mallory.connect("victim");
-  ASSERT_TRUE(waitFor([&] { return mallory.peerState("victim") == PeerState::Connected; }));
+  VictimAndMallory t;
+  ASSERT_TRUE(t.link());
+  auto& [server, log, victim, mallory, inbox] = t;
   expectDelivers(mallory, "victim", inbox);
 
   // Well formed, but claims to come from another agent and carries no signature.
