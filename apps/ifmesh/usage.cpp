@@ -7,6 +7,7 @@
 #include "ifmesh/error.hpp"
 #include "ifmesh/signaling.hpp"
 #include "rtc/ice_server_url.hpp"
+#include "signaling/signaling_url.hpp"
 
 namespace ifmesh::cli {
 
@@ -30,24 +31,11 @@ std::string flagError(const std::string& flag, const std::string& value, const s
 }
 
 void checkSignalingUrl(const std::string& flag, const std::string& url) {
-  auto rest = url.rfind("wss://", 0) == 0  ? url.substr(6)
-              : url.rfind("ws://", 0) == 0 ? url.substr(5)
-                                           : std::string();
-  const std::string expected = "expected ws://HOST:PORT or wss://HOST:PORT";
-  if (rest.empty()) throw UsageError(flagError(flag, url, expected));
-  std::string authority = rest.substr(0, rest.find('/'));
-  std::size_t colon = authority.rfind(':');
-  bool bracketed = !authority.empty() && authority.front() == '[';
-  if (colon != std::string::npos && (!bracketed || colon > authority.find(']'))) {
-    std::string port = authority.substr(colon + 1);
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-      throw UsageError(flagError(flag, url, "the port must be 1 to 65535"));
-    authority.resize(colon);
+  try {
+    signaling::parseSignalingUrl(url);
+  } catch (const Error& e) {
+    throw UsageError(flagError(flag, url, e.what()));
   }
-  if (authority.empty() || authority.find_first_of(" @?#") != std::string::npos)
-    throw UsageError(flagError(flag, url, expected));
 }
 
 void checkIceServerUrl(const std::string& flag, const std::string& url) {

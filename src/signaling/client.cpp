@@ -17,6 +17,7 @@
 #include "ifmesh/signaling.hpp"
 #include "rtc/callback_slot.hpp"
 #include "signaling/protocol_rules.hpp"
+#include "signaling/signaling_url.hpp"
 #include "signaling/tls.hpp"
 #include "signaling/ws_conn.hpp"
 
@@ -48,32 +49,11 @@ asio::io_context& clientIo() {
   return instance.io;
 }
 
-struct Url {
-  std::string host, port, path;
-  bool tls = false;
-};
-
-Url parseUrl(const std::string& url) {
-  Url u;
-  u.tls = url.rfind("wss://", 0) == 0;
-  if (!u.tls && url.rfind("ws://", 0) != 0)
-    throw Error(Errc::InvalidArgument, "signaling URL must be ws://host:port or wss://host:port");
-  std::string rest = url.substr(u.tls ? 6 : 5);
-  auto slash = rest.find('/');
-  u.path = slash == std::string::npos ? "/" : rest.substr(slash);
-  rest = rest.substr(0, slash);
-  auto colon = rest.rfind(':');
-  u.host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  u.port = colon == std::string::npos ? (u.tls ? "443" : "80") : rest.substr(colon + 1);
-  if (u.host.size() > 1 && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
-  return u;
-}
-
 }  // namespace
 
 struct detail::ClientImpl : std::enable_shared_from_this<detail::ClientImpl> {
   ClientConfig config;
-  Url url;
+  SignalingUrl url;
   asio::strand<asio::io_context::executor_type> strand{clientIo().get_executor()};
   std::shared_ptr<asio::ssl::context> tls;  // wss:// only
   std::shared_ptr<WsConn> conn;             // the current connection attempt, if any
@@ -266,7 +246,7 @@ struct detail::ClientImpl : std::enable_shared_from_this<detail::ClientImpl> {
 };
 
 Client::Client(ClientConfig config) : impl_(std::make_shared<detail::ClientImpl>()) {
-  impl_->url = parseUrl(config.url);
+  impl_->url = parseSignalingUrl(config.url);
   if (impl_->url.tls) impl_->tls = makeClientTls(config.tlsCaFile, config.tlsVerifyPeer);
   impl_->config = std::move(config);
 }
