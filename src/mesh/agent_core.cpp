@@ -93,7 +93,6 @@ void AgentCore::start() {
     onLoop([agents](AgentCore& self) {
       self.registered = true;
       self.handleDirectory(agents);
-      self.resumeHeldForwards(true);
     });
   });
   signaling_->onAgentJoined(
@@ -247,6 +246,7 @@ void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
   for (const auto& id : agents) departedAt_.erase(id);
   routes_.clear();
   formTopology();
+  resumeHeldForwards(true);
 }
 
 void AgentCore::formTopology() {
