@@ -17,7 +17,7 @@ struct AgentTestAccess {
   // Puts `frame` on the open channel to `neighbour` as it is, bypassing every check of ours.
   static void sendRawFrame(Agent& agent, const std::string& neighbour, const std::string& frame) {
     auto& c = core(agent);
-    c.loop().invoke([&] { c.link(neighbour, false)->sendNow(frame); });
+    c.loop().invoke([&] { c.link(neighbour, false)->sendRaw(frame); });
   }
   // Messages accepted for `neighbour` and not yet acknowledged by it (0 without a link).
   static std::size_t unacknowledged(Agent& agent, const std::string& neighbour) {

@@ -1,5 +1,7 @@
 #include "mesh/link_auth.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace ifmesh::detail {
 
 std::string helloSigningInput(const std::string& senderId, std::uint64_t incarnation,
@@ -8,21 +10,14 @@ std::string helloSigningInput(const std::string& senderId, std::uint64_t incarna
       .dump();
 }
 
-const char* verifyHello(const nlohmann::json& hello, const PublicKey* key,
-                        const std::string& peerId, const std::string& ownId,
-                        const std::string& remoteFingerprint) {
+const char* verifyHello(const link::Hello& hello, const PublicKey* key, const std::string& peerId,
+                        const std::string& ownId, const std::string& remoteFingerprint) {
   if (!key) return "unknown_peer_key";
-  auto fp = hello.find("fp");
-  auto sig = hello.find("sig");
-  if (fp == hello.end() || sig == hello.end() || !fp->is_string() || !sig->is_string())
-    return "missing_signature";
-  if (remoteFingerprint.empty() || fp->get_ref<const std::string&>() != remoteFingerprint)
+  if (hello.fingerprint.empty() || hello.signature.empty()) return "missing_signature";
+  if (remoteFingerprint.empty() || hello.fingerprint != remoteFingerprint)
     return "fingerprint_mismatch";
-  std::uint64_t incarnation = 0;
-  if (auto inc = hello.find("inc"); inc != hello.end() && inc->is_number_unsigned())
-    incarnation = inc->get<std::uint64_t>();
-  if (!key->verify(helloSigningInput(peerId, incarnation, remoteFingerprint, ownId),
-                   sig->get_ref<const std::string&>()))
+  if (!key->verify(helloSigningInput(peerId, hello.incarnation, remoteFingerprint, ownId),
+                   hello.signature))
     return "bad_signature";
   return nullptr;
 }

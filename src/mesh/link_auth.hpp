@@ -8,9 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "ifmesh/identity.hpp"
+#include "mesh/link_codec.hpp"
 
 namespace ifmesh::detail {
 
@@ -20,8 +19,7 @@ std::string helloSigningInput(const std::string& senderId, std::uint64_t incarna
 // nullptr when the hello proves that peerId, holding `key`, owns the DTLS certificate with
 // remoteFingerprint; else "unknown_peer_key", "missing_signature", "fingerprint_mismatch" or
 // "bad_signature".
-const char* verifyHello(const nlohmann::json& hello, const PublicKey* key,
-                        const std::string& peerId, const std::string& ownId,
-                        const std::string& remoteFingerprint);
+const char* verifyHello(const link::Hello& hello, const PublicKey* key, const std::string& peerId,
+                        const std::string& ownId, const std::string& remoteFingerprint);
 
 }  // namespace ifmesh::detail

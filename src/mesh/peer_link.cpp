@@ -7,16 +7,12 @@
 #include "ifmesh/error.hpp"
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
-#include "mesh/frame_compression.hpp"
 #include "mesh/link_auth.hpp"
-#include "mesh/link_frame.hpp"
 #include "rtc/sdp.hpp"
 
 namespace ifmesh::detail {
 
 namespace {
-constexpr const char* kChannelLabel = "if-agent-messaging";
-constexpr std::uint16_t kChannelId = 0;  // negotiated out of band: no DCEP round trip
 // A link ack only lets the sender forget what it keeps for a resend, so it waits to ride on
 // our next message to the peer (takeAck) and goes alone after kAckEvery messages or kAckDelay.
 // Alone it costs two datagrams (the ack and the peer's SCTP SACK of it): with 5 ms, mesh100's
@@ -39,7 +35,11 @@ std::string pinnedFingerprint(const std::string& sdp, rtc::sdp::SessionDescripti
 }  // namespace
 
 PeerLink::PeerLink(AgentCore& agent, std::string peerId)
-    : agent_(agent), peerId_(std::move(peerId)) {}
+    : agent_(agent),
+      peerId_(std::move(peerId)),
+      session_(sessionConfig(), [this](IFMessage&& message, int hops) {
+        return agent_.receive(message, hops, peerId_);
+      }) {}
 
 PeerLink::~PeerLink() {
   releaseAttemptSlot();
@@ -49,7 +49,7 @@ PeerLink::~PeerLink() {
 std::optional<std::size_t> PeerLink::bufferedAmount() const {
   if (!channel_ || !channel_->isOpen()) return std::nullopt;
   // Messages held back by the high-water mark are as much a backlog as the channel's own.
-  return channel_->bufferedAmount() + batchBytes_ + queue_.waitingBytes();
+  return channel_->bufferedAmount() + session_.backlogBytes();
 }
 
 bool PeerLink::isOfferer() const {
@@ -133,15 +133,9 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
   pc_ = std::make_unique<PeerConnection>(agent_.rtcConfig(relay));
   ++connectionsCreated_;
   DataChannelInit init;
-  init.negotiatedId = kChannelId;
-  channel_ = pc_->createDataChannel(kChannelLabel, init);
-  peerHelloSeen_ = false;
-  helloSent_ = false;
+  init.negotiatedId = link::kChannelStreamId;  // negotiated out of band: no DCEP round trip
+  channel_ = pc_->createDataChannel(link::kChannelLabel, init);
   remoteFingerprint_.clear();
-  peerAuthenticated_ = false;
-  refused_ = false;
-  helloFingerprint_.clear();
-  helloSignature_.clear();
   wireConnection();
 }
 
@@ -180,9 +174,9 @@ void PeerLink::wireConnection() {
     auto self = weak.lock();
     if (!self || self->sid_ != sid) return;
     if (auto* text = std::get_if<std::string>(&m))
-      self->onChannelFrame(*text);
+      self->onChannelText(*text);
     else if (auto* binary = std::get_if<Binary>(&m))
-      self->onBinaryFrame(*binary);
+      self->onChannelBinary(*binary);
   });
 }
 
@@ -283,10 +277,9 @@ void PeerLink::closeConnection() {
     // Destroying a PeerConnection from its own loop is safe: transports die after this dispatch.
     pc_.reset();
   }
-  ackTimer_.cancel();
-  batchTimer_.cancel();
-  batch_.clear();  // still in queue_ as sent: resent after the next hello
-  batchBytes_ = 0;
+  session_.close();
+  sessionTimer_.cancel();
+  sessionTimerDue_.reset();
 }
 
 void PeerLink::onChannelOpen() {
@@ -314,7 +307,7 @@ void PeerLink::onChannelOpen() {
     agent_.witness("peer_connected", peerId_, std::move(link));
   }
   failedAttempts_ = 0;
-  if (!helloSent_) sendHello();  // the peer's hello may have made us say ours already
+  openSession();  // the peer's hello may have opened it already
 }
 
 void PeerLink::onTransportDown(std::string why) {
@@ -326,7 +319,7 @@ void PeerLink::onTransportDown(std::string why) {
   if (wasConnected) {
     downSince_ = std::chrono::steady_clock::now();
     agent_.witness("peer_disconnected", peerId_,
-                   {{"reason", why}, {"unacknowledged", queue_.messages()}});
+                   {{"reason", why}, {"unacknowledged", session_.unacknowledged()}});
     setState(PeerState::Reconnecting);
     attemptTimer_.cancel();
     failedAttempts_ = 0;
@@ -387,51 +380,103 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
-namespace {
-
-std::string msgFrame(std::uint64_t seq, int hops, int lane, const std::string& json,
-                     std::uint64_t ack = 0) {
-  std::string f = "{\"t\":\"msg\",\"s\":" + std::to_string(seq) + ",\"h\":" + std::to_string(hops);
-  if (lane != static_cast<int>(MessagePriority::Normal)) f += ",\"l\":" + std::to_string(lane);
-  if (ack != 0) f += ",\"a\":" + std::to_string(ack);
-  f += ",\"m\":";
-  f += json;
-  f += '}';
-  return f;
+link::SessionConfig PeerLink::sessionConfig() const {
+  link::SessionConfig c;
+  c.ownId = agent_.id();
+  c.peerId = peerId_;
+  c.incarnation = agent_.incarnation();
+  c.maxMessageBytes = agent_.config().maxMessageBytes;
+  c.queue = agent_.config().bandwidth.queue;
+  c.ackEvery = kAckEvery;
+  c.ackDelay = kAckDelay;
+  c.peerKey = [this] { return agent_.peerKey(peerId_); };
+  return c;
 }
 
-bool urgentLane(int lane) {
-  return isUrgent(static_cast<MessagePriority>(lane));
+void PeerLink::configureSession() {
+  session_.setBatchDelay(agent_.batchDelay());
+  const auto& c = agent_.config().bandwidth.compression;
+  session_.setCompression(c.enabled && agent_.qualityMode() == QualityMode::Low, c.threshold,
+                          c.level);
 }
 
-}  // namespace
+void PeerLink::openSession() {
+  if (session_.isOpen() || !channel_ || !pc_) return;
+  link::Connection c;
+  const auto& hook = agent_.testHooks.helloFingerprint;
+  c.localFingerprint = hook.empty() ? pc_->localFingerprint() : hook;
+  c.helloSignature = agent_.identity().sign(
+      helloSigningInput(agent_.id(), agent_.incarnation(), c.localFingerprint, peerId_));
+  c.remoteFingerprint = remoteFingerprint_;
+  c.channelFull = [this](std::size_t pending) {
+    return !channel_ ||
+           channel_->bufferedAmount() + pending >= agent_.config().bandwidth.queue.channelHighWater;
+  };
+  configureSession();
+  session_.open(std::chrono::steady_clock::now(), std::move(c));
+  drive();
+}
+
+void PeerLink::drive() {
+  for (auto& out : session_.takeOutput()) {
+    if (!channel_ || !channel_->isOpen()) break;  // kept in the session, resent after reconnect
+    try {
+      if (out.binary)
+        channel_->send(
+            std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
+      else
+        channel_->send(out.bytes);
+    } catch (const Error&) {
+      break;  // the channel closed under us: unacknowledged messages are resent later
+    }
+  }
+  for (auto& e : session_.takeEvents()) {
+    if (std::holds_alternative<link::Authenticated>(e)) {
+      authFailures_ = 0;
+    } else if (auto* failed = std::get_if<link::AuthFailed>(&e)) {
+      refuse(failed->reason);
+    } else if (auto* rejected = std::get_if<link::Rejected>(&e)) {
+      nlohmann::json meta = {{"reason", rejected->reason}};
+      if (!rejected->messageId.empty()) meta["message_id"] = rejected->messageId;
+      agent_.witness("ifmessage_rejected", peerId_, std::move(meta));
+    } else if (std::holds_alternative<link::Released>(e)) {
+      agent_.spaceFreed();
+    } else if (auto* restarted = std::get_if<link::PeerRestarted>(&e)) {
+      agent_.witness("peer_restarted", peerId_,
+                     {{"unacknowledged", restarted->unacknowledged},
+                      {"waiting", restarted->waiting},
+                      {"delivered_from_old", restarted->deliveredFromOld}});
+    } else if (auto* batch = std::get_if<link::BatchSent>(&e)) {
+      agent_.batchSent(batch->frames);
+    } else if (auto* z = std::get_if<link::Compressed>(&e)) {
+      agent_.compressed(z->before, z->after);
+    }
+  }
+  armSessionTimer();
+}
+
+void PeerLink::armSessionTimer() {
+  auto due = session_.nextDeadline();
+  if (due == sessionTimerDue_ && (!due || sessionTimer_.active())) return;
+  sessionTimer_.cancel();
+  sessionTimerDue_ = due;
+  if (!due) return;
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *due - std::chrono::steady_clock::now());
+  sessionTimer_ = agent_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
+    sessionTimer_ = rtc::IoLoop::Timer();
+    sessionTimerDue_.reset();
+    configureSession();
+    session_.tick(std::chrono::steady_clock::now());
+    drive();
+    return false;
+  });
+}
 
 bool PeerLink::enqueue(const IFMessage& message, int hops) {
-  std::string json;
-  try {
-    json = serialize(message);
-  } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
-    throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
-  }
-  // The largest frame this message can become (20 digits: any link sequence).
-  std::size_t frameBytes = msgFrame(UINT64_MAX, hops, 0, json, UINT64_MAX).size();
-  if (frameBytes > agent_.config().maxMessageBytes)
-    throw Error(Errc::MessageTooLarge,
-                "IFMessage of " + std::to_string(frameBytes) + " bytes exceeds the " +
-                    std::to_string(agent_.config().maxMessageBytes) + "-byte limit");
-  // The peer drops deeper frames unacknowledged, which would stall every later message.
-  if (jsonNestingDepth(json, kMaxJsonDepth) > kMaxJsonDepth)
-    throw Error(Errc::InvalidArgument,
-                "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  // A forwarded message is never dropped for room: it is not taken, and the neighbour that sent
-  // it keeps it until this queue drains.
-  const auto& limits = agent_.config().bandwidth.queue;
-  std::vector<IFMessage> dropped;
-  if (!queue_.fits(json.size(), limits)) {
-    if (hops > 0) return false;
-    dropped = makeRoom(message, json.size());
-  }
-  queue_.push(message, std::move(json), hops);
+  configureSession();
+  auto result = session_.enqueue(std::chrono::steady_clock::now(), message, hops);
+  if (!result.taken) return false;
   if (agent_.witnessing())
     agent_.witness("ifmessage_sent", peerId_,
                    {{"message_id", message.id},
@@ -440,132 +485,46 @@ bool PeerLink::enqueue(const IFMessage& message, int hops) {
                     {"priority", toString(message.priority)},
                     {"hops", hops},
                     {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
+  drive();
   // Reported only now that the new message is queued: the callback may send again.
-  for (const auto& d : dropped) agent_.dropped(d, peerId_);
-  pump();
+  for (const auto& d : result.dropped) agent_.dropped(d, peerId_);
   return true;
 }
 
 bool PeerLink::hasRoomToForward() const {
-  const auto& limits = agent_.config().bandwidth.queue;
-  return queue_.messages() <= limits.maxMessages / 2 && queue_.bytes() <= limits.maxBytes / 2;
+  return session_.hasRoomToForward();
 }
 
 void PeerLink::resumeReceiving() {
-  for (auto& r : received_) r.resyncRequestedAt.reset();
-  sendHello();
-}
-
-std::vector<IFMessage> PeerLink::makeRoom(const IFMessage& message, std::size_t bytes) {
-  const auto& limits = agent_.config().bandwidth.queue;
-  if (limits.policy == QueuePolicy::DropOldest) {
-    auto dropped = queue_.dropFor(bytes, limits);
-    if (!dropped.empty()) return dropped;
-  }
-  throw Error(Errc::QueueFull,
-              "send queue to " + peerId_ + " holds " + std::to_string(queue_.messages()) +
-                  " messages / " + std::to_string(queue_.bytes()) + " bytes (limits " +
-                  std::to_string(limits.maxMessages) + " / " + std::to_string(limits.maxBytes) +
-                  ", policy " + toString(limits.policy) + "); message " + message.id +
-                  " not accepted");
+  session_.resumeReceiving(std::chrono::steady_clock::now());
+  drive();
 }
 
 void PeerLink::pump() {
-  // The peer's hello (which may arrive before our open event) is what makes sending safe.
-  if (!peerHelloSeen_ || !channel_ || !channel_->isOpen()) return;
-  const std::size_t highWater = agent_.config().bandwidth.queue.channelHighWater;
-  while (auto lane = queue_.nextLane(false)) {
-    bool urgent = urgentLane(*lane);
-    // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
-    // batch delay throttle a link to one high-water mark per delay.
-    if (!urgent && channel_->bufferedAmount() >= highWater) return;
-    const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
-      return msgFrame(seq, w.hops, *lane, w.json, takeAck(*lane));
-    });
-    transmit(sent.frame, urgent);
-    if (!channel_) return;  // the send found the channel closed
-  }
+  configureSession();
+  session_.pump(std::chrono::steady_clock::now());
+  drive();
 }
 
-void PeerLink::transmit(const std::string& frame, bool urgent) {
-  if (!channel_ || !channel_->isOpen()) return;  // kept in the queue, resent after reconnect
-  auto delay = agent_.batchDelay();
-  // Control/High frames go out at once, ahead of whatever waits in the batch.
-  if (urgent || (delay.count() == 0 && batch_.empty())) return sendNow(frame);
-  // MEDIUM/LOW quality: frames to this peer leave together, once per batch delay.
-  if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
-  batch_.push_back(frame);
-  batchBytes_ += frame.size() + 1;
-  if (!batchTimer_.active())
-    batchTimer_ = agent_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
-      batchTimer_ = rtc::IoLoop::Timer();
-      flushBatch();
-      pump();
-      return false;
-    });
+void PeerLink::sendRaw(const std::string& text) {
+  if (channel_ && channel_->isOpen()) channel_->send(text);
 }
 
-void PeerLink::sendNow(const std::string& text) {
-  if (!channel_ || !channel_->isOpen()) return;
-  try {
-    const auto& c = agent_.config().bandwidth.compression;
-    if (c.enabled && text.size() > c.threshold && agent_.qualityMode() == QualityMode::Low) {
-      if (auto z = compressFrame(text, c.level)) {
-        channel_->send(std::span(reinterpret_cast<const std::byte*>(z->data()), z->size()));
-        agent_.compressed(text.size(), z->size());
-        return;
-      }
-    }
-    channel_->send(text);
-  } catch (const Error&) {
-    // The channel closed under us: messages stay unacknowledged and are resent later.
-  }
+void PeerLink::onChannelText(const std::string& text) {
+  openSession();  // the peer's hello may arrive before our open event
+  configureSession();
+  session_.receive(std::chrono::steady_clock::now(), text);
+  drive();
 }
 
-void PeerLink::flushBatch() {
-  if (batch_.empty()) return;
-  if (batch_.size() == 1) {
-    sendNow(batch_.front());
-  } else {
-    // Each frame is a JSON object, so joining them makes a valid JSON array.
-    std::string text = "{\"t\":\"batch\",\"f\":[";
-    for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (i) text += ',';
-      text += batch_[i];
-    }
-    text += "]}";
-    sendNow(text);
-    agent_.batchSent(batch_.size());
-  }
-  batch_.clear();
-  batchBytes_ = 0;
+void PeerLink::onChannelBinary(std::span<const std::byte> data) {
+  openSession();
+  configureSession();
+  session_.receiveBinary(std::chrono::steady_clock::now(), data);
+  drive();
 }
 
-void PeerLink::sendHello() {
-  if (!channel_ || !channel_->isOpen()) return;
-  helloSent_ = true;
-  nlohmann::json lanes = nlohmann::json::array();
-  for (const auto& r : received_) lanes.push_back(r.delivered);
-  auto normal = static_cast<int>(MessagePriority::Normal);
-  if (helloSignature_.empty()) {
-    const auto& hook = agent_.testHooks.helloFingerprint;
-    helloFingerprint_ = hook.empty() ? pc_->localFingerprint() : hook;
-    helloSignature_ = agent_.identity().sign(
-        helloSigningInput(agent_.id(), agent_.incarnation(), helloFingerprint_, peerId_));
-  }
-  transmit(nlohmann::json{{"t", "hello"},
-                          {"recv", received_[normal].delivered},
-                          {"lanes", lanes},
-                          {"inc", agent_.incarnation()},
-                          {"peer", peerIncarnation_},
-                          {"fp", helloFingerprint_},
-                          {"sig", helloSignature_}}
-               .dump(),
-           true);
-}
-
-void PeerLink::refuse(const char* reason) {
-  refused_ = true;  // the rest of this connection's frames are ignored
+void PeerLink::refuse(const std::string& reason) {
   ++authFailures_;
   agent_.witness("peer_auth_failed", peerId_,
                  {{"reason", reason}, {"consecutive_failures", authFailures_}});
@@ -586,195 +545,8 @@ void PeerLink::refuse(const char* reason) {
   });
 }
 
-void PeerLink::peerRestarted(std::uint64_t incarnation) {
-  // The new process delivered nothing of ours and numbers its own messages from 1 in every lane.
-  // Renumbering what it has not acknowledged from 1 is what lets it take them: it would
-  // otherwise wait for sequence 1 forever while we resend from the old numbering. Waiting
-  // messages get their sequences on send, after these.
-  std::uint64_t deliveredFromOld = 0;
-  for (const auto& r : received_) deliveredFromOld += r.delivered;
-  agent_.witness("peer_restarted", peerId_,
-                 {{"unacknowledged", queue_.messages()},
-                  {"waiting", queue_.waitingMessages()},
-                  {"delivered_from_old", deliveredFromOld}});
-  received_ = {};
-  ackTimer_.cancel();
-  queue_.renumber([&](int lane, const SendQueue::Sent& s) {
-    return msgFrame(s.seq, s.hops, lane, serialize(s.message));
-  });
-  peerIncarnation_ = incarnation;
-}
-
-void PeerLink::resendSent() {
-  for (int lane = 0; lane < kMessagePriorities; ++lane)
-    for (const auto& s : queue_.sent(lane)) transmit(s.frame, urgentLane(lane));
-}
-
-void PeerLink::sendAcks() {
-  for (int lane = 0; lane < kMessagePriorities; ++lane) {
-    auto& r = received_[lane];
-    if (r.delivered <= r.ackSent) continue;
-    r.ackSent = r.delivered;
-    nlohmann::json ack = {{"t", "ack"}, {"seq", r.delivered}};
-    if (lane != static_cast<int>(MessagePriority::Normal)) ack["l"] = lane;
-    transmit(ack.dump(), urgentLane(lane));
-  }
-}
-
-std::uint64_t PeerLink::takeAck(int lane) {
-  auto& r = received_[lane];
-  if (r.delivered <= r.ackSent) return 0;
-  r.ackSent = r.delivered;
-  if (std::all_of(received_.begin(), received_.end(),
-                  [](const auto& other) { return other.delivered <= other.ackSent; }))
-    ackTimer_.cancel();
-  return r.delivered;
-}
-
-void PeerLink::scheduleAck() {
-  bool owed = false;
-  for (const auto& r : received_) {
-    if (r.delivered - r.ackSent >= kAckEvery) {
-      ackTimer_.cancel();
-      sendAcks();
-      return;
-    }
-    owed = owed || r.delivered > r.ackSent;
-  }
-  if (!owed || ackTimer_.active()) return;  // nothing owed: a reply already carried the ack
-  ackTimer_ = agent_.loop().addTimer(kAckDelay, [this] {
-    ackTimer_ = rtc::IoLoop::Timer();
-    sendAcks();
-    return false;
-  });
-}
-
-void PeerLink::acknowledged(int lane, std::uint64_t seq) {
-  if (queue_.acknowledge(lane, seq) > 0) agent_.spaceFreed();
-}
-
-void PeerLink::onChannelFrame(const std::string& text) {
-  for (auto& frame : splitLinkFrames(text)) handleFrame(frame);  // batches split transparently
-}
-
-void PeerLink::onBinaryFrame(std::span<const std::byte> data) {
-  std::string text;
-  try {
-    // A batch holds at most kMaxBatchBytes of frames, or one frame up to maxMessageBytes.
-    text = decompressFrame(data, agent_.config().maxMessageBytes + kMaxBatchBytes + 64);
-  } catch (const Error& e) {
-    // What it carried is never acknowledged: the gap makes us ask for a resend.
-    agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
-    return;
-  }
-  onChannelFrame(text);
-}
-
-void PeerLink::handleFrame(nlohmann::json& frame) {
-  if (refused_) return;
-  auto frameType = linkFrameType(frame);
-  if (!frameType) {
-    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "malformed frame"}});
-    return;
-  }
-  const std::string& type = *frameType;
-  auto seqOf = [&](const char* key) { return linkFrameSeq(frame, key); };
-  auto lane = linkFrameLane(frame);
-  if (!lane) {
-    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "bad priority lane"}});
-    return;
-  }
-  if (type == "hello") {
-    auto recv = seqOf("recv");
-    if (!recv) return;
-    if (!peerAuthenticated_) {
-      if (const char* reason =
-              verifyHello(frame, agent_.peerKey(peerId_), peerId_, agent_.id(), remoteFingerprint_))
-        return refuse(reason);
-      peerAuthenticated_ = true;
-      authFailures_ = 0;
-    }
-    if (auto inc = seqOf("inc"); inc && *inc != 0) {
-      // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
-      // anything from that process is delivered: a different one is a restart.
-      if (peerIncarnation_ != 0 && *inc != peerIncarnation_)
-        peerRestarted(*inc);
-      else
-        peerIncarnation_ = *inc;
-    }
-    if (!helloSent_) sendHello();  // before any resend: the peer learns who we are first
-    // Counts of what an earlier process of ours sent say nothing about this one's messages.
-    auto about = seqOf("peer");
-    if (!about || *about == agent_.incarnation()) {
-      if (auto lanes = linkFrameLanes(frame)) {
-        for (int l = 0; l < kMessagePriorities; ++l) acknowledged(l, (*lanes)[l]);
-      } else {
-        acknowledged(static_cast<int>(MessagePriority::Normal), *recv);
-      }
-    }
-    peerHelloSeen_ = true;
-    resendSent();
-    pump();
-  } else if (!peerAuthenticated_) {
-    // The peer says hello before anything else: nothing precedes its proof of identity.
-    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unauthenticated_link"}});
-  } else if (type == "ack") {
-    auto seq = seqOf("seq");
-    if (!seq) return;
-    acknowledged(*lane, *seq);
-  } else if (type == "msg" && frame.contains("m")) {
-    if (auto ack = seqOf("a")) acknowledged(*lane, *ack);
-    IFMessage message;
-    try {
-      // The frame's size was bounded by the channel's max-message-size; parse it only once.
-      message = ifmessageFromJsonValue(std::move(frame["m"]));  // the frame is ours to take
-    } catch (const Error& e) {
-      agent_.witness("ifmessage_rejected", peerId_, {{"reason", e.what()}});
-      return;
-    }
-    auto linkSeq = seqOf("s");
-    int hops = linkFrameHops(frame);
-    if (!linkSeq) {
-      agent_.witness("ifmessage_rejected", peerId_, {{"reason", "frame without link sequence"}});
-      return;
-    }
-    // A message that has not been forwarded must come from the neighbour that sent it.
-    if (hops == 0 && message.source != peerId_) {
-      agent_.witness(
-          "ifmessage_rejected", peerId_,
-          {{"reason", "source does not match the sending peer"}, {"message_id", message.id}});
-      return;
-    }
-    auto& r = received_[*lane];
-    if (*linkSeq <= r.delivered) {  // a resend we already took
-      scheduleAck();
-      return;
-    }
-    if (*linkSeq != r.delivered + 1) {
-      // Something went missing: ask for a resend from where we are (once per gap).
-      if (r.resyncRequestedAt != r.delivered) {
-        r.resyncRequestedAt = r.delivered;
-        sendHello();
-      }
-      return;
-    }
-    // Counted before delivery, so a reply sent from the message callback carries its ack.
-    r.delivered = *linkSeq;
-    if (!agent_.receive(message, hops, peerId_)) {
-      // Held back (the next hop's queue is full; no callback ran): unacknowledged, so the peer
-      // keeps it and resends it after our next hello; later frames of the lane wait for it too.
-      r.delivered = *linkSeq - 1;
-      r.resyncRequestedAt = r.delivered;
-      return;
-    }
-    scheduleAck();
-  } else {
-    agent_.witness("ifmessage_rejected", peerId_, {{"reason", "unknown frame type " + type}});
-  }
-}
-
 void PeerLink::failAll(const std::string& reason) {
-  auto pending = queue_.takeAll();
+  auto pending = session_.takeAll();
   agent_.spaceFreed();
   for (auto& m : pending) agent_.undeliverable(m, reason);
 }

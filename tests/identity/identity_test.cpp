@@ -249,11 +249,11 @@ TEST(HelloProof, BindsKeyFingerprintIncarnationAndBothIds) {
   auto alice = AgentIdentity::generate();
   auto key = *PublicKey::parse(alice.publicKey());
   std::string fp = "AB:CD:EF";
-  nlohmann::json hello = {{"t", "hello"},
-                          {"inc", 42u},
-                          {"fp", fp},
-                          {"sig", alice.sign(detail::helloSigningInput("alice", 42, fp, "bob"))}};
-  auto check = [&](const nlohmann::json& h, const PublicKey* k, const std::string& from,
+  detail::link::Hello hello;
+  hello.incarnation = 42;
+  hello.fingerprint = fp;
+  hello.signature = alice.sign(detail::helloSigningInput("alice", 42, fp, "bob"));
+  auto check = [&](const detail::link::Hello& h, const PublicKey* k, const std::string& from,
                    const std::string& to, const std::string& remoteFp) {
     const char* r = detail::verifyHello(h, k, from, to, remoteFp);
     return std::string(r ? r : "ok");
@@ -265,14 +265,15 @@ TEST(HelloProof, BindsKeyFingerprintIncarnationAndBothIds) {
   EXPECT_EQ(check(hello, &key, "alice", "carol", fp), "bad_signature");  // meant for bob
   EXPECT_EQ(check(hello, &key, "mallory", "bob", fp), "bad_signature");
   auto otherInc = hello;
-  otherInc["inc"] = 43u;
+  otherInc.incarnation = 43;
   EXPECT_EQ(check(otherInc, &key, "alice", "bob", fp), "bad_signature");
   auto unsignedHello = hello;
-  unsignedHello.erase("sig");
+  unsignedHello.signature.clear();
   EXPECT_EQ(check(unsignedHello, &key, "alice", "bob", fp), "missing_signature");
-  auto wrongType = hello;
-  wrongType["sig"] = 7;
-  EXPECT_EQ(check(wrongType, &key, "alice", "bob", fp), "missing_signature");
+  // A "sig" that is not a string decodes as no signature at all.
+  auto decoded = detail::link::decode(R"({"t":"hello","recv":0,"inc":42,"fp":"AB:CD:EF","sig":7})");
+  EXPECT_EQ(check(std::get<detail::link::Hello>(decoded.at(0)), &key, "alice", "bob", fp),
+            "missing_signature");
 }
 
 }  // namespace

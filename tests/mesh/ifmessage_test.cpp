@@ -7,7 +7,6 @@
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
-#include "mesh/link_frame.hpp"
 
 namespace ifmesh {
 namespace {
@@ -183,56 +182,6 @@ TEST(IFMessage, RejectsDeepNestingWithoutRecursing) {
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Errc::InvalidArgument);
     }
-  }
-}
-
-std::string msgFrame(const std::string& extra, const std::string& payload = "{}") {
-  return "{\"t\":\"msg\",\"s\":1" + extra + ",\"m\":" + withPayload(payload) + "}";
-}
-
-TEST(LinkFrame, SplitsBatchesAndDecodesFields) {
-  auto frames = detail::splitLinkFrames("{\"t\":\"batch\",\"f\":[{\"t\":\"hello\",\"recv\":3}," +
-                                        msgFrame(",\"h\":2") + "]}");
-  ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(detail::linkFrameType(frames[0]), "hello");
-  EXPECT_EQ(detail::linkFrameSeq(frames[0], "recv"), 3u);
-  EXPECT_EQ(detail::linkFrameType(frames[1]), "msg");
-  EXPECT_EQ(detail::linkFrameHops(frames[1]), 2);
-  EXPECT_EQ(ifmessageFromJsonValue(frames[1]["m"]).source, "agent-finance");
-  EXPECT_FALSE(detail::linkFrameType(detail::splitLinkFrames("not json").at(0)));
-}
-
-// Found by fuzzing: a non-string "t" made the batch check throw nlohmann's type_error.
-TEST(LinkFrame, NonStringTypeIsMalformedNotAnException) {
-  for (const char* text : {"{\"t\":2}", "{\"t\":null,\"f\":[]}", "{\"t\":[\"batch\"]}"}) {
-    auto frames = detail::splitLinkFrames(text);
-    ASSERT_EQ(frames.size(), 1u) << text;
-    EXPECT_FALSE(detail::linkFrameType(frames[0])) << text;
-  }
-}
-
-// Found by fuzzing: get<int>() of a huge hop count went negative (past the hop limit) or let the
-// agent's hops + 1 overflow.
-TEST(LinkFrame, HugeHopCountsAreClamped) {
-  for (const char* h : {",\"h\":2147483647", ",\"h\":2147483648", ",\"h\":18446744073709551615"}) {
-    auto frames = detail::splitLinkFrames(msgFrame(h));
-    EXPECT_EQ(detail::linkFrameHops(frames.at(0)), detail::kMaxLinkHops) << h;
-  }
-  EXPECT_EQ(detail::linkFrameHops(detail::splitLinkFrames(msgFrame(",\"h\":-1")).at(0)), 0);
-}
-
-// Found by fuzzing: a deeply nested frame overflowed the stack when its message was copied.
-TEST(LinkFrame, DeepFramesAreMalformedWithoutRecursing) {
-  auto ok = detail::splitLinkFrames(msgFrame("", nested(detail::kMaxJsonDepth - 1)));
-  EXPECT_EQ(detail::linkFrameType(ok.at(0)), "msg");
-  for (std::size_t depth : {detail::kMaxJsonDepth, std::size_t{200000}}) {
-    auto frames = detail::splitLinkFrames(msgFrame("", nested(depth)));
-    ASSERT_EQ(frames.size(), 1u);
-    EXPECT_FALSE(detail::linkFrameType(frames[0])) << depth;
-    auto batch =
-        detail::splitLinkFrames("{\"t\":\"batch\",\"f\":[" + msgFrame("", nested(depth)) + "]}");
-    ASSERT_EQ(batch.size(), 1u);
-    EXPECT_FALSE(detail::linkFrameType(batch[0])) << depth;
   }
 }
 

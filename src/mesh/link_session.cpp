@@ -1,0 +1,327 @@
+#include "mesh/link_session.hpp"
+
+#include <algorithm>
+
+#include "ifmesh/error.hpp"
+#include "mesh/frame_compression.hpp"
+#include "mesh/link_auth.hpp"
+
+namespace ifmesh::detail::link {
+
+namespace {
+bool urgentLane(int lane) {
+  return isUrgent(static_cast<MessagePriority>(lane));
+}
+}  // namespace
+
+Session::Session(SessionConfig config, Deliver deliver)
+    : config_(std::move(config)), deliver_(std::move(deliver)) {}
+
+void Session::open(Clock::time_point now, Connection connection) {
+  (void)now;
+  close();
+  connection_ = std::move(connection);
+  open_ = true;
+  sendHello();  // before anything else on every connection
+}
+
+void Session::close() {
+  open_ = false;
+  connection_ = {};
+  helloSent_ = peerHelloSeen_ = authenticated_ = refused_ = false;
+  // What the batch held is still in the queue as sent: resent after the next hello.
+  batch_.clear();
+  batchBytes_ = 0;
+  batchDue_.reset();
+  // Acks owed go out in the next connection's hello.
+  ackDue_.reset();
+  output_.clear();
+  outputBytes_ = 0;
+}
+
+void Session::setCompression(bool enabled, std::size_t threshold, int level) {
+  compress_ = enabled;
+  compressThreshold_ = threshold;
+  compressLevel_ = level;
+}
+
+std::vector<Outgoing> Session::takeOutput() {
+  outputBytes_ = 0;
+  return std::exchange(output_, {});
+}
+
+std::vector<Event> Session::takeEvents() {
+  return std::exchange(events_, {});
+}
+
+void Session::emit(std::string text) {
+  if (compress_ && text.size() > compressThreshold_) {
+    if (auto z = compressFrame(text, compressLevel_)) {
+      event<Compressed>(text.size(), z->size());
+      outputBytes_ += z->size();
+      output_.push_back({std::move(*z), true});
+      return;
+    }
+  }
+  outputBytes_ += text.size();
+  output_.push_back({std::move(text), false});
+}
+
+void Session::transmit(Clock::time_point now, std::string frame, bool urgent) {
+  if (!open_) return;  // kept in the queue, resent after the next hello
+  // Control/High frames go out at once, ahead of whatever waits in the batch.
+  if (urgent || (batchDelay_.count() == 0 && batch_.empty())) return emit(std::move(frame));
+  // MEDIUM/LOW quality: frames leave together, once per batch delay.
+  if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
+  batchBytes_ += frame.size() + 1;
+  batch_.push_back(std::move(frame));
+  if (!batchDue_) batchDue_ = now + std::max(batchDelay_, std::chrono::milliseconds(1));
+}
+
+void Session::flushBatch() {
+  batchDue_.reset();
+  if (batch_.empty()) return;
+  if (batch_.size() == 1) {
+    emit(std::move(batch_.front()));
+  } else {
+    emit(encodeBatch(batch_));
+    event<BatchSent>(batch_.size());
+  }
+  batch_.clear();
+  batchBytes_ = 0;
+}
+
+void Session::tick(Clock::time_point now) {
+  if (ackDue_ && now >= *ackDue_) {
+    ackDue_.reset();
+    sendAcks(now);
+  }
+  if (batchDue_ && now >= *batchDue_) {
+    flushBatch();
+    pump(now);
+  }
+}
+
+std::optional<Clock::time_point> Session::nextDeadline() const {
+  if (ackDue_ && batchDue_) return std::min(*ackDue_, *batchDue_);
+  return ackDue_ ? ackDue_ : batchDue_;
+}
+
+void Session::sendHello() {
+  if (!open_) return;
+  helloSent_ = true;
+  Hello h;
+  for (int l = 0; l < kLanes; ++l) h.delivered[l] = received_[l].delivered;
+  h.incarnation = config_.incarnation;
+  h.aboutIncarnation = peerIncarnation_;
+  h.fingerprint = connection_.localFingerprint;
+  h.signature = connection_.helloSignature;
+  emit(encode(h));
+}
+
+Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops) {
+  std::string json;
+  try {
+    json = serialize(message);
+  } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
+    throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
+  }
+  std::size_t frameBytes = maxMsgFrameBytes(hops, json);
+  if (frameBytes > config_.maxMessageBytes)
+    throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(frameBytes) +
+                                           " bytes exceeds the " +
+                                           std::to_string(config_.maxMessageBytes) + "-byte limit");
+  // The peer drops deeper frames unacknowledged, which would stall every later message.
+  if (jsonNestingDepth(json, kMaxJsonDepth) > kMaxJsonDepth)
+    throw Error(Errc::InvalidArgument,
+                "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  Enqueued result;
+  const auto& limits = config_.queue;
+  if (!queue_.fits(json.size(), limits)) {
+    // A forwarded message is never dropped for room: it is not taken, and the neighbour that
+    // sent it keeps it until this queue drains.
+    if (hops > 0) return {false, {}};
+    if (limits.policy == QueuePolicy::DropOldest)
+      result.dropped = queue_.dropFor(json.size(), limits);
+    if (result.dropped.empty())
+      throw Error(
+          Errc::QueueFull,
+          "send queue to " + config_.peerId + " holds " + std::to_string(queue_.messages()) +
+              " messages / " + std::to_string(queue_.bytes()) + " bytes (limits " +
+              std::to_string(limits.maxMessages) + " / " + std::to_string(limits.maxBytes) +
+              ", policy " + toString(limits.policy) + "); message " + message.id + " not accepted");
+  }
+  queue_.push(message, std::move(json), hops);
+  pump(now);
+  return result;
+}
+
+bool Session::hasRoomToForward() const {
+  const auto& limits = config_.queue;
+  return queue_.messages() <= limits.maxMessages / 2 && queue_.bytes() <= limits.maxBytes / 2;
+}
+
+void Session::pump(Clock::time_point now) {
+  // The peer's hello (which may arrive before our open) is what makes sending safe.
+  if (!ready()) return;
+  while (auto lane = queue_.nextLane(false)) {
+    bool urgent = urgentLane(*lane);
+    // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
+    // batch delay throttle a link to one channel's worth per delay.
+    if (!urgent && connection_.channelFull && connection_.channelFull(outputBytes_)) return;
+    const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
+      return encodeMsg(seq, w.hops, *lane, takeAck(*lane), w.json);
+    });
+    transmit(now, sent.frame, urgent);
+  }
+}
+
+void Session::resumeReceiving(Clock::time_point now) {
+  (void)now;
+  for (auto& r : received_) r.resyncRequestedAt.reset();
+  sendHello();
+}
+
+std::vector<IFMessage> Session::takeAll() {
+  return queue_.takeAll();
+}
+
+void Session::resendSent(Clock::time_point now) {
+  for (int lane = 0; lane < kLanes; ++lane)
+    for (const auto& s : queue_.sent(lane)) transmit(now, s.frame, urgentLane(lane));
+}
+
+void Session::peerRestarted(std::uint64_t incarnation) {
+  // The new process delivered nothing of ours and numbers its own messages from 1 in every lane.
+  // Renumbering what it has not acknowledged from 1 is what lets it take them: it would
+  // otherwise wait for sequence 1 forever while we resend from the old numbering. Waiting
+  // messages get their sequences on send, after these.
+  std::uint64_t deliveredFromOld = 0;
+  for (const auto& r : received_) deliveredFromOld += r.delivered;
+  event<PeerRestarted>(queue_.messages(), queue_.waitingMessages(), deliveredFromOld);
+  received_ = {};
+  ackDue_.reset();
+  queue_.renumber([&](int lane, const SendQueue::Sent& s) {
+    return encodeMsg(s.seq, s.hops, lane, 0, serialize(s.message));
+  });
+  peerIncarnation_ = incarnation;
+}
+
+void Session::acknowledged(int lane, std::uint64_t seq) {
+  if (auto n = queue_.acknowledge(lane, seq); n > 0) event<Released>(n);
+}
+
+std::uint64_t Session::takeAck(int lane) {
+  auto& r = received_[lane];
+  if (r.delivered <= r.ackSent) return 0;
+  r.ackSent = r.delivered;
+  if (std::all_of(received_.begin(), received_.end(),
+                  [](const auto& other) { return other.delivered <= other.ackSent; }))
+    ackDue_.reset();
+  return r.delivered;
+}
+
+void Session::sendAcks(Clock::time_point now) {
+  for (int lane = 0; lane < kLanes; ++lane) {
+    auto& r = received_[lane];
+    if (r.delivered <= r.ackSent) continue;
+    r.ackSent = r.delivered;
+    transmit(now, encode(Ack{r.delivered, lane}), urgentLane(lane));
+  }
+}
+
+void Session::scheduleAck(Clock::time_point now) {
+  bool owed = false;
+  for (const auto& r : received_) {
+    if (r.delivered - r.ackSent >= config_.ackEvery) {
+      ackDue_.reset();
+      sendAcks(now);
+      return;
+    }
+    owed = owed || r.delivered > r.ackSent;
+  }
+  if (!owed || ackDue_) return;  // nothing owed: a reply already carried the ack
+  ackDue_ = now + config_.ackDelay;
+}
+
+void Session::receive(Clock::time_point now, std::string_view text) {
+  for (auto& frame : decode(text)) handle(now, frame);
+}
+
+void Session::receiveBinary(Clock::time_point now, std::span<const std::byte> bytes) {
+  // A batch holds at most kMaxBatchBytes of frames, or one frame up to maxMessageBytes. What a
+  // bad one carried is never acknowledged: the gap makes us ask for a resend.
+  for (auto& frame : decodeBinary(bytes, config_.maxMessageBytes + kMaxBatchBytes + 64))
+    handle(now, frame);
+}
+
+void Session::handle(Clock::time_point now, Frame& frame) {
+  if (refused_ || !open_) return;
+  if (auto* bad = std::get_if<Malformed>(&frame))
+    return event<Rejected>(bad->reason, std::string());
+  if (auto* hello = std::get_if<Hello>(&frame)) return onHello(now, *hello);
+  // The peer says hello before anything else: nothing precedes its proof of identity.
+  if (!authenticated_) return event<Rejected>("unauthenticated_link", std::string());
+  if (auto* ack = std::get_if<Ack>(&frame)) return acknowledged(ack->lane, ack->seq);
+  if (auto* msg = std::get_if<Msg>(&frame)) return onMsg(now, *msg);
+}
+
+void Session::onHello(Clock::time_point now, const Hello& hello) {
+  if (!authenticated_) {
+    const char* reason =
+        hello.version != kProtocolVersion
+            ? "unsupported_version"
+            : verifyHello(hello, config_.peerKey ? config_.peerKey() : nullptr, config_.peerId,
+                          config_.ownId, connection_.remoteFingerprint);
+    if (reason) {
+      refused_ = true;  // the rest of this connection's frames are ignored
+      return event<AuthFailed>(reason);
+    }
+    authenticated_ = true;
+    event<Authenticated>();
+  }
+  if (hello.incarnation != 0) {
+    // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
+    // anything from that process is delivered: a different one is a restart.
+    if (peerIncarnation_ != 0 && hello.incarnation != peerIncarnation_)
+      peerRestarted(hello.incarnation);
+    else
+      peerIncarnation_ = hello.incarnation;
+  }
+  if (!helloSent_) sendHello();  // before any resend: the peer learns who we are first
+  // Counts of what an earlier process of ours sent say nothing about this one's messages.
+  if (!hello.aboutIncarnation || *hello.aboutIncarnation == config_.incarnation)
+    for (int l = 0; l < kLanes; ++l) acknowledged(l, hello.delivered[l]);
+  peerHelloSeen_ = true;
+  resendSent(now);
+  pump(now);
+}
+
+void Session::onMsg(Clock::time_point now, Msg& msg) {
+  if (msg.ack != 0) acknowledged(msg.lane, msg.ack);
+  // A message that has not been forwarded must come from the neighbour that sent it.
+  if (msg.hops == 0 && msg.message.source != config_.peerId)
+    return event<Rejected>("source does not match the sending peer", msg.message.id);
+  auto& r = received_[msg.lane];
+  if (msg.seq <= r.delivered) return scheduleAck(now);  // a resend we already took
+  if (msg.seq != r.delivered + 1) {
+    // Something went missing: ask for a resend from where we are (once per gap).
+    if (r.resyncRequestedAt != r.delivered) {
+      r.resyncRequestedAt = r.delivered;
+      sendHello();
+    }
+    return;
+  }
+  // Counted before delivery, so a reply sent from inside deliver carries its ack.
+  r.delivered = msg.seq;
+  if (!deliver_(std::move(msg.message), msg.hops)) {
+    // Held back: unacknowledged, so the peer keeps it and resends it after our next hello;
+    // later frames of the lane wait for it too.
+    r.delivered = msg.seq - 1;
+    r.resyncRequestedAt = r.delivered;
+    return;
+  }
+  scheduleAck(now);
+}
+
+}  // namespace ifmesh::detail::link

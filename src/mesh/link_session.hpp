@@ -1,0 +1,191 @@
+#pragma once
+// The delivery session of one agent link (docs/link-protocol.md), sans-IO: lanes, link sequence
+// numbers, acks, resends, duplicates, the hello and its proof, incarnations and batching. Time
+// and received bytes come in; channel messages to send and events come out. It outlives the
+// connections it runs over: open() and close() mark each one.
+//
+// Threading: none of its own. One thread calls it; `deliver` and the functions of
+// SessionConfig run inside the call that needs them. `deliver` may call enqueue() (a reply
+// carries the ack of the message it answers).
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ifmesh/bandwidth.hpp"
+#include "ifmesh/identity.hpp"
+#include "ifmesh/ifmessage.hpp"
+#include "mesh/link_codec.hpp"
+#include "mesh/send_queue.hpp"
+
+namespace ifmesh::detail::link {
+
+using Clock = std::chrono::steady_clock;
+
+struct SessionConfig {
+  std::string ownId, peerId;
+  std::uint64_t incarnation = 0;  // ours: a new process has a new one
+  std::size_t maxMessageBytes = 256 * 1024;
+  BandwidthConfig::Queue queue;
+  // A received message is acknowledged alone after ackEvery messages of a lane or ackDelay;
+  // before that a message of ours to the peer carries the ack.
+  std::uint64_t ackEvery = 64;
+  std::chrono::milliseconds ackDelay{5000};
+  // The key the directory gives for the peer (nullptr: none known), looked up at its hello.
+  std::function<const PublicKey*()> peerKey;
+};
+
+// One channel message to send, in order.
+struct Outgoing {
+  std::string bytes;
+  bool binary = false;  // a compressed frame ("IFZ1" + zstd)
+};
+
+// Events, in the order they happened.
+struct Authenticated {};  // the peer's first hello on this connection proved who it is
+struct AuthFailed {       // it did not: drop the connection, nothing on it is used
+  std::string reason;
+};
+struct Rejected {  // a frame or message that was not used
+  std::string reason;
+  std::string messageId;
+};
+struct Released {  // acknowledged messages forgotten: the queue has room again
+  std::size_t messages;
+};
+struct PeerRestarted {  // a new incarnation: both directions renumbered from 1
+  std::size_t unacknowledged, waiting;
+  std::uint64_t deliveredFromOld;
+};
+struct BatchSent {
+  std::size_t frames;
+};
+struct Compressed {
+  std::size_t before, after;
+};
+using Event = std::variant<Authenticated, AuthFailed, Rejected, Released, PeerRestarted, BatchSent,
+                           Compressed>;
+
+// What a connection brings to the session when it opens.
+struct Connection {
+  std::string localFingerprint;   // our DTLS certificate's, as the hello carries it
+  std::string helloSignature;     // ours over helloSigningInput for this connection
+  std::string remoteFingerprint;  // what the DTLS handshake of this connection verifies
+  // Whether the channel holds enough that Normal/Low messages should wait, given `pending`
+  // bytes of output not yet taken by the caller.
+  std::function<bool(std::size_t pending)> channelFull;
+};
+
+class Session {
+ public:
+  // deliver(message, hops): hand a received message on; false holds it back (left
+  // unacknowledged, resent by the peer after our next hello; see resumeReceiving).
+  using Deliver = std::function<bool(IFMessage&&, int hops)>;
+  Session(SessionConfig config, Deliver deliver);
+
+  // Connection lifecycle.
+  void open(Clock::time_point now, Connection connection);
+  void close();
+  bool isOpen() const { return open_; }
+  // The peer's hello has been accepted on this connection: messages flow.
+  bool ready() const { return open_ && peerHelloSeen_; }
+
+  // A channel message from the peer.
+  void receive(Clock::time_point now, std::string_view text);
+  void receiveBinary(Clock::time_point now, std::span<const std::byte> bytes);
+
+  struct Enqueued {
+    bool taken = true;
+    std::vector<IFMessage> dropped;  // DropOldest made room by dropping these
+  };
+  // Queues a message (hops: agents that forwarded it so far). Throws Error(MessageTooLarge),
+  // Error(InvalidArgument) for one too deep, Error(QueueFull) when a local message (hops 0)
+  // does not fit and the policy cannot make room. A forwarded message that does not fit is not
+  // taken.
+  Enqueued enqueue(Clock::time_point now, const IFMessage& message, int hops);
+  // Sends what waits: Control/High always, Normal/Low until the channel is full.
+  void pump(Clock::time_point now);
+  // Timers: acks and batches due by now go out.
+  void tick(Clock::time_point now);
+  std::optional<Clock::time_point> nextDeadline() const;
+  // A message held back by deliver can be taken now: ask the peer to resend (a hello).
+  void resumeReceiving(Clock::time_point now);
+  // Everything held, for reporting undeliverable.
+  std::vector<IFMessage> takeAll();
+
+  // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW).
+  void setBatchDelay(std::chrono::milliseconds delay) { batchDelay_ = delay; }
+  void setCompression(bool enabled, std::size_t threshold, int level);
+
+  std::vector<Outgoing> takeOutput();
+  std::vector<Event> takeEvents();
+
+  std::size_t unacknowledged() const { return queue_.messages(); }
+  std::size_t queuedBytes() const { return queue_.bytes(); }
+  // Bytes not yet in the channel: waiting in the lanes and in the batch.
+  std::size_t backlogBytes() const { return queue_.waitingBytes() + batchBytes_; }
+  std::size_t waitingMessages() const { return queue_.waitingMessages(); }
+  // At most half full, so a forward held back for it may be retried.
+  bool hasRoomToForward() const;
+  std::uint64_t peerIncarnation() const { return peerIncarnation_; }
+
+ private:
+  void handle(Clock::time_point now, Frame& frame);
+  void onHello(Clock::time_point now, const Hello& hello);
+  void onMsg(Clock::time_point now, Msg& msg);
+  void sendHello();
+  void transmit(Clock::time_point now, std::string frame, bool urgent);
+  void emit(std::string text);
+  void flushBatch();
+  void resendSent(Clock::time_point now);
+  void peerRestarted(std::uint64_t incarnation);
+  void acknowledged(int lane, std::uint64_t seq);
+  std::uint64_t takeAck(int lane);
+  void scheduleAck(Clock::time_point now);
+  void sendAcks(Clock::time_point now);
+  template <typename E, typename... Args>
+  void event(Args&&... args) {
+    events_.emplace_back(std::in_place_type<E>, std::forward<Args>(args)...);
+  }
+
+  SessionConfig config_;
+  Deliver deliver_;
+
+  // Per connection.
+  bool open_ = false;
+  Connection connection_;
+  bool helloSent_ = false;
+  bool peerHelloSeen_ = false;
+  bool authenticated_ = false;
+  bool refused_ = false;
+
+  // Across connections.
+  SendQueue queue_;
+  struct Received {
+    std::uint64_t delivered = 0;  // last link sequence delivered from the peer
+    std::uint64_t ackSent = 0;
+    std::optional<std::uint64_t> resyncRequestedAt;  // a hello asked for a resend from here
+  };
+  std::array<Received, kLanes> received_;
+  std::uint64_t peerIncarnation_ = 0;  // the peer process received_ counts from; 0: none yet
+  std::optional<Clock::time_point> ackDue_;
+
+  std::chrono::milliseconds batchDelay_{0};
+  std::vector<std::string> batch_;
+  std::size_t batchBytes_ = 0;
+  std::optional<Clock::time_point> batchDue_;
+  bool compress_ = false;
+  std::size_t compressThreshold_ = 0;
+  int compressLevel_ = 3;
+
+  std::vector<Outgoing> output_;
+  std::size_t outputBytes_ = 0;
+  std::vector<Event> events_;
+};
+
+}  // namespace ifmesh::detail::link

@@ -1,0 +1,180 @@
+// The link frame codec (src/mesh/link_codec.hpp): every frame type both ways, and hostile
+// bytes turned into Malformed frames, never exceptions.
+#include "mesh/link_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include "mesh/frame_compression.hpp"
+
+namespace ifmesh::detail::link {
+namespace {
+
+IFMessage sample() {
+  IFMessage m;
+  m.id = "m-1";
+  m.timestamp = "2026-12-05T10:00:00.000Z";
+  m.source = "alice";
+  m.destination = "bob";
+  m.sequence = 7;
+  m.payload = {{"task", "summarise"}, {"n", 3}};
+  return m;
+}
+
+std::string nested(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+std::string withPayload(const std::string& payload) {
+  auto j = toJson(sample());
+  j.erase("payload");
+  std::string s = j.dump();
+  return s.substr(0, s.size() - 1) + ",\"payload\":" + payload + "}";
+}
+
+std::string msgFrame(const std::string& extra, const std::string& payload = "{}") {
+  return "{\"t\":\"msg\",\"s\":1" + extra + ",\"m\":" + withPayload(payload) + "}";
+}
+
+template <typename T>
+T only(const std::vector<Frame>& frames) {
+  EXPECT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<T>(frames.at(0)))
+      << (std::holds_alternative<Malformed>(frames.at(0)) ? std::get<Malformed>(frames.at(0)).reason
+                                                          : std::string("another frame type"));
+  return std::get<T>(frames.at(0));
+}
+
+bool malformed(std::string_view text) {
+  auto frames = decode(text);
+  return frames.size() == 1 && std::holds_alternative<Malformed>(frames[0]);
+}
+
+TEST(LinkCodec, HelloRoundTrips) {
+  Hello h;
+  h.delivered = {1, 2, 3, 4};
+  h.incarnation = 99;
+  h.aboutIncarnation = 42;
+  h.fingerprint = "AB:CD";
+  h.signature = "c2ln";
+  auto text = encode(h);
+  const auto& back = only<Hello>(decode(text));
+  EXPECT_EQ(back.version, kProtocolVersion);
+  EXPECT_EQ(back.delivered, h.delivered);
+  EXPECT_EQ(back.incarnation, 99u);
+  EXPECT_EQ(back.aboutIncarnation, 42u);
+  EXPECT_EQ(back.fingerprint, "AB:CD");
+  EXPECT_EQ(back.signature, "c2ln");
+  // "recv" repeats the Normal lane for readers of the lane-less form.
+  EXPECT_NE(text.find("\"recv\":3"), std::string::npos);
+}
+
+TEST(LinkCodec, MinimalHelloDefaults) {
+  const auto& h = only<Hello>(decode(R"({"t":"hello","recv":5})"));
+  EXPECT_EQ(h.version, 1u);
+  EXPECT_EQ(h.delivered[static_cast<int>(MessagePriority::Normal)], 5u);
+  EXPECT_EQ(h.delivered[0], 0u);
+  EXPECT_EQ(h.incarnation, 0u);
+  EXPECT_FALSE(h.aboutIncarnation);
+  EXPECT_TRUE(h.signature.empty());
+  EXPECT_EQ(only<Hello>(decode(R"({"t":"hello","recv":0,"v":2})")).version, 2u);
+}
+
+TEST(LinkCodec, MsgAndAckRoundTrip) {
+  auto json = serialize(sample());
+  const auto& m = only<Msg>(decode(encodeMsg(12, 2, 0, 9, json)));
+  EXPECT_EQ(m.seq, 12u);
+  EXPECT_EQ(m.hops, 2);
+  EXPECT_EQ(m.lane, 0);
+  EXPECT_EQ(m.ack, 9u);
+  EXPECT_EQ(m.message.id, "m-1");
+  EXPECT_EQ(serialize(m.message), json);
+  const auto& normal = only<Msg>(decode(encodeMsg(1, 0, 2, 0, json)));
+  EXPECT_EQ(normal.lane, 2);
+  EXPECT_EQ(normal.ack, 0u);
+  EXPECT_LE(encodeMsg(UINT64_MAX, 0, 0, UINT64_MAX, json).size(), maxMsgFrameBytes(0, json));
+
+  const auto& a = only<Ack>(decode(encode(Ack{77, 1})));
+  EXPECT_EQ(a.seq, 77u);
+  EXPECT_EQ(a.lane, 1);
+  EXPECT_EQ(encode(Ack{5, 2}), R"({"t":"ack","seq":5})");
+}
+
+TEST(LinkCodec, BatchesSplitInOrder) {
+  std::vector<std::string> frames = {encode(Ack{1, 2}), msgFrame(",\"h\":2"), encode(Ack{3, 0})};
+  auto decoded = decode(encodeBatch(frames));
+  ASSERT_EQ(decoded.size(), 3u);
+  EXPECT_EQ(std::get<Ack>(decoded[0]).seq, 1u);
+  EXPECT_EQ(std::get<Msg>(decoded[1]).hops, 2);
+  EXPECT_EQ(std::get<Msg>(decoded[1]).message.source, "alice");
+  EXPECT_EQ(std::get<Ack>(decoded[2]).lane, 0);
+  // One bad element spoils only itself.
+  auto mixed = decode(R"({"t":"batch","f":[{"t":"ack","seq":1},7,{"t":"batch","f":[]}]})");
+  ASSERT_EQ(mixed.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<Ack>(mixed[0]));
+  EXPECT_TRUE(std::holds_alternative<Malformed>(mixed[1]));
+  EXPECT_TRUE(std::holds_alternative<Malformed>(mixed[2]));
+}
+
+TEST(LinkCodec, CompressedMessagesDecode) {
+  std::vector<std::string> frames(40, msgFrame(",\"h\":0"));
+  auto text = encodeBatch(frames);
+  auto z = compressFrame(text, 3);
+  ASSERT_TRUE(z);
+  auto bytes = std::as_bytes(std::span(z->data(), z->size()));
+  EXPECT_EQ(decodeBinary(bytes, text.size()).size(), 40u);
+  // A decompressed size above the bound is refused before it is allocated.
+  EXPECT_TRUE(std::holds_alternative<Malformed>(decodeBinary(bytes, text.size() - 1).at(0)));
+  std::string junk = "IFZ1garbage";
+  EXPECT_TRUE(std::holds_alternative<Malformed>(
+      decodeBinary(std::as_bytes(std::span(junk.data(), junk.size())), 1000).at(0)));
+}
+
+TEST(LinkCodec, HostileFramesAreMalformed) {
+  for (const char* text : {"not json",
+                           "[]",
+                           "7",
+                           "{}",
+                           R"({"t":2})",
+                           R"({"t":null,"f":[]})",
+                           R"({"t":["batch"]})",
+                           R"({"t":"batch"})",
+                           R"({"t":"batch","f":{}})",
+                           R"({"t":"nope"})",
+                           R"({"t":"hello"})",
+                           R"({"t":"hello","recv":-1})",
+                           R"({"t":"hello","recv":1,"lanes":[1,2,3]})",
+                           R"({"t":"hello","recv":1,"lanes":[1,2,3,"4"]})",
+                           R"({"t":"hello","recv":1,"inc":"x"})",
+                           R"({"t":"hello","recv":1,"v":"1"})",
+                           R"({"t":"ack"})",
+                           R"({"t":"ack","seq":1,"l":4})",
+                           R"({"t":"ack","seq":1.5})",
+                           R"({"t":"msg","s":1})",
+                           R"({"t":"msg","m":{}})"})
+    EXPECT_TRUE(malformed(text)) << text;
+  EXPECT_TRUE(malformed(msgFrame(",\"l\":9")));
+  EXPECT_TRUE(malformed(msgFrame(",\"h\":-1")));
+  EXPECT_TRUE(malformed(msgFrame(",\"a\":\"1\"")));
+  EXPECT_TRUE(malformed(R"({"t":"msg","s":1,"m":{"id":3}})"));
+}
+
+// Found by fuzzing: get<int>() of a huge hop count went negative (past the hop limit) or let the
+// agent's hops + 1 overflow.
+TEST(LinkCodec, HugeHopCountsAreClamped) {
+  for (const char* h : {",\"h\":2147483647", ",\"h\":2147483648", ",\"h\":18446744073709551615"})
+    EXPECT_EQ(only<Msg>(decode(msgFrame(h))).hops, kMaxHops) << h;
+}
+
+// Found by fuzzing: a deeply nested frame overflowed the stack when its message was copied.
+TEST(LinkCodec, DeepFramesAreMalformedWithoutRecursing) {
+  EXPECT_EQ(only<Msg>(decode(msgFrame("", nested(kMaxJsonDepth - 1)))).seq, 1u);
+  for (std::size_t depth : {kMaxJsonDepth, std::size_t{200000}}) {
+    EXPECT_TRUE(malformed(msgFrame("", nested(depth)))) << depth;
+    auto batch = decode("{\"t\":\"batch\",\"f\":[" + msgFrame("", nested(depth)) + "]}");
+    ASSERT_EQ(batch.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<Malformed>(batch[0])) << depth;
+  }
+}
+
+}  // namespace
+}  // namespace ifmesh::detail::link
