@@ -1,5 +1,5 @@
 #pragma once
-// Decoding of the agent link's channel frames (protocol: see peer_link.hpp). Pure functions of
+// Decoding of the agent link's channel frames (docs/link-protocol.md). Pure functions of
 // the received text, so they can be tested and fuzzed without a connection.
 #include <array>
 #include <cstdint>

@@ -3,25 +3,8 @@
 // delivery session that outlives reconnections (sequence numbers, unacknowledged messages, the
 // last sequence delivered) and the healing state. Loop thread only.
 //
-// Channel frames (JSON text):
-// {"t":"hello","recv":N,"lanes":[N0,N1,N2,N3],"inc":I,"peer":P,"fp":F,"sig":S}
-// announces the last link sequence delivered from the peer in each priority lane ("recv": the
-// Normal lane's; P: the peer's incarnation those counts refer to, 0 if none yet; I: our own);
-// F and S bind the connection to our identity (link_auth.hpp): a connection whose first hello
-// does not verify is refused (witness "peer_auth_failed") and nothing on it is used;
-// {"t":"msg","s":N,"h":hops,"l":lane,"a":A,"m":IFMessage} ("l" omitted for Normal; "a", when
-// present, acknowledges the peer's lane up to A, so a reply carries the ack and no ack frame is
-// needed); {"t":"ack","seq":N,"l":lane} is cumulative per lane. After every (re)connect each side
-// says hello before anything else, then resends what the other has not delivered, in order per
-// lane; duplicates are dropped by sequence number. A hello with a new incarnation means the peer is
-// a new process that forgot the link: both directions number every lane from 1 again, and what it
-// had not acknowledged is resent to it. Peers without "inc" are never taken for restarted. A
-// receiver may also leave a message unacknowledged and drop what follows it in the lane (a relay
-// whose queue toward the next hop is full): the sender keeps them and resends them after the
-// receiver's next hello, which the receiver sends once it can take them. A lane's
-// link sequence is assigned when a message leaves its queue, so Control/High messages overtake
-// waiting Normal/Low ones without gaps in any lane. In LOW mode large channel messages go out
-// zstd-compressed (binary, see frame_compression.hpp).
+// The protocol on the channel (frames, hello, acknowledgement and resend, batching, compression)
+// is specified in docs/link-protocol.md.
 #include <array>
 #include <chrono>
 #include <deque>
