@@ -173,11 +173,9 @@ std::string encode(const Hello& hello) {
 }
 
 std::string encode(const Ack& ack) {
-  std::string f = "{\"t\":\"ack\",\"seq\":" + std::to_string(ack.seq);
-  if (ack.lane != static_cast<int>(MessagePriority::Normal))
-    f += ",\"l\":" + std::to_string(ack.lane);
-  f += '}';
-  return f;
+  Json j = {{"t", "ack"}, {"seq", ack.seq}};
+  if (ack.lane != static_cast<int>(MessagePriority::Normal)) j["l"] = ack.lane;
+  return j.dump();
 }
 
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,

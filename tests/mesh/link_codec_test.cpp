@@ -96,7 +96,7 @@ TEST(LinkCodec, MsgAndAckRoundTrip) {
   const auto& a = only<Ack>(decode(encode(Ack{77, 1})));
   EXPECT_EQ(a.seq, 77u);
   EXPECT_EQ(a.lane, 1);
-  EXPECT_EQ(encode(Ack{5, 2}), R"({"t":"ack","seq":5})");
+  EXPECT_EQ(encode(Ack{5, 2}), R"({"seq":5,"t":"ack"})");
 }
 
 TEST(LinkCodec, BatchesSplitInOrder) {
