@@ -8,7 +8,7 @@
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
 #include "mesh/link_auth.hpp"
-#include "rtc/sdp.hpp"
+#include "mesh/link_connection.hpp"
 
 namespace ifmesh::detail {
 
@@ -22,16 +22,6 @@ namespace {
 constexpr std::uint64_t kAckEvery = 64;
 constexpr std::chrono::milliseconds kAckDelay{5000};
 
-// The certificate fingerprint a remote description pins: the DTLS handshake of the connection
-// succeeds only with that certificate, so it names who is at the other end of this channel.
-// (Read from the SDP we applied rather than from src/rtc, which keeps it to itself.)
-std::string pinnedFingerprint(const std::string& sdp, rtc::sdp::SessionDescription::Type type) {
-  try {
-    return rtc::sdp::formatFingerprint(rtc::sdp::parse(sdp, type).fingerprint);
-  } catch (const Error&) {
-    return {};
-  }
-}
 }  // namespace
 
 PeerLink::PeerLink(AgentCore& agent, std::string peerId)
@@ -47,9 +37,9 @@ PeerLink::~PeerLink() {
 }
 
 std::optional<std::size_t> PeerLink::bufferedAmount() const {
-  if (!channel_ || !channel_->isOpen()) return std::nullopt;
+  if (!connection_ || !connection_->isOpen()) return std::nullopt;
   // Messages held back by the high-water mark are as much a backlog as the channel's own.
-  return channel_->bufferedAmount() + session_.backlogBytes();
+  return connection_->bufferedAmount() + session_.backlogBytes();
 }
 
 bool PeerLink::isOfferer() const {
@@ -108,88 +98,53 @@ void PeerLink::attempt() {
 }
 
 void PeerLink::offer() {
-  createConnection(useRelay_);
-  auto description = pc_->createOffer();
-  agent_.signal(peerId_, "offer",
-                {{"sid", sid_}, {"offer", {{"type", "offer"}, {"sdp", description.sdp}}}});
-  releaseCandidates();
-}
-
-void PeerLink::releaseCandidates() {
-  descriptionSent_ = true;
-  for (auto& body : heldCandidates_) agent_.signal(peerId_, "ice-candidate", std::move(body));
-  heldCandidates_.clear();
+  createConnection(useRelay_,
+                   LinkConnection::newSid((std::uint64_t{agent_.rng()()} << 20) ^ agent_.rng()()));
+  connection_->offer();
 }
 
 void PeerLink::createConnection(bool relay, std::uint64_t sid) {
   closeConnection();
-  if (sid == 0) {
-    sid = (static_cast<std::uint64_t>(agent_.rng()()) << 20) ^ agent_.rng()();
-    sid = (sid & ((1ULL << 52) - 1)) | 1;  // non-zero, and exact in JavaScript numbers
-  }
-  sid_ = sid;
-  descriptionSent_ = false;
-  heldCandidates_.clear();
-  pc_ = std::make_unique<PeerConnection>(agent_.rtcConfig(relay));
   ++connectionsCreated_;
-  DataChannelInit init;
-  init.negotiatedId = link::kChannelStreamId;  // negotiated out of band: no DCEP round trip
-  channel_ = pc_->createDataChannel(link::kChannelLabel, init);
-  remoteFingerprint_.clear();
-  wireConnection();
-}
-
-void PeerLink::wireConnection() {
+  // Connection callbacks run on the loop already; re-post so that we never tear a connection
+  // down from inside its own callback. Each is for this attempt only (its sid).
   std::weak_ptr<PeerLink> weak = weak_from_this();
-  std::uint64_t sid = sid_;
   auto onLoop = [weak, sid, &loop = agent_.loop()](auto fn) {
-    // Connection callbacks run on the loop already; re-post so that we never tear a connection
-    // down from inside its own callback.
-    loop.post([weak, sid, fn] {
-      if (auto self = weak.lock(); self && self->sid_ == sid) fn(*self);
-    });
+    return [weak, sid, &loop, fn](auto&&... args) {
+      loop.post([weak, sid, fn, args...] {
+        if (auto self = weak.lock(); self && self->sid_ == sid) fn(*self, args...);
+      });
+    };
   };
-  pc_->onLocalCandidate([this, sid](const Candidate& c) {
-    nlohmann::json body = {{"sid", sid},
-                           {"candidate", {{"candidate", c.candidate}, {"sdpMid", c.mid}}}};
-    // Gathering starts inside createOffer/createAnswer: hold candidates until the description
-    // itself has been signaled, so the peer never sees a candidate for a session it lacks.
-    if (!descriptionSent_)
-      heldCandidates_.push_back(std::move(body));
-    else
-      agent_.signal(peerId_, "ice-candidate", std::move(body));
-  });
-  pc_->onStateChange([onLoop](PeerConnectionState s) {
-    if (s == PeerConnectionState::Failed || s == PeerConnectionState::Disconnected ||
-        s == PeerConnectionState::Closed)
-      onLoop([s](PeerLink& self) { self.onTransportDown(toString(s)); });
-  });
-  channel_->onOpen([onLoop] { onLoop([](PeerLink& self) { self.onChannelOpen(); }); });
-  channel_->onClose(
-      [onLoop] { onLoop([](PeerLink& self) { self.onTransportDown("channel closed"); }); });
-  // Waiting Normal/Low messages follow as soon as the channel drains below half the high-water.
-  channel_->setBufferedAmountLowThreshold(agent_.config().bandwidth.queue.channelHighWater / 2);
-  channel_->onBufferedAmountLow([onLoop] { onLoop([](PeerLink& self) { self.pump(); }); });
-  channel_->onMessage([weak, sid](Message&& m) {
-    auto self = weak.lock();
-    if (!self || self->sid_ != sid) return;
-    if (auto* text = std::get_if<std::string>(&m))
-      self->onChannelText(*text);
-    else if (auto* binary = std::get_if<Binary>(&m))
-      self->onChannelBinary(*binary);
-  });
+  auto now = [weak, sid](auto fn) {
+    return [weak, sid, fn](auto&&... args) {
+      if (auto self = weak.lock(); self && self->sid_ == sid) fn(*self, args...);
+    };
+  };
+  LinkConnection::Events events;
+  events.open = onLoop([](PeerLink& self) { self.onChannelOpen(); });
+  events.down = onLoop([](PeerLink& self, std::string why) { self.onTransportDown(why); });
+  events.drained = onLoop([](PeerLink& self) { self.pump(); });
+  events.text = now([](PeerLink& self, const std::string& text) { self.onChannelText(text); });
+  events.binary =
+      now([](PeerLink& self, std::span<const std::byte> data) { self.onChannelBinary(data); });
+  sid_ = sid;
+  connection_ = std::make_unique<LinkConnection>(
+      agent_.rtcConfig(relay), sid,
+      [this](const char* type, nlohmann::json body) {
+        agent_.signal(peerId_, type, std::move(body));
+      },
+      std::move(events),
+      // Waiting Normal/Low messages follow as soon as the channel drains below half the
+      // high-water mark.
+      agent_.config().bandwidth.queue.channelHighWater / 2);
 }
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   intentional_ = false;
   createConnection(false, sid);  // the offerer's session id names this connection
   try {
-    pc_->setRemoteDescription({Description::Type::Offer, sdp});
-    remoteFingerprint_ = pinnedFingerprint(sdp, rtc::sdp::SessionDescription::Type::Offer);
-    auto answer = pc_->createAnswer();
-    agent_.signal(peerId_, "answer",
-                  {{"sid", sid_}, {"answer", {{"type", "answer"}, {"sdp", answer.sdp}}}});
-    releaseCandidates();
+    connection_->answer(sdp);
   } catch (const Error& e) {
     agent_.witness("ifmessage_rejected", peerId_,
                    {{"reason", std::string("bad offer: ") + e.what()}});
@@ -204,10 +159,9 @@ void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
 }
 
 void PeerLink::handleAnswer(std::uint64_t sid, const std::string& sdp) {
-  if (!pc_ || sid != sid_) return;  // an answer to an attempt we abandoned
+  if (!connection_ || sid != sid_) return;  // an answer to an attempt we abandoned
   try {
-    pc_->setRemoteDescription({Description::Type::Answer, sdp});
-    remoteFingerprint_ = pinnedFingerprint(sdp, rtc::sdp::SessionDescription::Type::Answer);
+    connection_->applyAnswer(sdp);
   } catch (const Error& e) {
     agent_.witness("ifmessage_rejected", peerId_,
                    {{"reason", std::string("bad answer: ") + e.what()}});
@@ -216,17 +170,12 @@ void PeerLink::handleAnswer(std::uint64_t sid, const std::string& sdp) {
 
 void PeerLink::handleCandidate(std::uint64_t sid, const std::string& candidate,
                                const std::string& mid) {
-  if (!pc_ || sid != sid_) return;
-  try {
-    pc_->addRemoteCandidate({candidate, mid});
-  } catch (const Error&) {
-    // A malformed candidate is ignored; the others may still connect.
-  }
+  if (connection_ && sid == sid_) connection_->addCandidate(candidate, mid);
 }
 
 void PeerLink::handleConnectRequest() {
   if (!isOfferer() || intentional_) return;
-  if (state_ == PeerState::Connected && channel_ && channel_->isOpen()) {
+  if (state_ == PeerState::Connected && connection_ && connection_->isOpen()) {
     // The peer lost the connection we still believe in: start over.
     onTransportDown("peer requested a new connection");
     return;
@@ -258,25 +207,13 @@ void PeerLink::disconnect() {
 }
 
 void PeerLink::drop() {
-  if (!pc_) return;
+  if (!connection_) return;
   closeConnection();
   onTransportDown("connection dropped");
 }
 
 void PeerLink::closeConnection() {
-  if (channel_) {
-    channel_->onOpen(nullptr);
-    channel_->onClose(nullptr);
-    channel_->onMessage(nullptr);
-    channel_->onBufferedAmountLow(nullptr);
-  }
-  channel_.reset();
-  if (pc_) {
-    pc_->onLocalCandidate(nullptr);
-    pc_->onStateChange(nullptr);
-    // Destroying a PeerConnection from its own loop is safe: transports die after this dispatch.
-    pc_.reset();
-  }
+  connection_.reset();
   session_.close();
   sessionTimer_.cancel();
   sessionTimerDue_.reset();
@@ -290,8 +227,8 @@ void PeerLink::onChannelOpen() {
   everConnected_ = true;
   setState(PeerState::Connected);
   nlohmann::json link = {{"strategy", useRelay_ ? "turn" : "direct"}};
-  if (agent_.witnessing() && pc_) {
-    if (auto pair = pc_->stats().selectedPair) {  // which path ICE chose, e.g. host to host
+  if (agent_.witnessing() && connection_) {
+    if (auto pair = connection_->stats().selectedPair) {  // which path ICE chose, e.g. host to host
       link["local_candidate_type"] = pair->localType;
       link["remote_candidate_type"] = pair->remoteType;
     }
@@ -312,8 +249,9 @@ void PeerLink::onChannelOpen() {
 
 void PeerLink::onTransportDown(std::string why) {
   if (intentional_ || state_ == PeerState::Unreachable) return;
-  if (pc_)
-    if (auto reason = pc_->stats().failureReason; !reason.empty()) why += " (" + reason + ")";
+  if (connection_)
+    if (auto reason = connection_->stats().failureReason; !reason.empty())
+      why += " (" + reason + ")";
   bool wasConnected = state_ == PeerState::Connected;
   closeConnection();
   if (wasConnected) {
@@ -401,16 +339,16 @@ void PeerLink::configureSession() {
 }
 
 void PeerLink::openSession() {
-  if (session_.isOpen() || !channel_ || !pc_) return;
+  if (session_.isOpen() || !connection_) return;
   link::Connection c;
   const auto& hook = agent_.testHooks.helloFingerprint;
-  c.localFingerprint = hook.empty() ? pc_->localFingerprint() : hook;
+  c.localFingerprint = hook.empty() ? connection_->localFingerprint() : hook;
   c.helloSignature = agent_.identity().sign(
       helloSigningInput(agent_.id(), agent_.incarnation(), c.localFingerprint, peerId_));
-  c.remoteFingerprint = remoteFingerprint_;
+  c.remoteFingerprint = connection_->remoteFingerprint();
   c.channelFull = [this](std::size_t pending) {
-    return !channel_ ||
-           channel_->bufferedAmount() + pending >= agent_.config().bandwidth.queue.channelHighWater;
+    return !connection_ || connection_->bufferedAmount() + pending >=
+                               agent_.config().bandwidth.queue.channelHighWater;
   };
   configureSession();
   session_.open(std::chrono::steady_clock::now(), std::move(c));
@@ -419,13 +357,13 @@ void PeerLink::openSession() {
 
 void PeerLink::drive() {
   for (auto& out : session_.takeOutput()) {
-    if (!channel_ || !channel_->isOpen()) break;  // kept in the session, resent after reconnect
+    if (!connection_ || !connection_->isOpen()) break;  // kept, resent after reconnect
     try {
       if (out.binary)
-        channel_->send(
+        connection_->sendBinary(
             std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
       else
-        channel_->send(out.bytes);
+        connection_->sendText(out.bytes);
     } catch (const Error&) {
       break;  // the channel closed under us: unacknowledged messages are resent later
     }
@@ -484,7 +422,7 @@ bool PeerLink::enqueue(const IFMessage& message, int hops) {
                     {"destination", message.destination},
                     {"priority", toString(message.priority)},
                     {"hops", hops},
-                    {"buffer_amount", channel_ ? channel_->bufferedAmount() : 0}});
+                    {"buffer_amount", connection_ ? connection_->bufferedAmount() : 0}});
   drive();
   // Reported only now that the new message is queued: the callback may send again.
   for (const auto& d : result.dropped) agent_.dropped(d, peerId_);
@@ -507,7 +445,7 @@ void PeerLink::pump() {
 }
 
 void PeerLink::sendRaw(const std::string& text) {
-  if (channel_ && channel_->isOpen()) channel_->send(text);
+  if (connection_ && connection_->isOpen()) connection_->sendText(text);
 }
 
 void PeerLink::onChannelText(const std::string& text) {

@@ -21,6 +21,7 @@
 namespace ifmesh::detail {
 
 class AgentCore;
+class LinkConnection;
 
 struct AgentTestAccess;
 
@@ -72,9 +73,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
  private:
   void offer();
-  void releaseCandidates();
-  void createConnection(bool relay, std::uint64_t sid = 0);
-  void wireConnection();
+  void createConnection(bool relay, std::uint64_t sid);
   void onChannelOpen();
   void onTransportDown(std::string why);
   // The peer's first hello did not prove its identity: the connection is dropped unused.
@@ -104,13 +103,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   AgentCore& agent_;
   std::string peerId_;
   PeerState state_ = PeerState::Connecting;
-  std::unique_ptr<PeerConnection> pc_;
-  std::shared_ptr<DataChannel> channel_;
+  std::unique_ptr<LinkConnection> connection_;
   std::uint64_t sid_ = 0;  // signaling session of the current connection attempt
-  bool descriptionSent_ = false;
-  std::string remoteFingerprint_;  // from the remote description: what DTLS verifies
-  int authFailures_ = 0;           // consecutive refused connections
-  std::vector<nlohmann::json> heldCandidates_;
+  int authFailures_ = 0;   // consecutive refused connections
   bool intentional_ = false;
   bool everConnected_ = false;
 

@@ -1,0 +1,73 @@
+#pragma once
+// One connection attempt of a link: its PeerConnection and the link's pre-negotiated channel,
+// and the offer, answer and candidates it exchanges through signaling, all tagged with the
+// attempt's session id ("sid"). Loop thread only. Its events run inside the PeerConnection's
+// callbacks; the owner re-posts what must not run there (tearing the connection down).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ifmesh/rtc/peer_connection.hpp"
+
+namespace ifmesh::detail {
+
+class LinkConnection {
+ public:
+  struct Events {
+    std::function<void()> open;
+    std::function<void(std::string reason)> down;  // failed, disconnected or closed
+    std::function<void()> drained;                 // buffered amount fell below the threshold
+    std::function<void(const std::string&)> text;
+    std::function<void(std::span<const std::byte>)> binary;
+  };
+  // signal(type, body) sends a signaling message to the peer.
+  using Signal = std::function<void(const char* type, nlohmann::json body)>;
+
+  // sid 0: a new attempt of ours (a fresh random sid); else the offerer's.
+  LinkConnection(const RtcConfiguration& config, std::uint64_t sid, Signal signal, Events events,
+                 std::size_t drainedThreshold);
+  ~LinkConnection();  // detaches every callback first
+  LinkConnection(const LinkConnection&) = delete;
+  LinkConnection& operator=(const LinkConnection&) = delete;
+
+  // A random non-zero sid that is exact in JavaScript numbers.
+  static std::uint64_t newSid(std::uint64_t random);
+  std::uint64_t sid() const { return sid_; }
+
+  // Offerer: create and signal the offer. Answerer: apply the offer, signal the answer. Both
+  // throw Error for a description that cannot be used.
+  void offer();
+  void answer(const std::string& offerSdp);
+  void applyAnswer(const std::string& answerSdp);
+  void addCandidate(const std::string& candidate, const std::string& mid);  // bad ones ignored
+
+  bool isOpen() const { return channel_ && channel_->isOpen(); }
+  std::size_t bufferedAmount() const { return channel_ ? channel_->bufferedAmount() : 0; }
+  // Throws Error when the channel is closed.
+  void sendText(const std::string& text);
+  void sendBinary(std::span<const std::byte> bytes);
+
+  // What the DTLS handshake of this connection verifies (from the remote description), and ours.
+  const std::string& remoteFingerprint() const { return remoteFingerprint_; }
+  std::string localFingerprint() const { return pc_->localFingerprint(); }
+  PeerConnectionStats stats() const { return pc_->stats(); }
+
+ private:
+  void releaseCandidates();
+
+  std::uint64_t sid_;
+  Signal signal_;
+  std::unique_ptr<PeerConnection> pc_;
+  std::shared_ptr<DataChannel> channel_;
+  std::string remoteFingerprint_;
+  bool descriptionSent_ = false;
+  std::vector<nlohmann::json> heldCandidates_;
+};
+
+}  // namespace ifmesh::detail
