@@ -26,6 +26,11 @@ AgentCore::AgentCore(AgentConfig config)
     throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
   incarnation_ = ((static_cast<std::uint64_t>(rng_()) << 20) ^ rng_()) & ((1ULL << 52) - 1);
   incarnation_ |= 1;  // non-zero (0 means "not known"), and exact in JavaScript numbers
+  linkSettings_.healing = config_.healing;
+  linkSettings_.turnAvailable = !config_.turnServers.empty();
+  linkSettings_.maxMessageBytes = config_.maxMessageBytes;
+  linkSettings_.queue = config_.bandwidth.queue;
+  linkSettings_.compression = config_.bandwidth.compression;
 }
 
 AgentCore::~AgentCore() = default;

@@ -14,6 +14,7 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
+#include "mesh/link_host.hpp"
 #include "mesh/peer_link.hpp"
 #include "mesh/replay_guard.hpp"
 #include "rtc/callback_slot.hpp"
@@ -21,21 +22,17 @@
 
 namespace ifmesh::detail {
 
-// Test-only knobs (set through AgentTestAccess before the links they affect exist).
-struct TestHooks {
-  std::string helloFingerprint;  // non-empty: claimed (and signed) in hellos instead of ours
-};
-
-class AgentCore : public std::enable_shared_from_this<AgentCore> {
+class AgentCore final : public LinkHost, public std::enable_shared_from_this<AgentCore> {
  public:
   explicit AgentCore(AgentConfig config);
   ~AgentCore();
 
   void start();  // connects to signaling
   void shutdown();
-  rtc::IoLoop& loop() { return loop_; }
+  rtc::IoLoop& loop() override { return loop_; }
   const AgentConfig& config() const { return config_; }
-  const std::string& id() const { return config_.agentId; }
+  const std::string& id() const override { return config_.agentId; }
+  const LinkSettings& linkSettings() const override { return linkSettings_; }
   bool isShutdown() const { return shutdown_; }  // loop thread
 
   // Loop thread.
@@ -47,44 +44,43 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   // returns nothing instead of throwing, so the user thread can wait for space and retry.
   std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message,
                                     bool mayWait = false);
-  void signal(const std::string& to, const std::string& type, nlohmann::json body);
-  void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {});
+  void signal(const std::string& to, const std::string& type, nlohmann::json body) override;
+  void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {}) override;
   // Whether witness events go anywhere: per-message events (two JSON objects per message) are
   // not even built otherwise.
-  bool witnessing() const { return config_.witness != nullptr; }
+  bool witnessing() const override { return config_.witness != nullptr; }
   // A message taken off a link: delivered here, or forwarded one hop closer to its destination.
   // False: not taken now (the next hop's queue is full, or the destination is not in the
   // directory yet); the link leaves it unacknowledged and its sender keeps it until
   // resumeHeldForwards() asks it to resend.
-  bool receive(const IFMessage& message, int hops, const std::string& fromPeer);
-  void peerStateChanged(const std::string& peerId, PeerState state);
-  void undeliverable(const IFMessage& message, const std::string& reason);
-  std::mt19937& rng() { return rng_; }
+  bool receive(const IFMessage& message, int hops, const std::string& fromPeer) override;
+  void peerStateChanged(const std::string& peerId, PeerState state) override;
+  void undeliverable(const IFMessage& message, const std::string& reason) override;
+  std::mt19937& rng() override { return rng_; }
   // Connection attempt slots (config().maxConnectingPeers). False: `waiter` is queued and its
   // resumeAttempt() runs once a slot frees.
-  bool takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter);
-  void releaseAttemptSlot();
+  bool takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) override;
+  void releaseAttemptSlot() override;
   // Random per Agent object, so a restarted process is told apart from the one before it.
-  std::uint64_t incarnation() const { return incarnation_; }
-  const AgentIdentity& identity() const { return identity_; }
+  std::uint64_t incarnation() const override { return incarnation_; }
+  const AgentIdentity& identity() const override { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
-  const PublicKey* peerKey(const std::string& agentId) const;
+  const PublicKey* peerKey(const std::string& agentId) const override;
   std::size_t knownKeys() const { return peerKeys_.size(); }  // loop thread
-  TestHooks testHooks;
-  RtcConfiguration rtcConfig(bool relay) const;
-  std::chrono::milliseconds batchDelay() const;
-  void batchSent(std::size_t messages);
-  void compressed(std::size_t before, std::size_t after);
+  RtcConfiguration rtcConfig(bool relay) const override;
+  std::chrono::milliseconds batchDelay() const override;
+  void batchSent(std::size_t messages) override;
+  void compressed(std::size_t before, std::size_t after) override;
   // A queued message dropped under QueuePolicy::DropOldest: reported, never silent.
-  void dropped(const IFMessage& message, const std::string& peerId);
+  void dropped(const IFMessage& message, const std::string& peerId) override;
 
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
-  void spaceFreed();  // loop thread: a queue shrank
+  void spaceFreed() override;  // loop thread: a queue shrank
   std::uint64_t spaceGeneration();
   // Waits until the generation moves past `seen` or the deadline passes; false on timeout.
   bool waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
   void sampleBandwidth();
-  QualityMode qualityMode();
+  QualityMode qualityMode() override;
   BandwidthStats bandwidthStats();
   rtc::CallbackSlot<QualityMode, QualityMode> onQualityChange;
 
@@ -96,6 +92,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
 
  private:
+  friend struct AgentTestAccess;
   void startWaitingAttempts();
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);
@@ -120,6 +117,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   void computeRoutes();
 
   AgentConfig config_;
+  LinkSettings linkSettings_;
   AgentIdentity identity_;
   rtc::IoLoop& loop_;
   std::unique_ptr<signaling::Client> signaling_;

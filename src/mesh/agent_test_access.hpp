@@ -52,7 +52,7 @@ struct AgentTestAccess {
   }
   static void setHelloFingerprint(Agent& agent, const std::string& fingerprint) {
     auto& c = core(agent);
-    c.loop().invoke([&] { c.testHooks.helloFingerprint = fingerprint; });
+    c.loop().invoke([&] { c.linkSettings_.helloFingerprint = fingerprint; });
   }
 };
 

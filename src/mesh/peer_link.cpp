@@ -5,31 +5,21 @@
 #include <nlohmann/json.hpp>
 
 #include "ifmesh/error.hpp"
-#include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
 #include "mesh/link_auth.hpp"
 #include "mesh/link_connection.hpp"
+#include "mesh/link_host.hpp"
 
 namespace ifmesh::detail {
 
-namespace {
-// A link ack only lets the sender forget what it keeps for a resend, so it waits to ride on
-// our next message to the peer (takeAck) and goes alone after kAckEvery messages or kAckDelay.
-// Alone it costs two datagrams (the ack and the peer's SCTP SACK of it): with 5 ms, mesh100's
-// sparse all-pairs echo sent one for nearly every pong, a quarter of all its datagrams; with 1 s,
-// on a machine where each link carried a message about every 1.2 s each way, still ~0.45 per
-// round trip. The delay only bounds how long the sender keeps an acknowledged message.
-constexpr std::uint64_t kAckEvery = 64;
-constexpr std::chrono::milliseconds kAckDelay{5000};
+namespace {}  // namespace
 
-}  // namespace
-
-PeerLink::PeerLink(AgentCore& agent, std::string peerId)
+PeerLink::PeerLink(LinkHost& agent, std::string peerId)
     : agent_(agent),
       peerId_(std::move(peerId)),
-      session_(sessionConfig(), [this](IFMessage&& message, int hops) {
-        return agent_.receive(message, hops, peerId_);
-      }) {}
+      delivery_(
+          agent, peerId_, [this] { authFailures_ = 0; },
+          [this](const std::string& reason) { refuse(reason); }) {}
 
 PeerLink::~PeerLink() {
   releaseAttemptSlot();
@@ -39,7 +29,7 @@ PeerLink::~PeerLink() {
 std::optional<std::size_t> PeerLink::bufferedAmount() const {
   if (!connection_ || !connection_->isOpen()) return std::nullopt;
   // Messages held back by the high-water mark are as much a backlog as the channel's own.
-  return connection_->bufferedAmount() + session_.backlogBytes();
+  return connection_->bufferedAmount() + delivery_.backlogBytes();
 }
 
 bool PeerLink::isOfferer() const {
@@ -87,7 +77,7 @@ void PeerLink::attempt() {
         "reconnection_attempt_started", peerId_,
         {{"attempt_number", failedAttempts_ + 1}, {"strategy", useRelay_ ? "turn" : "direct"}});
   }
-  attemptTimer_ = agent_.loop().addTimer(agent_.config().healing.attemptTimeout, [this] {
+  attemptTimer_ = agent_.loop().addTimer(agent_.linkSettings().healing.attemptTimeout, [this] {
     attemptTimedOut();
     return false;
   });
@@ -137,7 +127,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
       std::move(events),
       // Waiting Normal/Low messages follow as soon as the channel drains below half the
       // high-water mark.
-      agent_.config().bandwidth.queue.channelHighWater / 2);
+      agent_.linkSettings().queue.channelHighWater / 2);
 }
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
@@ -152,7 +142,7 @@ void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
     return;
   }
   if (!attemptTimer_.active())
-    attemptTimer_ = agent_.loop().addTimer(agent_.config().healing.attemptTimeout, [this] {
+    attemptTimer_ = agent_.loop().addTimer(agent_.linkSettings().healing.attemptTimeout, [this] {
       attemptTimedOut();
       return false;
     });
@@ -214,9 +204,7 @@ void PeerLink::drop() {
 
 void PeerLink::closeConnection() {
   connection_.reset();
-  session_.close();
-  sessionTimer_.cancel();
-  sessionTimerDue_.reset();
+  delivery_.detach();
 }
 
 void PeerLink::onChannelOpen() {
@@ -244,7 +232,7 @@ void PeerLink::onChannelOpen() {
     agent_.witness("peer_connected", peerId_, std::move(link));
   }
   failedAttempts_ = 0;
-  openSession();  // the peer's hello may have opened it already
+  openDelivery();  // the peer's hello may have opened it already
 }
 
 void PeerLink::onTransportDown(std::string why) {
@@ -257,7 +245,7 @@ void PeerLink::onTransportDown(std::string why) {
   if (wasConnected) {
     downSince_ = std::chrono::steady_clock::now();
     agent_.witness("peer_disconnected", peerId_,
-                   {{"reason", why}, {"unacknowledged", session_.unacknowledged()}});
+                   {{"reason", why}, {"unacknowledged", delivery_.unacknowledged()}});
     setState(PeerState::Reconnecting);
     attemptTimer_.cancel();
     failedAttempts_ = 0;
@@ -289,7 +277,7 @@ void PeerLink::attemptFailed(const std::string& why) {
 }
 
 void PeerLink::retryOrGiveUp(const std::string& givingUpReason) {
-  if (failedAttempts_ >= agent_.config().healing.maxRetries) {
+  if (failedAttempts_ >= agent_.linkSettings().healing.maxRetries) {
     setState(PeerState::Unreachable);
     agent_.witness("peer_permanently_unreachable", peerId_, {{"failed_attempts", failedAttempts_}});
     failAll(givingUpReason);
@@ -300,9 +288,9 @@ void PeerLink::retryOrGiveUp(const std::string& givingUpReason) {
 }
 
 void PeerLink::scheduleReconnect() {
-  const auto& healing = agent_.config().healing;
+  const auto& healing = agent_.linkSettings().healing;
   if (!useRelay_ && failedAttempts_ >= healing.turnAfterFailures &&
-      !agent_.config().turnServers.empty()) {
+      agent_.linkSettings().turnAvailable) {
     useRelay_ = true;
     agent_.witness("reconnection_using_turn", peerId_, {{"failed_attempts", failedAttempts_}});
   }
@@ -318,148 +306,34 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
-link::SessionConfig PeerLink::sessionConfig() const {
-  link::SessionConfig c;
-  c.ownId = agent_.id();
-  c.peerId = peerId_;
-  c.incarnation = agent_.incarnation();
-  c.maxMessageBytes = agent_.config().maxMessageBytes;
-  c.queue = agent_.config().bandwidth.queue;
-  c.ackEvery = kAckEvery;
-  c.ackDelay = kAckDelay;
-  c.peerKey = [this] { return agent_.peerKey(peerId_); };
-  return c;
-}
-
-void PeerLink::configureSession() {
-  session_.setBatchDelay(agent_.batchDelay());
-  const auto& c = agent_.config().bandwidth.compression;
-  session_.setCompression(c.enabled && agent_.qualityMode() == QualityMode::Low, c.threshold,
-                          c.level);
-}
-
-void PeerLink::openSession() {
-  if (session_.isOpen() || !connection_) return;
-  link::Connection c;
-  const auto& hook = agent_.testHooks.helloFingerprint;
-  c.localFingerprint = hook.empty() ? connection_->localFingerprint() : hook;
-  c.helloSignature = agent_.identity().sign(
-      helloSigningInput(agent_.id(), agent_.incarnation(), c.localFingerprint, peerId_));
-  c.remoteFingerprint = connection_->remoteFingerprint();
-  c.channelFull = [this](std::size_t pending) {
-    return !connection_ || connection_->bufferedAmount() + pending >=
-                               agent_.config().bandwidth.queue.channelHighWater;
-  };
-  configureSession();
-  session_.open(std::chrono::steady_clock::now(), std::move(c));
-  drive();
-}
-
-void PeerLink::drive() {
-  for (auto& out : session_.takeOutput()) {
-    if (!connection_ || !connection_->isOpen()) break;  // kept, resent after reconnect
-    try {
-      if (out.binary)
-        connection_->sendBinary(
-            std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
-      else
-        connection_->sendText(out.bytes);
-    } catch (const Error&) {
-      break;  // the channel closed under us: unacknowledged messages are resent later
-    }
-  }
-  for (auto& e : session_.takeEvents()) {
-    if (std::holds_alternative<link::Authenticated>(e)) {
-      authFailures_ = 0;
-    } else if (auto* failed = std::get_if<link::AuthFailed>(&e)) {
-      refuse(failed->reason);
-    } else if (auto* rejected = std::get_if<link::Rejected>(&e)) {
-      nlohmann::json meta = {{"reason", rejected->reason}};
-      if (!rejected->messageId.empty()) meta["message_id"] = rejected->messageId;
-      agent_.witness("ifmessage_rejected", peerId_, std::move(meta));
-    } else if (std::holds_alternative<link::Released>(e)) {
-      agent_.spaceFreed();
-    } else if (auto* restarted = std::get_if<link::PeerRestarted>(&e)) {
-      agent_.witness("peer_restarted", peerId_,
-                     {{"unacknowledged", restarted->unacknowledged},
-                      {"waiting", restarted->waiting},
-                      {"delivered_from_old", restarted->deliveredFromOld}});
-    } else if (auto* batch = std::get_if<link::BatchSent>(&e)) {
-      agent_.batchSent(batch->frames);
-    } else if (auto* z = std::get_if<link::Compressed>(&e)) {
-      agent_.compressed(z->before, z->after);
-    }
-  }
-  armSessionTimer();
-}
-
-void PeerLink::armSessionTimer() {
-  auto due = session_.nextDeadline();
-  if (due == sessionTimerDue_ && (!due || sessionTimer_.active())) return;
-  sessionTimer_.cancel();
-  sessionTimerDue_ = due;
-  if (!due) return;
-  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
-      *due - std::chrono::steady_clock::now());
-  sessionTimer_ = agent_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
-    sessionTimer_ = rtc::IoLoop::Timer();
-    sessionTimerDue_.reset();
-    configureSession();
-    session_.tick(std::chrono::steady_clock::now());
-    drive();
-    return false;
-  });
-}
-
 bool PeerLink::enqueue(const IFMessage& message, int hops) {
-  configureSession();
-  auto result = session_.enqueue(std::chrono::steady_clock::now(), message, hops);
-  if (!result.taken) return false;
-  if (agent_.witnessing())
-    agent_.witness("ifmessage_sent", peerId_,
-                   {{"message_id", message.id},
-                    {"sequence_num", message.sequence},
-                    {"destination", message.destination},
-                    {"priority", toString(message.priority)},
-                    {"hops", hops},
-                    {"buffer_amount", connection_ ? connection_->bufferedAmount() : 0}});
-  drive();
-  // Reported only now that the new message is queued: the callback may send again.
-  for (const auto& d : result.dropped) agent_.dropped(d, peerId_);
-  return true;
-}
-
-bool PeerLink::hasRoomToForward() const {
-  return session_.hasRoomToForward();
+  return delivery_.enqueue(message, hops);
 }
 
 void PeerLink::resumeReceiving() {
-  session_.resumeReceiving(std::chrono::steady_clock::now());
-  drive();
+  delivery_.resumeReceiving();
 }
 
 void PeerLink::pump() {
-  configureSession();
-  session_.pump(std::chrono::steady_clock::now());
-  drive();
+  delivery_.pump();
 }
 
 void PeerLink::sendRaw(const std::string& text) {
   if (connection_ && connection_->isOpen()) connection_->sendText(text);
 }
 
+void PeerLink::openDelivery() {
+  if (connection_) delivery_.attach(*connection_);
+}
+
 void PeerLink::onChannelText(const std::string& text) {
-  openSession();  // the peer's hello may arrive before our open event
-  configureSession();
-  session_.receive(std::chrono::steady_clock::now(), text);
-  drive();
+  openDelivery();  // the peer's hello may arrive before our open event
+  delivery_.onText(text);
 }
 
 void PeerLink::onChannelBinary(std::span<const std::byte> data) {
-  openSession();
-  configureSession();
-  session_.receiveBinary(std::chrono::steady_clock::now(), data);
-  drive();
+  openDelivery();
+  delivery_.onBinary(data);
 }
 
 void PeerLink::refuse(const std::string& reason) {
@@ -484,9 +358,7 @@ void PeerLink::refuse(const std::string& reason) {
 }
 
 void PeerLink::failAll(const std::string& reason) {
-  auto pending = session_.takeAll();
-  agent_.spaceFreed();
-  for (auto& m : pending) agent_.undeliverable(m, reason);
+  delivery_.failAll(reason);
 }
 
 }  // namespace ifmesh::detail

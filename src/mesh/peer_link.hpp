@@ -15,27 +15,27 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
-#include "mesh/link_session.hpp"
+#include "mesh/link_delivery.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
 
-class AgentCore;
+class LinkHost;
 class LinkConnection;
 
 struct AgentTestAccess;
 
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
-  PeerLink(AgentCore& agent, std::string peerId);
+  PeerLink(LinkHost& agent, std::string peerId);
   ~PeerLink();
 
   const std::string& peerId() const { return peerId_; }
   PeerState state() const { return state_; }
   bool isOfferer() const;  // the lower id offers
   // Messages accepted for this peer and not yet acknowledged (waiting or sent).
-  std::size_t unacknowledged() const { return session_.unacknowledged(); }
-  std::size_t queuedBytes() const { return session_.queuedBytes(); }
+  std::size_t unacknowledged() const { return delivery_.unacknowledged(); }
+  std::size_t queuedBytes() const { return delivery_.queuedBytes(); }
   std::size_t connectionsCreated() const { return connectionsCreated_; }
   bool connected() const { return state_ == PeerState::Connected; }
   // Bytes queued in the open channel, in the batch and waiting in the agent, or nothing when
@@ -62,7 +62,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // reconnections.
   bool enqueue(const IFMessage& message, int hops);
   // Whether this hop's queue is at most half full, so a forward held back for it may be retried.
-  bool hasRoomToForward() const;
+  bool hasRoomToForward() const { return delivery_.hasRoomToForward(); }
   // A frame of this peer was held back because the next hop's queue was full; the hop has room
   // again: ask the peer to resend what we have not delivered (a hello).
   void resumeReceiving();
@@ -88,19 +88,13 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void retryOrGiveUp(const std::string& givingUpReason);
   void closeConnection();
 
-  // Between the channel and the session.
-  link::SessionConfig sessionConfig() const;
-  void configureSession();  // batching and compression for the current quality mode
-  void openSession();       // once per connection, when the channel opens or first speaks
+  void openDelivery();  // once per connection, when the channel opens or first speaks
   void onChannelText(const std::string& text);
   void onChannelBinary(std::span<const std::byte> data);
-  // Sends what the session produced and acts on its events.
-  void drive();
-  void armSessionTimer();
   void sendRaw(const std::string& text);
   friend struct AgentTestAccess;  // hostile-peer tests put raw frames on the channel
 
-  AgentCore& agent_;
+  LinkHost& agent_;
   std::string peerId_;
   PeerState state_ = PeerState::Connecting;
   std::unique_ptr<LinkConnection> connection_;
@@ -109,9 +103,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool intentional_ = false;
   bool everConnected_ = false;
 
-  link::Session session_;
-  rtc::IoLoop::Timer sessionTimer_;
-  std::optional<std::chrono::steady_clock::time_point> sessionTimerDue_;
+  LinkDelivery delivery_;
 
   // Healing.
   int failedAttempts_ = 0;
@@ -120,7 +112,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   rtc::IoLoop::Timer reconnectTimer_;
   rtc::IoLoop::Timer attemptTimer_;
   std::size_t connectionsCreated_ = 0;
-  bool holdsAttemptSlot_ = false;  // an offer of ours is in flight (AgentCore's budget)
+  bool holdsAttemptSlot_ = false;  // an offer of ours is in flight (the agent's budget)
   bool waitingForAttemptSlot_ = false;
 };
 

@@ -1,0 +1,184 @@
+#include "mesh/link_delivery.hpp"
+
+#include <algorithm>
+
+#include "ifmesh/error.hpp"
+#include "mesh/link_auth.hpp"
+#include "mesh/link_connection.hpp"
+#include "mesh/link_host.hpp"
+
+namespace ifmesh::detail {
+
+namespace {
+// A link ack only lets the sender forget what it keeps for a resend, so it waits to ride on
+// our next message to the peer and goes alone after kAckEvery messages or kAckDelay. Alone it
+// costs two datagrams (the ack and the peer's SCTP SACK of it): with 5 ms, mesh100's sparse
+// all-pairs echo sent one for nearly every pong, a quarter of all its datagrams; with 1 s, on a
+// machine where each link carried a message about every 1.2 s each way, still ~0.45 per round
+// trip. The delay only bounds how long the sender keeps an acknowledged message.
+constexpr std::uint64_t kAckEvery = 64;
+constexpr std::chrono::milliseconds kAckDelay{5000};
+
+auto now() {
+  return std::chrono::steady_clock::now();
+}
+}  // namespace
+
+LinkDelivery::LinkDelivery(LinkHost& host, std::string peerId, std::function<void()> authenticated,
+                           std::function<void(const std::string& reason)> refused)
+    : host_(host),
+      peerId_(std::move(peerId)),
+      authenticated_(std::move(authenticated)),
+      refused_(std::move(refused)),
+      session_(sessionConfig(), [this](IFMessage&& message, int hops) {
+        return host_.receive(message, hops, peerId_);
+      }) {}
+
+link::SessionConfig LinkDelivery::sessionConfig() const {
+  link::SessionConfig c;
+  c.ownId = host_.id();
+  c.peerId = peerId_;
+  c.incarnation = host_.incarnation();
+  c.maxMessageBytes = host_.linkSettings().maxMessageBytes;
+  c.queue = host_.linkSettings().queue;
+  c.ackEvery = kAckEvery;
+  c.ackDelay = kAckDelay;
+  c.peerKey = [this] { return host_.peerKey(peerId_); };
+  return c;
+}
+
+void LinkDelivery::configure() {
+  session_.setBatchDelay(host_.batchDelay());
+  const auto& c = host_.linkSettings().compression;
+  session_.setCompression(c.enabled && host_.qualityMode() == QualityMode::Low, c.threshold,
+                          c.level);
+}
+
+void LinkDelivery::attach(LinkConnection& connection) {
+  if (session_.isOpen()) return;
+  connection_ = &connection;
+  link::Connection c;
+  const auto& hook = host_.linkSettings().helloFingerprint;
+  c.localFingerprint = hook.empty() ? connection.localFingerprint() : hook;
+  c.helloSignature = host_.identity().sign(
+      helloSigningInput(host_.id(), host_.incarnation(), c.localFingerprint, peerId_));
+  c.remoteFingerprint = connection.remoteFingerprint();
+  c.channelFull = [this](std::size_t pending) {
+    return !connection_ ||
+           connection_->bufferedAmount() + pending >= host_.linkSettings().queue.channelHighWater;
+  };
+  configure();
+  session_.open(now(), std::move(c));
+  drive();
+}
+
+void LinkDelivery::detach() {
+  connection_ = nullptr;
+  session_.close();
+  timer_.cancel();
+  timerDue_.reset();
+}
+
+void LinkDelivery::drive() {
+  for (auto& out : session_.takeOutput()) {
+    if (!connection_ || !connection_->isOpen()) break;  // kept, resent after reconnect
+    try {
+      if (out.binary)
+        connection_->sendBinary(
+            std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
+      else
+        connection_->sendText(out.bytes);
+    } catch (const Error&) {
+      break;  // the channel closed under us: unacknowledged messages are resent later
+    }
+  }
+  for (auto& e : session_.takeEvents()) {
+    if (std::holds_alternative<link::Authenticated>(e)) {
+      authenticated_();
+    } else if (auto* failed = std::get_if<link::AuthFailed>(&e)) {
+      refused_(failed->reason);
+    } else if (auto* rejected = std::get_if<link::Rejected>(&e)) {
+      nlohmann::json meta = {{"reason", rejected->reason}};
+      if (!rejected->messageId.empty()) meta["message_id"] = rejected->messageId;
+      host_.witness("ifmessage_rejected", peerId_, std::move(meta));
+    } else if (std::holds_alternative<link::Released>(e)) {
+      host_.spaceFreed();
+    } else if (auto* restarted = std::get_if<link::PeerRestarted>(&e)) {
+      host_.witness("peer_restarted", peerId_,
+                    {{"unacknowledged", restarted->unacknowledged},
+                     {"waiting", restarted->waiting},
+                     {"delivered_from_old", restarted->deliveredFromOld}});
+    } else if (auto* batch = std::get_if<link::BatchSent>(&e)) {
+      host_.batchSent(batch->frames);
+    } else if (auto* z = std::get_if<link::Compressed>(&e)) {
+      host_.compressed(z->before, z->after);
+    }
+  }
+  armTimer();
+}
+
+void LinkDelivery::armTimer() {
+  auto due = session_.nextDeadline();
+  if (due == timerDue_ && (!due || timer_.active())) return;
+  timer_.cancel();
+  timerDue_ = due;
+  if (!due) return;
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*due - now());
+  timer_ = host_.loop().addTimer(std::max(delay, std::chrono::milliseconds(1)), [this] {
+    timer_ = rtc::IoLoop::Timer();
+    timerDue_.reset();
+    configure();
+    session_.tick(now());
+    drive();
+    return false;
+  });
+}
+
+bool LinkDelivery::enqueue(const IFMessage& message, int hops) {
+  configure();
+  auto result = session_.enqueue(now(), message, hops);
+  if (!result.taken) return false;
+  if (host_.witnessing())
+    host_.witness("ifmessage_sent", peerId_,
+                  {{"message_id", message.id},
+                   {"sequence_num", message.sequence},
+                   {"destination", message.destination},
+                   {"priority", toString(message.priority)},
+                   {"hops", hops},
+                   {"buffer_amount", connection_ ? connection_->bufferedAmount() : 0}});
+  drive();
+  // Reported only now that the new message is queued: the callback may send again.
+  for (const auto& d : result.dropped) host_.dropped(d, peerId_);
+  return true;
+}
+
+void LinkDelivery::resumeReceiving() {
+  session_.resumeReceiving(now());
+  drive();
+}
+
+void LinkDelivery::pump() {
+  configure();
+  session_.pump(now());
+  drive();
+}
+
+void LinkDelivery::onText(const std::string& text) {
+  configure();
+  session_.receive(now(), text);
+  drive();
+}
+
+void LinkDelivery::onBinary(std::span<const std::byte> data) {
+  configure();
+  session_.receiveBinary(now(), data);
+  drive();
+}
+
+void LinkDelivery::failAll(const std::string& reason) {
+  auto pending = session_.takeAll();
+  host_.spaceFreed();
+  for (auto& m : pending) host_.undeliverable(m, reason);
+}
+
+}  // namespace ifmesh::detail

@@ -1,0 +1,60 @@
+#pragma once
+// A link's delivery session (link_session.hpp) run over its current connection: feeds it what the
+// channel receives and the time, sends what it produces, arms its timer, and reports its events
+// to the agent (LinkHost) and, for the peer's proof of identity, to the link. Loop thread only.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "mesh/link_session.hpp"
+#include "rtc/io_loop.hpp"
+
+namespace ifmesh::detail {
+
+class LinkConnection;
+class LinkHost;
+
+class LinkDelivery {
+ public:
+  // authenticated(): the peer proved who it is on this connection; refused(reason): it did not.
+  LinkDelivery(LinkHost& host, std::string peerId, std::function<void()> authenticated,
+               std::function<void(const std::string& reason)> refused);
+
+  // Runs the session over `connection` (when the channel opens or first speaks; once per
+  // connection) until detach().
+  void attach(LinkConnection& connection);
+  void detach();
+
+  void onText(const std::string& text);
+  void onBinary(std::span<const std::byte> data);
+
+  // See PeerLink::enqueue.
+  bool enqueue(const IFMessage& message, int hops);
+  void pump();
+  void resumeReceiving();
+  void failAll(const std::string& reason);
+
+  std::size_t unacknowledged() const { return session_.unacknowledged(); }
+  std::size_t queuedBytes() const { return session_.queuedBytes(); }
+  std::size_t backlogBytes() const { return session_.backlogBytes(); }
+  bool hasRoomToForward() const { return session_.hasRoomToForward(); }
+
+ private:
+  link::SessionConfig sessionConfig() const;
+  void configure();  // batching and compression for the current quality mode
+  void drive();      // sends what the session produced and acts on its events
+  void armTimer();
+
+  LinkHost& host_;
+  std::string peerId_;
+  std::function<void()> authenticated_;
+  std::function<void(const std::string&)> refused_;
+  link::Session session_;
+  LinkConnection* connection_ = nullptr;
+  rtc::IoLoop::Timer timer_;
+  std::optional<std::chrono::steady_clock::time_point> timerDue_;
+};
+
+}  // namespace ifmesh::detail
