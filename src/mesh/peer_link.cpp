@@ -1,25 +1,20 @@
 #include "mesh/peer_link.hpp"
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "ifmesh/error.hpp"
-#include "mesh/backoff.hpp"
-#include "mesh/link_auth.hpp"
 #include "mesh/link_connection.hpp"
 #include "mesh/link_host.hpp"
 
 namespace ifmesh::detail {
-
-namespace {}  // namespace
 
 PeerLink::PeerLink(LinkHost& agent, std::string peerId)
     : agent_(agent),
       peerId_(std::move(peerId)),
       delivery_(
           agent, peerId_, [this] { authFailures_ = 0; },
-          [this](const std::string& reason) { refuse(reason); }) {}
+          [this](const std::string& reason) { refuse(reason); }),
+      healing_(agent, peerId_, [this] { attempt(); }) {}
 
 PeerLink::~PeerLink() {
   releaseAttemptSlot();
@@ -47,7 +42,7 @@ void PeerLink::start() {
   if (state_ == PeerState::Connected) return;
   // Starting again would tear down an attempt in flight: every directory change during a mesh's
   // formation used to restart every pending offer.
-  if (attemptTimer_.active() || reconnectTimer_.active() || waitingForAttemptSlot_) return;
+  if (attemptTimer_.active() || healing_.retryScheduled() || waitingForAttemptSlot_) return;
   attempt();
 }
 
@@ -72,15 +67,8 @@ void PeerLink::attempt() {
     }
     holdsAttemptSlot_ = true;
   }
-  if (failedAttempts_ > 0) {
-    agent_.witness(
-        "reconnection_attempt_started", peerId_,
-        {{"attempt_number", failedAttempts_ + 1}, {"strategy", useRelay_ ? "turn" : "direct"}});
-  }
-  attemptTimer_ = agent_.loop().addTimer(agent_.linkSettings().healing.attemptTimeout, [this] {
-    attemptTimedOut();
-    return false;
-  });
+  healing_.attemptStarted();
+  armAttemptTimer();
   if (isOfferer())
     offer();
   else
@@ -88,7 +76,7 @@ void PeerLink::attempt() {
 }
 
 void PeerLink::offer() {
-  createConnection(useRelay_,
+  createConnection(healing_.relay(),
                    LinkConnection::newSid((std::uint64_t{agent_.rng()()} << 20) ^ agent_.rng()()));
   connection_->offer();
 }
@@ -141,11 +129,14 @@ void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
     closeConnection();
     return;
   }
-  if (!attemptTimer_.active())
-    attemptTimer_ = agent_.loop().addTimer(agent_.linkSettings().healing.attemptTimeout, [this] {
-      attemptTimedOut();
-      return false;
-    });
+  if (!attemptTimer_.active()) armAttemptTimer();
+}
+
+void PeerLink::armAttemptTimer() {
+  attemptTimer_ = agent_.loop().addTimer(agent_.linkSettings().healing.attemptTimeout, [this] {
+    attemptTimedOut();
+    return false;
+  });
 }
 
 void PeerLink::handleAnswer(std::uint64_t sid, const std::string& sdp) {
@@ -170,30 +161,28 @@ void PeerLink::handleConnectRequest() {
     onTransportDown("peer requested a new connection");
     return;
   }
-  reconnectTimer_.cancel();
+  healing_.cancel();
   attemptTimer_.cancel();
   attempt();
 }
 
 void PeerLink::handleBye() {
-  intentional_ = true;
-  releaseAttemptSlot();
-  reconnectTimer_.cancel();
-  attemptTimer_.cancel();
-  closeConnection();
-  setState(PeerState::Disconnected);
-  agent_.witness("peer_disconnected", peerId_, {{"reason", "peer said bye"}});
+  stop("peer said bye");
 }
 
 void PeerLink::disconnect() {
+  agent_.signal(peerId_, "bye", nlohmann::json::object());
+  stop("local disconnect");
+}
+
+void PeerLink::stop(const char* reason) {
   intentional_ = true;
   releaseAttemptSlot();
-  reconnectTimer_.cancel();
+  healing_.cancel();
   attemptTimer_.cancel();
-  agent_.signal(peerId_, "bye", nlohmann::json::object());
   closeConnection();
   setState(PeerState::Disconnected);
-  agent_.witness("peer_disconnected", peerId_, {{"reason", "local disconnect"}});
+  agent_.witness("peer_disconnected", peerId_, {{"reason", reason}});
 }
 
 void PeerLink::drop() {
@@ -210,28 +199,15 @@ void PeerLink::closeConnection() {
 void PeerLink::onChannelOpen() {
   releaseAttemptSlot();
   attemptTimer_.cancel();
-  reconnectTimer_.cancel();
-  bool reconnected = everConnected_ || failedAttempts_ > 0;
-  everConnected_ = true;
   setState(PeerState::Connected);
-  nlohmann::json link = {{"strategy", useRelay_ ? "turn" : "direct"}};
+  nlohmann::json link = nlohmann::json::object();
   if (agent_.witnessing() && connection_) {
     if (auto pair = connection_->stats().selectedPair) {  // which path ICE chose, e.g. host to host
       link["local_candidate_type"] = pair->localType;
       link["remote_candidate_type"] = pair->remoteType;
     }
   }
-  if (reconnected) {
-    auto downtime = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - downSince_);
-    link["total_attempts"] = failedAttempts_ + 1;
-    link["total_downtime_ms"] = downtime.count();
-    link["failed_attempts"] = failedAttempts_;
-    agent_.witness("peer_reconnected_successfully", peerId_, std::move(link));
-  } else {
-    agent_.witness("peer_connected", peerId_, std::move(link));
-  }
-  failedAttempts_ = 0;
+  healing_.connected(std::move(link));
   openDelivery();  // the peer's hello may have opened it already
 }
 
@@ -243,13 +219,11 @@ void PeerLink::onTransportDown(std::string why) {
   bool wasConnected = state_ == PeerState::Connected;
   closeConnection();
   if (wasConnected) {
-    downSince_ = std::chrono::steady_clock::now();
     agent_.witness("peer_disconnected", peerId_,
                    {{"reason", why}, {"unacknowledged", delivery_.unacknowledged()}});
     setState(PeerState::Reconnecting);
     attemptTimer_.cancel();
-    failedAttempts_ = 0;
-    scheduleReconnect();
+    healing_.lost();
   }
   // A failed attempt ends now rather than at its timeout; stale connections never get here.
   else if (attemptTimer_.active()) {
@@ -266,44 +240,13 @@ void PeerLink::attemptTimedOut() {
 void PeerLink::attemptFailed(const std::string& why) {
   releaseAttemptSlot();
   closeConnection();
-  if (!everConnected_ && failedAttempts_ == 0) downSince_ = std::chrono::steady_clock::now();
-  ++failedAttempts_;
-  agent_.witness("reconnection_attempt_failed", peerId_,
-                 {{"attempt_number", failedAttempts_},
-                  {"strategy", useRelay_ ? "turn" : "direct"},
-                  {"reason", why}});
-  retryOrGiveUp("peer permanently unreachable after " + std::to_string(failedAttempts_) +
-                " attempts");
+  healed(healing_.attemptFailed(why));
 }
 
-void PeerLink::retryOrGiveUp(const std::string& givingUpReason) {
-  if (failedAttempts_ >= agent_.linkSettings().healing.maxRetries) {
-    setState(PeerState::Unreachable);
-    agent_.witness("peer_permanently_unreachable", peerId_, {{"failed_attempts", failedAttempts_}});
-    failAll(givingUpReason);
-    return;
-  }
-  setState(PeerState::Reconnecting);
-  scheduleReconnect();
-}
-
-void PeerLink::scheduleReconnect() {
-  const auto& healing = agent_.linkSettings().healing;
-  if (!useRelay_ && failedAttempts_ >= healing.turnAfterFailures &&
-      agent_.linkSettings().turnAvailable) {
-    useRelay_ = true;
-    agent_.witness("reconnection_using_turn", peerId_, {{"failed_attempts", failedAttempts_}});
-  }
-  auto delay = mesh::backoffDelay(healing, failedAttempts_, agent_.rng());
-  agent_.witness("reconnection_attempt_scheduled", peerId_,
-                 {{"attempt_number", failedAttempts_ + 1},
-                  {"backoff_delay_ms", delay.count()},
-                  {"strategy", useRelay_ ? "turn" : "direct"},
-                  {"failed_attempts", failedAttempts_}});
-  reconnectTimer_ = agent_.loop().addTimer(delay, [this] {
-    attempt();
-    return false;
-  });
+void PeerLink::healed(const std::optional<std::string>& givenUp) {
+  if (!givenUp) return setState(PeerState::Reconnecting);
+  setState(PeerState::Unreachable);
+  failAll(*givenUp);
 }
 
 bool PeerLink::enqueue(const IFMessage& message, int hops) {
@@ -340,8 +283,7 @@ void PeerLink::refuse(const std::string& reason) {
   ++authFailures_;
   agent_.witness("peer_auth_failed", peerId_,
                  {{"reason", reason}, {"consecutive_failures", authFailures_}});
-  // Not from inside the channel's own callback: tear down on the next turn of the loop. Counted
-  // like a failed attempt, so a peer that never proves itself ends up unreachable.
+  // Not from inside the channel's own callback: tear down on the next turn of the loop.
   std::weak_ptr<PeerLink> weak = weak_from_this();
   agent_.loop().post([weak, sid = sid_] {
     auto self = weak.lock();
@@ -350,10 +292,7 @@ void PeerLink::refuse(const std::string& reason) {
     self->releaseAttemptSlot();
     self->attemptTimer_.cancel();
     self->closeConnection();
-    self->failedAttempts_ = self->authFailures_;
-    self->downSince_ = std::chrono::steady_clock::now();
-    self->retryOrGiveUp("peer failed authentication " + std::to_string(self->failedAttempts_) +
-                        " times");
+    self->healed(self->healing_.refused(self->authFailures_));
   });
 }
 

@@ -16,6 +16,7 @@
 #include "ifmesh/agent.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
 #include "mesh/link_delivery.hpp"
+#include "mesh/link_healing.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
@@ -79,13 +80,14 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // The peer's first hello did not prove its identity: the connection is dropped unused.
   void refuse(const std::string& reason);
   void setState(PeerState next);
-  void scheduleReconnect();
   void attempt();
+  void armAttemptTimer();
   void attemptTimedOut();
+  void stop(const char* reason);  // intentional: no healing
   void releaseAttemptSlot();
   void attemptFailed(const std::string& why);
-  // After a failed attempt: back off and retry, or give up after healing.maxRetries.
-  void retryOrGiveUp(const std::string& givingUpReason);
+  // What healing decided after a failure: a retry (Reconnecting), or giving up (why).
+  void healed(const std::optional<std::string>& givenUp);
   void closeConnection();
 
   void openDelivery();  // once per connection, when the channel opens or first speaks
@@ -101,15 +103,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::uint64_t sid_ = 0;  // signaling session of the current connection attempt
   int authFailures_ = 0;   // consecutive refused connections
   bool intentional_ = false;
-  bool everConnected_ = false;
 
   LinkDelivery delivery_;
 
-  // Healing.
-  int failedAttempts_ = 0;
-  bool useRelay_ = false;
-  std::chrono::steady_clock::time_point downSince_;
-  rtc::IoLoop::Timer reconnectTimer_;
+  LinkHealing healing_;
   rtc::IoLoop::Timer attemptTimer_;
   std::size_t connectionsCreated_ = 0;
   bool holdsAttemptSlot_ = false;  // an offer of ours is in flight (the agent's budget)
