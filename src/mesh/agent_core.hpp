@@ -15,6 +15,7 @@
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "mesh/peer_link.hpp"
+#include "mesh/registration.hpp"
 #include "mesh/replay_guard.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/io_loop.hpp"
@@ -88,7 +89,7 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   BandwidthStats bandwidthStats();
   rtc::CallbackSlot<QualityMode, QualityMode> onQualityChange;
 
-  std::atomic<bool> registered{false};
+  Registration registration;
   rtc::CallbackSlot<const IFMessage&> onMessage;
   rtc::CallbackSlot<const std::string&, PeerState> onPeerState;
   rtc::CallbackSlot<const IFMessage&, const std::string&> onUndeliverable;

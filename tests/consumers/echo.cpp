@@ -127,8 +127,11 @@ bool agentEcho() {
     });
     alice.connectToSignaling();
     bob.connectToSignaling();
-    if (!alice.waitRegistered(10s) || !bob.waitRegistered(10s)) {
-      std::fprintf(stderr, "Agent: not registered with the signaling server\n");
+    ifmesh::RegistrationResult registered = alice.waitRegistered(10s);
+    if (registered) registered = bob.waitRegistered(10s);
+    if (!registered) {
+      std::fprintf(stderr, "Agent: not registered with the signaling server: %s: %s\n",
+                   registered.code.c_str(), registered.message.c_str());
     } else {
       alice.connect("bob");
       if (!connected.take(30s)) {
