@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "ifmesh/agent.hpp"
@@ -158,6 +159,14 @@ bool agentEcho() {
 }  // namespace
 
 int main() {
+  // The library's own diagnostics, in this program's words.
+  ifmesh::setLogHandler(
+      ifmesh::LogLevel::Warning,
+      [](ifmesh::LogLevel level, std::string_view component, std::string_view message) {
+        std::fprintf(stderr, "echo: ifmesh %s %.*s: %.*s\n", ifmesh::toString(level),
+                     static_cast<int>(component.size()), component.data(),
+                     static_cast<int>(message.size()), message.data());
+      });
   try {
     bool pc = peerConnectionEcho();
     bool agent = agentEcho();
