@@ -82,7 +82,7 @@ struct AgentConfig {
   IdentityConfig identity;    // a bad key file makes the constructor throw Error(InvalidArgument)
 };
 
-// What Agent::waitRegistered found: registered, or why not. Tests like a bool
+// What Agent::waitRegistered found: registered, or why not. It tests as `registered`
 // (`if (agent.waitRegistered(5s))`).
 struct RegistrationResult {
   bool registered = false;
