@@ -35,9 +35,13 @@ int main() {
 
   alice.connectToSignaling();
   bob.connectToSignaling();
-  if (!alice.waitRegistered(5s) || !bob.waitRegistered(5s)) {
-    std::cerr << "not registered\n";
-    return 1;
+  // Registered, or why not: the server's refusal (duplicate_id, unauthorized ...), a connection
+  // that failed (unreachable, tls_error), or a timeout.
+  for (ifmesh::Agent* agent : {&alice, &bob}) {
+    if (auto r = agent->waitRegistered(5s); !r) {
+      std::cerr << agent->id() << " not registered: " << r.code << ": " << r.message << "\n";
+      return 1;
+    }
   }
   // Delivered exactly once, in order, whenever the link is up (it is being formed right now).
   ifmesh::IFMessage question;

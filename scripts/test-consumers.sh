@@ -29,7 +29,8 @@ readelf -d "$libdir/libifmesh.so" | grep -q 'SONAME.*libifmesh\.so\.[0-9]' ||
   { echo "libifmesh.so has no versioned SONAME" >&2; exit 1; }
 exported="$(nm -DC --defined-only "$libdir/libifmesh.so" | cut -d' ' -f3-)"
 for api in 'ifmesh::PeerConnection::PeerConnection(' 'ifmesh::Agent::send(' \
-           'ifmesh::signaling::Server::start()' 'typeinfo for ifmesh::Error'; do
+           'ifmesh::signaling::Server::start()' 'typeinfo for ifmesh::Error' \
+           'ifmesh::Agent::waitRegistered(' 'ifmesh::setLogHandler('; do
   grep -qF "$api" <<<"$exported" || { echo "libifmesh.so does not export $api" >&2; exit 1; }
 done
 # Internal namespaces, usrsctp and Boost stay inside the library; it defines no GLib function.

@@ -94,7 +94,8 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   return c;
 }
 
-// The first error the signaling server (or the way to it) reported, for the CLI to stop on.
+// The first error the signaling server reported once we were registered (a peer that is not
+// there, a rate limit), for `ifmesh send` to stop on.
 class SignalingErrors {
  public:
   explicit SignalingErrors(Agent& agent) {
@@ -115,16 +116,14 @@ class SignalingErrors {
 
 // Registers, or throws at the first refusal (duplicate_id, unauthorized ...) or connection
 // failure with what the server or the socket said, instead of waiting out a timeout.
-void registerOrThrow(Agent& agent, SignalingErrors& errors, const std::string& url) {
+void registerOrThrow(Agent& agent, const std::string& url) {
   agent.connectToSignaling();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!agent.isRegistered()) {
-    if (auto e = errors.first())
-      throw std::runtime_error("signaling server " + url + " did not register us: " + *e);
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("signaling server " + url + " did not answer within 10 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  RegistrationResult r = agent.waitRegistered(std::chrono::seconds(10));
+  if (r) return;
+  if (r.code == "timeout")
+    throw std::runtime_error("signaling server " + url + " did not answer within 10 s");
+  throw std::runtime_error("signaling server " + url + " did not register us: " + r.code + ": " +
+                           r.message);
 }
 
 int runAgent(const AgentArgs& a) {
@@ -138,7 +137,6 @@ int runAgent(const AgentArgs& a) {
   }
   CliLog log(a.log);
   Agent agent(configFrom(a, &log));
-  SignalingErrors errors(agent);
   agent.onPeerState([&](const std::string& peer, PeerState s) {
     log.write(s == PeerState::Unreachable ? LogLevel::Error : LogLevel::Info, "peer_state",
               "peer " + peer + " " + toString(s), {{"peer", peer}, {"state", toString(s)}});
@@ -167,7 +165,7 @@ int runAgent(const AgentArgs& a) {
       agent.send(m.source, reply);  // callbacks may call back into the agent
     }
   });
-  registerOrThrow(agent, errors, a.signal);
+  registerOrThrow(agent, a.signal);
   log.write(LogLevel::Info, "registered", "agent " + a.id + " registered with " + a.signal,
             {{"agent", a.id}, {"signal", a.signal}});
   // Later refusals (a peer that is gone, rate limits) are reported and the agent goes on.
@@ -191,7 +189,6 @@ int runSend(const AgentArgs& a, const std::string& to, const std::string& payloa
   checkAgentId("--to", to);
   if (to == a.id) throw UsageError(flagError("--to", to, "is this agent's own --id"));
   Agent agent(configFrom(a));
-  SignalingErrors errors(agent);
   std::mutex mutex;
   std::optional<IFMessage> reply;
   std::optional<std::string> undeliverable;
@@ -203,7 +200,8 @@ int runSend(const AgentArgs& a, const std::string& to, const std::string& payloa
     std::lock_guard lock(mutex);
     undeliverable = reason;
   });
-  registerOrThrow(agent, errors, a.signal);
+  registerOrThrow(agent, a.signal);
+  SignalingErrors errors(agent);
   auto start = std::chrono::steady_clock::now();
   std::uint64_t seq = agent.send(to, m);
   auto deadline = start + std::chrono::milliseconds(timeoutMs);

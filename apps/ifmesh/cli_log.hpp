@@ -2,9 +2,10 @@
 // What `ifmesh agent` and `ifmesh signal` say while they run: one line per event on stdout with a
 // UTC timestamp and a level, as text ("2026-12-05T06:20:01.123Z info  registered as bob") or as
 // JSON lines (--log-format json: {"ts", "level", "event", "msg", ...fields}). Thread-safe; every
-// line is flushed, so a pipe reader sees it at once.
+// line is flushed, so a pipe reader sees it at once. While a CliLog lives, the library's own
+// diagnostics (ifmesh::setLogHandler) are lines of it too: event "library", the component in
+// the text and in the field "component".
 #include <CLI/CLI.hpp>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -23,6 +24,9 @@ void addLogOptions(CLI::App* cmd, LogOptions& options);
 class CliLog {
  public:
   explicit CliLog(const LogOptions& options);
+  ~CliLog();  // the library's diagnostics go to its default handler again
+  CliLog(const CliLog&) = delete;
+  CliLog& operator=(const CliLog&) = delete;
   bool enabled(LogLevel level) const { return level >= min_; }
   // `event`: a short machine name; `text`: the human line; `fields`: the details (JSON format).
   void write(LogLevel level, const std::string& event, const std::string& text,
@@ -34,7 +38,6 @@ class CliLog {
  private:
   LogLevel min_ = LogLevel::Info;
   bool json_ = false;
-  std::mutex mutex_;
 };
 
 }  // namespace ifmesh::cli

@@ -70,8 +70,8 @@ int runFlood(const FloodArgs& a) {
     }
   });
   agent.connectToSignaling();
-  if (!agent.waitRegistered(std::chrono::seconds(10))) {
-    std::cerr << "could not register\n";
+  if (auto r = agent.waitRegistered(std::chrono::seconds(10)); !r) {
+    std::cerr << "could not register: " << r.code << ": " << r.message << "\n";
     return 1;
   }
   agent.connect(a.to);

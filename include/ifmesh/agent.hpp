@@ -82,6 +82,18 @@ struct AgentConfig {
   IdentityConfig identity;    // a bad key file makes the constructor throw Error(InvalidArgument)
 };
 
+// What Agent::waitRegistered found: registered, or why not. It tests as `registered`
+// (`if (agent.waitRegistered(5s))`).
+struct RegistrationResult {
+  bool registered = false;
+  // Empty when registered; else the server's refusal (duplicate_id, unauthorized, bad_agent_id,
+  // bad_public_key, server_full; docs/signaling-protocol.md), a failed connection (unreachable,
+  // tls_error), or "timeout".
+  std::string code;
+  std::string message;  // the server's or the socket's words, for a person
+  explicit operator bool() const noexcept { return registered; }
+};
+
 enum class PeerState { Connecting, Connected, Reconnecting, Unreachable, Disconnected };
 IFMESH_API const char* toString(PeerState s) noexcept;
 
@@ -94,7 +106,19 @@ class IFMESH_API Agent {
 
   const std::string& id() const;
   void connectToSignaling();
-  bool waitRegistered(std::chrono::milliseconds timeout) const;
+  // Waits until the agent is registered with the signaling server, and returns early with the
+  // reason when it cannot be:
+  // - the server refused the registration (its code): the agent does not ask again on this
+  //   connection, so this is returned at once until a later connection registers;
+  // - before the agent's first registration, a connection attempt failed (unreachable,
+  //   tls_error): the agent keeps retrying in the background. Each failure ends one wait: the
+  //   one under way, or the next call when it came while nobody waited, so a caller may wait
+  //   again and hear of the next attempt;
+  // - the timeout passed: "timeout", its message naming the last error if there was one. After
+  //   a registration, lost connections are being healed, so failed reconnections do not end
+  //   the wait.
+  // Any thread but the agent's own I/O thread (where its callbacks run).
+  RegistrationResult waitRegistered(std::chrono::milliseconds timeout) const;
   // Registered with the signaling server right now (false while it is unreachable).
   bool isRegistered() const;
 

@@ -37,16 +37,11 @@ void Agent::connectToSignaling() {
 }
 
 bool Agent::isRegistered() const {
-  return core_->registered;
+  return core_->registration.isRegistered();
 }
 
-bool Agent::waitRegistered(std::chrono::milliseconds timeout) const {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!core_->registered) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
+RegistrationResult Agent::waitRegistered(std::chrono::milliseconds timeout) const {
+  return core_->registration.wait(timeout);
 }
 
 void Agent::connect(const std::string& peerId) {

@@ -96,7 +96,7 @@ void AgentCore::start() {
   });
   signaling_->onRegistered([onLoop](const std::vector<std::string>& agents) {
     onLoop([agents](AgentCore& self) {
-      self.registered = true;
+      self.registration.registered();
       self.handleDirectory(agents);
     });
   });
@@ -109,10 +109,13 @@ void AgentCore::start() {
         onLoop([from, type, msg](AgentCore& self) { self.handleRelay(from, type, msg); });
       });
   signaling_->onError([onLoop](const std::string& code, const std::string& message) {
-    onLoop([code, message](AgentCore& self) { self.onSignalingError(code, message); });
+    onLoop([code, message](AgentCore& self) {
+      self.registration.error(code, message);
+      self.onSignalingError(code, message);
+    });
   });
   signaling_->onDisconnected(
-      [onLoop] { onLoop([](AgentCore& self) { self.registered = false; }); });
+      [onLoop] { onLoop([](AgentCore& self) { self.registration.disconnected(); }); });
   signaling_->connect();
   // The monitor always samples (stats stay meaningful); only mode changes need `enabled`.
   loop_.invoke([this, weak] {

@@ -16,6 +16,7 @@
 #include "ifmesh/signaling.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/peer_link.hpp"
+#include "mesh/registration.hpp"
 #include "mesh/replay_guard.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/io_loop.hpp"
@@ -84,7 +85,7 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   BandwidthStats bandwidthStats();
   rtc::CallbackSlot<QualityMode, QualityMode> onQualityChange;
 
-  std::atomic<bool> registered{false};
+  Registration registration;
   rtc::CallbackSlot<const IFMessage&> onMessage;
   rtc::CallbackSlot<const std::string&, PeerState> onPeerState;
   rtc::CallbackSlot<const IFMessage&, const std::string&> onUndeliverable;

@@ -9,6 +9,7 @@
 #include "ifmesh/rtc/data_channel.hpp"
 #include "rtc/candidate.hpp"
 #include "rtc/dcep.hpp"
+#include "rtc/log.hpp"
 
 namespace ifmesh::detail {
 
@@ -144,8 +145,10 @@ void PeerCore::setRemoteDescription(const Description& description) {
   for (const auto& c : remote_->candidates) {
     try {
       ice_->addRemoteCandidate(c);
-    } catch (const Error&) {
+    } catch (const Error& e) {
       // One bad candidate line in an otherwise good SDP is skipped, like browsers do.
+      ::ifmesh::detail::log(LogLevel::Warning, "rtc",
+                            std::string("skipped a remote candidate: ") + e.what());
     }
   }
   for (const auto& c : pendingRemoteCandidates_) ice_->addRemoteCandidate(c);
@@ -403,8 +406,13 @@ void PeerCore::handleDcep(std::uint16_t stream, const std::vector<std::byte>& da
   dcep::Message message;
   try {
     message = dcep::decode(data);
-  } catch (const Error&) {
-    return;  // malformed DCEP from the peer: ignored, the association carries on
+  } catch (const Error& e) {
+    // Malformed DCEP from the peer: ignored, the association carries on.
+    if (::ifmesh::detail::logEnabled(LogLevel::Info))
+      ::ifmesh::detail::log(
+          LogLevel::Info, "rtc",
+          "ignored a DCEP message on stream " + std::to_string(stream) + ": " + e.what());
+    return;
   }
   if (std::holds_alternative<dcep::Ack>(message)) {
     if (auto it = channels_.find(stream); it != channels_.end()) it->second->ackReceived();

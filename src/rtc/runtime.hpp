@@ -13,6 +13,7 @@
 
 #include "rtc/certificate.hpp"
 #include "rtc/io_loop.hpp"
+#include "rtc/log.hpp"
 #include "rtc/ssl_handles.hpp"
 
 namespace ifmesh::rtc {
@@ -64,6 +65,8 @@ class Runtime {
   void startSctpTimer();
   static std::size_t poolSize();
 
+  // First in, last out: libnice logs until its last agent on the loops is gone.
+  ::ifmesh::detail::LibniceLogRoute logRoute_;
   std::vector<std::unique_ptr<IoLoop>> loops_;
   std::atomic<std::size_t> nextLoop_{0};
   Certificate certificate_;

@@ -16,6 +16,7 @@
 #include "ifmesh/error.hpp"
 #include "ifmesh/signaling.hpp"
 #include "rtc/callback_slot.hpp"
+#include "rtc/log.hpp"
 #include "signaling/protocol_rules.hpp"
 #include "signaling/signaling_url.hpp"
 #include "signaling/tls.hpp"
@@ -179,7 +180,13 @@ struct detail::ClientImpl : std::enable_shared_from_this<detail::ClientImpl> {
                       if (::ifmesh::detail::jsonNestingDepth(text, detail::kMaxMessageDepth) <=
                           detail::kMaxMessageDepth)
                         message = json::parse(text, nullptr, false);
-                      if (message.is_object()) self->handle(message);
+                      if (message.is_object())
+                        self->handle(message);
+                      else
+                        ::ifmesh::detail::log(LogLevel::Warning, "signaling",
+                                              "ignored a message from " + self->url.host +
+                                                  " that is not a JSON object (" +
+                                                  std::to_string(text.size()) + " bytes)");
                       if (self->conn) self->read();
                     });
   }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "ifmesh/agent.hpp"
@@ -127,8 +128,11 @@ bool agentEcho() {
     });
     alice.connectToSignaling();
     bob.connectToSignaling();
-    if (!alice.waitRegistered(10s) || !bob.waitRegistered(10s)) {
-      std::fprintf(stderr, "Agent: not registered with the signaling server\n");
+    ifmesh::RegistrationResult registered = alice.waitRegistered(10s);
+    if (registered) registered = bob.waitRegistered(10s);
+    if (!registered) {
+      std::fprintf(stderr, "Agent: not registered with the signaling server: %s: %s\n",
+                   registered.code.c_str(), registered.message.c_str());
     } else {
       alice.connect("bob");
       if (!connected.take(30s)) {
@@ -155,6 +159,14 @@ bool agentEcho() {
 }  // namespace
 
 int main() {
+  // The library's own diagnostics, in this program's words.
+  ifmesh::setLogHandler(
+      ifmesh::LogLevel::Warning,
+      [](ifmesh::LogLevel level, std::string_view component, std::string_view message) {
+        std::fprintf(stderr, "echo: ifmesh %s %.*s: %.*s\n", ifmesh::toString(level),
+                     static_cast<int>(component.size()), component.data(),
+                     static_cast<int>(message.size()), message.data());
+      });
   try {
     bool pc = peerConnectionEcho();
     bool agent = agentEcho();
