@@ -7,6 +7,7 @@
 #include "ifmesh/error.hpp"
 #include "mesh/agent_core.hpp"
 #include "mesh/backoff.hpp"
+#include "mesh/channel_budget.hpp"
 #include "mesh/frame_compression.hpp"
 #include "mesh/link_auth.hpp"
 #include "mesh/link_frame.hpp"
@@ -473,7 +474,8 @@ std::vector<IFMessage> PeerLink::makeRoom(const IFMessage& message, std::size_t 
 void PeerLink::pump() {
   // The peer's hello (which may arrive before our open event) is what makes sending safe.
   if (!peerHelloSeen_ || !channel_ || !channel_->isOpen()) return;
-  const std::size_t highWater = agent_.config().bandwidth.queue.channelHighWater;
+  const std::size_t highWater =
+      applyChannelBudget(budget_, *channel_, agent_.config().bandwidth.queue.channelHighWater);
   while (auto lane = queue_.nextLane(false)) {
     bool urgent = urgentLane(*lane);
     // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode

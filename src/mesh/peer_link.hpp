@@ -35,6 +35,7 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
+#include "mesh/channel_budget.hpp"
 #include "mesh/send_queue.hpp"
 #include "rtc/io_loop.hpp"
 
@@ -87,7 +88,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void resumeReceiving();
   void failAll(const std::string& reason);
   // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
-  // holds less than the high-water mark.
+  // holds less than its budget (channel_budget.hpp), at most the high-water mark.
   void pump();
 
  private:
@@ -158,6 +159,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::vector<std::string> batch_;
   std::size_t batchBytes_ = 0;
   rtc::IoLoop::Timer batchTimer_;
+  ChannelBudget budget_;  // how much of the backlog the channel and SCTP may hold
 
   // Healing.
   int failedAttempts_ = 0;
