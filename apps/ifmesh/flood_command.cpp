@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/flood_payload.hpp"
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "usage.hpp"
@@ -20,6 +21,7 @@ struct FloodArgs {
   std::string id, to, signal, localAddress;
   int count = 100;
   std::size_t size = 32 * 1024;
+  std::uint64_t seed = 1;
   bool noAdapt = false;
   int timeoutMs = 120000;
   std::string controlPriority = "high";
@@ -83,11 +85,18 @@ int runFlood(const FloodArgs& a) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  auto start = Clock::now();
-  std::string blob(a.size, 'x');
+  // JSON records like agents exchange, which zstd shrinks 3-5x (bench/flood_payload.hpp).
+  std::vector<nlohmann::json> payloads;
   for (int i = 0; i < a.count; ++i) {
+    payloads.push_back(bench::floodPayload(a.seed + static_cast<std::uint64_t>(i), a.size));
+    payloads.back()["n"] = i;
+  }
+  std::uint64_t payloadBytes = 0;
+  for (const auto& p : payloads) payloadBytes += p.dump().size();
+  auto start = Clock::now();
+  for (auto& payload : payloads) {
     IFMessage m;
-    m.payload = {{"n", i}, {"blob", blob}};
+    m.payload = std::move(payload);
     agent.send(a.to, m);
   }
   // While the flood drains, a small control message every 100 ms measures what a user would feel:
@@ -118,24 +127,30 @@ int runFlood(const FloodArgs& a) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto stats = agent.getBandwidthStats();
   std::lock_guard lock(mutex);
-  nlohmann::json out = {{"sent", a.count},
-                        {"message_bytes", a.size},
-                        {"all_acknowledged", allAcked},
-                        {"drain_ms", drainedMs},
-                        {"adapter", !a.noAdapt},
-                        {"transitions", transitions},
-                        {"final_mode", toString(agent.getQualityMode())},
-                        {"peak_buffered", std::max(stats.peakBuffered, peakBuffered.load())},
-                        {"batches_sent", stats.batchesSent},
-                        {"messages_batched", stats.messagesBatched},
-                        {"control_rtt_ms", rttSummary(controlRtt)},
-                        {"priority_control_rtt_ms", rttSummary(priorityRtt)},
-                        {"control_priority", toString(priority)},
-                        {"compressed_frames", stats.compressedFrames},
-                        {"bytes_before_compression", stats.bytesBeforeCompression},
-                        {"bytes_after_compression", stats.bytesAfterCompression},
-                        {"peak_queued_messages", stats.peakQueuedMessages},
-                        {"echoes_received", echoed.load()}};
+  nlohmann::json out = {
+      {"sent", a.count},
+      {"message_bytes", a.size},
+      {"payload_bytes", payloadBytes},
+      {"all_acknowledged", allAcked},
+      {"drain_ms", drainedMs},
+      {"adapter", !a.noAdapt},
+      {"transitions", transitions},
+      {"final_mode", toString(agent.getQualityMode())},
+      {"peak_buffered", std::max(stats.peakBuffered, peakBuffered.load())},
+      {"batches_sent", stats.batchesSent},
+      {"messages_batched", stats.messagesBatched},
+      {"control_rtt_ms", rttSummary(controlRtt)},
+      {"priority_control_rtt_ms", rttSummary(priorityRtt)},
+      {"control_priority", toString(priority)},
+      {"compressed_frames", stats.compressedFrames},
+      {"bytes_before_compression", stats.bytesBeforeCompression},
+      {"bytes_after_compression", stats.bytesAfterCompression},
+      {"compression_ratio", stats.bytesAfterCompression == 0
+                                ? 0.0
+                                : static_cast<double>(stats.bytesBeforeCompression) /
+                                      static_cast<double>(stats.bytesAfterCompression)},
+      {"peak_queued_messages", stats.peakQueuedMessages},
+      {"echoes_received", echoed.load()}};
   std::cout << out.dump() << std::endl;
   return allAcked ? 0 : 3;
 }
@@ -151,7 +166,9 @@ void addFloodCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--signal", a->signal, "Signaling server URL")->required();
   cmd->add_option("--local-address", a->localAddress, "Gather ICE candidates only on this address");
   cmd->add_option("--count", a->count, "Messages to send");
-  cmd->add_option("--size", a->size, "Bytes of payload per message");
+  cmd->add_option("--size", a->size, "Bytes of payload per message (JSON records, about)");
+  cmd->add_option("--seed", a->seed,
+                  "Seed of the generated payloads (the same seed, the same bytes)");
   cmd->add_flag("--no-adapt", a->noAdapt, "Disable the bandwidth adapter (for comparison)");
   cmd->add_option("--timeout-ms", a->timeoutMs, "Give up waiting for acknowledgements after this");
   cmd->add_option("--control-priority", a->controlPriority,

@@ -102,6 +102,10 @@ void LinkConnection::addCandidate(const std::string& candidate, const std::strin
   }
 }
 
+std::size_t LinkConnection::applyBudget(ChannelBudget& budget, std::size_t highWater) {
+  return applyChannelBudget(budget, *channel_, highWater);
+}
+
 void LinkConnection::sendText(const std::string& text) {
   if (!channel_) throw Error(Errc::InvalidState, "link connection closed");
   channel_->send(text);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ifmesh/rtc/peer_connection.hpp"
+#include "mesh/channel_budget.hpp"
 
 namespace ifmesh::detail {
 
@@ -49,6 +50,8 @@ class LinkConnection {
 
   bool isOpen() const { return channel_ && channel_->isOpen(); }
   std::size_t bufferedAmount() const { return channel_ ? channel_->bufferedAmount() : 0; }
+  // Applies a link's budget to the channel (applyChannelBudget) and returns the channel's limit.
+  std::size_t applyBudget(ChannelBudget& budget, std::size_t highWater);
   // Throws Error when the channel is closed.
   void sendText(const std::string& text);
   void sendBinary(std::span<const std::byte> bytes);

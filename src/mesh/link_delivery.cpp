@@ -52,6 +52,10 @@ void LinkDelivery::configure() {
   const auto& c = host_.linkSettings().compression;
   session_.setCompression(c.enabled && host_.qualityMode() == QualityMode::Low, c.threshold,
                           c.level);
+  const std::size_t highWater = host_.linkSettings().queue.channelHighWater;
+  channelLimit_ = connection_ && connection_->isOpen()
+                      ? connection_->applyBudget(budget_, highWater)
+                      : highWater;
 }
 
 void LinkDelivery::attach(LinkConnection& connection) {
@@ -64,8 +68,7 @@ void LinkDelivery::attach(LinkConnection& connection) {
       helloSigningInput(host_.id(), host_.incarnation(), c.localFingerprint, peerId_));
   c.remoteFingerprint = connection.remoteFingerprint();
   c.channelFull = [this](std::size_t pending) {
-    return !connection_ ||
-           connection_->bufferedAmount() + pending >= host_.linkSettings().queue.channelHighWater;
+    return !connection_ || connection_->bufferedAmount() + pending >= channelLimit_;
   };
   configure();
   session_.open(now(), std::move(c));

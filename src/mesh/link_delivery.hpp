@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "mesh/channel_budget.hpp"
 #include "mesh/link_session.hpp"
 #include "rtc/io_loop.hpp"
 
@@ -43,8 +44,9 @@ class LinkDelivery {
 
  private:
   link::SessionConfig sessionConfig() const;
-  void configure();  // batching and compression for the current quality mode
-  void drive();      // sends what the session produced and acts on its events
+  // Batching and compression for the current quality mode, and the channel's budget.
+  void configure();
+  void drive();  // sends what the session produced and acts on its events
   void armTimer();
 
   LinkHost& host_;
@@ -53,6 +55,10 @@ class LinkDelivery {
   std::function<void(const std::string&)> refused_;
   link::Session session_;
   LinkConnection* connection_ = nullptr;
+  // How much of the backlog the channel and SCTP may hold (channel_budget.hpp), and the part of
+  // it Normal/Low messages may fill in the channel.
+  ChannelBudget budget_;
+  std::size_t channelLimit_ = 0;
   rtc::IoLoop::Timer timer_;
   std::optional<std::chrono::steady_clock::time_point> timerDue_;
 };

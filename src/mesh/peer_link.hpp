@@ -69,7 +69,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void resumeReceiving();
   void failAll(const std::string& reason);
   // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
-  // holds less than the high-water mark.
+  // holds less than its budget (channel_budget.hpp), at most the high-water mark.
   void pump();
 
  private:

@@ -75,6 +75,7 @@ dcep::Open ChannelCore::openMessage() const {
 void ChannelCore::attach(std::shared_ptr<rtc::SctpTransport> transport, std::size_t maxMessageSize,
                          bool ackReceived) {
   transport_ = std::move(transport);
+  if (auto window = sendWindow_.load()) transport_->setSendWindow(window);
   maxMessageSize_ = maxMessageSize;
   acked_ = ackReceived;
   state_ = State::Open;
@@ -105,7 +106,14 @@ void ChannelCore::send(std::span<const std::byte> bytes, bool text) {
   transport_->enqueue(static_cast<std::uint16_t>(id_.load()), ppid, std::move(payload), options);
 }
 
+void ChannelCore::setSendWindow(std::size_t bytes) {
+  sendWindow_ = bytes;
+  // transport_ is set before state_ becomes Open, so an open channel's transport is there.
+  if (state_.load() == State::Open) transport_->setSendWindow(bytes);
+}
+
 void ChannelCore::sent(std::size_t bytes) {
+  bytesSent_ += bytes;
   std::size_t before = buffered_.fetch_sub(bytes);
   std::size_t after = before - bytes;
   std::size_t threshold = lowThreshold_.load();

@@ -35,6 +35,8 @@ class ChannelCore : public std::enable_shared_from_this<ChannelCore> {
   std::size_t bufferedAmount() const { return buffered_.load(); }
   std::size_t maxMessageSize() const { return maxMessageSize_.load(); }
   void setBufferedAmountLowThreshold(std::size_t bytes) { lowThreshold_ = bytes; }
+  std::uint64_t bytesSent() const { return bytesSent_.load(); }
+  void setSendWindow(std::size_t bytes);
   const std::string& label() const { return label_; }
   const std::string& protocol() const { return protocol_; }
   std::optional<std::uint16_t> id() const;
@@ -75,6 +77,8 @@ class ChannelCore : public std::enable_shared_from_this<ChannelCore> {
   std::atomic<bool> acked_{false};
   std::atomic<std::size_t> buffered_{0};
   std::atomic<std::size_t> lowThreshold_{0};
+  std::atomic<std::uint64_t> bytesSent_{0};
+  std::atomic<std::size_t> sendWindow_{0};  // applied to the transport when it attaches
   std::atomic<std::size_t> maxMessageSize_{65536};
   std::shared_ptr<rtc::SctpTransport> transport_;  // set before state_ becomes Open
 

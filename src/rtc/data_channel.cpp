@@ -38,6 +38,12 @@ std::size_t DataChannel::maxMessageSize() const {
 void DataChannel::setBufferedAmountLowThreshold(std::size_t bytes) {
   core_->setBufferedAmountLowThreshold(bytes);
 }
+std::uint64_t DataChannel::bytesSent() const {
+  return core_->bytesSent();
+}
+void DataChannel::setSendWindow(std::size_t bytes) {
+  core_->setSendWindow(bytes);
+}
 
 void DataChannel::onOpen(std::function<void()> cb) {
   core_->setOnOpen(std::move(cb));

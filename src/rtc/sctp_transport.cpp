@@ -20,6 +20,16 @@ constexpr std::uint32_t kSctpPathMtu = 1188;
 constexpr int kSendBuffer = 256 * 1024;
 constexpr int kReceiveBuffer = 4 * 1024 * 1024;
 
+// usrsctp answers SCTP_GET_SNDBUF_USE (its netinet/sctp.h and sctp_uio.h) but leaves the option
+// and its struct out of usrsctp.h. ss_total_sndbuf is the association's total_output_queue_size:
+// bytes queued in its streams plus bytes sent and not yet acknowledged.
+constexpr int kSctpGetSndbufUse = 0x00001101;
+struct SctpSockstat {
+  sctp_assoc_t ss_assoc_id;
+  std::uint32_t ss_total_sndbuf;
+  std::uint32_t ss_total_recv_buf;
+};
+
 template <typename T>
 void setOption(struct socket* sock, int level, int name, const T& value, const char* what) {
   if (usrsctp_setsockopt(sock, level, name, &value, sizeof value) != 0)
@@ -135,6 +145,8 @@ void SctpTransport::receivePacket(const std::uint8_t* data, std::size_t length) 
     processingPosted_ = false;
     processEvents();
   }
+  // A SACK in this packet may have opened the send window.
+  if (windowLimited_ && !closed_) flush();
 }
 
 void SctpTransport::outputPacket(const void* data, std::size_t length) {
@@ -300,6 +312,10 @@ void SctpTransport::enqueue(std::uint16_t stream, std::uint32_t ppid, std::vecto
     if (connected_ && !processingPosted_) flush();
     return;
   }
+  postFlush();
+}
+
+void SctpTransport::postFlush() {
   if (!flushPosted_.exchange(true)) {
     loop_.post([weak = weak_from_this()] {
       if (auto self = weak.lock()) {
@@ -308,6 +324,20 @@ void SctpTransport::enqueue(std::uint16_t stream, std::uint32_t ppid, std::vecto
       }
     });
   }
+}
+
+void SctpTransport::setSendWindow(std::size_t bytes) {
+  std::size_t before = sendWindow_.exchange(bytes);
+  // A wider window may let waiting messages go now rather than at the next SACK.
+  if (before != 0 && (bytes == 0 || bytes > before)) postFlush();
+}
+
+std::size_t SctpTransport::heldBytes() {
+  if (!sock_) return 0;
+  SctpSockstat stat{};
+  socklen_t length = sizeof stat;
+  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, kSctpGetSndbufUse, &stat, &length) != 0) return 0;
+  return stat.ss_total_sndbuf;
 }
 
 void SctpTransport::enqueueReset(std::uint16_t stream) {
@@ -333,15 +363,18 @@ bool SctpTransport::trySendReset(std::uint16_t stream) {
                             static_cast<socklen_t>(buffer.size())) == 0;
 }
 
-// Drains the send queue into usrsctp in order until it refuses (its buffer is full); the rest waits
-// for the next write upcall. When several messages are waiting, Nagle is switched on for all but
-// the last so usrsctp bundles them into full packets, then off again so the last one flushes all.
+// Drains the send queue into usrsctp in order until it refuses (its buffer is full) or holds the
+// send window; the rest waits for the next write upcall or the SACK that opens the window. When
+// several messages are waiting, Nagle is switched on for all but the last so usrsctp bundles them
+// into full packets, then off again so the last one flushes all.
 void SctpTransport::flush() {
   // Re-entry (a callback inside the loop below sending again) just extends the running drain.
   if (closed_ || !connected_ || flushing_) return;
   auto keepAlive = shared_from_this();
   flushing_ = true;
+  windowLimited_ = false;
   bool bundling = false;
+  const std::size_t window = sendWindow_.load();
   while (!closed_) {
     Outgoing* next = nullptr;
     bool last = false;
@@ -354,6 +387,10 @@ void SctpTransport::flush() {
     if (next->isReset) {
       if (!trySendReset(next->stream)) pendingResets_.insert(next->stream);
     } else {
+      if (window != 0 && heldBytes() >= window) {
+        windowLimited_ = true;
+        break;
+      }
       if (!last && !bundling) {
         int off = 0;
         usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_NODELAY, &off, sizeof off);

@@ -73,6 +73,14 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint16_t outboundStreams() const { return outboundStreams_; }
   std::optional<SctpAssociationStats> associationStats();
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
+  // Any thread. The most bytes usrsctp may hold for this association, unsent or unacknowledged,
+  // before flush() stops handing it messages (they wait in our queue, counted in their
+  // channels' bufferedAmount); 0: up to its whole send buffer. One message always enters while
+  // usrsctp holds less, whatever its size, so the window never refuses a message for good.
+  void setSendWindow(std::size_t bytes);
+  // Loop thread. Bytes usrsctp holds for the association: queued, or sent and not yet
+  // acknowledged.
+  std::size_t heldBytes();
 
  private:
   SctpTransport(Runtime& runtime, IoLoop& loop, std::uint16_t localPort, std::uint16_t remotePort,
@@ -84,6 +92,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   void processEvents();
   void readAll();
   void flush();
+  void postFlush();
   bool trySendReset(std::uint16_t stream);
   void handleNotification(const std::byte* data, std::size_t length);
   void closeWith(const std::string& reason);
@@ -119,6 +128,8 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::deque<Outgoing> queue_;
   std::atomic<bool> flushPosted_{false};
   std::atomic<std::uint64_t> bytesQueuedTotal_{0};
+  std::atomic<std::size_t> sendWindow_{0};
+  bool windowLimited_ = false;  // flush() stopped at the window: resume when a SACK frees it
   std::set<std::uint16_t> pendingResets_;  // loop thread: resets refused while one was in flight
 
   std::map<std::uint16_t, std::vector<std::byte>> partial_;  // messages arriving in pieces

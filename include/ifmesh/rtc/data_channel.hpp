@@ -38,9 +38,19 @@ class IFMESH_API DataChannel {
   std::string protocol() const;
   // SCTP stream id; empty until assigned (a channel created before DTLS picks its role).
   std::optional<std::uint16_t> id() const;
+  // Bytes of accepted messages not yet handed to SCTP. What usrsctp holds (queued in its send
+  // buffer, or sent and not yet acknowledged) is not counted: see setSendWindow.
   std::size_t bufferedAmount() const;
   std::size_t maxMessageSize() const;
   void setBufferedAmountLowThreshold(std::size_t bytes);
+  // Bytes this channel has handed to SCTP since it opened: what left bufferedAmount.
+  std::uint64_t bytesSent() const;
+  // The most bytes the connection's SCTP association may hold, unsent or unacknowledged, before
+  // further messages wait in bufferedAmount (all the connection's channels share it; the last
+  // value set wins). One message always enters while the association holds less, whatever its
+  // size. 0, the default, lets usrsctp take up to its whole send buffer (256 KiB, or the
+  // max-message-size if larger), where a backlog on a slow link waits unseen by bufferedAmount.
+  void setSendWindow(std::size_t bytes);
 
   void onOpen(std::function<void()> cb);
   void onClose(std::function<void()> cb);
