@@ -19,7 +19,8 @@ AgentCore::AgentCore(AgentConfig config)
       identity_(makeIdentity(config_.identity)),
       loop_(rtc::Runtime::instance().nextLoop()),
       rng_(std::random_device{}()),
-      quality_(config_.bandwidth),
+      bandwidth_(config_.bandwidth),
+      keys_(config_.identity.maxClockSkew),
       replayGuard_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
@@ -140,34 +141,17 @@ void AgentCore::sampleBandwidth() {
       ++channels;
     }
   }
-  std::size_t avg = channels ? total / channels : 0;
-  QualityMode before, after;
-  {
-    std::lock_guard lock(qualityMutex_);
-    auto& qs = quality_.stats();
-    qs.queuedMessages = queued;
-    qs.queuedBytes = queuedBytes;
-    qs.peakQueuedMessages = std::max(qs.peakQueuedMessages, queued);
-    if (!config_.bandwidth.enabled) {
-      auto& st = quality_.stats();
-      st.maxBuffered = max;
-      st.avgBuffered = avg;
-      st.peakBuffered = std::max(st.peakBuffered, max);
-      st.channelCount = channels;
-      ++st.samples;
-      return;
-    }
-    before = quality_.mode();
-    quality_.update(max, avg, channels, std::chrono::steady_clock::now());
-    after = quality_.mode();
-  }
-  if (before == after) return;
+  AgentBandwidth::Sample sample{max, channels ? total / channels : 0, channels, queued,
+                                queuedBytes};
+  auto change = bandwidth_.sample(sample, std::chrono::steady_clock::now());
+  if (!change) return;
+  auto [before, after] = *change;
   const auto& t = config_.bandwidth.thresholds;
   witness("bandwidth_quality_changed", "",
           {{"old_mode", toString(before)},
            {"new_mode", toString(after)},
-           {"max_buffered", max},
-           {"avg_buffered", avg},
+           {"max_buffered", sample.maxBuffered},
+           {"avg_buffered", sample.avgBuffered},
            {"channel_count", channels},
            {"threshold_high_to_medium", t.highToMedium},
            {"threshold_medium_to_low", t.mediumToLow}});
@@ -175,28 +159,19 @@ void AgentCore::sampleBandwidth() {
 }
 
 std::chrono::milliseconds AgentCore::batchDelay() const {
-  return config_.bandwidth.enabled ? quality_.batchDelay() : std::chrono::milliseconds(0);
+  return bandwidth_.batchDelay();
 }
 
 void AgentCore::batchSent(std::size_t messages) {
-  std::lock_guard lock(qualityMutex_);
-  ++quality_.stats().batchesSent;
-  quality_.stats().messagesBatched += messages;
+  bandwidth_.batchSent(messages);
 }
 
 void AgentCore::compressed(std::size_t before, std::size_t after) {
-  std::lock_guard lock(qualityMutex_);
-  auto& st = quality_.stats();
-  ++st.compressedFrames;
-  st.bytesBeforeCompression += before;
-  st.bytesAfterCompression += after;
+  bandwidth_.compressed(before, after);
 }
 
 void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
-  {
-    std::lock_guard lock(qualityMutex_);
-    ++quality_.stats().droppedMessages;
-  }
+  bandwidth_.dropped();
   witness("ifmessage_dropped", peerId,
           {{"message_id", message.id},
            {"sequence_num", message.sequence},
@@ -226,13 +201,11 @@ bool AgentCore::waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time
 }
 
 QualityMode AgentCore::qualityMode() {
-  std::lock_guard lock(qualityMutex_);
-  return quality_.mode();
+  return bandwidth_.mode();
 }
 
 BandwidthStats AgentCore::bandwidthStats() {
-  std::lock_guard lock(qualityMutex_);
-  return quality_.stats();
+  return bandwidth_.stats();
 }
 
 void AgentCore::shutdown() {
@@ -251,7 +224,7 @@ void AgentCore::shutdown() {
 void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
   directory_ = {agents.begin(), agents.end()};
   directory_.erase(config_.agentId);
-  for (const auto& id : agents) departedAt_.erase(id);
+  for (const auto& id : agents) keys_.joined(id);
   routes_.clear();
   formTopology();
   resumeHeldForwards(true);
@@ -341,8 +314,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   } catch (const Error& e) {
     if (e.code() != Errc::QueueFull) throw;
     if (mayWait && config_.bandwidth.queue.policy == QueuePolicy::Block) return std::nullopt;
-    std::lock_guard lock(qualityMutex_);
-    ++quality_.stats().rejectedMessages;
+    bandwidth_.rejected();
     throw;
   }
   next = message.sequence;
@@ -549,7 +521,7 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
 
 void AgentCore::agentJoined(const std::string& agentId) {
   directory_.insert(agentId);
-  departedAt_.erase(agentId);
+  keys_.joined(agentId);
   routes_.clear();
   formTopology();
   resumeHeldForwards(true);
@@ -560,38 +532,25 @@ void AgentCore::agentLeft(const std::string& agentId) {
   directory_.erase(agentId);
   routes_.clear();
   auto now = std::chrono::steady_clock::now();
-  departedAt_.insert_or_assign(agentId, now);
-  departures_.emplace_back(now, agentId);
+  keys_.left(agentId, now);
   forgetDeparted(now);
 }
 
 void AgentCore::forgetDeparted(std::chrono::steady_clock::time_point now) {
-  // Bounded even when agents come and go faster than the window lets entries age out.
-  constexpr std::size_t kMaxDepartures = 65536;
-  while (!departures_.empty() &&
-         (departures_.front().first + config_.identity.maxClockSkew <= now ||
-          departures_.size() > kMaxDepartures)) {
-    auto [when, id] = std::move(departures_.front());
-    departures_.pop_front();
-    auto latest = departedAt_.find(id);
-    if (latest == departedAt_.end() || latest->second != when) continue;  // came back since
-    departedAt_.erase(latest);
-    if (auto l = link(id, false); l && l->connected()) continue;
-    peerKeys_.erase(id);
-    keylessRefused_.erase(id);
-  }
+  auto linked = [this](const std::string& id) {
+    auto l = link(id, false);
+    return l && l->connected();
+  };
+  for (const auto& id : keys_.forgetDeparted(now, linked)) keylessRefused_.erase(id);
 }
 
 void AgentCore::learnKey(const std::string& agentId, const std::string& key) {
-  if (auto parsed = PublicKey::parse(key))
-    peerKeys_.insert_or_assign(agentId, std::move(*parsed));
-  else
+  if (!keys_.learn(agentId, key))
     witness("peer_key_rejected", agentId, {{"reason", "not a base64 Ed25519 public key"}});
 }
 
 const PublicKey* AgentCore::peerKey(const std::string& agentId) const {
-  auto it = peerKeys_.find(agentId);
-  return it == peerKeys_.end() ? nullptr : &it->second;
+  return keys_.key(agentId);
 }
 
 const char* AgentCore::authenticate(const IFMessage& message, int hops) {

@@ -14,6 +14,8 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
+#include "mesh/agent_bandwidth.hpp"
+#include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/peer_link.hpp"
 #include "mesh/registration.hpp"
@@ -67,7 +69,7 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   const AgentIdentity& identity() const override { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
   const PublicKey* peerKey(const std::string& agentId) const override;
-  std::size_t knownKeys() const { return peerKeys_.size(); }  // loop thread
+  std::size_t knownKeys() const { return keys_.size(); }  // loop thread
   RtcConfiguration rtcConfig(bool relay) const override;
   std::chrono::milliseconds batchDelay() const override;
   void batchSent(std::size_t messages) override;
@@ -130,14 +132,10 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   bool shutdown_ = false;
   std::size_t attemptsInFlight_ = 0;
   std::deque<std::weak_ptr<PeerLink>> waitingAttempts_;
-  QualityController quality_;
-  std::mutex qualityMutex_;  // stats are read from user threads
+  AgentBandwidth bandwidth_;
   rtc::IoLoop::Timer bandwidthTimer_;
-  std::map<std::string, PublicKey> peerKeys_;  // announced keys, latest per agent id
-  std::set<std::string> keylessRefused_;       // ids whose link was refused (witnessed once)
-  // Agents that left, oldest first, and each one's latest departure.
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> departures_;
-  std::map<std::string, std::chrono::steady_clock::time_point> departedAt_;
+  KeyDirectory keys_;                     // announced keys, latest per agent id
+  std::set<std::string> keylessRefused_;  // ids whose link was refused (witnessed once)
   // Forwarding backpressure: upstream peer -> what its held-back message waits for.
   struct HeldForward {
     std::string nextHop;  // empty: the destination is not in the directory yet
