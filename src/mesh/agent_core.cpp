@@ -18,6 +18,7 @@ AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
       identity_(makeIdentity(config_.identity)),
       loop_(rtc::Runtime::instance().nextLoop()),
+      routes_(config_.topology, config_.agentId, config_.partialMeshK, config_.hubId),
       rng_(std::random_device{}()),
       bandwidth_(config_.bandwidth),
       keys_(config_.identity.maxClockSkew),
@@ -225,7 +226,7 @@ void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
   directory_ = {agents.begin(), agents.end()};
   directory_.erase(config_.agentId);
   for (const auto& id : agents) keys_.joined(id);
-  routes_.clear();
+  routes_.directoryChanged();
   formTopology();
   resumeHeldForwards(true);
 }
@@ -321,42 +322,12 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   return message.sequence;
 }
 
-// Partial mesh and hub-and-spoke: every agent derives the same graph from the directory, so the
-// next hop is the first step of a shortest path in it. Otherwise (or when no path is known), the
-// destination itself, linked on demand.
+// A usable link to the destination itself is always the next hop; else the topology's route.
 std::string AgentCore::nextHop(const std::string& destination) {
   if (auto l = link(destination, false);
       l && l->state() != PeerState::Unreachable && l->state() != PeerState::Disconnected)
     return destination;
-  if (config_.topology != Topology::PartialMesh && config_.topology != Topology::HubAndSpoke)
-    return destination;
-  if (!directory_.count(destination)) return destination;
-  if (routes_.empty()) computeRoutes();
-  auto it = routes_.find(destination);
-  return it == routes_.end() ? destination : it->second;
-}
-
-// One breadth-first search over the graph every agent derives from the directory, kept until the
-// directory changes: per message it was a search that rebuilt every node's neighbours.
-void AgentCore::computeRoutes() {
-  std::vector<std::string> all(directory_.begin(), directory_.end());
-  all.push_back(config_.agentId);
-  std::deque<std::string> queue;
-  for (const auto& n : mesh::neighbours(config_.topology, config_.agentId, all,
-                                        config_.partialMeshK, config_.hubId)) {
-    routes_[n] = n;
-    queue.push_back(n);
-  }
-  while (!queue.empty()) {
-    std::string node = queue.front();
-    queue.pop_front();
-    for (const auto& n :
-         mesh::neighbours(config_.topology, node, all, config_.partialMeshK, config_.hubId)) {
-      if (n == config_.agentId || routes_.count(n)) continue;
-      routes_[n] = routes_[node];
-      queue.push_back(n);
-    }
-  }
+  return routes_.nextHop(destination, directory_);
 }
 
 bool AgentCore::route(const IFMessage& message, int hops) {
@@ -522,7 +493,7 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
 void AgentCore::agentJoined(const std::string& agentId) {
   directory_.insert(agentId);
   keys_.joined(agentId);
-  routes_.clear();
+  routes_.directoryChanged();
   formTopology();
   resumeHeldForwards(true);
   forgetDeparted(std::chrono::steady_clock::now());
@@ -530,7 +501,7 @@ void AgentCore::agentJoined(const std::string& agentId) {
 
 void AgentCore::agentLeft(const std::string& agentId) {
   directory_.erase(agentId);
-  routes_.clear();
+  routes_.directoryChanged();
   auto now = std::chrono::steady_clock::now();
   keys_.left(agentId, now);
   forgetDeparted(now);

@@ -17,6 +17,7 @@
 #include "mesh/agent_bandwidth.hpp"
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
+#include "mesh/mesh_routes.hpp"
 #include "mesh/peer_link.hpp"
 #include "mesh/registration.hpp"
 #include "mesh/replay_guard.hpp"
@@ -117,7 +118,6 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   // Asks the upstreams whose wait is over to resend (directoryChanged: waits for a destination).
   void resumeHeldForwards(bool directoryChanged);
   std::string nextHop(const std::string& destination);
-  void computeRoutes();
 
   AgentConfig config_;
   LinkSettings linkSettings_;
@@ -125,8 +125,8 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   rtc::IoLoop& loop_;
   std::unique_ptr<signaling::Client> signaling_;
   std::set<std::string> directory_;
-  std::map<std::string, std::string> routes_;  // destination -> next hop; empty = recompute
-  std::set<std::string> topologyLinks_;        // links the topology made (and may prune)
+  MeshRoutes routes_;
+  std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
   std::mt19937 rng_;
   std::uint64_t incarnation_ = 0;
   bool shutdown_ = false;
