@@ -21,11 +21,6 @@
 
 namespace ifmesh::detail {
 
-// Test-only knobs (set through AgentTestAccess before the links they affect exist).
-struct TestHooks {
-  std::string helloFingerprint;  // non-empty: claimed (and signed) in hellos instead of ours
-};
-
 class AgentCore : public std::enable_shared_from_this<AgentCore> {
  public:
   explicit AgentCore(AgentConfig config);
@@ -69,8 +64,6 @@ class AgentCore : public std::enable_shared_from_this<AgentCore> {
   const AgentIdentity& identity() const { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
   const PublicKey* peerKey(const std::string& agentId) const;
-  std::size_t knownKeys() const { return peerKeys_.size(); }  // loop thread
-  TestHooks testHooks;
   RtcConfiguration rtcConfig(bool relay) const;
   std::chrono::milliseconds batchDelay() const;
   void batchSent(std::size_t messages);

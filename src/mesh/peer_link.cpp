@@ -403,8 +403,7 @@ void PeerLink::configureSession() {
 void PeerLink::openSession() {
   if (session_.isOpen() || !channel_ || !pc_) return;
   link::Connection c;
-  const auto& hook = agent_.testHooks.helloFingerprint;
-  c.localFingerprint = hook.empty() ? pc_->localFingerprint() : hook;
+  c.localFingerprint = pc_->localFingerprint();
   c.helloSignature = agent_.identity().sign(
       helloSigningInput(agent_.id(), agent_.incarnation(), c.localFingerprint, peerId_));
   c.remoteFingerprint = remoteFingerprint_;
@@ -504,10 +503,6 @@ void PeerLink::pump() {
   configureSession();
   session_.pump(std::chrono::steady_clock::now());
   drive();
-}
-
-void PeerLink::sendRaw(const std::string& text) {
-  if (channel_ && channel_->isOpen()) channel_->send(text);
 }
 
 void PeerLink::onChannelText(const std::string& text) {

@@ -22,8 +22,6 @@ namespace ifmesh::detail {
 
 class AgentCore;
 
-struct AgentTestAccess;
-
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   PeerLink(AgentCore& agent, std::string peerId);
@@ -98,8 +96,6 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Sends what the session produced and acts on its events.
   void drive();
   void armSessionTimer();
-  void sendRaw(const std::string& text);
-  friend struct AgentTestAccess;  // hostile-peer tests put raw frames on the channel
 
   AgentCore& agent_;
   std::string peerId_;
