@@ -19,7 +19,6 @@ namespace ifmesh {
 
 namespace detail {
 class AgentCore;
-struct AgentTestAccess;
 }  // namespace detail
 
 struct HealingConfig {
@@ -167,7 +166,6 @@ class IFMESH_API Agent {
   void onQualityChange(std::function<void(QualityMode from, QualityMode to)> cb);
 
  private:
-  friend struct detail::AgentTestAccess;  // tests: forged and replayed frames
   std::shared_ptr<detail::AgentCore> core_;
 };
 

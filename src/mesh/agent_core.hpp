@@ -70,7 +70,6 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   const AgentIdentity& identity() const override { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
   const PublicKey* peerKey(const std::string& agentId) const override;
-  std::size_t knownKeys() const { return keys_.size(); }  // loop thread
   RtcConfiguration rtcConfig(bool relay) const override;
   std::chrono::milliseconds batchDelay() const override;
   void batchSent(std::size_t messages) override;
@@ -96,7 +95,6 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
 
  private:
-  friend struct AgentTestAccess;
   void startWaitingAttempts();
   void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
   void handleDirectory(const std::vector<std::string>& agents);

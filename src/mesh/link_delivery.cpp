@@ -62,8 +62,7 @@ void LinkDelivery::attach(LinkConnection& connection) {
   if (session_.isOpen()) return;
   connection_ = &connection;
   link::Connection c;
-  const auto& hook = host_.linkSettings().helloFingerprint;
-  c.localFingerprint = hook.empty() ? connection.localFingerprint() : hook;
+  c.localFingerprint = connection.localFingerprint();
   c.helloSignature = host_.identity().sign(
       helloSigningInput(host_.id(), host_.incarnation(), c.localFingerprint, peerId_));
   c.remoteFingerprint = connection.remoteFingerprint();

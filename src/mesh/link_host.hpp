@@ -26,7 +26,6 @@ struct LinkSettings {
   std::size_t maxMessageBytes = 0;
   BandwidthConfig::Queue queue;
   BandwidthConfig::Compression compression;
-  std::string helloFingerprint;  // tests only: claimed (and signed) in hellos instead of ours
 };
 
 class LinkHost {

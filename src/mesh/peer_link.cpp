@@ -261,10 +261,6 @@ void PeerLink::pump() {
   delivery_.pump();
 }
 
-void PeerLink::sendRaw(const std::string& text) {
-  if (connection_ && connection_->isOpen()) connection_->sendText(text);
-}
-
 void PeerLink::openDelivery() {
   if (connection_) delivery_.attach(*connection_);
 }

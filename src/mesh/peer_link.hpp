@@ -24,8 +24,6 @@ namespace ifmesh::detail {
 class LinkHost;
 class LinkConnection;
 
-struct AgentTestAccess;
-
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   PeerLink(LinkHost& agent, std::string peerId);
@@ -93,8 +91,6 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void openDelivery();  // once per connection, when the channel opens or first speaks
   void onChannelText(const std::string& text);
   void onChannelBinary(std::span<const std::byte> data);
-  void sendRaw(const std::string& text);
-  friend struct AgentTestAccess;  // hostile-peer tests put raw frames on the channel
 
   LinkHost& agent_;
   std::string peerId_;

@@ -1,6 +1,7 @@
 // Authenticated agents over real DataChannels on 127.0.0.1: forged, replayed, tampered and stale
 // messages are rejected with a witness event and never delivered; a hello that does not bind the
-// peer's key to its DTLS certificate gets the connection refused.
+// peer's key to its DTLS certificate gets the connection refused. The forgers, replayers and
+// misbehaving relays are raw peers (RawLinkPeer) that speak the link protocol by hand.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,13 +12,11 @@
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/identity.hpp"
-#include "mesh/agent_test_access.hpp"
 #include "mesh/mesh_fixture.hpp"
+#include "support/raw_link_peer.hpp"
 
 namespace ifmesh::test {
 namespace {
-
-using detail::AgentTestAccess;
 
 struct TempDir {
   std::filesystem::path path =
@@ -27,57 +26,82 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-// alice, bob and mallory, all linked to bob; alice's key lives in a file the test can read.
-// With MessageSignatures::Always even alice's direct messages to bob are signed, which gives
-// the tests genuine signed messages to replay and tamper with.
+// Who alice is in a Trio: an agent, or a raw peer with her key (for frames of her own link).
+enum class Alice { Agent, RawPeer };
+
+// alice, bob and mallory, all linked to bob; mallory is a raw peer, and so is alice with
+// Alice::RawPeer. alice's key lives in a file the test can read. With MessageSignatures::Always
+// even alice's direct messages to bob are signed, which gives the tests genuine signed messages
+// to replay and tamper with.
 struct Trio {
   TempDir dir;
   std::string aliceKeyFile = (dir.path / "alice.pem").string();
   std::unique_ptr<signaling::Server> server = startSignaling();
   WitnessEvents events;
-  Inbox inbox;  // bob's
-  std::unique_ptr<Agent> alice, bob, mallory;
+  Inbox inbox;                        // bob's
+  std::unique_ptr<Agent> alice, bob;  // alice: with Alice::Agent
+  std::unique_ptr<RawLinkPeer> rawAlice, mallory;
 
-  explicit Trio(MessageSignatures mode = MessageSignatures::Relayed) {
+  explicit Trio(MessageSignatures mode = MessageSignatures::Relayed, Alice who = Alice::Agent) {
     auto config = [&](const std::string& id) {
       auto c = meshAgentConfig(id, *server);
       c.witness = events.witness;
       c.identity.messageSignatures = mode;
       return c;
     };
-    auto ac = config("alice");
-    ac.identity.keyFile = aliceKeyFile;
-    alice = std::make_unique<Agent>(ac);
-    bob = std::make_unique<Agent>(config("bob"));
-    mallory = std::make_unique<Agent>(config("mallory"));
-    inbox.attach(*bob);
-    for (auto* a : {alice.get(), bob.get(), mallory.get()}) {
-      a->connectToSignaling();
-      EXPECT_TRUE(a->waitRegistered(5s));
+    if (who == Alice::Agent) {
+      auto ac = config("alice");
+      ac.identity.keyFile = aliceKeyFile;
+      alice = std::make_unique<Agent>(ac);
+    } else {
+      auto rc = rawPeerConfig("alice", *server);
+      rc.identity = AgentIdentity::loadOrCreate(aliceKeyFile);
+      rawAlice = std::make_unique<RawLinkPeer>(rc);
     }
-    alice->connect("bob");
-    mallory->connect("bob");
-    EXPECT_TRUE(waitFor([&] { return bob->peers().size() == 2; }));
+    bob = std::make_unique<Agent>(config("bob"));
+    mallory = std::make_unique<RawLinkPeer>(rawPeerConfig("mallory", *server));
+    inbox.attach(*bob);
+    bob->connectToSignaling();
+    EXPECT_TRUE(bob->waitRegistered(5s));
+    if (alice) {
+      alice->connectToSignaling();
+      EXPECT_TRUE(alice->waitRegistered(5s));
+      alice->connect("bob");
+    }
+    for (auto* raw : {rawAlice.get(), mallory.get()}) {
+      if (!raw) continue;
+      raw->connectToSignaling();
+      EXPECT_TRUE(raw->waitRegistered(5s));
+      raw->connect("bob");
+    }
+    EXPECT_TRUE(waitFor([&] {
+      return bob->peers().size() == 2 && mallory->isOpen() && (!rawAlice || rawAlice->isOpen());
+    }));
   }
 
-  // A message delivered to bob, as bob saw it (signature and all).
+  // A message from alice delivered to bob, as bob saw it (signature and all).
   IFMessage deliveredFromAlice(int n) {
     auto before = inbox.size();
-    alice->send("bob", numbered(n));
+    if (alice)
+      alice->send("bob", numbered(n));
+    else
+      rawAlice->send(rawAlice->message("bob", numbered(n)));
     EXPECT_TRUE(waitFor([&] { return inbox.size() == before + 1; }));
     std::lock_guard lock(inbox.mutex);
     return inbox.messages.back();
   }
 
-  // Injects `m` from `sender` and waits for bob to reject it with `reason`.
-  void expectRejected(Agent& sender, const IFMessage& m, int hops, const std::string& reason) {
+  // Sends `m` from `sender` as if `hops` agents had forwarded it and waits for bob to reject it
+  // with `reason`, and to acknowledge it.
+  void expectRejected(RawLinkPeer& sender, const IFMessage& m, int hops,
+                      const std::string& reason) {
     auto before = events.count("bob", "ifmessage_rejected", reason);
     auto delivered = inbox.size();
-    AgentTestAccess::inject(sender, "bob", m, hops);
+    sender.send(m, hops);
     EXPECT_TRUE(waitFor([&] {
       return events.count("bob", "ifmessage_rejected", reason) == before + 1;
     })) << reason;
-    EXPECT_TRUE(waitFor([&] { return sender.unacknowledged("bob") == 0; }));  // link goes on
+    EXPECT_TRUE(waitFor([&] { return sender.unacknowledged() == 0; }));  // link goes on
     EXPECT_EQ(inbox.size(), delivered) << reason;
   }
 };
@@ -112,7 +136,7 @@ TEST(AuthenticatedAgents, ForgedSourceIsRejected) {
   t.expectRejected(*t.mallory, forged, 1, "unknown_source_key");
   // Without a claimed hop the link itself catches it (the existing check, kept).
   forged.source = "alice";
-  AgentTestAccess::inject(*t.mallory, "bob", forged, 0);
+  t.mallory->send(forged, 0);
   EXPECT_TRUE(waitFor([&] {
     return t.events.count("bob", "ifmessage_rejected", "source does not match the sending peer") ==
            1;
@@ -123,10 +147,10 @@ TEST(AuthenticatedAgents, ForgedSourceIsRejected) {
 }
 
 TEST(AuthenticatedAgents, ReplayedMessageIsRejected) {
-  Trio t(MessageSignatures::Always);
+  Trio t(MessageSignatures::Always, Alice::RawPeer);
   auto captured = t.deliveredFromAlice(1);
   // The very frame again, from alice's own link and through mallory as a "relay".
-  t.expectRejected(*t.alice, captured, 0, "replay");
+  t.expectRejected(*t.rawAlice, captured, 0, "replay");
   t.expectRejected(*t.mallory, captured, 1, "replay");
   // An older-incarnation copy is no way around it either: its signature breaks.
   auto otherIncarnation = captured;
@@ -138,7 +162,7 @@ TEST(AuthenticatedAgents, ReplayedMessageIsRejected) {
 }
 
 TEST(AuthenticatedAgents, TamperedPayloadIsRejected) {
-  Trio t(MessageSignatures::Always);
+  Trio t(MessageSignatures::Always, Alice::RawPeer);
   auto captured = t.deliveredFromAlice(1);
   auto tampered = captured;
   tampered.sequence = 2;  // a fresh sequence, so only the signature can catch it
@@ -147,7 +171,7 @@ TEST(AuthenticatedAgents, TamperedPayloadIsRejected) {
   auto extra = captured;
   extra.sequence = 2;
   extra.payload["admin"] = true;
-  t.expectRejected(*t.alice, extra, 0, "bad_signature");
+  t.expectRejected(*t.rawAlice, extra, 0, "bad_signature");
   EXPECT_EQ(t.deliveredFromAlice(2).sequence, 2u);  // sequence 2 was never taken
 }
 
@@ -184,27 +208,30 @@ TEST(AuthenticatedAgents, HelloWithAnotherFingerprintGetsTheLinkRefused) {
   auto server = startSignaling();
   WitnessEvents events;
   Inbox inbox;
-  auto ac = meshAgentConfig("alice", *server), bc = meshAgentConfig("bob", *server);
-  ac.witness = bc.witness = events.witness;
-  ac.healing.maxRetries = bc.healing.maxRetries = 3;
-  Agent alice(ac), bob(bc);
+  auto bc = meshAgentConfig("bob", *server);
+  bc.witness = events.witness;
+  bc.healing.maxRetries = 3;
+  Agent bob(bc);
   inbox.attach(bob);
   // alice signs a certificate that is not the one her DTLS handshake shows, as a
   // man-in-the-middle relaying her genuine hello over his own DTLS session would.
-  AgentTestAccess::setHelloFingerprint(alice, std::string(95, '0'));
+  auto ac = rawPeerConfig("alice", *server);
+  ac.helloFingerprint = std::string(95, '0');
+  RawLinkPeer alice(ac);
   alice.connectToSignaling();
   bob.connectToSignaling();
   ASSERT_TRUE(alice.waitRegistered(5s));
   ASSERT_TRUE(bob.waitRegistered(5s));
-  alice.connect("bob");
-  alice.send("bob", numbered(1));
+  alice.connect("bob");  // and offers again whenever bob asks for a new connection
+  alice.send(alice.message("bob", numbered(1)));
   ASSERT_TRUE(waitFor(
       [&] { return events.count("bob", "peer_auth_failed", "fingerprint_mismatch") >= 1; }));
   // Refused on every attempt until bob gives alice up; nothing was ever delivered or acked.
   ASSERT_TRUE(waitFor([&] { return bob.peerState("alice") == PeerState::Unreachable; }));
   EXPECT_GE(events.count("bob", "peer_auth_failed", "fingerprint_mismatch"), 3u);
+  EXPECT_GE(alice.connections(), 3u);
   EXPECT_EQ(inbox.size(), 0u);
-  EXPECT_EQ(alice.unacknowledged("bob"), 1u);
+  EXPECT_EQ(alice.unacknowledged(), 1u);
 }
 
 TEST(AuthenticatedAgents, BadKeyFileIsAClearConstructorError) {
@@ -292,18 +319,24 @@ TEST(AuthenticatedAgents, RelayedModeSignsForwardedMessagesEndToEnd) {
   auto rejected = [&](const std::string& reason) {
     return events.count("carol", "ifmessage_rejected", reason);
   };
-  // bob, the relay, misbehaving: replay, tamper, strip the signature.
-  AgentTestAccess::inject(bob, "carol", relayed, 1);
+  // A relay misbehaving: mallory, linked to carol, claims to forward what it replays, tampers
+  // with or strips of its signature. (bob, the hub, links to every spoke; mallory tells it bye.)
+  RawLinkPeer mallory(rawPeerConfig("mallory", *server));
+  mallory.connectToSignaling();
+  ASSERT_TRUE(mallory.waitRegistered(5s));
+  mallory.connect("carol");
+  ASSERT_TRUE(waitFor([&] { return mallory.isOpen(); }));
+  mallory.send(relayed, 1);
   ASSERT_TRUE(waitFor([&] { return rejected("replay") == 1; }));
   auto tampered = relayed;
   tampered.sequence = 2;
   tampered.payload["n"] = 99;
-  AgentTestAccess::inject(bob, "carol", tampered, 1);
+  mallory.send(tampered, 1);
   ASSERT_TRUE(waitFor([&] { return rejected("bad_signature") == 1; }));
   auto stripped = relayed;
   stripped.sequence = 2;
   stripped.signature.clear();
-  AgentTestAccess::inject(bob, "carol", stripped, 1);
+  mallory.send(stripped, 1);
   ASSERT_TRUE(waitFor([&] { return rejected("missing_signature") == 1; }));
   alice.send("carol", numbered(3));
   ASSERT_TRUE(waitFor([&] { return carolInbox.size() == 2; }));
