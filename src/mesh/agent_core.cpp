@@ -22,6 +22,7 @@ AgentCore::AgentCore(AgentConfig config)
       rng_(std::random_device{}()),
       bandwidth_(config_.bandwidth),
       keys_(config_.identity.maxClockSkew),
+      holds_(kUnknownDestinationGrace),
       replayGuard_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
@@ -213,6 +214,7 @@ void AgentCore::shutdown() {
   loop_.invoke([this] {
     shutdown_ = true;
     bandwidthTimer_.cancel();
+    holdsTimer_.cancel();
     for (auto& [id, link] : links) {
       if (link->state() == PeerState::Connected) signal(id, "bye", nlohmann::json::object());
     }
@@ -377,7 +379,7 @@ bool AgentCore::receive(const IFMessage& message, int hops, const std::string& f
   // instant ago may reach the sender's directory first, so the message waits a grace period
   // for ours before it is refused.
   if (!directory_.count(message.destination) && !links.count(message.destination)) {
-    if (!unknownDestinationFrom_.count(fromPeer)) {
+    if (!holds_.refusesUnknown(fromPeer)) {
       holdForward(fromPeer, "", message);
       return false;
     }
@@ -385,7 +387,7 @@ bool AgentCore::receive(const IFMessage& message, int hops, const std::string& f
             {{"reason", "unknown destination"}, {"message_id", message.id}});
     return true;
   }
-  unknownDestinationFrom_.erase(fromPeer);
+  holds_.destinationKnown(fromPeer);
   try {
     if (!route(message, hops + 1)) {
       holdForward(fromPeer, nextHop(message.destination), message);
@@ -400,46 +402,37 @@ bool AgentCore::receive(const IFMessage& message, int hops, const std::string& f
 
 void AgentCore::holdForward(const std::string& upstream, const std::string& hop,
                             const IFMessage& message) {
-  auto [it, fresh] = heldForwards_.try_emplace(upstream);
-  if (!fresh && it->second.nextHop == hop) return;  // the same wait, already witnessed
-  it->second.nextHop = hop;
-  it->second.graceTimer.cancel();
+  if (!holds_.hold(upstream, hop, std::chrono::steady_clock::now())) return;  // witnessed already
   witness("forward_held", upstream,
           {{"message_id", message.id},
            {"destination", message.destination},
            {"reason", hop.empty() ? "destination not in the directory yet"
                                   : "queue toward " + hop + " is full"}});
-  if (!hop.empty()) return;
-  std::weak_ptr<AgentCore> weak = weak_from_this();
-  it->second.graceTimer = loop_.addTimer(kUnknownDestinationGrace, [weak, upstream] {
-    auto self = weak.lock();
-    if (!self || self->shutdown_) return false;
-    auto held = self->heldForwards_.find(upstream);
-    if (held == self->heldForwards_.end() || !held->second.nextHop.empty()) return false;
-    self->heldForwards_.erase(held);  // destroys this timer: nothing below may touch it
-    self->unknownDestinationFrom_.insert(upstream);
-    if (auto l = self->link(upstream, false)) l->resumeReceiving();
-    return false;
-  });
+  armHoldsTimer();
 }
 
 void AgentCore::resumeHeldForwards(bool directoryChanged) {
-  for (auto it = heldForwards_.begin(); it != heldForwards_.end();) {
-    bool over = false;
-    if (it->second.nextHop.empty()) {
-      over = directoryChanged;
-    } else {
-      auto hop = link(it->second.nextHop, false);
-      over = !hop || hop->hasRoomToForward();
-    }
-    if (!over) {
-      ++it;
-      continue;
-    }
-    std::string upstream = it->first;
-    it = heldForwards_.erase(it);
+  auto hasRoom = [this](const std::string& hop) {
+    auto l = link(hop, false);
+    return !l || l->hasRoomToForward();
+  };
+  for (const auto& upstream :
+       holds_.release(std::chrono::steady_clock::now(), directoryChanged, hasRoom))
     if (auto l = link(upstream, false)) l->resumeReceiving();
-  }
+  armHoldsTimer();
+}
+
+void AgentCore::armHoldsTimer() {
+  auto due = holds_.nextDeadline();
+  holdsTimer_.cancel();
+  if (!due) return;
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *due - std::chrono::steady_clock::now());
+  std::weak_ptr<AgentCore> weak = weak_from_this();
+  holdsTimer_ = loop_.addTimer(std::max(delay, std::chrono::milliseconds(1)), [weak] {
+    if (auto self = weak.lock(); self && !self->shutdown_) self->resumeHeldForwards(false);
+    return false;
+  });
 }
 
 void AgentCore::signal(const std::string& to, const std::string& type, nlohmann::json body) {

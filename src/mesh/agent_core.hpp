@@ -15,6 +15,7 @@
 #include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "mesh/agent_bandwidth.hpp"
+#include "mesh/forward_holds.hpp"
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/mesh_routes.hpp"
@@ -115,6 +116,7 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
                    const IFMessage& message);
   // Asks the upstreams whose wait is over to resend (directoryChanged: waits for a destination).
   void resumeHeldForwards(bool directoryChanged);
+  void armHoldsTimer();
   std::string nextHop(const std::string& destination);
 
   AgentConfig config_;
@@ -134,17 +136,10 @@ class AgentCore final : public LinkHost, public std::enable_shared_from_this<Age
   rtc::IoLoop::Timer bandwidthTimer_;
   KeyDirectory keys_;                     // announced keys, latest per agent id
   std::set<std::string> keylessRefused_;  // ids whose link was refused (witnessed once)
-  // Forwarding backpressure: upstream peer -> what its held-back message waits for.
-  struct HeldForward {
-    std::string nextHop;  // empty: the destination is not in the directory yet
-    rtc::IoLoop::Timer graceTimer;
-  };
-  std::map<std::string, HeldForward> heldForwards_;
   // How long a forward toward an id missing from the directory waits for it to join.
   static constexpr std::chrono::milliseconds kUnknownDestinationGrace{2000};
-  // Upstreams whose wait for an unknown destination ran out: such messages from them are refused
-  // at once until one of theirs names a known destination.
-  std::set<std::string> unknownDestinationFrom_;
+  ForwardHolds holds_;             // forwarding backpressure: which upstreams wait, and for what
+  rtc::IoLoop::Timer holdsTimer_;  // the earliest grace deadline
   // End to end, per (destination, priority lane).
   using LaneKey = std::pair<std::string, int>;
   std::map<LaneKey, std::uint64_t> nextSequence_;
