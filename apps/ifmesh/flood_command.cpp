@@ -103,6 +103,7 @@ int runFlood(const FloodArgs& a) {
   // one at Normal priority (behind the flood) and one at the control priority (ahead of it).
   deadline = Clock::now() + std::chrono::milliseconds(a.timeoutMs);
   auto nextControl = Clock::now();
+  std::size_t controlsSent = 0;
   while (agent.unacknowledged(a.to) > 0 && Clock::now() < deadline) {
     if (Clock::now() >= nextControl) {
       IFMessage control;
@@ -112,6 +113,7 @@ int runFlood(const FloodArgs& a) {
       agent.send(a.to, control);
       control.priority = priority;
       agent.send(a.to, control);
+      controlsSent += 2;
       nextControl += std::chrono::milliseconds(100);
     }
     peakBuffered = std::max<std::size_t>(peakBuffered, agent.getBandwidthStats().maxBuffered);
@@ -119,6 +121,15 @@ int runFlood(const FloodArgs& a) {
   }
   double drainedMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   bool allAcked = agent.unacknowledged(a.to) == 0;
+  // The echoes, of the flood and of the Normal control messages behind it, still cross the
+  // constrained link back: every RTT is counted only once they are all in (or the deadline).
+  auto allEchoed = [&] {
+    std::lock_guard lock(mutex);
+    return echoed.load() >= a.count && controlRtt.size() + priorityRtt.size() >= controlsSent;
+  };
+  auto echoDeadline = std::min(deadline, Clock::now() + std::chrono::seconds(30));
+  while (!allEchoed() && Clock::now() < echoDeadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   // Let the adapter see the empty buffers and climb back.
   deadline = Clock::now() + std::chrono::seconds(5);
   while (a.noAdapt == false && agent.getQualityMode() != QualityMode::High &&
