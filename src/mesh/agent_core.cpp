@@ -88,8 +88,10 @@ void AgentCore::start() {
   sc.publicKey = identity_.publicKey();
   signaling_ = std::make_unique<signaling::Client>(sc);
   std::weak_ptr<AgentCore> weak = weak_from_this();
-  auto onLoop = [weak, this](auto fn) {
-    loop_.post([weak, fn] {
+  // Runs on the signaling client's thread, possibly while this agent is being destroyed: it
+  // touches only the loop (which outlives every agent) and the weak pointer.
+  auto onLoop = [weak, &loop = loop_](auto fn) {
+    loop.post([weak, fn] {
       if (auto self = weak.lock(); self && !self->shutdown_) fn(*self);
     });
   };
