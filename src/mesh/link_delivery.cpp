@@ -70,7 +70,7 @@ void LinkDelivery::attach(LinkConnection& connection) {
     return !connection_ || connection_->bufferedAmount() + pending >= channelLimit_;
   };
   configure();
-  session_.open(now(), std::move(c));
+  session_.open(std::move(c));
   drive();
 }
 
@@ -155,7 +155,7 @@ bool LinkDelivery::enqueue(const IFMessage& message, int hops) {
 }
 
 void LinkDelivery::resumeReceiving() {
-  session_.resumeReceiving(now());
+  session_.resumeReceiving();
   drive();
 }
 

@@ -17,8 +17,7 @@ bool urgentLane(int lane) {
 Session::Session(SessionConfig config, Deliver deliver)
     : config_(std::move(config)), deliver_(std::move(deliver)) {}
 
-void Session::open(Clock::time_point now, Connection connection) {
-  (void)now;
+void Session::open(Connection connection) {
   close();
   connection_ = std::move(connection);
   open_ = true;
@@ -28,7 +27,7 @@ void Session::open(Clock::time_point now, Connection connection) {
 void Session::close() {
   open_ = false;
   connection_ = {};
-  helloSent_ = peerHelloSeen_ = authenticated_ = refused_ = false;
+  authenticated_ = refused_ = false;
   // What the batch held is still in the queue as sent: resent after the next hello.
   batch_.clear();
   batchBytes_ = 0;
@@ -109,7 +108,6 @@ std::optional<Clock::time_point> Session::nextDeadline() const {
 
 void Session::sendHello() {
   if (!open_) return;
-  helloSent_ = true;
   Hello h;
   for (int l = 0; l < kLanes; ++l) h.delivered[l] = received_[l].delivered;
   h.incarnation = config_.incarnation;
@@ -176,8 +174,7 @@ void Session::pump(Clock::time_point now) {
   }
 }
 
-void Session::resumeReceiving(Clock::time_point now) {
-  (void)now;
+void Session::resumeReceiving() {
   for (auto& r : received_) r.resyncRequestedAt.reset();
   sendHello();
 }
@@ -288,11 +285,9 @@ void Session::onHello(Clock::time_point now, const Hello& hello) {
     else
       peerIncarnation_ = hello.incarnation;
   }
-  if (!helloSent_) sendHello();  // before any resend: the peer learns who we are first
   // Counts of what an earlier process of ours sent say nothing about this one's messages.
   if (!hello.aboutIncarnation || *hello.aboutIncarnation == config_.incarnation)
     for (int l = 0; l < kLanes; ++l) acknowledged(l, hello.delivered[l]);
-  peerHelloSeen_ = true;
   resendSent(now);
   pump(now);
 }

@@ -89,11 +89,12 @@ class Session {
   Session(SessionConfig config, Deliver deliver);
 
   // Connection lifecycle.
-  void open(Clock::time_point now, Connection connection);
+  // Says hello at once: our hello precedes everything else we send on a connection.
+  void open(Connection connection);
   void close();
   bool isOpen() const { return open_; }
   // The peer's hello has been accepted on this connection: messages flow.
-  bool ready() const { return open_ && peerHelloSeen_; }
+  bool ready() const { return open_ && authenticated_; }
 
   // A channel message from the peer.
   void receive(Clock::time_point now, std::string_view text);
@@ -114,7 +115,7 @@ class Session {
   void tick(Clock::time_point now);
   std::optional<Clock::time_point> nextDeadline() const;
   // A message held back by deliver can be taken now: ask the peer to resend (a hello).
-  void resumeReceiving(Clock::time_point now);
+  void resumeReceiving();
   // Everything held, for reporting undeliverable.
   std::vector<IFMessage> takeAll();
 
@@ -159,9 +160,7 @@ class Session {
   // Per connection.
   bool open_ = false;
   Connection connection_;
-  bool helloSent_ = false;
-  bool peerHelloSeen_ = false;
-  bool authenticated_ = false;
+  bool authenticated_ = false;  // the peer's first hello proved who it is
   bool refused_ = false;
 
   // Across connections.

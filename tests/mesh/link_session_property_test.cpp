@@ -87,7 +87,7 @@ class Harness {
         for (Side* s : {&a_, &b_})
           if (s->needsResume && rng_() % 2) {
             s->needsResume = false;
-            s->session->resumeReceiving(now_);
+            s->session->resumeReceiving();
             collect(*s);
           }
         break;
@@ -102,7 +102,7 @@ class Harness {
       for (Side* s : {&a_, &b_})
         if (s->needsResume) {
           s->needsResume = false;
-          s->session->resumeReceiving(now_);
+          s->session->resumeReceiving();
           collect(*s);
         }
       carryAll();
@@ -203,7 +203,7 @@ class Harness {
       for (const auto& m : out) inFlight += m.bytes.size();
       return inFlight >= 4096;
     };
-    self.session->open(now_, std::move(c));
+    self.session->open(std::move(c));
   }
 
   void connect() {
