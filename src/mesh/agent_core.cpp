@@ -1,4 +1,5 @@
 #include "mesh/agent_core.hpp"
+#include "mesh/wire_id.hpp"
 
 #include <deque>
 
@@ -27,8 +28,7 @@ AgentCore::AgentCore(AgentConfig config)
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
     throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
-  incarnation_ = ((static_cast<std::uint64_t>(rng_()) << 20) ^ rng_()) & ((1ULL << 52) - 1);
-  incarnation_ |= 1;  // non-zero (0 means "not known"), and exact in JavaScript numbers
+  incarnation_ = randomWireId(rng_);
   linkSettings_.healing = config_.healing;
   linkSettings_.turnAvailable = !config_.turnServers.empty();
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;

@@ -19,10 +19,6 @@ std::string pinnedFingerprint(const std::string& sdp, rtc::sdp::SessionDescripti
 }
 }  // namespace
 
-std::uint64_t LinkConnection::newSid(std::uint64_t random) {
-  return (random & ((1ULL << 52) - 1)) | 1;
-}
-
 LinkConnection::LinkConnection(const RtcConfiguration& config, std::uint64_t sid, Signal signal,
                                Events events, std::size_t drainedThreshold)
     : sid_(sid), signal_(std::move(signal)), pc_(std::make_unique<PeerConnection>(config)) {
@@ -107,12 +103,10 @@ std::size_t LinkConnection::applyBudget(ChannelBudget& budget, std::size_t highW
 }
 
 void LinkConnection::sendText(const std::string& text) {
-  if (!channel_) throw Error(Errc::InvalidState, "link connection closed");
   channel_->send(text);
 }
 
 void LinkConnection::sendBinary(std::span<const std::byte> bytes) {
-  if (!channel_) throw Error(Errc::InvalidState, "link connection closed");
   channel_->send(bytes);
 }
 

@@ -30,15 +30,13 @@ class LinkConnection {
   // signal(type, body) sends a signaling message to the peer.
   using Signal = std::function<void(const char* type, nlohmann::json body)>;
 
-  // sid 0: a new attempt of ours (a fresh random sid); else the offerer's.
+  // sid: a fresh randomWireId for an offer of ours, the offerer's for an answer.
   LinkConnection(const RtcConfiguration& config, std::uint64_t sid, Signal signal, Events events,
                  std::size_t drainedThreshold);
   ~LinkConnection();  // detaches every callback first
   LinkConnection(const LinkConnection&) = delete;
   LinkConnection& operator=(const LinkConnection&) = delete;
 
-  // A random non-zero sid that is exact in JavaScript numbers.
-  static std::uint64_t newSid(std::uint64_t random);
   std::uint64_t sid() const { return sid_; }
 
   // Offerer: create and signal the offer. Answerer: apply the offer, signal the answer. Both

@@ -5,6 +5,7 @@
 #include "ifmesh/error.hpp"
 #include "mesh/link_connection.hpp"
 #include "mesh/link_host.hpp"
+#include "mesh/wire_id.hpp"
 
 namespace ifmesh::detail {
 
@@ -76,8 +77,7 @@ void PeerLink::attempt() {
 }
 
 void PeerLink::offer() {
-  createConnection(healing_.relay(),
-                   LinkConnection::newSid((std::uint64_t{agent_.rng()()} << 20) ^ agent_.rng()()));
+  createConnection(healing_.relay(), randomWireId(agent_.rng()));
   connection_->offer();
 }
 
