@@ -7,6 +7,7 @@
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "mesh/ifmessage_json.hpp"
 
 namespace ifmesh {
 namespace {
@@ -161,23 +162,13 @@ TEST(IFMessage, RandomCorruptionNeverCrashes) {
   }
 }
 
-std::string nested(std::size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
-
-std::string withPayload(const std::string& payload) {
-  auto j = toJson(sample());
-  j.erase("payload");
-  std::string s = j.dump();
-  return s.substr(0, s.size() - 1) + ",\"payload\":" + payload + "}";
-}
-
 // Found by fuzzing: copying a deeply nested payload recursed once per level (stack overflow).
 TEST(IFMessage, RejectsDeepNestingWithoutRecursing) {
-  EXPECT_EQ(ifmessageFromJson(withPayload(nested(99))).payload.size(), 1u);  // 100 levels
+  EXPECT_EQ(ifmessageFromJson(test::withPayload(sample(), test::nestedArrays(99))).payload.size(),
+            1u);  // 100 levels
   for (std::size_t depth : {std::size_t{100}, std::size_t{300000}}) {
     try {
-      ifmessageFromJson(withPayload(nested(depth)));
+      ifmessageFromJson(test::withPayload(sample(), test::nestedArrays(depth)));
       ADD_FAILURE() << "accepted depth " << depth;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Errc::InvalidArgument);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mesh/frame_compression.hpp"
+#include "mesh/ifmessage_json.hpp"
 
 namespace ifmesh::detail::link {
 namespace {
@@ -20,19 +21,8 @@ IFMessage sample() {
   return m;
 }
 
-std::string nested(std::size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
-
-std::string withPayload(const std::string& payload) {
-  auto j = toJson(sample());
-  j.erase("payload");
-  std::string s = j.dump();
-  return s.substr(0, s.size() - 1) + ",\"payload\":" + payload + "}";
-}
-
 std::string msgFrame(const std::string& extra, const std::string& payload = "{}") {
-  return "{\"t\":\"msg\",\"s\":1" + extra + ",\"m\":" + withPayload(payload) + "}";
+  return "{\"t\":\"msg\",\"s\":1" + extra + ",\"m\":" + test::withPayload(sample(), payload) + "}";
 }
 
 template <typename T>
@@ -167,10 +157,11 @@ TEST(LinkCodec, HugeHopCountsAreClamped) {
 
 // Found by fuzzing: a deeply nested frame overflowed the stack when its message was copied.
 TEST(LinkCodec, DeepFramesAreMalformedWithoutRecursing) {
-  EXPECT_EQ(only<Msg>(decode(msgFrame("", nested(kMaxJsonDepth - 1)))).seq, 1u);
+  EXPECT_EQ(only<Msg>(decode(msgFrame("", test::nestedArrays(kMaxJsonDepth - 1)))).seq, 1u);
   for (std::size_t depth : {kMaxJsonDepth, std::size_t{200000}}) {
-    EXPECT_TRUE(malformed(msgFrame("", nested(depth)))) << depth;
-    auto batch = decode("{\"t\":\"batch\",\"f\":[" + msgFrame("", nested(depth)) + "]}");
+    EXPECT_TRUE(malformed(msgFrame("", test::nestedArrays(depth)))) << depth;
+    auto batch =
+        decode("{\"t\":\"batch\",\"f\":[" + msgFrame("", test::nestedArrays(depth)) + "]}");
     ASSERT_EQ(batch.size(), 1u);
     EXPECT_TRUE(std::holds_alternative<Malformed>(batch[0])) << depth;
   }
