@@ -82,7 +82,7 @@ void ChannelCore::attach(std::shared_ptr<rtc::SctpTransport> transport, std::siz
   notifyOpen();
 }
 
-void ChannelCore::send(std::span<const std::byte> bytes, bool text) {
+void ChannelCore::send(std::span<const std::byte> bytes, bool text, bool urgent) {
   if (state_.load() != State::Open)
     throw Error(Errc::ChannelClosed, "channel '" + label_ + "' is not open");
   if (bytes.size() > maxMessageSize_.load())
@@ -103,7 +103,13 @@ void ChannelCore::send(std::span<const std::byte> bytes, bool text) {
   // cannot overtake the OPEN (RFC 8832 §6).
   SctpSendOptions options = acked_.load() ? options_ : SctpSendOptions{};
   buffered_ += payload.size();
-  transport_->enqueue(static_cast<std::uint16_t>(id_.load()), ppid, std::move(payload), options);
+  transport_->enqueue(static_cast<std::uint16_t>(id_.load()), ppid, std::move(payload), options,
+                      urgent);
+}
+
+std::uint64_t ChannelCore::bytesAcknowledged() const {
+  // transport_ is set before state_ becomes Open, and kept.
+  return state_.load() == State::Open ? transport_->bytesAcknowledged() : 0;
 }
 
 void ChannelCore::setSendWindow(std::size_t bytes) {

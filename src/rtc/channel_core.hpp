@@ -29,13 +29,15 @@ class ChannelCore : public std::enable_shared_from_this<ChannelCore> {
   ChannelCore(rtc::IoLoop& loop, std::uint16_t stream, const rtc::dcep::Open& open);
 
   // Any thread. The bytes are copied once, into the buffer the send queue keeps.
-  void send(std::span<const std::byte> bytes, bool text);
+  // urgent: the message does not wait for the send window (DataChannel::sendUrgent).
+  void send(std::span<const std::byte> bytes, bool text, bool urgent = false);
   void close();
   State state() const { return state_.load(); }
   std::size_t bufferedAmount() const { return buffered_.load(); }
   std::size_t maxMessageSize() const { return maxMessageSize_.load(); }
   void setBufferedAmountLowThreshold(std::size_t bytes) { lowThreshold_ = bytes; }
   std::uint64_t bytesSent() const { return bytesSent_.load(); }
+  std::uint64_t bytesAcknowledged() const;
   void setSendWindow(std::size_t bytes);
   const std::string& label() const { return label_; }
   const std::string& protocol() const { return protocol_; }

@@ -13,6 +13,12 @@ void DataChannel::send(std::string_view text) {
 void DataChannel::send(std::span<const std::byte> binary) {
   core_->send(binary, false);
 }
+void DataChannel::sendUrgent(std::string_view text) {
+  core_->send(std::as_bytes(std::span(text.data(), text.size())), true, true);
+}
+void DataChannel::sendUrgent(std::span<const std::byte> binary) {
+  core_->send(binary, false, true);
+}
 void DataChannel::close() {
   core_->close();
 }
@@ -41,6 +47,10 @@ void DataChannel::setBufferedAmountLowThreshold(std::size_t bytes) {
 std::uint64_t DataChannel::bytesSent() const {
   return core_->bytesSent();
 }
+std::uint64_t DataChannel::bytesAcknowledged() const {
+  return core_->bytesAcknowledged();
+}
+
 void DataChannel::setSendWindow(std::size_t bytes) {
   core_->setSendWindow(bytes);
 }

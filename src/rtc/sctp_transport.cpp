@@ -145,8 +145,10 @@ void SctpTransport::receivePacket(const std::uint8_t* data, std::size_t length) 
     processingPosted_ = false;
     processEvents();
   }
-  // A SACK in this packet may have opened the send window.
-  if (windowLimited_ && !closed_) flush();
+  if (closed_) return;
+  // A SACK in this packet may have acknowledged data and opened the send window.
+  if (sendWindow_.load() != 0) noteAcknowledged();
+  if (windowLimited_) flush();
 }
 
 void SctpTransport::outputPacket(const void* data, std::size_t length) {
@@ -301,11 +303,13 @@ void SctpTransport::handleNotification(const std::byte* data, std::size_t length
 }
 
 void SctpTransport::enqueue(std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte> data,
-                            SctpSendOptions options) {
+                            SctpSendOptions options, bool urgent) {
   std::size_t size = data.size();
   {
     std::lock_guard lock(queueMutex_);
     queue_.push_back(Outgoing{stream, ppid, std::move(data), options});
+    queue_.back().urgent = urgent;
+    if (urgent) ++urgentQueued_;
   }
   bytesQueuedTotal_ += size;
   if (loop_.isLoopThread()) {
@@ -340,6 +344,14 @@ std::size_t SctpTransport::heldBytes() {
   return stat.ss_total_sndbuf;
 }
 
+void SctpTransport::noteAcknowledged() {
+  if (bytesHanded_ == bytesAcknowledged_.load()) return;
+  std::size_t held = heldBytes();
+  if (held > bytesHanded_) return;
+  std::uint64_t acknowledged = bytesHanded_ - held;
+  if (acknowledged > bytesAcknowledged_.load()) bytesAcknowledged_ = acknowledged;
+}
+
 void SctpTransport::enqueueReset(std::uint16_t stream) {
   {
     std::lock_guard lock(queueMutex_);
@@ -364,7 +376,8 @@ bool SctpTransport::trySendReset(std::uint16_t stream) {
 }
 
 // Drains the send queue into usrsctp in order until it refuses (its buffer is full) or holds the
-// send window; the rest waits for the next write upcall or the SACK that opens the window. When
+// send window, unless an urgent message waits, which takes everything before it past the window;
+// the rest waits for the next write upcall or the SACK that opens the window. When
 // several messages are waiting, Nagle is switched on for all but the last so usrsctp bundles them
 // into full packets, then off again so the last one flushes all.
 void SctpTransport::flush() {
@@ -378,18 +391,25 @@ void SctpTransport::flush() {
   while (!closed_) {
     Outgoing* next = nullptr;
     bool last = false;
+    bool urgentWaits = false;
     {
       std::lock_guard lock(queueMutex_);
       if (queue_.empty()) break;
       next = &queue_.front();  // only this thread pops, and push_back keeps references valid
       last = queue_.size() == 1;
+      urgentWaits = urgentQueued_ > 0;
     }
     if (next->isReset) {
       if (!trySendReset(next->stream)) pendingResets_.insert(next->stream);
     } else {
-      if (window != 0 && heldBytes() >= window) {
-        windowLimited_ = true;
-        break;
+      if (window != 0 && !urgentWaits) {
+        // A message enters when it fits in what the window leaves, or alone when usrsctp holds
+        // nothing (a message larger than the window is never refused for good).
+        std::size_t held = heldBytes();
+        if (held > 0 && held + next->data.size() > window) {
+          windowLimited_ = true;
+          break;
+        }
       }
       if (!last && !bundling) {
         int off = 0;
@@ -415,7 +435,10 @@ void SctpTransport::flush() {
       }
       ssize_t n = usrsctp_sendv(sock_, next->data.data(), next->data.size(), nullptr, 0, &spa,
                                 sizeof spa, SCTP_SENDV_SPA, 0);
-      if (n >= 0) watchProgress();
+      if (n >= 0) {
+        bytesHanded_ += next->data.size();
+        watchProgress();
+      }
       if (n < 0) {
         if (errno == EWOULDBLOCK || errno == EAGAIN) break;  // resumes on the write upcall
         std::string reason = std::string("SCTP send failed: ") + strerror(errno);
@@ -427,6 +450,7 @@ void SctpTransport::flush() {
       std::lock_guard lock(queueMutex_);
       done = std::move(queue_.front());
       queue_.pop_front();
+      if (done.urgent) --urgentQueued_;
     }
     if (!done.isReset && callbacks_.onSent)
       callbacks_.onSent(done.stream, done.ppid, done.data.size());

@@ -62,9 +62,10 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   void outputPacket(const void* data, std::size_t length);  // usrsctp conn_output
   void shutdown();                                          // ABORT; no callbacks afterwards
 
-  // Any thread. The message is sent exactly as queued (all or nothing, in queue order).
+  // Any thread. The message is sent exactly as queued (all or nothing, in queue order). An urgent
+  // one does not wait for the send window, nor does anything queued before it.
   void enqueue(std::uint16_t stream, std::uint32_t ppid, std::vector<std::byte> data,
-               SctpSendOptions options);
+               SctpSendOptions options, bool urgent = false);
   // Any thread. Resets our outgoing stream once everything queued before it has been sent.
   void enqueueReset(std::uint16_t stream);
 
@@ -73,10 +74,14 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   std::uint16_t outboundStreams() const { return outboundStreams_; }
   std::optional<SctpAssociationStats> associationStats();
   std::uint64_t bytesQueuedTotal() const { return bytesQueuedTotal_; }
+  // Any thread. Message bytes the peer has acknowledged since the association opened: what
+  // usrsctp was handed less what it still holds. Tracked while a send window is set.
+  std::uint64_t bytesAcknowledged() const { return bytesAcknowledged_; }
   // Any thread. The most bytes usrsctp may hold for this association, unsent or unacknowledged,
   // before flush() stops handing it messages (they wait in our queue, counted in their
-  // channels' bufferedAmount); 0: up to its whole send buffer. One message always enters while
-  // usrsctp holds less, whatever its size, so the window never refuses a message for good.
+  // channels' bufferedAmount); 0: up to its whole send buffer. A message enters when it fits in
+  // what the window leaves, or alone when usrsctp holds nothing, so the window never refuses a
+  // message for good; urgent ones (enqueue) and what waits before them do not wait for it.
   void setSendWindow(std::size_t bytes);
   // Loop thread. Bytes usrsctp holds for the association: queued, or sent and not yet
   // acknowledged.
@@ -97,6 +102,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   void handleNotification(const std::byte* data, std::size_t length);
   void closeWith(const std::string& reason);
   void watchProgress();
+  void noteAcknowledged();
   bool checkProgress();
 
   struct Outgoing {
@@ -105,6 +111,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
     std::vector<std::byte> data;
     SctpSendOptions options;
     bool isReset = false;
+    bool urgent = false;
   };
 
   Runtime& runtime_;
@@ -126,9 +133,12 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
 
   std::mutex queueMutex_;
   std::deque<Outgoing> queue_;
+  std::size_t urgentQueued_ = 0;  // urgent messages in queue_ (guarded by queueMutex_)
   std::atomic<bool> flushPosted_{false};
   std::atomic<std::uint64_t> bytesQueuedTotal_{0};
   std::atomic<std::size_t> sendWindow_{0};
+  std::uint64_t bytesHanded_ = 0;  // loop thread: message bytes usrsctp accepted
+  std::atomic<std::uint64_t> bytesAcknowledged_{0};
   bool windowLimited_ = false;  // flush() stopped at the window: resume when a SACK frees it
   std::set<std::uint16_t> pendingResets_;  // loop thread: resets refused while one was in flight
 

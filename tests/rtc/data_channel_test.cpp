@@ -258,6 +258,56 @@ TEST(DataChannel, BufferedAmountLowFiresWhenTheQueueDrains) {
   EXPECT_GE(lowEvents.load(), 1);
 }
 
+// A send window holds a backlog in bufferedAmount (a message enters SCTP only when it fits, or
+// alone): what SCTP holds never exceeds it by more than one message. An urgent message takes
+// itself and everything before it past the window, in order, far sooner than the window would.
+TEST(DataChannel, SendWindowHoldsTheBacklogAndUrgentMessagesPassIt) {
+  Connected c;
+  Inbox inbox;
+  inbox.attach(*c.remote);
+  constexpr std::size_t kWindow = 1;
+  constexpr std::size_t kMessages = 50'000;
+  c.local->setSendWindow(kWindow);
+  for (std::size_t i = 0; i < kMessages; ++i) c.local->send("backlog " + std::to_string(i));
+  std::size_t worstHeld = 0;
+  auto started = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - started < 300ms) {
+    // Read in this order, sent - acknowledged never overstates what SCTP held.
+    std::uint64_t sent = c.local->bytesSent();
+    std::uint64_t acknowledged = c.local->bytesAcknowledged();
+    if (sent >= acknowledged) worstHeld = std::max<std::size_t>(worstHeld, sent - acknowledged);
+    std::this_thread::sleep_for(1ms);
+  }
+  std::size_t before = 0;
+  {
+    std::lock_guard lock(inbox.signal.mutex());
+    before = inbox.messages.size();
+  }
+  ASSERT_LT(before, kMessages / 2) << "the window held nothing back: the test proves nothing";
+  EXPECT_LE(worstHeld, std::string("backlog 49999").size()) << "SCTP held more than one message";
+  double windowRate = static_cast<double>(std::max<std::size_t>(before, 1)) / 0.3;  // per second
+  auto urgentAt = std::chrono::steady_clock::now();
+  c.local->sendUrgent("urgent");
+  ASSERT_TRUE(inbox.waitCount(kMessages + 1));
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - urgentAt).count();
+  double windowSeconds = static_cast<double>(kMessages - before) / windowRate;
+  EXPECT_LT(seconds, windowSeconds / 2)
+      << "the urgent message waited for the window: " << seconds << " s against " << windowSeconds
+      << " s at the window's pace";
+  for (std::size_t i = 0; i < kMessages; ++i)
+    ASSERT_EQ(std::get<std::string>(inbox.messages[i]), "backlog " + std::to_string(i));
+  EXPECT_EQ(std::get<std::string>(inbox.messages[kMessages]), "urgent");
+  // Everything delivered is acknowledged, and counted (the association's count also holds the
+  // channel's DCEP OPEN).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (c.local->bytesAcknowledged() < c.local->bytesSent() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_GE(c.local->bytesAcknowledged(), c.local->bytesSent());
+  EXPECT_LE(c.local->bytesAcknowledged(), c.local->bytesSent() + 64);
+}
+
 TEST(DataChannel, NegotiatedChannelsNeedNoDcep) {
   PcPair pair;
   DataChannelInit init;

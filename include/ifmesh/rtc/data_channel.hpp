@@ -31,6 +31,12 @@ class IFMESH_API DataChannel {
   // be accepted; an accepted message is never dropped while the channel stays open.
   void send(std::string_view text);
   void send(std::span<const std::byte> binary);
+  // The same, for a message that must not wait for the send window (setSendWindow): it and every
+  // message queued before it (a channel keeps its order) go to SCTP at once. For rare, small
+  // messages, such as a protocol's control traffic, that a backlog held back by the window
+  // would otherwise delay by its round trips.
+  void sendUrgent(std::string_view text);
+  void sendUrgent(std::span<const std::byte> binary);
   void close();
 
   bool isOpen() const;
@@ -47,10 +53,15 @@ class IFMESH_API DataChannel {
   std::uint64_t bytesSent() const;
   // The most bytes the connection's SCTP association may hold, unsent or unacknowledged, before
   // further messages wait in bufferedAmount (all the connection's channels share it; the last
-  // value set wins). One message always enters while the association holds less, whatever its
-  // size. 0, the default, lets usrsctp take up to its whole send buffer (256 KiB, or the
-  // max-message-size if larger), where a backlog on a slow link waits unseen by bufferedAmount.
+  // value set wins). A message enters when it fits in what the window leaves, or alone when the
+  // association holds nothing, whatever its size. 0, the default, lets usrsctp take up to its whole
+  // send buffer (256 KiB, or the max-message-size if larger), where a backlog on a slow link waits
+  // unseen by bufferedAmount.
   void setSendWindow(std::size_t bytes);
+  // Bytes the peer has acknowledged on this connection's SCTP association (all its channels)
+  // since it opened, counted while a send window is set: the link's delivery, what a sender
+  // measures its rate by.
+  std::uint64_t bytesAcknowledged() const;
 
   void onOpen(std::function<void()> cb);
   void onClose(std::function<void()> cb);
