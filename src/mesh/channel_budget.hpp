@@ -5,15 +5,17 @@
 // priority reaches (the DataChannel's queue and usrsctp's send buffer). Sans-IO: time and byte
 // counts in, a byte budget out.
 //
-// The drain rate is measured as the bytes the channel hands to SCTP per unit time while messages
-// wait in the channel: SCTP is then at its send window, so what enters it is what the peer
-// acknowledged. The budget is that rate times the target delay, within [floor, ceiling]. On a fast
-// link it grows on its own: with the window at B and a round trip of r the rate measures B / r,
-// so the next budget is B times target / r, larger while r is below the target delay. On a slow
-// link it settles at rate x target (or the floor), so a message that skips the agent's queue
-// waits about that long behind what SCTP holds, plus the channel's share (half the budget).
-// A path whose round trip exceeds the target delay (its SACKs queued behind a flood the other
-// way, say) is held to about floor / round trip.
+// The drain rate is the link's delivery rate: the bytes the peer acknowledges per unit time (not
+// what enters SCTP, which a burst into an empty window would overstate many times). While
+// messages wait in the channel SCTP is at its send window, and a sample is the link's rate; when
+// the channel ran dry the link carried at least that much. The budget is that rate times the
+// target delay, within [floor, ceiling]. On a fast link it grows on its own: with the window at
+// B and a round trip of r the rate measures B / r, so the next budget is B times target / r,
+// larger while r is below the target delay. On a slow link it settles at rate x target (or the
+// floor), so a message that skips the agent's queue waits about that long behind what SCTP
+// holds, plus the channel's share (half the budget). A path whose round trip exceeds the target
+// delay (its SACKs queued behind a flood the other way, say) is held to about floor / round
+// trip; Control/High messages pass its window (DataChannel::sendUrgent).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -39,16 +41,16 @@ class ChannelBudget {
   ChannelBudget() : ChannelBudget(Config{}) {}
   explicit ChannelBudget(Config config);
 
-  // One observation of a channel: bytesSent, its running count of bytes handed to SCTP (a count
-  // lower than the last one means a new channel, and the estimate starts over); buffered, the
-  // bytes waiting in it. Returns the budget.
-  std::size_t update(Clock::time_point now, std::uint64_t bytesSent, std::size_t buffered);
+  // One observation of a channel: acknowledged, the running count of bytes its peer acknowledged
+  // (a count lower than the last one means a new connection, and the estimate starts over);
+  // buffered, the bytes waiting in it. Returns the budget.
+  std::size_t update(Clock::time_point now, std::uint64_t acknowledged, std::size_t buffered);
   std::size_t budget() const { return budget_; }
   // The estimated drain rate; 0 until the first sample.
   double bytesPerSecond() const { return rate_; }
 
  private:
-  void restart(Clock::time_point now, std::uint64_t bytesSent, std::size_t buffered);
+  void restart(Clock::time_point now, std::uint64_t acknowledged, std::size_t buffered);
 
   Config config_;
   std::size_t budget_;

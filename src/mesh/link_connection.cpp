@@ -102,12 +102,18 @@ std::size_t LinkConnection::applyBudget(ChannelBudget& budget, std::size_t highW
   return applyChannelBudget(budget, *channel_, highWater);
 }
 
-void LinkConnection::sendText(const std::string& text) {
-  channel_->send(text);
+void LinkConnection::sendText(const std::string& text, bool urgent) {
+  if (urgent)
+    channel_->sendUrgent(text);
+  else
+    channel_->send(text);
 }
 
-void LinkConnection::sendBinary(std::span<const std::byte> bytes) {
-  channel_->send(bytes);
+void LinkConnection::sendBinary(std::span<const std::byte> bytes, bool urgent) {
+  if (urgent)
+    channel_->sendUrgent(bytes);
+  else
+    channel_->send(bytes);
 }
 
 }  // namespace ifmesh::detail

@@ -51,8 +51,9 @@ class LinkConnection {
   // Applies a link's budget to the channel (applyChannelBudget) and returns the channel's limit.
   std::size_t applyBudget(ChannelBudget& budget, std::size_t highWater);
   // Throws Error when the channel is closed.
-  void sendText(const std::string& text);
-  void sendBinary(std::span<const std::byte> bytes);
+  // urgent: past the send window (DataChannel::sendUrgent).
+  void sendText(const std::string& text, bool urgent);
+  void sendBinary(std::span<const std::byte> bytes, bool urgent);
 
   // What the DTLS handshake of this connection verifies (from the remote description), and ours.
   const std::string& remoteFingerprint() const { return remoteFingerprint_; }

@@ -87,9 +87,10 @@ void LinkDelivery::drive() {
     try {
       if (out.binary)
         connection_->sendBinary(
-            std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()));
+            std::span(reinterpret_cast<const std::byte*>(out.bytes.data()), out.bytes.size()),
+            out.urgent);
       else
-        connection_->sendText(out.bytes);
+        connection_->sendText(out.bytes, out.urgent);
     } catch (const Error&) {
       break;  // the channel closed under us: unacknowledged messages are resent later
     }

@@ -53,23 +53,23 @@ std::vector<Event> Session::takeEvents() {
   return std::exchange(events_, {});
 }
 
-void Session::emit(std::string text) {
+void Session::emit(std::string text, bool urgent) {
   if (compress_ && text.size() > compressThreshold_) {
     if (auto z = compressFrame(text, compressLevel_)) {
       event<Compressed>(text.size(), z->size());
       outputBytes_ += z->size();
-      output_.push_back({std::move(*z), true});
+      output_.push_back({std::move(*z), true, urgent});
       return;
     }
   }
   outputBytes_ += text.size();
-  output_.push_back({std::move(text), false});
+  output_.push_back({std::move(text), false, urgent});
 }
 
 void Session::transmit(Clock::time_point now, std::string frame, bool urgent) {
   if (!open_) return;  // kept in the queue, resent after the next hello
   // Control/High frames go out at once, ahead of whatever waits in the batch.
-  if (urgent || (batchDelay_.count() == 0 && batch_.empty())) return emit(std::move(frame));
+  if (urgent || (batchDelay_.count() == 0 && batch_.empty())) return emit(std::move(frame), urgent);
   // MEDIUM/LOW quality: frames leave together, once per batch delay.
   if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
   batchBytes_ += frame.size() + 1;
@@ -81,9 +81,9 @@ void Session::flushBatch() {
   batchDue_.reset();
   if (batch_.empty()) return;
   if (batch_.size() == 1) {
-    emit(std::move(batch_.front()));
+    emit(std::move(batch_.front()), false);
   } else {
-    emit(encodeBatch(batch_));
+    emit(encodeBatch(batch_), false);
     event<BatchSent>(batch_.size());
   }
   batch_.clear();
@@ -114,7 +114,7 @@ void Session::sendHello() {
   h.aboutIncarnation = peerIncarnation_;
   h.fingerprint = connection_.localFingerprint;
   h.signature = connection_.helloSignature;
-  emit(encode(h));
+  emit(encode(h), true);
 }
 
 Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops) {

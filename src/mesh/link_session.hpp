@@ -44,6 +44,8 @@ struct SessionConfig {
 struct Outgoing {
   std::string bytes;
   bool binary = false;  // a compressed frame ("IFZ1" + zstd)
+  // A hello, or a Control/High frame: it must not wait behind the transport's send window.
+  bool urgent = false;
 };
 
 // Events, in the order they happened.
@@ -141,7 +143,7 @@ class Session {
   void onMsg(Clock::time_point now, Msg& msg);
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
-  void emit(std::string text);
+  void emit(std::string text, bool urgent);
   void flushBatch();
   void resendSent(Clock::time_point now);
   void peerRestarted(std::uint64_t incarnation);

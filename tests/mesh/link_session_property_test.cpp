@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "mesh/link_auth.hpp"
+#include "mesh/link_codec.hpp"
 #include "mesh/link_session.hpp"
 
 namespace ifmesh::detail::link {
@@ -246,6 +247,7 @@ class Harness {
   void collect(Side& side) {
     Pipe& out = &side == &a_ ? toB_ : toA_;
     for (auto& m : side.session->takeOutput()) {
+      checkUrgency(m);
       std::uniform_real_distribution<double> u(0, 1);
       if (u(rng_) < faults_.loss) continue;
       if (u(rng_) < faults_.duplicate) out.push_back(m);
@@ -257,6 +259,21 @@ class Harness {
     for (auto& e : side.session->takeEvents())
       if (auto* failed = std::get_if<AuthFailed>(&e))
         ADD_FAILURE() << "auth failed: " << failed->reason;
+  }
+
+  // Hellos and Control/High frames pass the transport's send window; a batch, or another lane's
+  // frame, waits for it.
+  static void checkUrgency(const Outgoing& m) {
+    if (m.binary) return;  // compressed: a batch, or a large urgent frame
+    auto frames = decode(m.bytes);
+    bool urgent = frames.size() == 1 && !std::holds_alternative<Malformed>(frames[0]);
+    if (urgent) {
+      if (const auto* msg = std::get_if<Msg>(&frames[0]))
+        urgent = isUrgent(static_cast<MessagePriority>(msg->lane));
+      else if (const auto* ack = std::get_if<Ack>(&frames[0]))
+        urgent = isUrgent(static_cast<MessagePriority>(ack->lane));
+    }
+    EXPECT_EQ(m.urgent, urgent) << m.bytes.substr(0, 120);
   }
 
   void carry(Pipe& pipe, Side& to, bool one) {
