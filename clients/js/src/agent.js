@@ -1,0 +1,364 @@
+// The agent: registers with the signaling server, links to every other agent (full mesh), sends
+// signed IFMessages and checks the ones it receives (docs/link-protocol.md, docs/identity.md).
+// Environment-neutral: RTCPeerConnection and WebSocket come from the options or globalThis.
+import {
+  IFMESSAGE_VERSION,
+  formatTimestamp,
+  isValidAgentId,
+  laneOf,
+  parseTimestamp,
+} from './codec.js';
+import { Emitter } from './emitter.js';
+import { Identity, KeyDirectory, verifyMessageSignature } from './identity.js';
+import { HEALING_DEFAULTS, PeerLink, PeerState, randomWireId } from './peer_link.js';
+import { ReplayGuard } from './replay_guard.js';
+import { SignalingClient } from './signaling.js';
+
+export { PeerState };
+
+const RELAY_TYPES = new Set(['offer', 'answer', 'ice-candidate', 'connect-request', 'bye']);
+
+function randomUuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export class Agent extends Emitter {
+  // options: {id, signalingUrl, token?, keys? (Identity | PEM | PKCS#8 bytes | JWK | {seed}),
+  //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, requireSignatures? (true),
+  //   signMessages? (true), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
+  //   zstdDecompress?(bytes, size), level? (2)}
+  constructor(options) {
+    super();
+    if (!isValidAgentId(options?.id)) throw new TypeError(`bad agent id ${options?.id}`);
+    if (typeof options.signalingUrl !== 'string') throw new TypeError('signalingUrl is required');
+    this.options = {
+      requireSignatures: true,
+      signMessages: true,
+      maxClockSkewMs: 120000,
+      maxMessageBytes: 256 * 1024,
+      level: 2,
+      iceServers: [],
+      ...options,
+    };
+    this.id = options.id;
+    this.healing = { ...HEALING_DEFAULTS, ...(options.healing ?? {}) };
+    this.RTCPeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
+    if (!this.RTCPeerConnection) throw new Error('no RTCPeerConnection (pass options.RTCPeerConnection)');
+    this.turnAvailable = this.options.iceServers.some((s) =>
+      [].concat(s.urls).some((u) => /^turns?:/.test(u)),
+    );
+    // 52 random bits, never 0: the same range as the C++ agent's.
+    this.incarnation = (randomWireId() % 0xfffffffffffff) + 1;
+    this.keys = new KeyDirectory();
+    this.directory = new Set();
+    this.links = new Map();
+    this.replay = new ReplayGuard(this.options.maxClockSkewMs);
+    this.sequences = new Map(); // `${destination}\n${lane}` -> last sequence_num
+    this.counters = {
+      sent: 0,
+      acknowledged: 0,
+      received: 0,
+      rejected: 0,
+    };
+    this.closed = false;
+    this.started = false;
+    this.signaling = null;
+  }
+
+  get publicKey() {
+    return this.identity?.publicKeyBase64;
+  }
+
+  async start() {
+    if (this.started) throw new Error('agent already started');
+    this.started = true;
+    const k = this.options.keys;
+    this.identity = k instanceof Identity ? k : k ? await Identity.import(k) : await Identity.generate();
+    this.keys.set(this.id, this.identity.publicKeyBase64);
+    await this.#connectSignaling();
+    return this;
+  }
+
+  async #connectSignaling() {
+    const s = new SignalingClient({
+      url: this.options.signalingUrl,
+      agentId: this.id,
+      token: this.options.token,
+      publicKey: this.identity.publicKeyBase64,
+      WebSocket: this.options.WebSocket,
+    });
+    s.on('registered', (agents) => {
+      for (const [id, key] of agents) this.#joined(id, key);
+      this.emit('registered', [...agents.keys()]);
+    });
+    s.on('joined', (id, key) => this.#joined(id, key));
+    s.on('left', (id) => this.#left(id));
+    s.on('relay', (from, type, msg) => this.#relay(from, type, msg));
+    s.on('error', (code, message) => this.emit('signalingError', { code, message }));
+    s.on('close', () => this.#signalingLost());
+    this.signaling = s;
+    await s.connect();
+  }
+
+  #signalingLost() {
+    if (this.closed) return;
+    this.emit('signalingError', { code: 'unreachable', message: 'signaling connection closed' });
+    let attempt = 0;
+    const retry = async () => {
+      if (this.closed) return;
+      try {
+        await this.#connectSignaling();
+      } catch (e) {
+        if (this.closed || e.code === 'duplicate_id' || e.code === 'unauthorized') {
+          this.emit('signalingError', { code: e.code, message: e.message });
+          if (e.code !== 'duplicate_id' || this.closed) return;
+        }
+        attempt++;
+        setTimeout(retry, Math.min(1000 * 2 ** attempt, 30000));
+      }
+    };
+    setTimeout(retry, 200);
+  }
+
+  #joined(id, key) {
+    if (id === this.id) return;
+    if (key === undefined) this.keys.delete(id);
+    else this.keys.set(id, key);
+    this.directory.add(id);
+    // Full mesh: a link to every agent that announced a key (the others cannot link).
+    if (!this.keys.has(id)) return;
+    this.#link(id).start();
+  }
+
+  #left(id) {
+    this.directory.delete(id);
+    const link = this.links.get(id);
+    // The link's session keeps what waits: a restarted process of that id takes it.
+    if (link && link.state !== PeerState.Connected) link.cancelTimers();
+  }
+
+  #link(id) {
+    let link = this.links.get(id);
+    if (!link) {
+      link = new PeerLink(this, id);
+      this.links.set(id, link);
+    }
+    return link;
+  }
+
+  #relay(from, type, msg) {
+    if (!RELAY_TYPES.has(type) || this.closed) return;
+    const sid = Number.isSafeInteger(msg.sid) && msg.sid > 0 ? msg.sid : 0;
+    const text = (o, k) => (o && typeof o === 'object' && typeof o[k] === 'string' ? o[k] : '');
+    const wouldCreateLink = type === 'offer' || type === 'connect-request';
+    if (wouldCreateLink && !this.links.has(from) && !this.keys.has(from)) {
+      this._witness('link_refused', from, {
+        reason: 'the peer announced no public key',
+        signal_type: type,
+      });
+      return;
+    }
+    if (type === 'offer' && msg.offer && typeof msg.offer === 'object') {
+      this.#link(from).handleOffer(sid, text(msg.offer, 'sdp'));
+    } else if (type === 'answer' && msg.answer && typeof msg.answer === 'object') {
+      this.links.get(from)?.handleAnswer(sid, text(msg.answer, 'sdp'));
+    } else if (type === 'ice-candidate' && msg.candidate && typeof msg.candidate === 'object') {
+      this.links
+        .get(from)
+        ?.handleCandidate(sid, text(msg.candidate, 'candidate'), text(msg.candidate, 'sdpMid'));
+    } else if (type === 'connect-request') {
+      this.#link(from).handleConnectRequest();
+    } else if (type === 'bye') {
+      this.links.get(from)?.handleBye();
+    }
+  }
+
+  // ---- used by PeerLink ----
+
+  rtcConfig(relay) {
+    const cfg = { ...(this.options.rtcConfig ?? {}), iceServers: this.options.iceServers };
+    if (relay) cfg.iceTransportPolicy = 'relay';
+    return cfg;
+  }
+
+  _signal(to, type, body) {
+    this.signaling?.send(to, type, body);
+  }
+
+  _witness(event, peerId, metadata = {}) {
+    const record = { event, agent_id: this.id, peer_id: peerId, ...metadata };
+    if (event === 'ifmessage_rejected') this.counters.rejected++;
+    this.emit(event, record);
+    this.emit('witness', record);
+  }
+
+  _peerStateChanged(peerId, state) {
+    this.emit('peerState', peerId, state);
+  }
+
+  // The destination's checks (docs/link-protocol.md section 5), then the application. True
+  // when the link may acknowledge the message (also for a rejected one).
+  async _deliver(peerId, message, hops) {
+    const reject = (reason) => {
+      this._witness('ifmessage_rejected', peerId, {
+        reason,
+        message_id: message.id,
+        source: message.source,
+        sequence_num: message.sequence_num,
+        priority: message.priority,
+        hops,
+      });
+      return true;
+    };
+    if (message.destination !== this.id) return reject('forwarding is not supported');
+    const signed = typeof message.signature === 'string';
+    const required = this.options.requireSignatures || hops > 0;
+    if (required || signed) {
+      const key = await this.keys.key(message.source);
+      if (!key) return reject('unknown_source_key');
+      if (!signed) return reject('missing_signature');
+      if (!(await verifyMessageSignature(key, message))) return reject('bad_signature');
+    }
+    const ts = parseTimestamp(message.timestamp);
+    if (ts === null) return reject('bad_timestamp');
+    const now = Date.now();
+    if (Math.abs(ts - now) > this.options.maxClockSkewMs) return reject('stale_timestamp');
+    if (!message.sequence_num) return reject('bad_sequence');
+    if (!this.replay.accept(message, ts, now)) return reject('replay');
+    this.counters.received++;
+    this._witness('ifmessage_received', peerId, {
+      message_id: message.id,
+      source: message.source,
+      sequence_num: message.sequence_num,
+      priority: message.priority,
+      hops,
+    });
+    this.emit('message', message, { from: peerId, hops });
+    return true;
+  }
+
+  // ---- public API ----
+
+  // Resolves with {id, sequence} once the destination acknowledged the message (it passed its
+  // checks and reached its application, or was rejected there); rejects when the message cannot
+  // be queued or the peer is given up.
+  send(to, payload, opts = {}) {
+    if (!this.identity || this.closed) return Promise.reject(new Error('agent is not running'));
+    if (!isValidAgentId(to)) return Promise.reject(new TypeError(`bad destination ${to}`));
+    if (to === this.id) return Promise.reject(new TypeError('cannot send to this agent itself'));
+    const priority = opts.priority ?? 'normal';
+    let lane;
+    try {
+      lane = laneOf(priority);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const key = `${to}\n${lane}`;
+    const sequence = (this.sequences.get(key) ?? 0) + 1;
+    this.sequences.set(key, sequence);
+    const message = {
+      id: randomUuid(),
+      timestamp: formatTimestamp(Date.now()),
+      level: opts.level ?? this.options.level,
+      source: this.id,
+      destination: to,
+      version: IFMESSAGE_VERSION,
+      payload: payload === undefined ? {} : payload,
+      sequence_num: sequence,
+      trace_id: opts.traceId ?? '',
+      priority,
+      incarnation: this.incarnation,
+    };
+    const link = this.#link(to);
+    if (this.directory.has(to) && this.keys.has(to)) link.start();
+    this.counters.sent++;
+    // Signatures are made in parallel and queued in send order.
+    const signature = this.options.signMessages ? this.identity.signMessage(message) : null;
+    return new Promise((resolve, reject) => {
+      const meta = {
+        resolve: () => {
+          this.counters.acknowledged++;
+          resolve({ id: message.id, sequence });
+        },
+        reject,
+      };
+      const enqueue = (sig) => {
+        if (this.closed) return reject(new Error('agent closed'));
+        if (sig) message.signature = sig;
+        try {
+          link.enqueue(message, meta);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      if (signature) {
+        link.sendChain = link.sendChain.then(() => signature.then(enqueue, reject));
+      } else {
+        link.sendChain = link.sendChain.then(() => enqueue());
+      }
+    });
+  }
+
+  // Sends to every agent in the directory that can link (announced a key).
+  broadcast(payload, opts = {}) {
+    const targets = [...this.directory].filter((id) => this.keys.has(id));
+    return Promise.all(targets.map((id) => this.send(id, payload, opts)));
+  }
+
+  peers() {
+    return [...this.links.values()].map((l) => ({
+      id: l.peerId,
+      state: l.state,
+      unacknowledged: l.session.unacknowledged,
+      inDirectory: this.directory.has(l.peerId),
+    }));
+  }
+
+  // The bandwidth adapter's mode for a peer. This agent does not batch or compress: HIGH.
+  qualityMode(_peer) {
+    return 'HIGH';
+  }
+
+  stats() {
+    const links = {};
+    for (const l of this.links.values())
+      links[l.peerId] = {
+        state: l.state,
+        unacknowledged: l.session.unacknowledged,
+        queuedBytes: l.session.queuedBytes,
+        channelMessagesSent: l.stats.sent,
+        channelMessagesReceived: l.stats.received,
+        bytesSent: l.stats.bytesSent,
+        bytesReceived: l.stats.bytesReceived,
+      };
+    return {
+      id: this.id,
+      incarnation: this.incarnation,
+      messagesSent: this.counters.sent,
+      messagesAcknowledged: this.counters.acknowledged,
+      messagesReceived: this.counters.received,
+      messagesRejected: this.counters.rejected,
+      links,
+    };
+  }
+
+  // Says bye to connected peers, closes every connection and the signaling socket. Messages
+  // not yet acknowledged are rejected.
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) {
+      link.disconnect();
+      for (const e of link.session.takeAll()) e.meta?.reject?.(new Error('agent closed'));
+      link.dispose();
+    }
+    // The byes are relayed before the socket closes.
+    await new Promise((r) => setTimeout(r, 20));
+    this.signaling?.close();
+  }
+}

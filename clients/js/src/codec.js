@@ -1,0 +1,430 @@
+// Link-protocol codec (docs/link-protocol.md sections 1, 4, 5, 9, 10, 11): canonical JSON, base64,
+// IFMessage validation and wire form, signing inputs, and the frames of a channel message.
+// Everything here is pure and synchronous; decompression is handed in by the caller.
+
+export const PROTOCOL_VERSION = 1;
+export const CHANNEL_LABEL = 'if-agent-messaging';
+export const LANES = 4;
+export const PRIORITIES = ['control', 'high', 'normal', 'low'];
+export const NORMAL_LANE = 2;
+export const MAX_JSON_DEPTH = 100; // an IFMessage; a frame may be 101 deep, a batch 103
+export const MAX_BATCH_BYTES = 64 * 1024;
+export const MAX_HOPS = 65536;
+export const IFMESSAGE_VERSION = '2.1';
+
+const AGENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$/;
+
+export function isValidAgentId(id) {
+  return typeof id === 'string' && AGENT_ID.test(id);
+}
+
+export function laneOf(priority) {
+  const lane = PRIORITIES.indexOf(priority ?? 'normal');
+  if (lane < 0) throw new TypeError(`unknown priority ${String(priority)}`);
+  return lane;
+}
+
+export function isUrgentLane(lane) {
+  return lane <= 1;
+}
+
+// An unsigned integer as the protocol means it, within what JSON.parse reads exactly.
+export function isUnsigned(v) {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
+}
+
+// ---- canonical JSON (section 5, "Signing input") ----
+
+// Code-point order, which is the order of the UTF-8 bytes.
+function compareKeys(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; ) {
+    const ca = a.codePointAt(i);
+    const cb = b.codePointAt(i);
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    i += ca > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+function sortDeep(value, depth) {
+  if (depth > MAX_JSON_DEPTH + 2) throw new RangeError('JSON nested too deep');
+  if (Array.isArray(value)) return value.map((v) => sortDeep(v, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const out = {};
+    for (const k of Object.keys(value).sort(compareKeys)) {
+      if (value[k] !== undefined) out[k] = sortDeep(value[k], depth + 1);
+    }
+    return out;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new TypeError('non-finite number in JSON');
+  }
+  return value;
+}
+
+// Compact JSON with keys sorted by their UTF-8 bytes at every depth. JSON.stringify escapes
+// exactly what the document asks for and writes every other character as itself.
+export function canonicalJson(value) {
+  return JSON.stringify(sortDeep(value, 0));
+}
+
+// How deep `text` nests, counting up to `limit + 1` (strings are skipped).
+export function jsonDepth(text, limit) {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+// ---- base64 (canonical, RFC 4648 standard alphabet with padding) ----
+
+export function bytesToBase64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+// The bytes of canonical base64 text of exactly `length` bytes, or null.
+export function base64ToBytes(text, length) {
+  if (typeof text !== 'string' || text.length % 4 !== 0) return null;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  let raw;
+  try {
+    raw = atob(text);
+  } catch {
+    return null;
+  }
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  if (length !== undefined && bytes.length !== length) return null;
+  if (bytesToBase64(bytes) !== text) return null; // non-zero padding bits and the like
+  return bytes;
+}
+
+const utf8 = new TextEncoder();
+export function utf8Bytes(text) {
+  return utf8.encode(text);
+}
+
+// ---- IFMessage (section 5) ----
+
+export function parseTimestamp(ts) {
+  if (typeof ts !== 'string') return null;
+  const m = TIMESTAMP.exec(ts);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  const t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  const back = new Date(t);
+  // Reject dates that Date.UTC silently rolls over (February 30th, hour 25).
+  if (back.getUTCFullYear() !== +y || back.getUTCMonth() !== +mo - 1 || back.getUTCDate() !== +d)
+    return null;
+  if (+h > 23 || +mi > 59 || +s > 60) return null;
+  return t;
+}
+
+export function formatTimestamp(ms) {
+  return new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+}
+
+// Checks a parsed `m` against the table of section 5; returns the message with defaults filled
+// in (only known fields), or throws Error('IFMessage: …').
+export function validateIFMessage(m) {
+  const bad = (why) => {
+    throw new Error(`IFMessage: ${why}`);
+  };
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) bad('not an object');
+  const nonEmpty = (k) => {
+    if (typeof m[k] !== 'string' || m[k] === '') bad(`bad ${k}`);
+    return m[k];
+  };
+  const out = {
+    id: nonEmpty('id'),
+    timestamp: typeof m.timestamp === 'string' ? m.timestamp : bad('bad timestamp'),
+    level: Number.isInteger(m.level) && m.level >= 1 && m.level <= 10 ? m.level : bad('bad level'),
+    source: nonEmpty('source'),
+    destination: nonEmpty('destination'),
+    version: m.version === IFMESSAGE_VERSION ? m.version : bad('bad version'),
+    payload: 'payload' in m ? m.payload : bad('no payload'),
+    sequence_num: 0,
+    trace_id: '',
+    priority: 'normal',
+    incarnation: 0,
+  };
+  if ('sequence_num' in m) {
+    if (!isUnsigned(m.sequence_num)) bad('bad sequence_num');
+    out.sequence_num = m.sequence_num;
+  }
+  if ('trace_id' in m) {
+    if (typeof m.trace_id !== 'string') bad('bad trace_id');
+    out.trace_id = m.trace_id;
+  }
+  if ('priority' in m) {
+    if (!PRIORITIES.includes(m.priority)) bad('bad priority');
+    out.priority = m.priority;
+  }
+  if ('incarnation' in m) {
+    if (!isUnsigned(m.incarnation)) bad('bad incarnation');
+    out.incarnation = m.incarnation;
+  }
+  if ('signature' in m) {
+    if (typeof m.signature !== 'string') bad('bad signature');
+    out.signature = m.signature;
+  }
+  return out;
+}
+
+// The wire form: compact, keys in byte order, optional fields omitted at their defaults.
+export function serializeIFMessage(m) {
+  const o = {
+    destination: m.destination,
+    id: m.id,
+    level: m.level,
+    payload: m.payload,
+    source: m.source,
+    timestamp: m.timestamp,
+    version: m.version,
+  };
+  if (m.incarnation) o.incarnation = m.incarnation;
+  if (m.priority && m.priority !== 'normal') o.priority = m.priority;
+  if (m.sequence_num) o.sequence_num = m.sequence_num;
+  if (m.signature) o.signature = m.signature;
+  if (m.trace_id) o.trace_id = m.trace_id;
+  return canonicalJson(o);
+}
+
+export function messageSigningInput(m) {
+  return canonicalJson([
+    'ifmesh-msg-v1',
+    m.id,
+    m.timestamp,
+    m.level,
+    m.source,
+    m.destination,
+    m.version,
+    m.sequence_num ?? 0,
+    m.priority ?? 'normal',
+    m.trace_id ?? '',
+    m.incarnation ?? 0,
+    m.payload,
+  ]);
+}
+
+export function helloSigningInput(senderId, incarnation, fingerprint, receiverId) {
+  return canonicalJson(['ifmesh-hello-v1', senderId, incarnation, fingerprint, receiverId]);
+}
+
+// The `a=fingerprint` of an SDP as the hello carries it: upper-case hex pairs joined by ':'.
+export function sdpFingerprint(sdp) {
+  const m = /^a=fingerprint:\S+ ([0-9A-Fa-f:]+)\s*$/m.exec(sdp ?? '');
+  return m ? m[1].toUpperCase() : '';
+}
+
+// ---- frames (section 4); byte for byte what the C++ agent writes ----
+
+export function encodeHello(h) {
+  const o = {
+    t: 'hello',
+    v: PROTOCOL_VERSION,
+    recv: h.lanes[NORMAL_LANE],
+    lanes: h.lanes.slice(),
+    inc: h.inc,
+    fp: h.fp,
+    sig: h.sig,
+  };
+  if (h.peer !== undefined) o.peer = h.peer;
+  return canonicalJson(o); // keys in byte order, as the C++ agent writes them
+}
+
+export function encodeAck(seq, lane) {
+  return lane === NORMAL_LANE ? `{"seq":${seq},"t":"ack"}` : `{"l":${lane},"seq":${seq},"t":"ack"}`;
+}
+
+// `messageJson` is serializeIFMessage's output.
+export function encodeMsg(seq, hops, lane, ack, messageJson) {
+  let f = `{"t":"msg","s":${seq},"h":${hops}`;
+  if (lane !== NORMAL_LANE) f += `,"l":${lane}`;
+  if (ack) f += `,"a":${ack}`;
+  return `${f},"m":${messageJson}}`;
+}
+
+// The size a msg frame can reach with the longest link fields (20-digit `s` and `a`).
+export function maxMsgFrameBytes(hops, messageJson) {
+  const bytes = utf8Bytes(messageJson).length;
+  return bytes + encodeMsg('18446744073709551615', hops, 3, '18446744073709551615', '').length;
+}
+
+export function encodeBatch(frames) {
+  return `{"t":"batch","f":[${frames.join(',')}]}`;
+}
+
+function laneField(f) {
+  if (!('l' in f)) return NORMAL_LANE;
+  return isUnsigned(f.l) && f.l < LANES ? f.l : null;
+}
+
+function decodeHello(f) {
+  const h = { type: 'hello', version: 1, lanes: [0, 0, 0, 0], inc: 0, peer: undefined };
+  if ('v' in f) {
+    if (!isUnsigned(f.v)) return malformed('malformed hello: bad version');
+    h.version = f.v;
+  }
+  if (!isUnsigned(f.recv)) return malformed('malformed hello: no recv');
+  h.lanes[NORMAL_LANE] = f.recv;
+  if ('lanes' in f) {
+    if (!Array.isArray(f.lanes) || f.lanes.length !== LANES || !f.lanes.every(isUnsigned))
+      return malformed('malformed hello: bad lanes');
+    h.lanes = f.lanes.slice();
+  }
+  if ('inc' in f) {
+    if (!isUnsigned(f.inc)) return malformed('malformed hello: bad inc');
+    h.inc = f.inc;
+  }
+  if ('peer' in f) {
+    if (!isUnsigned(f.peer)) return malformed('malformed hello: bad peer');
+    h.peer = f.peer;
+  }
+  h.fp = typeof f.fp === 'string' ? f.fp : undefined;
+  h.sig = typeof f.sig === 'string' ? f.sig : undefined;
+  return h;
+}
+
+function decodeMsg(f) {
+  if (!isUnsigned(f.s)) return malformed('frame without link sequence');
+  const lane = laneField(f);
+  if (lane === null) return malformed('bad priority lane');
+  if (!('m' in f)) return malformed('msg without message');
+  let hops = 0;
+  if ('h' in f) {
+    if (!isUnsigned(f.h)) return malformed('bad hop count');
+    hops = Math.min(f.h, MAX_HOPS);
+  }
+  let ack = 0;
+  if ('a' in f) {
+    if (!isUnsigned(f.a)) return malformed('bad ack');
+    ack = f.a;
+  }
+  let message;
+  try {
+    message = validateIFMessage(f.m);
+  } catch (e) {
+    return malformed(e.message, typeof f.m?.id === 'string' ? f.m.id : '');
+  }
+  return { type: 'msg', seq: f.s, hops, lane, ack, message };
+}
+
+function decodeAck(f) {
+  if (!isUnsigned(f.seq)) return malformed('malformed ack');
+  const lane = laneField(f);
+  if (lane === null) return malformed('bad priority lane');
+  return { type: 'ack', seq: f.seq, lane };
+}
+
+function malformed(reason, messageId = '') {
+  return { type: 'malformed', reason, messageId };
+}
+
+function decodeOne(f) {
+  if (f === null || typeof f !== 'object' || Array.isArray(f) || typeof f.t !== 'string')
+    return malformed('malformed frame');
+  switch (f.t) {
+    case 'hello':
+      return decodeHello(f);
+    case 'msg':
+      return decodeMsg(f);
+    case 'ack':
+      return decodeAck(f);
+    default:
+      return malformed(`unknown frame type ${f.t.slice(0, 64)}`);
+  }
+}
+
+// A text channel message to its frames (a batch gives several), each either a frame or
+// {type: 'malformed', reason}.
+export function decodeText(text) {
+  if (typeof text !== 'string') return [malformed('malformed frame')];
+  const depth = jsonDepth(text, MAX_JSON_DEPTH + 3);
+  if (depth > MAX_JSON_DEPTH + 3) return [malformed('frame nested too deep')];
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [malformed('malformed frame')];
+  }
+  if (parsed !== null && typeof parsed === 'object' && parsed.t === 'batch') {
+    if (!Array.isArray(parsed.f)) return [malformed('malformed batch')];
+    return parsed.f.map((inner) =>
+      inner !== null && typeof inner === 'object' && inner.t === 'batch'
+        ? malformed('nested batch')
+        : decodeOne(inner),
+    );
+  }
+  if (depth > MAX_JSON_DEPTH + 1) return [malformed('frame nested too deep')];
+  return [decodeOne(parsed)];
+}
+
+const IFZ1 = [0x49, 0x46, 0x5a, 0x31];
+
+// Reads the Frame_Content_Size of a zstd frame header (RFC 8878 3.1.1.1), or null.
+export function zstdContentSize(bytes) {
+  if (bytes.length < 6) return null;
+  if (bytes[0] !== 0x28 || bytes[1] !== 0xb5 || bytes[2] !== 0x2f || bytes[3] !== 0xfd) return null;
+  const fhd = bytes[4];
+  const fcsFlag = fhd >> 6;
+  const singleSegment = (fhd >> 5) & 1;
+  const dictFlag = fhd & 3;
+  if (dictFlag !== 0) return null; // no dictionary allowed
+  if (fcsFlag === 0 && !singleSegment) return null; // size not recorded
+  let p = 5 + (singleSegment ? 0 : 1);
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
+  if (bytes.length < p + fcsBytes) return null;
+  let size = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + bytes[p + i];
+  if (fcsBytes === 2) size += 256;
+  return size;
+}
+
+// A binary channel message: "IFZ1" + one zstd frame. `decompress(bytes, size)` returns the
+// decompressed bytes (or throws); without one, compressed frames are rejected.
+export function decodeBinary(data, maxTextBytes, decompress) {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.length < 4 || IFZ1.some((b, i) => bytes[i] !== b))
+    return [malformed('compressed frame: unknown binary frame')];
+  const z = bytes.subarray(4);
+  const size = zstdContentSize(z);
+  if (size === null) return [malformed('compressed frame: not a zstd frame with its content size')];
+  if (size > maxTextBytes)
+    return [malformed(`compressed frame: original size ${size} exceeds ${maxTextBytes}`)];
+  if (!decompress) return [malformed('compressed frame: no zstd decoder')];
+  let out;
+  try {
+    out = decompress(z, size);
+  } catch (e) {
+    return [malformed(`compressed frame: ${e.message}`)];
+  }
+  if (!out || out.length !== size) return [malformed('compressed frame: size mismatch')];
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(out);
+  } catch {
+    return [malformed('malformed frame')];
+  }
+  return decodeText(text);
+}

@@ -1,0 +1,153 @@
+// One connection attempt of a link (docs/link-protocol.md section 2) over the W3C WebRTC API: an
+// RTCPeerConnection with the pre-negotiated channel, the offer or answer, trickled candidates
+// (ours held until our description is signaled, the peer's until its description is applied),
+// and both DTLS fingerprints as the hello needs them.
+import { CHANNEL_LABEL, sdpFingerprint } from './codec.js';
+
+export const CHANNEL_HIGH_WATER = 64 * 1024;
+
+export class Connection {
+  // events: {open(), down(why), message(data), drained()}; signal(type, body).
+  constructor({ RTCPeerConnection, rtcConfig, sid, signal, events }) {
+    this.sid = sid;
+    this.signal = signal;
+    this.events = events;
+    this.closed = false;
+    this.descriptionSent = false;
+    this.heldCandidates = [];
+    this.remoteApplied = false;
+    this.remoteCandidates = [];
+    this.localFingerprint = '';
+    this.remoteFingerprint = '';
+    this.steps = Promise.resolve(); // description and candidate steps, in order
+    this.pc = new RTCPeerConnection(rtcConfig);
+    const dc = this.pc.createDataChannel(CHANNEL_LABEL, { negotiated: true, id: 0, ordered: true });
+    dc.binaryType = 'arraybuffer';
+    dc.bufferedAmountLowThreshold = CHANNEL_HIGH_WATER / 2;
+    this.dc = dc;
+    dc.onopen = () => !this.closed && events.open();
+    dc.onclose = () => !this.closed && events.down('channel closed');
+    dc.onmessage = (e) => !this.closed && events.message(e.data);
+    dc.onbufferedamountlow = () => !this.closed && events.drained();
+    this.pc.onicecandidate = (e) => {
+      if (this.closed || !e.candidate || !e.candidate.candidate) return;
+      const body = {
+        sid: this.sid,
+        candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid ?? '0' },
+      };
+      if (this.descriptionSent) this.signal('ice-candidate', body);
+      else this.heldCandidates.push(body);
+    };
+    this.pc.onconnectionstatechange = () => {
+      const s = this.pc.connectionState;
+      if (!this.closed && (s === 'failed' || s === 'closed' || s === 'disconnected'))
+        events.down(s);
+    };
+  }
+
+  #step(fn) {
+    this.steps = this.steps.then(async () => {
+      if (this.closed) return;
+      try {
+        await fn();
+      } catch (e) {
+        if (!this.closed) this.events.down(`description failed: ${e.message}`);
+      }
+    });
+    return this.steps;
+  }
+
+  #releaseCandidates() {
+    this.descriptionSent = true;
+    for (const body of this.heldCandidates) this.signal('ice-candidate', body);
+    this.heldCandidates = [];
+  }
+
+  async #applyRemote(description) {
+    await this.pc.setRemoteDescription(description);
+    this.remoteFingerprint = sdpFingerprint(description.sdp);
+    this.remoteApplied = true;
+    for (const c of this.remoteCandidates) await this.#addCandidate(c);
+    this.remoteCandidates = [];
+  }
+
+  async #addCandidate(c) {
+    try {
+      await this.pc.addIceCandidate(c);
+    } catch {
+      // A malformed candidate is ignored; the others may still connect.
+    }
+  }
+
+  offer() {
+    return this.#step(async () => {
+      const offer = await this.pc.createOffer();
+      await this.pc.setLocalDescription(offer);
+      const sdp = this.pc.localDescription?.sdp ?? offer.sdp;
+      this.localFingerprint = sdpFingerprint(sdp);
+      if (this.closed) return;
+      this.signal('offer', { sid: this.sid, offer: { type: 'offer', sdp } });
+      this.#releaseCandidates();
+    });
+  }
+
+  answer(offerSdp) {
+    return this.#step(async () => {
+      await this.#applyRemote({ type: 'offer', sdp: offerSdp });
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      const sdp = this.pc.localDescription?.sdp ?? answer.sdp;
+      this.localFingerprint = sdpFingerprint(sdp);
+      if (this.closed) return;
+      this.signal('answer', { sid: this.sid, answer: { type: 'answer', sdp } });
+      this.#releaseCandidates();
+    });
+  }
+
+  applyAnswer(answerSdp) {
+    return this.#step(() => this.#applyRemote({ type: 'answer', sdp: answerSdp }));
+  }
+
+  addCandidate(candidate, sdpMid) {
+    if (typeof candidate !== 'string' || candidate === '') return; // end of candidates
+    const c = { candidate, sdpMid: typeof sdpMid === 'string' && sdpMid ? sdpMid : '0' };
+    return this.#step(async () => {
+      if (this.remoteApplied) await this.#addCandidate(c);
+      else this.remoteCandidates.push(c);
+    });
+  }
+
+  get isOpen() {
+    return !this.closed && this.dc.readyState === 'open';
+  }
+
+  get bufferedAmount() {
+    return this.dc.bufferedAmount;
+  }
+
+  // The largest channel message the peer takes (its a=max-message-size).
+  get maxMessageSize() {
+    return this.pc.sctp?.maxMessageSize || 65536;
+  }
+
+  send(data) {
+    this.dc.send(data);
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.dc.onopen = this.dc.onclose = this.dc.onmessage = this.dc.onbufferedamountlow = null;
+    this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
+    try {
+      this.dc.close();
+    } catch {
+      // already closed
+    }
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}

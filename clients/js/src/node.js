@@ -1,0 +1,39 @@
+// ifmesh in Node.js: the environment-neutral agent with `ws` for signaling, node-datachannel's
+// W3C RTCPeerConnection for WebRTC, and fzstd to read compressed frames.
+import { WebSocket } from 'ws';
+import { decompress } from 'fzstd';
+import { Agent as BaseAgent } from './agent.js';
+
+export * from './index.js';
+
+let polyfill = null;
+async function loadRTCPeerConnection() {
+  polyfill ??= import('node-datachannel/polyfill');
+  return (await polyfill).RTCPeerConnection;
+}
+
+export function zstdDecompress(bytes, size) {
+  return decompress(bytes, new Uint8Array(size));
+}
+
+// options.localAddress: the one address ICE gathers on (libjuice skips loopback unless it is
+// bound to it, so loopback-only setups pass '127.0.0.1').
+export class Agent extends BaseAgent {
+  constructor(options) {
+    const rtcConfig = { ...(options?.rtcConfig ?? {}) };
+    if (options?.localAddress) rtcConfig.bindAddress = options.localAddress;
+    super({
+      WebSocket,
+      zstdDecompress,
+      RTCPeerConnection: options?.RTCPeerConnection ?? class {},
+      ...options,
+      rtcConfig,
+    });
+    this.needsPolyfill = !options?.RTCPeerConnection;
+  }
+
+  async start() {
+    if (this.needsPolyfill) this.RTCPeerConnection = await loadRTCPeerConnection();
+    return super.start();
+  }
+}

@@ -1,0 +1,466 @@
+// The delivery session of one agent link (docs/link-protocol.md section 7), sans-IO: lanes, link
+// sequences, acknowledgements, resends, duplicates, the hello and its proof, incarnations and
+// batching. Time (milliseconds) and received channel messages come in; channel messages to send
+// and events come out. It outlives the connections it runs over: open() and close() mark each.
+// It follows src/mesh/link_session.cpp, the C++ reference, rule for rule.
+//
+// Two steps are asynchronous in JavaScript (WebCrypto): the hello's verification and the
+// delivery of a message (its signature check). Received channel messages are therefore handled
+// one after another on an internal promise chain; receive() returns when its own are done.
+import {
+  LANES,
+  MAX_BATCH_BYTES,
+  MAX_JSON_DEPTH,
+  NORMAL_LANE,
+  PROTOCOL_VERSION,
+  decodeBinary,
+  decodeText,
+  encodeAck,
+  encodeBatch,
+  encodeHello,
+  encodeMsg,
+  isUrgentLane,
+  jsonDepth,
+  laneOf,
+  maxMsgFrameBytes,
+  serializeIFMessage,
+} from './codec.js';
+
+export class QueueFullError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'QueueFullError';
+    this.code = 'QueueFull';
+  }
+}
+export class MessageTooLargeError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'MessageTooLargeError';
+    this.code = 'MessageTooLarge';
+  }
+}
+
+const DEFAULTS = {
+  maxMessageBytes: 256 * 1024,
+  queueMaxMessages: 10000,
+  queueMaxBytes: 16 * 1024 * 1024,
+  ackEvery: 64,
+  ackDelay: 5000,
+};
+
+// What one link holds for its neighbour, one lane per priority: waiting (no link sequence yet),
+// then sent and kept until acknowledged.
+class SendQueue {
+  constructor() {
+    this.lanes = Array.from({ length: LANES }, () => ({ waiting: [], sent: [], nextSeq: 1 }));
+    this.messages = 0;
+    this.bytes = 0;
+    this.waitingBytes = 0;
+  }
+  fits(bytes, maxMessages, maxBytes) {
+    return this.messages + 1 <= maxMessages && this.bytes + bytes <= maxBytes;
+  }
+  push(entry) {
+    this.lanes[entry.lane].waiting.push(entry);
+    this.messages++;
+    this.bytes += entry.json.length;
+    this.waitingBytes += entry.json.length;
+  }
+  nextLane() {
+    for (let l = 0; l < LANES; l++) if (this.lanes[l].waiting.length) return l;
+    return -1;
+  }
+  send(lane, makeFrame) {
+    const l = this.lanes[lane];
+    const e = l.waiting.shift();
+    this.waitingBytes -= e.json.length;
+    this.bytes -= e.json.length;
+    e.seq = l.nextSeq++;
+    e.frame = makeFrame(e);
+    this.bytes += e.frame.length;
+    l.sent.push(e);
+    return e;
+  }
+  acknowledge(lane, seq) {
+    const sent = this.lanes[lane].sent;
+    let n = 0;
+    while (n < sent.length && sent[n].seq <= seq) n++;
+    if (!n) return [];
+    const released = sent.splice(0, n);
+    this.messages -= n;
+    for (const e of released) this.bytes -= e.frame.length;
+    return released;
+  }
+  renumber(makeFrame) {
+    for (const l of this.lanes) {
+      let seq = 0;
+      for (const e of l.sent) {
+        this.bytes -= e.frame.length;
+        e.seq = ++seq;
+        e.frame = makeFrame(e);
+        this.bytes += e.frame.length;
+      }
+      l.nextSeq = seq + 1;
+    }
+  }
+  waitingMessages() {
+    return this.lanes.reduce((n, l) => n + l.waiting.length, 0);
+  }
+  takeAll() {
+    const all = [];
+    for (const l of this.lanes) {
+      all.push(...l.sent, ...l.waiting);
+      l.sent = [];
+      l.waiting = [];
+    }
+    this.messages = this.bytes = this.waitingBytes = 0;
+    return all;
+  }
+}
+
+export class LinkSession {
+  // config: {ownId, peerId, incarnation, maxMessageBytes?, queueMaxMessages?, queueMaxBytes?,
+  //   ackEvery?, ackDelay?, verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
+  //   deliver(message, hops) -> boolean | Promise<boolean>, decompress?(bytes, size)}
+  constructor(config) {
+    this.config = { ...DEFAULTS, ...config };
+    this.queue = new SendQueue();
+    this.received = Array.from({ length: LANES }, () => ({
+      delivered: 0,
+      ackSent: 0,
+      resyncRequestedAt: null,
+    }));
+    this.peerIncarnation = 0;
+    this.ackDue = null;
+    this.batchDelay = 0;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.batchDue = null;
+    this.output = [];
+    this.outputBytes = 0;
+    this.events = [];
+    this.isOpen = false;
+    this.authenticated = false;
+    this.refused = false;
+    this.connection = null;
+    this.generation = 0; // one per connection: frames of an older one are ignored
+    this.chain = Promise.resolve();
+  }
+
+  get ready() {
+    return this.isOpen && this.authenticated;
+  }
+
+  // connection: {localFingerprint, helloSignature, remoteFingerprint, channelFull(pending)}.
+  // Says hello at once: it precedes everything else we send on a connection.
+  open(connection) {
+    this.close();
+    this.connection = connection;
+    this.isOpen = true;
+    this.sendHello();
+  }
+
+  close() {
+    this.generation++;
+    this.isOpen = false;
+    this.connection = null;
+    this.authenticated = this.refused = false;
+    // What the batch held is still in the queue as sent: resent after the next hello.
+    this.batch = [];
+    this.batchBytes = 0;
+    this.batchDue = null;
+    // Acks owed go out in the next connection's hello.
+    this.ackDue = null;
+    this.output = [];
+    this.outputBytes = 0;
+  }
+
+  setBatchDelay(ms) {
+    this.batchDelay = ms;
+  }
+
+  takeOutput() {
+    const out = this.output;
+    this.output = [];
+    this.outputBytes = 0;
+    return out;
+  }
+  takeEvents() {
+    const ev = this.events;
+    this.events = [];
+    return ev;
+  }
+  event(type, fields = {}) {
+    this.events.push({ type, ...fields });
+  }
+
+  get unacknowledged() {
+    return this.queue.messages;
+  }
+  get queuedBytes() {
+    return this.queue.bytes;
+  }
+  get backlogBytes() {
+    return this.queue.waitingBytes + this.batchBytes;
+  }
+  get waitingMessages() {
+    return this.queue.waitingMessages();
+  }
+
+  emit(text) {
+    this.outputBytes += text.length;
+    this.output.push({ data: text, binary: false });
+  }
+
+  transmit(now, frame, urgent) {
+    if (!this.isOpen) return; // kept in the queue, resent after the next hello
+    if (urgent || (this.batchDelay === 0 && this.batch.length === 0)) return this.emit(frame);
+    if (this.batchBytes + frame.length > MAX_BATCH_BYTES) this.flushBatch();
+    this.batchBytes += frame.length + 1;
+    this.batch.push(frame);
+    if (this.batchDue === null) this.batchDue = now + Math.max(this.batchDelay, 1);
+  }
+
+  flushBatch() {
+    this.batchDue = null;
+    if (!this.batch.length) return;
+    if (this.batch.length === 1) {
+      this.emit(this.batch[0]);
+    } else {
+      this.emit(encodeBatch(this.batch));
+      this.event('batch_sent', { frames: this.batch.length });
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+
+  tick(now) {
+    if (this.ackDue !== null && now >= this.ackDue) {
+      this.ackDue = null;
+      this.sendAcks(now);
+    }
+    if (this.batchDue !== null && now >= this.batchDue) {
+      this.flushBatch();
+      this.pump(now);
+    }
+  }
+
+  nextDeadline() {
+    if (this.ackDue !== null && this.batchDue !== null) return Math.min(this.ackDue, this.batchDue);
+    return this.ackDue ?? this.batchDue;
+  }
+
+  sendHello() {
+    if (!this.isOpen) return;
+    this.emit(
+      encodeHello({
+        lanes: this.received.map((r) => r.delivered),
+        inc: this.config.incarnation,
+        peer: this.peerIncarnation,
+        fp: this.connection.localFingerprint,
+        sig: this.connection.helloSignature,
+      }),
+    );
+  }
+
+  // Queues a validated IFMessage (hops: agents that forwarded it so far). `meta` travels with
+  // it and comes back in the `released` event. Throws MessageTooLargeError, QueueFullError or
+  // TypeError (too deep, not serializable).
+  enqueue(now, message, hops = 0, meta = undefined) {
+    const json = serializeIFMessage(message);
+    const frameBytes = maxMsgFrameBytes(hops, json);
+    if (frameBytes > this.config.maxMessageBytes)
+      throw new MessageTooLargeError(
+        `IFMessage of ${frameBytes} bytes exceeds the ${this.config.maxMessageBytes}-byte limit`,
+      );
+    if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      throw new TypeError(`IFMessage nested deeper than ${MAX_JSON_DEPTH} levels`);
+    const c = this.config;
+    if (!this.queue.fits(json.length, c.queueMaxMessages, c.queueMaxBytes)) {
+      if (hops > 0) return false; // a forward is not taken; its sender keeps it
+      throw new QueueFullError(
+        `send queue to ${c.peerId} holds ${this.queue.messages} messages / ${this.queue.bytes} bytes; message ${message.id} not accepted`,
+      );
+    }
+    this.queue.push({ message, json, hops, lane: laneOf(message.priority), meta });
+    this.pump(now);
+    return true;
+  }
+
+  // Sends what waits: Control/High always, Normal/Low until the channel is full.
+  pump(now) {
+    if (!this.ready) return;
+    for (let lane = this.queue.nextLane(); lane >= 0; lane = this.queue.nextLane()) {
+      const urgent = isUrgentLane(lane);
+      if (!urgent && this.connection.channelFull?.(this.outputBytes)) return;
+      const e = this.queue.send(lane, (w) =>
+        encodeMsg(w.seq, w.hops, lane, this.takeAck(lane), w.json),
+      );
+      this.transmit(now, e.frame, urgent);
+    }
+  }
+
+  resumeReceiving() {
+    for (const r of this.received) r.resyncRequestedAt = null;
+    this.sendHello();
+  }
+
+  takeAll() {
+    return this.queue.takeAll();
+  }
+
+  resendSent(now) {
+    for (let lane = 0; lane < LANES; lane++)
+      for (const e of this.queue.lanes[lane].sent) this.transmit(now, e.frame, isUrgentLane(lane));
+  }
+
+  peerRestarted(incarnation) {
+    const deliveredFromOld = this.received.reduce((n, r) => n + r.delivered, 0);
+    this.event('peer_restarted', {
+      unacknowledged: this.queue.messages,
+      waiting: this.queue.waitingMessages(),
+      deliveredFromOld,
+      incarnation,
+    });
+    for (const r of this.received) {
+      r.delivered = r.ackSent = 0;
+      r.resyncRequestedAt = null;
+    }
+    this.ackDue = null;
+    this.queue.renumber((e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json));
+    this.peerIncarnation = incarnation;
+  }
+
+  acknowledged(lane, seq) {
+    const released = this.queue.acknowledge(lane, seq);
+    if (released.length) this.event('released', { messages: released.length, entries: released });
+  }
+
+  takeAck(lane) {
+    const r = this.received[lane];
+    if (r.delivered <= r.ackSent) return 0;
+    r.ackSent = r.delivered;
+    if (this.received.every((o) => o.delivered <= o.ackSent)) this.ackDue = null;
+    return r.delivered;
+  }
+
+  sendAcks(now) {
+    for (let lane = 0; lane < LANES; lane++) {
+      const r = this.received[lane];
+      if (r.delivered <= r.ackSent) continue;
+      r.ackSent = r.delivered;
+      this.transmit(now, encodeAck(r.delivered, lane), isUrgentLane(lane));
+    }
+  }
+
+  scheduleAck(now) {
+    let owed = false;
+    for (const r of this.received) {
+      if (r.delivered - r.ackSent >= this.config.ackEvery) {
+        this.ackDue = null;
+        this.sendAcks(now);
+        return;
+      }
+      owed = owed || r.delivered > r.ackSent;
+    }
+    if (!owed || this.ackDue !== null) return;
+    this.ackDue = now + this.config.ackDelay;
+  }
+
+  // A channel message from the peer: a string (text) or bytes (binary). `now()` gives the time
+  // when each frame is handled.
+  receive(now, data) {
+    const gen = this.generation;
+    const run = () => this.#receiveNow(gen, now, data);
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
+  async #receiveNow(gen, now, data) {
+    if (gen !== this.generation) return;
+    const frames =
+      typeof data === 'string'
+        ? decodeText(data)
+        : decodeBinary(
+            data,
+            this.config.maxMessageBytes + MAX_BATCH_BYTES + 64,
+            this.config.decompress,
+          );
+    for (const frame of frames) {
+      if (gen !== this.generation) return;
+      await this.#handle(gen, typeof now === 'function' ? now() : now, frame);
+    }
+  }
+
+  async #handle(gen, now, frame) {
+    if (this.refused || !this.isOpen) return;
+    if (frame.type === 'malformed')
+      return this.event('rejected', { reason: frame.reason, messageId: frame.messageId ?? '' });
+    if (frame.type === 'hello') return this.#onHello(gen, now, frame);
+    if (!this.authenticated) return this.event('rejected', { reason: 'unauthenticated_link', messageId: '' });
+    if (frame.type === 'ack') return this.acknowledged(frame.lane, frame.seq);
+    if (frame.type === 'msg') return this.#onMsg(gen, now, frame);
+  }
+
+  async #onHello(gen, now, hello) {
+    if (!this.authenticated) {
+      const reason =
+        hello.version !== PROTOCOL_VERSION
+          ? 'unsupported_version'
+          : await this.config.verifyHello(hello, this.connection.remoteFingerprint);
+      if (gen !== this.generation) return;
+      if (reason) {
+        this.refused = true; // the rest of this connection's frames are ignored
+        return this.event('auth_failed', { reason });
+      }
+      this.authenticated = true;
+      this.event('authenticated');
+    }
+    if (hello.inc !== 0) {
+      if (this.peerIncarnation !== 0 && hello.inc !== this.peerIncarnation)
+        this.peerRestarted(hello.inc);
+      else this.peerIncarnation = hello.inc;
+    }
+    if (hello.peer === undefined || hello.peer === this.config.incarnation)
+      for (let l = 0; l < LANES; l++) this.acknowledged(l, hello.lanes[l]);
+    this.resendSent(now);
+    this.pump(now);
+  }
+
+  async #onMsg(gen, now, msg) {
+    if (msg.ack) this.acknowledged(msg.lane, msg.ack);
+    if (msg.hops === 0 && msg.message.source !== this.config.peerId)
+      return this.event('rejected', {
+        reason: 'source does not match the sending peer',
+        messageId: msg.message.id,
+      });
+    const r = this.received[msg.lane];
+    if (msg.seq <= r.delivered) return this.scheduleAck(now);
+    if (msg.seq !== r.delivered + 1) {
+      if (r.resyncRequestedAt !== r.delivered) {
+        r.resyncRequestedAt = r.delivered;
+        this.sendHello();
+      }
+      return;
+    }
+    r.delivered = msg.seq;
+    let taken;
+    try {
+      taken = await this.config.deliver(msg.message, msg.hops, msg.lane);
+    } catch {
+      taken = false;
+    }
+    if (!taken) {
+      // Held back: unacknowledged, so the peer resends it after our next hello.
+      r.delivered = msg.seq - 1;
+      r.resyncRequestedAt = r.delivered;
+      return;
+    }
+    // A connection closed meanwhile: its successor's hello carries the acknowledgement.
+    if (gen !== this.generation) return;
+    this.scheduleAck(now);
+  }
+}
+
+export { NORMAL_LANE };
