@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the browser interop test (tests/interop, ctest label "interop") needs on top of
+# Installs what the browser interop test (tests/interop, ctest label "interop") and the
+# JavaScript agent's tests (tests/js, label "js") need on top of
 # scripts/install-deps.sh: Debian's Chromium and Node.js, and playwright-core from
 # tests/interop/package-lock.json. Idempotent: apt is only consulted when a package is missing,
 # npm only when node_modules does not match the lock file. Never downloads a browser build.
@@ -34,3 +35,7 @@ if [ -d tests/interop/node_modules/playwright-core ] && [ "$stamp" -nt "$lock" ]
 else
   (cd tests/interop && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+
+# The JavaScript agent's dependencies (clients/js/package-lock.json: ws, fzstd and
+# node-datachannel, whose package carries its own prebuilt binary).
+bash tests/js/ensure_node_modules.sh clients/js

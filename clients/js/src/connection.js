@@ -6,6 +6,14 @@ import { CHANNEL_LABEL, sdpFingerprint } from './codec.js';
 
 export const CHANNEL_HIGH_WATER = 64 * 1024;
 
+// The description without the candidates gathered into it; they are trickled instead.
+function withoutCandidates(sdp) {
+  return sdp
+    .split('\r\n')
+    .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+    .join('\r\n');
+}
+
 export class Connection {
   // events: {open(), down(why), message(data), drained()}; signal(type, body).
   constructor({ RTCPeerConnection, rtcConfig, sid, signal, events }) {
@@ -79,15 +87,17 @@ export class Connection {
     }
   }
 
+  // The offerer's candidates follow only once the answer is applied: a peer that knew them
+  // earlier could finish ICE and start its DTLS handshake before this side knows the
+  // fingerprint to verify (libdatachannel then refuses the handshake: "unknown ca").
   offer() {
     return this.#step(async () => {
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
-      const sdp = this.pc.localDescription?.sdp ?? offer.sdp;
+      const sdp = withoutCandidates(this.pc.localDescription?.sdp ?? offer.sdp);
       this.localFingerprint = sdpFingerprint(sdp);
       if (this.closed) return;
       this.signal('offer', { sid: this.sid, offer: { type: 'offer', sdp } });
-      this.#releaseCandidates();
     });
   }
 
@@ -105,7 +115,10 @@ export class Connection {
   }
 
   applyAnswer(answerSdp) {
-    return this.#step(() => this.#applyRemote({ type: 'answer', sdp: answerSdp }));
+    return this.#step(async () => {
+      await this.#applyRemote({ type: 'answer', sdp: answerSdp });
+      this.#releaseCandidates();
+    });
   }
 
   addCandidate(candidate, sdpMid) {

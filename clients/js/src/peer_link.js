@@ -65,6 +65,7 @@ export class PeerLink {
       peerId,
       incarnation: agent.incarnation,
       maxMessageBytes: agent.options.maxMessageBytes,
+      ackDelay: agent.options.ackDelayMs,
       verifyHello: async (hello, remoteFp) =>
         verifyHello(hello, await agent.keys.key(peerId), peerId, agent.id, remoteFp),
       deliver: (message, hops) => agent._deliver(peerId, message, hops),

@@ -1,0 +1,193 @@
+// Node.js agents of clients/js and C++ `ifmesh agent`s in one mesh through a real `ifmesh
+// signal`, loopback only (run_js_interop.sh puts it all in a network namespace with only `lo`).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Agent } from '../../clients/js/src/node.js';
+import {
+  Child, LOOPBACK, readJsonLines, startCppAgent, startSignal, tempDir, waitFor,
+} from './support.mjs';
+
+const children = [];
+const agents = [];
+const tmp = tempDir();
+after(async () => {
+  for (const a of agents) await a.close();
+  for (const c of children.reverse()) await c.kill();
+  tmp.remove();
+});
+
+// Each test runs its own signaling server, so each starts from an empty directory.
+let signal;
+async function freshMesh() {
+  for (const a of agents.splice(0)) await a.close();
+  for (const c of children.splice(0).reverse()) await c.kill();
+  signal = await startSignal();
+  children.push(signal);
+}
+
+async function nodeAgent(id, opts = {}) {
+  const a = new Agent({ id, signalingUrl: signal.url, localAddress: LOOPBACK, ...opts });
+  agents.push(a);
+  a.received = [];
+  a.rejected = [];
+  a.on('message', (m) => a.received.push(m));
+  a.on('ifmessage_rejected', (w) => a.rejected.push(w));
+  await a.start();
+  return a;
+}
+
+async function cppAgent(id, extra = []) {
+  const witness = join(tmp.dir, `${id}.witness.jsonl`);
+  const record = join(tmp.dir, `${id}.record.jsonl`);
+  const c = await startCppAgent(signal.url, id, ['--echo', '--witness', witness, '--record', record, ...extra]);
+  children.push(c);
+  c.witness = () => readJsonLines(witness);
+  c.record = () => readJsonLines(record);
+  return c;
+}
+
+const echoesOf = (agent, from) => agent.received.filter((m) => m.source === from && m.payload?.echo);
+
+test('a Node agent and a C++ agent exchange signed IFMessages both ways', async () => {
+  await freshMesh();
+  const cpp = await cppAgent('cpp-one');
+  // 'a-node' < 'cpp-one': the Node agent makes the offer; 'node-b' answers the C++ offer.
+  for (const id of ['a-node', 'node-b']) {
+    const a = await nodeAgent(id);
+    const sent = [];
+    for (const priority of ['control', 'high', 'normal', 'low', 'normal']) {
+      sent.push(a.send('cpp-one', { n: sent.length, from: id, text: 'grüße ✓' }, { priority }));
+    }
+    const acks = await Promise.all(sent);
+    assert.deepEqual(acks.map((r) => r.sequence), [1, 1, 1, 1, 2]);
+    // The C++ agent took all five (each signed: its default requires signatures) and echoed
+    // each with the same priority, signed by its own key, which this agent verified.
+    await waitFor(`echoes at ${id}`, () => echoesOf(a, 'cpp-one').length === 5);
+    const echoes = echoesOf(a, 'cpp-one');
+    assert.ok(echoes.every((m) => typeof m.signature === 'string' && m.destination === id));
+    assert.deepEqual(echoes.map((m) => m.payload.echo.n).sort(), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      echoes.map((m) => m.priority).sort(),
+      ['control', 'high', 'low', 'normal', 'normal'],
+    );
+    assert.equal(a.rejected.length, 0, JSON.stringify(a.rejected));
+    const ids = new Set(acks.map((r) => r.id));
+    assert.equal(cpp.record().filter((r) => ids.has(r.id) && r.source === id).length, 5);
+  }
+  // A C++ process sends to a Node agent and waits for its (signed) answer.
+  const echo = agents[0];
+  echo.on('message', (m) => {
+    if (m.source === 'cpp-sender')
+      // The sender exits once it has the answer: the acknowledgement may never come.
+      echo.send(m.source, { echo: m.payload, in_reply_to: m.id }, { priority: m.priority }).catch(() => {});
+  });
+  const send = new Child('ifmesh send', signal.proc.spawnfile, [
+    'send', '--id', 'cpp-sender', '--signal', signal.url, '--local-address', LOOPBACK,
+    '--to', 'a-node', '--payload', '{"question":42}', '--expect-reply', '--timeout-ms', '15000',
+  ]);
+  children.push(send);
+  const status = await send.exitPromise;
+  assert.equal(status.code, 0, send.out);
+  const reply = JSON.parse(send.out.trim().split('\n').pop());
+  assert.deepEqual(reply.payload.echo, { question: 42 });
+  assert.equal(reply.source, 'a-node');
+  assert.match(reply.signature, /^[A-Za-z0-9+/]{86}==$/);
+  const rejectedByCpp = cpp.witness().filter((w) => w.event === 'ifmessage_rejected' || w.event === 'peer_auth_failed');
+  assert.deepEqual(rejectedByCpp, []);
+});
+
+test('two Node agents and one C++ agent: full mesh, every ordered pair both ways', async () => {
+  await freshMesh();
+  const cpp = await cppAgent('mesh-cpp');
+  const n1 = await nodeAgent('mesh-a'); // below mesh-cpp: offers to it
+  const n2 = await nodeAgent('mesh-z'); // above: asks it to offer
+  if (process.env.DUMP) for (const a of [n1, n2]) a.on('witness', (w) => console.log('WIT', performance.now().toFixed(0), JSON.stringify(w)));
+  // Every Node agent links to every other agent without being told to (full mesh).
+  for (const a of [n1, n2]) {
+    await waitFor(`${a.id} linked to all`, () =>
+      a.peers().filter((p) => p.state === 'connected').length === 2);
+  }
+  const count = 20;
+  const sends = [];
+  for (const [from, to] of [[n1, n2], [n2, n1], [n1, cpp], [n2, cpp]]) {
+    const toId = to.id ?? 'mesh-cpp';
+    for (let i = 1; i <= count; i++)
+      sends.push(from.send(toId, { i, from: from.id }, { priority: i % 2 ? 'normal' : 'high' }));
+  }
+  await Promise.all(sends);
+  // Node to Node: each message once, in order per priority, signed and verified.
+  for (const [from, to] of [[n1, n2], [n2, n1]]) {
+    const got = to.received.filter((m) => m.source === from.id && !m.payload.echo);
+    assert.equal(got.length, count);
+    for (const p of ['normal', 'high'])
+      assert.deepEqual(got.filter((m) => m.priority === p).map((m) => m.payload.i),
+        [...Array(count).keys()].map((k) => k + 1).filter((i) => (i % 2 ? 'normal' : 'high') === p));
+  }
+  // C++ to Node: the C++ agent echoes each of the Node agents' messages back.
+  for (const a of [n1, n2]) {
+    await waitFor(`echoes at ${a.id}`, () => echoesOf(a, 'mesh-cpp').length === count);
+    assert.deepEqual(echoesOf(a, 'mesh-cpp').map((m) => m.payload.echo.i).sort((x, y) => x - y),
+      [...Array(count).keys()].map((k) => k + 1));
+  }
+  const rec = cpp.record();
+  for (const a of [n1, n2]) assert.equal(rec.filter((r) => r.source === a.id).length, count);
+  for (const a of [n1, n2]) assert.deepEqual(a.rejected, []);
+  assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+  // The C++ agent saw both Node agents connect, with host candidates on loopback.
+  const connected = cpp.witness().filter((w) => w.event === 'peer_connected').map((w) => w.peer_id);
+  if (process.env.DUMP) console.log(JSON.stringify(cpp.witness().map((w) => [w.event, w.peer_id, w.metadata])));
+  assert.deepEqual(connected.sort(), ['mesh-a', 'mesh-z']);
+});
+
+test('a Node agent killed mid-stream and restarted: nothing accepted is lost or duplicated', async () => {
+  await freshMesh();
+  const cpp = await cppAgent('rec-cpp');
+  const fixture = new URL('./fixtures/stream_sender.mjs', import.meta.url).pathname;
+  const sender = (from, to) =>
+    new Child(`stream ${from}-${to}`, process.execPath, [fixture, signal.url, 'js-streamer', 'rec-cpp', String(from), String(to)]);
+  const acks = (c) => [...c.out.matchAll(/^ACK (\d+) (\S+)$/gm)].map((m) => ({ n: Number(m[1]), id: m[2] }));
+  const total = 3000;
+
+  const first = sender(1, total);
+  children.push(first);
+  await first.line(/^READY/m);
+  // Killed without warning while messages are in flight.
+  await waitFor('a few hundred acknowledged', () => acks(first).length >= 400);
+  await first.kill('SIGKILL');
+  const acked1 = acks(first);
+  assert.ok(acked1.length < total, 'the first process was killed mid-stream');
+  // Acknowledgements may resolve out of send order only across lanes: one lane here.
+  const ns = acked1.map((a) => a.n);
+  assert.deepEqual(ns, [...Array(ns.length).keys()].map((k) => k + 1));
+
+  // A new process of the same id (a new incarnation) goes on after the last acknowledged one.
+  const resumeAt = ns.length + 1;
+  const second = sender(resumeAt, total);
+  children.push(second);
+  await second.line(/^DONE$/m, 60000);
+  const acked2 = acks(second);
+  assert.equal(acked2.length, total - resumeAt + 1);
+
+  // The C++ recorder's file lists what it accepted, in order: the first process's sequence
+  // numbers 1..k, then the second's 1..m. Nothing twice, nothing acknowledged missing.
+  await waitFor('the record complete', () => cpp.record().filter((r) => r.source === 'js-streamer').length >= acked1.length + acked2.length);
+  const rec = cpp.record().filter((r) => r.source === 'js-streamer');
+  const ids = rec.map((r) => r.id);
+  assert.equal(new Set(ids).size, ids.length, 'no message recorded twice');
+  for (const a of [...acked1, ...acked2]) assert.ok(ids.includes(a.id), `acknowledged ${a.n} recorded`);
+  const restartAt = rec.findIndex((r, i) => i > 0 && r.seq === 1);
+  assert.ok(restartAt > 0, 'the second incarnation starts its sequence at 1');
+  const seqs1 = rec.slice(0, restartAt).map((r) => r.seq);
+  const seqs2 = rec.slice(restartAt).map((r) => r.seq);
+  assert.deepEqual(seqs1, [...Array(seqs1.length).keys()].map((k) => k + 1));
+  assert.deepEqual(seqs2, [...Array(seqs2.length).keys()].map((k) => k + 1));
+  assert.ok(seqs1.length >= acked1.length);
+  assert.equal(seqs2.length, acked2.length);
+  // The second process got an echo for each of its own messages, each once.
+  await waitFor('echoes', () => (second.out.match(/^ECHO /gm) ?? []).length >= acked2.length);
+  const echoes = [...second.out.matchAll(/^ECHO (\S+)$/gm)].map((m) => m[1]);
+  assert.equal(new Set(echoes).size, echoes.length, 'no echo twice');
+  assert.doesNotMatch(second.out, /REJECTED/);
+  assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+});

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Node.js agents (clients/js) ↔ C++ `ifmesh` agents. No packet may leave loopback, so the tests
+# (which start `ifmesh signal`, `ifmesh agent`s and Node agent processes themselves) run in a
+# fresh network namespace that has only `lo` up.
+#
+#   run_js_interop.sh <path to ifmesh CLI> [test files...]   (default: interop.test.mjs)
+#
+# Needs root (ip netns). IFMESH_JS_KEEP_LOGS=1 keeps the spec reporter's full output.
+set -euo pipefail
+
+if (($# < 1)); then
+  echo "usage: $0 <ifmesh-cli> [test files...]" >&2
+  exit 2
+fi
+cli=$(realpath "$1")
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+pkg=$(cd "$here/../../clients/js" && pwd)
+tests=("$@")
+((${#tests[@]})) || tests=("$here/interop.test.mjs")
+
+fail() {
+  echo "js_interop: $*" >&2
+  exit 1
+}
+[ "$(id -u)" -eq 0 ] || fail "needs root for a network namespace"
+command -v ip >/dev/null || fail "ip (iproute2) not found"
+command -v node >/dev/null || fail "node not found"
+[ -x "$cli" ] || fail "built CLI missing: $cli"
+
+# npm ci needs the registry, which only the host namespace reaches: do it before entering.
+bash "$here/ensure_node_modules.sh" "$pkg"
+
+ns="ifm-js-$$"
+pid=
+
+cleanup() {
+  local rc=$?
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  # Anything still inside our namespace (a child the tests could not stop) is ours: the
+  # namespace is private to this run.
+  if ip netns list | grep -qw "$ns"; then
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns delete "$ns" || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+
+echo "js_interop: namespace $ns, ifmesh $cli"
+# Its own deadline, below ctest's, so a hang still ends through the trap above.
+ip netns exec "$ns" env IFMESH_CLI="$cli" \
+  timeout --kill-after=5 150 node --test --test-reporter=spec "${tests[@]}" &
+pid=$!
+wait "$pid"
+pid=
