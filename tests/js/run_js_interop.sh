@@ -5,7 +5,8 @@
 #
 #   run_js_interop.sh <path to ifmesh CLI> [test files...]   (default: interop.test.mjs)
 #
-# Needs root (ip netns). IFMESH_JS_KEEP_LOGS=1 keeps the spec reporter's full output.
+# Env: CHROMIUM (default /usr/bin/chromium) for browser.test.mjs.
+# Needs root (ip netns).
 set -euo pipefail
 
 if (($# < 1)); then
@@ -30,6 +31,10 @@ command -v node >/dev/null || fail "node not found"
 
 # npm ci needs the registry, which only the host namespace reaches: do it before entering.
 bash "$here/ensure_node_modules.sh" "$pkg"
+# The browser test drives Chromium with the playwright-core of tests/interop.
+if [ ! -d "$here/../interop/node_modules/playwright-core" ]; then
+  (cd "$here/../interop" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
 
 ns="ifm-js-$$"
 pid=

@@ -1,0 +1,318 @@
+// TypeScript declarations of the ifmesh package (Node.js entry and browser entry alike).
+
+export type Priority = 'control' | 'high' | 'normal' | 'low';
+export type PeerStateName = 'connecting' | 'connected' | 'reconnecting' | 'unreachable' | 'disconnected';
+export type QualityMode = 'HIGH' | 'MEDIUM' | 'LOW';
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** An IFMessage as delivered to `message` listeners (docs/link-protocol.md section 5). */
+export interface IFMessage {
+  id: string;
+  timestamp: string;
+  level: number;
+  source: string;
+  destination: string;
+  version: '2.1';
+  payload: Json;
+  sequence_num: number;
+  trace_id: string;
+  priority: Priority;
+  incarnation: number;
+  signature?: string;
+}
+
+export interface HealingOptions {
+  initialDelay?: number;
+  multiplier?: number;
+  maxDelay?: number;
+  jitter?: number;
+  maxRetries?: number;
+  turnAfterFailures?: number;
+  attemptTimeout?: number;
+}
+
+export type KeyInput = Identity | string | Uint8Array | ArrayBuffer | JsonWebKey | { seed: Uint8Array };
+
+export interface AgentOptions {
+  /** 1 to 128 characters of A-Z a-z 0-9 . _ : @ - */
+  id: string;
+  /** ws:// or wss:// URL of `ifmesh signal`. */
+  signalingUrl: string;
+  /** Auth token when the server runs with a secret (`ifmesh token`). */
+  token?: string;
+  /** Ed25519 identity: an Identity, PEM or PKCS #8 DER, a JWK, or {seed}. Default: a fresh key. */
+  keys?: KeyInput;
+  iceServers?: RTCIceServer[];
+  /** Extra RTCPeerConnection configuration (node-datachannel takes e.g. bindAddress). */
+  rtcConfig?: Record<string, unknown>;
+  /** Node.js only: the one local address ICE gathers on ('127.0.0.1' for loopback). */
+  localAddress?: string;
+  RTCPeerConnection?: typeof RTCPeerConnection;
+  WebSocket?: typeof WebSocket;
+  /** Reject unsigned direct messages, as the C++ agent's default (MessageSignatures::Always). */
+  requireSignatures?: boolean;
+  /** Sign every message sent. */
+  signMessages?: boolean;
+  maxClockSkewMs?: number;
+  maxMessageBytes?: number;
+  /** How long an acknowledgement waits for a message to carry it (ms, default 20). */
+  ackDelayMs?: number;
+  healing?: HealingOptions;
+  /** Decoder for compressed frames (the Node entry supplies fzstd's). */
+  zstdDecompress?: (bytes: Uint8Array, size: number) => Uint8Array;
+  /** IFMessage level of sent messages (default 2). */
+  level?: number;
+}
+
+export interface SendOptions {
+  priority?: Priority;
+  traceId?: string;
+  level?: number;
+}
+
+export interface SendResult {
+  id: string;
+  sequence: number;
+}
+
+export interface PeerInfo {
+  id: string;
+  state: PeerStateName;
+  unacknowledged: number;
+  inDirectory: boolean;
+}
+
+export interface AgentStats {
+  id: string;
+  incarnation: number;
+  messagesSent: number;
+  messagesAcknowledged: number;
+  messagesReceived: number;
+  messagesRejected: number;
+  links: Record<
+    string,
+    {
+      state: PeerStateName;
+      unacknowledged: number;
+      queuedBytes: number;
+      channelMessagesSent: number;
+      channelMessagesReceived: number;
+      bytesSent: number;
+      bytesReceived: number;
+    }
+  >;
+}
+
+/** A witness event: the C++ agent's event name and metadata fields, flattened. */
+export interface WitnessEvent {
+  event: string;
+  agent_id: string;
+  peer_id: string;
+  [field: string]: unknown;
+}
+
+export type WitnessEventName =
+  | 'peer_connected'
+  | 'peer_reconnected_successfully'
+  | 'peer_disconnected'
+  | 'peer_auth_failed'
+  | 'peer_restarted'
+  | 'peer_permanently_unreachable'
+  | 'reconnection_attempt_started'
+  | 'reconnection_attempt_failed'
+  | 'reconnection_attempt_scheduled'
+  | 'reconnection_using_turn'
+  | 'ifmessage_received'
+  | 'ifmessage_rejected'
+  | 'message_undeliverable'
+  | 'link_refused';
+
+export declare const PeerState: {
+  readonly Connecting: 'connecting';
+  readonly Connected: 'connected';
+  readonly Reconnecting: 'reconnecting';
+  readonly Unreachable: 'unreachable';
+  readonly Disconnected: 'disconnected';
+};
+
+export declare class Agent {
+  constructor(options: AgentOptions);
+  readonly id: string;
+  readonly incarnation: number;
+  readonly publicKey: string | undefined;
+  identity: Identity | undefined;
+  /** Creates or imports the key, registers with the signaling server, links to every agent. */
+  start(): Promise<this>;
+  /** Resolves once the destination acknowledged the message. */
+  send(to: string, payload: Json, options?: SendOptions): Promise<SendResult>;
+  broadcast(payload: Json, options?: SendOptions): Promise<SendResult[]>;
+  peers(): PeerInfo[];
+  stats(): AgentStats;
+  qualityMode(peer: string): QualityMode;
+  close(): Promise<void>;
+
+  on(event: 'message', fn: (message: IFMessage, info: { from: string; hops: number }) => void): this;
+  on(event: 'peerState', fn: (peer: string, state: PeerStateName) => void): this;
+  on(event: 'registered', fn: (agents: string[]) => void): this;
+  on(event: 'signalingError', fn: (error: { code: string; message: string }) => void): this;
+  on(event: 'witness' | WitnessEventName, fn: (event: WitnessEvent) => void): this;
+  off(event: string, fn: (...args: any[]) => void): this;
+  once(event: string, fn: (...args: any[]) => void): this;
+}
+
+export declare class Identity {
+  static generate(): Promise<Identity>;
+  static import(key: Exclude<KeyInput, Identity>): Promise<Identity>;
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  readonly publicKeyBytes: Uint8Array;
+  /** base64 of the raw 32-byte key, as `register.public_key` carries it. */
+  readonly publicKeyBase64: string;
+  exportPkcs8(): Promise<Uint8Array>;
+  exportPem(): Promise<string>;
+  exportJwk(): Promise<JsonWebKey>;
+  signBytes(bytes: Uint8Array): Promise<Uint8Array>;
+  signHello(ownId: string, incarnation: number, fingerprint: string, peerId: string): Promise<string>;
+  signMessage(message: Omit<IFMessage, 'signature'>): Promise<string>;
+}
+
+export declare class KeyDirectory {
+  set(id: string, base64: string | undefined): void;
+  delete(id: string): void;
+  has(id: string): boolean;
+  base64(id: string): string | undefined;
+  key(id: string): Promise<CryptoKey | null>;
+}
+
+export interface Hello {
+  type: 'hello';
+  version: number;
+  lanes: number[];
+  inc: number;
+  peer?: number;
+  fp?: string;
+  sig?: string;
+}
+
+export declare function verifyHello(
+  hello: Hello,
+  peerKey: CryptoKey | null,
+  peerId: string,
+  ownId: string,
+  remoteFingerprint: string,
+): Promise<null | 'unknown_peer_key' | 'missing_signature' | 'fingerprint_mismatch' | 'bad_signature'>;
+export declare function verifyMessageSignature(publicKey: CryptoKey, message: IFMessage): Promise<boolean>;
+
+export type SessionEvent =
+  | { type: 'authenticated' }
+  | { type: 'auth_failed'; reason: string }
+  | { type: 'rejected'; reason: string; messageId: string }
+  | { type: 'released'; messages: number; entries: { message: IFMessage; meta: unknown }[] }
+  | { type: 'peer_restarted'; unacknowledged: number; waiting: number; deliveredFromOld: number; incarnation: number }
+  | { type: 'batch_sent'; frames: number };
+
+export interface SessionConfig {
+  ownId: string;
+  peerId: string;
+  incarnation: number;
+  maxMessageBytes?: number;
+  queueMaxMessages?: number;
+  queueMaxBytes?: number;
+  ackEvery?: number;
+  ackDelay?: number;
+  verifyHello(hello: Hello, remoteFingerprint: string): Promise<string | null>;
+  deliver(message: IFMessage, hops: number, lane: number): boolean | Promise<boolean>;
+  decompress?: (bytes: Uint8Array, size: number) => Uint8Array;
+}
+
+/** The sans-IO link session (docs/link-protocol.md section 7); times are in milliseconds. */
+export declare class LinkSession {
+  constructor(config: SessionConfig);
+  readonly ready: boolean;
+  readonly isOpen: boolean;
+  readonly unacknowledged: number;
+  readonly queuedBytes: number;
+  readonly backlogBytes: number;
+  readonly waitingMessages: number;
+  peerIncarnation: number;
+  open(connection: {
+    localFingerprint: string;
+    helloSignature: string;
+    remoteFingerprint: string;
+    channelFull?: (pending: number) => boolean;
+  }): void;
+  close(): void;
+  receive(now: number | (() => number), data: string | ArrayBuffer | Uint8Array): Promise<void>;
+  enqueue(now: number, message: IFMessage, hops?: number, meta?: unknown): boolean;
+  pump(now: number): void;
+  tick(now: number): void;
+  nextDeadline(): number | null;
+  resumeReceiving(): void;
+  setBatchDelay(ms: number): void;
+  takeOutput(): { data: string; binary: boolean }[];
+  takeEvents(): SessionEvent[];
+  takeAll(): { message: IFMessage; meta: unknown }[];
+}
+
+export declare class QueueFullError extends Error {
+  code: 'QueueFull';
+}
+export declare class MessageTooLargeError extends Error {
+  code: 'MessageTooLarge';
+}
+
+export declare class SignalingError extends Error {
+  code: string;
+}
+export declare class SignalingClient {
+  constructor(options: {
+    url: string;
+    agentId: string;
+    token?: string;
+    publicKey?: string;
+    WebSocket?: typeof WebSocket;
+  });
+  connect(): Promise<void>;
+  send(to: string, type: string, body?: Record<string, unknown>): boolean;
+  close(): void;
+  on(event: string, fn: (...args: any[]) => void): this;
+}
+
+export declare class ReplayGuard {
+  constructor(windowMs?: number, maxSources?: number);
+  accept(message: IFMessage, timestampMs: number, nowMs: number): boolean;
+}
+
+export declare const HEALING_DEFAULTS: Required<HealingOptions>;
+export declare function backoffDelay(healing: Required<HealingOptions>, attempt: number, random?: () => number): number;
+
+/** Node.js entry only: fzstd's decoder for compressed frames. */
+export declare function zstdDecompress(bytes: Uint8Array, size: number): Uint8Array;
+
+export declare namespace codec {
+  const PROTOCOL_VERSION: 1;
+  const CHANNEL_LABEL: 'if-agent-messaging';
+  function canonicalJson(value: Json): string;
+  function helloSigningInput(senderId: string, incarnation: number, fingerprint: string, receiverId: string): string;
+  function messageSigningInput(message: Omit<IFMessage, 'signature'>): string;
+  function serializeIFMessage(message: IFMessage): string;
+  function validateIFMessage(value: unknown): IFMessage;
+  function encodeHello(hello: { lanes: number[]; inc: number; peer?: number; fp: string; sig: string }): string;
+  function encodeAck(seq: number, lane: number): string;
+  function encodeMsg(seq: number, hops: number, lane: number, ack: number, messageJson: string): string;
+  function encodeBatch(frames: string[]): string;
+  function decodeText(text: string): Array<Record<string, unknown> & { type: string }>;
+  function decodeBinary(
+    data: ArrayBuffer | Uint8Array,
+    maxTextBytes: number,
+    decompress?: (bytes: Uint8Array, size: number) => Uint8Array,
+  ): Array<Record<string, unknown> & { type: string }>;
+  function zstdContentSize(bytes: Uint8Array): number | null;
+  function sdpFingerprint(sdp: string): string;
+  function parseTimestamp(ts: string): number | null;
+  function formatTimestamp(ms: number): string;
+  function isValidAgentId(id: unknown): boolean;
+  function bytesToBase64(bytes: Uint8Array): string;
+  function base64ToBytes(text: string, length?: number): Uint8Array | null;
+  function utf8Bytes(text: string): Uint8Array;
+}

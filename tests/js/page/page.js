@@ -1,0 +1,59 @@
+// The ifmesh package as a browser loads it: ES modules with native WebCrypto, WebSocket and
+// RTCPeerConnection. The test drives it through window.page.
+import { Agent, Identity, codec, verifyMessageSignature } from '/ifmesh/index.js';
+import { decompress } from '/fzstd.mjs';
+
+const hex = (h) => Uint8Array.from(h.match(/../g).map((b) => parseInt(b, 16)));
+const zstdDecompress = (bytes, size) => decompress(bytes, new Uint8Array(size));
+let agent = null;
+const received = [];
+const witness = [];
+
+window.page = {
+  // Test vectors 1 to 4, computed here and compared by the test with the document's values.
+  async vectors({ seed, fp, message, compressedHex, batchSize }) {
+    const id = await Identity.import({ seed: hex(seed) });
+    const v4 = hex(compressedHex);
+    const text = new TextDecoder().decode(zstdDecompress(v4.subarray(4), batchSize));
+    const frames = codec.decodeBinary(v4, 327744, zstdDecompress);
+    const verified = [];
+    for (const f of frames) if (f.type === 'msg') verified.push(await verifyMessageSignature(id.publicKey, f.message));
+    return {
+      publicKey: id.publicKeyBase64,
+      pem: await id.exportPem(),
+      helloInput: codec.helloSigningInput('agent-a', 1234567890123, fp, 'agent-b'),
+      helloSignature: await id.signHello('agent-a', 1234567890123, fp, 'agent-b'),
+      messageInput: codec.messageSigningInput(message),
+      messageSignature: await id.signMessage(message),
+      wire: codec.serializeIFMessage({ ...message, signature: await id.signMessage(message) }),
+      batchText: text,
+      frameTypes: frames.map((f) => f.type),
+      verified,
+    };
+  },
+
+  async start(url, id) {
+    agent = new Agent({ id, signalingUrl: url, zstdDecompress });
+    agent.on('message', (m) => {
+      received.push(m);
+      if (m.payload && m.payload.ask)
+        agent.send(m.source, { echo: m.payload, in_reply_to: m.id }, { priority: m.priority }).catch(() => {});
+    });
+    agent.on('witness', (w) => witness.push(w));
+    await agent.start();
+    return agent.publicKey;
+  },
+
+  async sendMany(to, count) {
+    const results = [];
+    for (let i = 1; i <= count; i++)
+      results.push(agent.send(to, { i, from: agent.id }, { priority: i % 2 ? 'normal' : 'high' }));
+    return (await Promise.all(results)).map((r) => r.sequence);
+  },
+
+  received: () => received,
+  witness: () => witness,
+  peers: () => agent.peers(),
+  close: () => agent.close(),
+};
+window.pageReady = true;
