@@ -191,3 +191,24 @@ test('a Node agent killed mid-stream and restarted: nothing accepted is lost or 
   assert.doesNotMatch(second.out, /REJECTED/);
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
 });
+
+test('ifmesh flood (C++, bandwidth adapter, decimal payloads) against a Node echo agent', async () => {
+  await freshMesh();
+  const echo = await nodeAgent('node-echo');
+  echo.on('message', (m) =>
+    echo.send(m.source, { echo: m.payload, in_reply_to: m.id }, { priority: m.priority }).catch(() => {}));
+  const count = 200;
+  const flood = new Child('ifmesh flood', signal.proc.spawnfile, [
+    'flood', '--id', 'flooder', '--to', 'node-echo', '--signal', signal.url,
+    '--local-address', LOOPBACK, '--count', String(count), '--size', '16384', '--timeout-ms', '60000',
+  ]);
+  children.push(flood);
+  const status = await flood.exitPromise;
+  assert.equal(status.code, 0, flood.out);
+  const report = JSON.parse(flood.out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+  assert.equal(report.all_acknowledged, true);
+  assert.equal(report.echoes_received, count);
+  // Its payloads carry decimals such as 1234.0: signatures over them verify here too.
+  assert.deepEqual(echo.rejected, []);
+  assert.ok(echo.received.filter((m) => m.source === 'flooder').length >= count);
+});

@@ -153,3 +153,22 @@ test('canonical JSON: key order by UTF-8 bytes, escapes as the document says', (
   assert.equal(codec.base64ToBytes('11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURp=', 32), null); // padding bits
   assert.equal(codec.base64ToBytes('11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo', 32), null);
 });
+
+test('non-integer numbers keep their spelling for the signature, plain for the application', async () => {
+  const id = await Identity.import({ seed: hex(SEED) });
+  // As the C++ agent writes and signs them: 1.0 stays 1.0, exponents as nlohmann writes them.
+  const wire = '{"destination":"agent-b","id":"x1","level":2,"payload":{"a":1.0,"b":[2.50,-3e-07],"c":"1.0","d":7},"sequence_num":1,"source":"agent-a","timestamp":"2026-01-02T03:04:05.678Z","version":"2.1"}';
+  const input = '["ifmesh-msg-v1","x1","2026-01-02T03:04:05.678Z",2,"agent-a","agent-b","2.1",1,"normal","",0,{"a":1.0,"b":[2.50,-3e-07],"c":"1.0","d":7}]';
+  const signature = codec.bytesToBase64(await id.signBytes(codec.utf8Bytes(input)));
+  const frame = codec.encodeMsg(1, 0, 2, 0, wire.replace('"sequence_num":1,', `"sequence_num":1,"signature":"${signature}",`));
+  const [msg] = codec.decodeText(frame);
+  assert.equal(msg.type, 'msg');
+  assert.equal(codec.messageSigningInput(msg.message), input);
+  assert.equal(await verifyMessageSignature(id.publicKey, msg.message), true);
+  assert.deepEqual(codec.plainJson(msg.message.payload), { a: 1, b: [2.5, -3e-7], c: '1.0', d: 7 });
+  // A frame field spelled as a fraction is not an unsigned integer (section 1).
+  assert.equal(codec.decodeText('{"t":"ack","seq":1.0}')[0].reason, 'malformed ack');
+  // Not JSON stays not JSON; a string holding \u0000 falls back to plain numbers.
+  assert.equal(codec.decodeText('{"t":"ack","seq":1.2.3}')[0].reason, 'malformed frame');
+  assert.deepEqual(codec.parseJsonKeepingNumbers('{"s":"\\u0000x","n":1.0}'), { s: '\u0000x', n: 1 });
+});

@@ -7,6 +7,7 @@ import {
   isValidAgentId,
   laneOf,
   parseTimestamp,
+  plainJson,
 } from './codec.js';
 import { Emitter } from './emitter.js';
 import { Identity, KeyDirectory, verifyMessageSignature } from './identity.js';
@@ -233,6 +234,7 @@ export class Agent extends Emitter {
     if (Math.abs(ts - now) > this.options.maxClockSkewMs) return reject('stale_timestamp');
     if (!message.sequence_num) return reject('bad_sequence');
     if (!this.replay.accept(message, ts, now)) return reject('replay');
+    if (message.rawNumbers) message.payload = plainJson(message.payload);
     this.counters.received++;
     this._witness('ifmessage_received', peerId, {
       message_id: message.id,

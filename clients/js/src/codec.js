@@ -48,13 +48,31 @@ function compareKeys(a, b) {
   return a.length - b.length;
 }
 
-function sortDeep(value, depth) {
+// A non-integer number as its sender spelled it. JSON.parse turns `1.0` into `1`, but the C++
+// agent signs `1.0` as `1.0`; keeping the spelling lets a signature over it verify.
+export class RawNumber {
+  constructor(lexeme) {
+    this.lexeme = lexeme;
+  }
+  valueOf() {
+    return Number(this.lexeme);
+  }
+  toJSON() {
+    return Number(this.lexeme);
+  }
+}
+
+function sortDeep(value, depth, raw) {
   if (depth > MAX_JSON_DEPTH + 2) throw new RangeError('JSON nested too deep');
-  if (Array.isArray(value)) return value.map((v) => sortDeep(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => sortDeep(v, depth + 1, raw));
+  if (value instanceof RawNumber) {
+    raw.found = true;
+    return value;
+  }
   if (value !== null && typeof value === 'object') {
     const out = {};
     for (const k of Object.keys(value).sort(compareKeys)) {
-      if (value[k] !== undefined) out[k] = sortDeep(value[k], depth + 1);
+      if (value[k] !== undefined) out[k] = sortDeep(value[k], depth + 1, raw);
     }
     return out;
   }
@@ -64,10 +82,89 @@ function sortDeep(value, depth) {
   return value;
 }
 
+function writeWithRaw(v) {
+  if (v instanceof RawNumber) return v.lexeme;
+  if (Array.isArray(v)) return `[${v.map(writeWithRaw).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .map((k) => `${JSON.stringify(k)}:${writeWithRaw(v[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
 // Compact JSON with keys sorted by their UTF-8 bytes at every depth. JSON.stringify escapes
 // exactly what the document asks for and writes every other character as itself.
 export function canonicalJson(value) {
-  return JSON.stringify(sortDeep(value, 0));
+  const raw = { found: false };
+  const sorted = sortDeep(value, 0, raw);
+  return raw.found ? writeWithRaw(sorted) : JSON.stringify(sorted);
+}
+
+// JSON.parse, except that non-integer numbers become RawNumber (their spelling kept). Falls back
+// to plain numbers when the text holds a \u0000 escape, which the marking below relies on.
+export function parseJsonKeepingNumbers(text, found = {}) {
+  let marked = null;
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      let fraction = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x2e || d === 0x65 || d === 0x45) fraction = true;
+        else if (!(d === 0x2b || d === 0x2d || (d >= 0x30 && d <= 0x39))) break;
+      }
+      if (fraction) {
+        marked ??= [];
+        marked.push(text.slice(last, i), `"\\u0000${text.slice(i, j)}"`);
+        last = j;
+      }
+      i = j - 1;
+    }
+  }
+  if (!marked || /\\u0000/i.test(text)) return JSON.parse(text);
+  marked.push(text.slice(last));
+  const value = JSON.parse(marked.join(''));
+  found.raw = true;
+  return unmark(value);
+}
+
+function unmark(v) {
+  if (typeof v === 'string') {
+    if (v.charCodeAt(0) !== 0) return v;
+    const lexeme = v.slice(1);
+    // The marked text must still be a JSON number: JSON.parse checks the real grammar.
+    return Number.isFinite(JSON.parse(lexeme)) ? new RawNumber(lexeme) : Number.NaN;
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = unmark(v[i]);
+  } else if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) v[k] = unmark(v[k]);
+  }
+  return v;
+}
+
+// The value with every RawNumber as a plain number, for the application.
+export function plainJson(v) {
+  if (v instanceof RawNumber) return Number(v.lexeme);
+  if (Array.isArray(v)) return v.map(plainJson);
+  if (v !== null && typeof v === 'object') {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = plainJson(v[k]);
+    return out;
+  }
+  return v;
 }
 
 // How deep `text` nests, counting up to `limit + 1` (strings are skipped).
@@ -306,7 +403,7 @@ function decodeHello(f) {
   return h;
 }
 
-function decodeMsg(f) {
+function decodeMsg(f, raw) {
   if (!isUnsigned(f.s)) return malformed('frame without link sequence');
   const lane = laneField(f);
   if (lane === null) return malformed('bad priority lane');
@@ -324,6 +421,8 @@ function decodeMsg(f) {
   let message;
   try {
     message = validateIFMessage(f.m);
+    // Delivered with plain numbers once its signature is checked (see RawNumber).
+    if (raw) Object.defineProperty(message, 'rawNumbers', { value: true });
   } catch (e) {
     return malformed(e.message, typeof f.m?.id === 'string' ? f.m.id : '');
   }
@@ -341,14 +440,14 @@ function malformed(reason, messageId = '') {
   return { type: 'malformed', reason, messageId };
 }
 
-function decodeOne(f) {
+function decodeOne(f, raw) {
   if (f === null || typeof f !== 'object' || Array.isArray(f) || typeof f.t !== 'string')
     return malformed('malformed frame');
   switch (f.t) {
     case 'hello':
       return decodeHello(f);
     case 'msg':
-      return decodeMsg(f);
+      return decodeMsg(f, raw);
     case 'ack':
       return decodeAck(f);
     default:
@@ -363,8 +462,9 @@ export function decodeText(text) {
   const depth = jsonDepth(text, MAX_JSON_DEPTH + 3);
   if (depth > MAX_JSON_DEPTH + 3) return [malformed('frame nested too deep')];
   let parsed;
+  const found = { raw: false };
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonKeepingNumbers(text, found);
   } catch {
     return [malformed('malformed frame')];
   }
@@ -373,11 +473,11 @@ export function decodeText(text) {
     return parsed.f.map((inner) =>
       inner !== null && typeof inner === 'object' && inner.t === 'batch'
         ? malformed('nested batch')
-        : decodeOne(inner),
+        : decodeOne(inner, found.raw),
     );
   }
   if (depth > MAX_JSON_DEPTH + 1) return [malformed('frame nested too deep')];
-  return [decodeOne(parsed)];
+  return [decodeOne(parsed, found.raw)];
 }
 
 const IFZ1 = [0x49, 0x46, 0x5a, 0x31];
