@@ -62,6 +62,29 @@ export interface AgentOptions {
   zstdDecompress?: (bytes: Uint8Array, size: number) => Uint8Array;
   /** IFMessage level of sent messages (default 2). */
   level?: number;
+  /** The bandwidth adapter (the C++ defaults: 100 ms, 512/1024/256/128 KiB, 0/50/200 ms). */
+  bandwidth?: Partial<QualityConfig>;
+}
+
+export interface QualityConfig {
+  checkInterval: number;
+  highToMedium: number;
+  mediumToLow: number;
+  lowToMedium: number;
+  mediumToHigh: number;
+  batchDelays: { HIGH: number; MEDIUM: number; LOW: number };
+}
+
+export declare const QUALITY_DEFAULTS: Readonly<QualityConfig>;
+export declare class QualityController {
+  constructor(config?: Partial<QualityConfig>);
+  readonly config: QualityConfig;
+  mode: QualityMode;
+  transitions: number;
+  samples: number;
+  peakBuffered: number;
+  update(maxBuffered: number, avgBuffered: number): boolean;
+  readonly batchDelay: number;
 }
 
 export interface SendOptions {
@@ -89,6 +112,7 @@ export interface AgentStats {
   messagesAcknowledged: number;
   messagesReceived: number;
   messagesRejected: number;
+  quality: { mode: QualityMode; transitions: number; peakBuffered: number; batchesSent: number };
   links: Record<
     string,
     {
@@ -125,7 +149,8 @@ export type WitnessEventName =
   | 'ifmessage_received'
   | 'ifmessage_rejected'
   | 'message_undeliverable'
-  | 'link_refused';
+  | 'link_refused'
+  | 'bandwidth_quality_changed';
 
 export declare const PeerState: {
   readonly Connecting: 'connecting';
@@ -154,6 +179,7 @@ export declare class Agent {
   on(event: 'message', fn: (message: IFMessage, info: { from: string; hops: number }) => void): this;
   on(event: 'peerState', fn: (peer: string, state: PeerStateName) => void): this;
   on(event: 'registered', fn: (agents: string[]) => void): this;
+  on(event: 'quality', fn: (mode: QualityMode, before: QualityMode) => void): this;
   on(event: 'signalingError', fn: (error: { code: string; message: string }) => void): this;
   on(event: 'witness' | WitnessEventName, fn: (event: WitnessEvent) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;

@@ -212,3 +212,29 @@ test('ifmesh flood (C++, bandwidth adapter, decimal payloads) against a Node ech
   assert.deepEqual(echo.rejected, []);
   assert.ok(echo.received.filter((m) => m.source === 'flooder').length >= count);
 });
+
+test('a Node agent under backlog: the bandwidth adapter batches, the C++ agent takes every batch', async () => {
+  await freshMesh();
+  const cpp = await cppAgent('cpp-sink');
+  const a = await nodeAgent('node-flood');
+  const modes = [];
+  a.on('bandwidth_quality_changed', (w) => modes.push(w.new_mode));
+  await waitFor('link', () => a.peers().some((p) => p.state === 'connected'));
+  // About 4 MiB queued at once: far above the 512 KiB that leaves HIGH.
+  const count = 120;
+  const pad = 'y'.repeat(32 * 1024);
+  const acks = [];
+  for (let i = 1; i <= count; i++) acks.push(a.send('cpp-sink', { i, pad }));
+  await Promise.all(acks);
+  await waitFor('every echo', () => echoesOf(a, 'cpp-sink').length === count, 60000);
+  const stats = a.stats();
+  assert.ok(modes.includes('MEDIUM'), `modes ${JSON.stringify(modes)}, peak ${stats.quality.peakBuffered}`);
+  assert.ok(stats.quality.batchesSent > 0, JSON.stringify(stats.quality));
+  assert.equal(cpp.record().filter((r) => r.source === 'node-flood').length, count);
+  assert.deepEqual(echoesOf(a, 'cpp-sink').map((m) => m.payload.echo.i).sort((x, y) => x - y),
+    [...Array(count).keys()].map((k) => k + 1));
+  assert.deepEqual(a.rejected, []);
+  assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+  // Back to HIGH once the backlog is gone.
+  await waitFor('HIGH again', () => a.qualityMode('cpp-sink') === 'HIGH', 10000);
+});

@@ -12,6 +12,7 @@ import {
 import { Emitter } from './emitter.js';
 import { Identity, KeyDirectory, verifyMessageSignature } from './identity.js';
 import { HEALING_DEFAULTS, PeerLink, PeerState, randomWireId } from './peer_link.js';
+import { QualityController } from './quality.js';
 import { ReplayGuard } from './replay_guard.js';
 import { SignalingClient } from './signaling.js';
 
@@ -32,7 +33,7 @@ export class Agent extends Emitter {
   // options: {id, signalingUrl, token?, keys? (Identity | PEM | PKCS#8 bytes | JWK | {seed}),
   //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, requireSignatures? (true),
   //   signMessages? (true), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
-  //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20)}
+  //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20), bandwidth? (quality.js)}
   constructor(options) {
     super();
     if (!isValidAgentId(options?.id)) throw new TypeError(`bad agent id ${options?.id}`);
@@ -69,6 +70,8 @@ export class Agent extends Emitter {
       received: 0,
       rejected: 0,
     };
+    this.quality = new QualityController(this.options.bandwidth ?? {});
+    this.qualityTimer = null;
     this.closed = false;
     this.started = false;
     this.signaling = null;
@@ -85,7 +88,39 @@ export class Agent extends Emitter {
     this.identity = k instanceof Identity ? k : k ? await Identity.import(k) : await Identity.generate();
     this.keys.set(this.id, this.identity.publicKeyBase64);
     await this.#connectSignaling();
+    this.qualityTimer = setInterval(() => this.#sampleBandwidth(), this.quality.config.checkInterval);
     return this;
+  }
+
+  // The bandwidth adapter: the largest and the average backlog over open channels (the channel's
+  // bufferedAmount plus what waits in the link) choose the mode, whose batch delay every link uses.
+  #sampleBandwidth() {
+    let max = 0;
+    let total = 0;
+    let channels = 0;
+    for (const link of this.links.values()) {
+      link.pump(); // waiting messages also move when the channel reports it drained
+      const buffered = link.bufferedAmount();
+      if (buffered === null) continue;
+      max = Math.max(max, buffered);
+      total += buffered;
+      channels++;
+    }
+    const avg = channels ? Math.floor(total / channels) : 0;
+    const before = this.quality.mode;
+    if (!this.quality.update(max, avg)) return;
+    for (const link of this.links.values()) link.session.setBatchDelay(this.quality.batchDelay);
+    const c = this.quality.config;
+    this._witness('bandwidth_quality_changed', '', {
+      old_mode: before,
+      new_mode: this.quality.mode,
+      max_buffered: max,
+      avg_buffered: avg,
+      channel_count: channels,
+      threshold_high_to_medium: c.highToMedium,
+      threshold_medium_to_low: c.mediumToLow,
+    });
+    this.emit('quality', this.quality.mode, before);
   }
 
   async #connectSignaling() {
@@ -150,6 +185,7 @@ export class Agent extends Emitter {
     let link = this.links.get(id);
     if (!link) {
       link = new PeerLink(this, id);
+      link.session.setBatchDelay(this.quality.batchDelay);
       this.links.set(id, link);
     }
     return link;
@@ -324,9 +360,10 @@ export class Agent extends Emitter {
     }));
   }
 
-  // The bandwidth adapter's mode for a peer. This agent does not batch or compress: HIGH.
+  // The bandwidth adapter's mode, one for the whole agent as in the C++ agent (the argument is
+  // accepted for the API's shape).
   qualityMode(_peer) {
-    return 'HIGH';
+    return this.quality.mode;
   }
 
   stats() {
@@ -348,6 +385,12 @@ export class Agent extends Emitter {
       messagesAcknowledged: this.counters.acknowledged,
       messagesReceived: this.counters.received,
       messagesRejected: this.counters.rejected,
+      quality: {
+        mode: this.quality.mode,
+        transitions: this.quality.transitions,
+        peakBuffered: this.quality.peakBuffered,
+        batchesSent: [...this.links.values()].reduce((n, l) => n + l.stats.batches, 0),
+      },
       links,
     };
   }
@@ -357,6 +400,7 @@ export class Agent extends Emitter {
   async close() {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.qualityTimer);
     for (const link of this.links.values()) {
       link.disconnect();
       for (const e of link.session.takeAll()) e.meta?.reject?.(new Error('agent closed'));

@@ -335,6 +335,12 @@ export class PeerLink {
 
   // ---- delivery ----
 
+  // What the open channel holds plus what waits in the link, or null without an open channel.
+  bufferedAmount() {
+    if (!this.conn || !this.conn.isOpen) return null;
+    return this.conn.bufferedAmount + this.session.backlogBytes;
+  }
+
   enqueue(message, meta) {
     const taken = this.session.enqueue(this.now(), message, 0, meta);
     this.flush();
