@@ -36,8 +36,12 @@ function route(pathname) {
 
 const tmp = tempDir();
 const cleanups = [];
+const nodeAgents = [];
 let page;
+let context;
+let pageUrl;
 const h = (fn, ...args) => page.evaluate(fn, args);
+const on = (p, fn, ...args) => p.evaluate(fn, args);
 let signal;
 let cpp;
 
@@ -59,7 +63,7 @@ before(async () => {
   await new Promise((r) => server.listen(0, LOOPBACK, r));
   cleanups.push(() => server.close());
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ifmesh-js-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
     env: { ...process.env, HOME: userDataDir },
   });
@@ -73,7 +77,8 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
-  await page.goto(`http://${LOOPBACK}:${server.address().port}/`);
+  pageUrl = `http://${LOOPBACK}:${server.address().port}/`;
+  await page.goto(pageUrl);
   await page.waitForFunction(() => window.pageReady === true);
 });
 
@@ -118,6 +123,7 @@ test('a Chromium agent, a Node agent and a C++ agent: signed IFMessages every wa
   // 'browser-js' < 'cpp-web': the browser offers to the C++ agent; 'node-web' is above both.
   await h(([url]) => window.page.start(url, 'browser-js'), signal.url);
   const node = new Agent({ id: 'node-web', signalingUrl: signal.url, localAddress: LOOPBACK });
+  nodeAgents.push(node);
   cleanups.push(() => node.close());
   const nodeGot = [];
   node.on('message', (m) => nodeGot.push(m));
@@ -144,4 +150,62 @@ test('a Chromium agent, a Node agent and a C++ agent: signed IFMessages every wa
   const rejected = (await h(() => window.page.witness())).filter((w) => /rejected|auth_failed/.test(w.event));
   assert.deepEqual(rejected, []);
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+});
+
+test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with every agent both ways', async () => {
+  // Joins the mesh of the test above (browser-js, node-web, cpp-web).
+  const cpp2 = await startCppAgent(signal.url, 'cpp-web2', ['--echo']);
+  cleanups.push(() => cpp2.kill());
+  const cpp3 = await startCppAgent(signal.url, 'cpp-web3', ['--echo']);
+  cleanups.push(() => cpp3.kill());
+  const node2 = new Agent({ id: 'node-web2', signalingUrl: signal.url, localAddress: LOOPBACK });
+  cleanups.push(() => node2.close());
+  await node2.start();
+  const node1 = nodeAgents[0];
+  const page2 = await context.newPage();
+  page2.on('pageerror', (e) => console.error(`[page 2 error] ${e.message}`));
+  await page2.goto(pageUrl);
+  await page2.waitForFunction(() => window.pageReady === true);
+  await on(page2, ([url]) => window.page.start(url, 'browser-2'), signal.url);
+  cleanups.push(() => on(page2, () => window.page.close()).catch(() => {}));
+
+  const all = ['cpp-web', 'cpp-web2', 'cpp-web3', 'node-web', 'node-web2', 'browser-js', 'browser-2'];
+  const answers = new Map(); // Node agents: who answered their asks
+  for (const n of [node1, node2]) {
+    answers.set(n.id, []);
+    n.on('message', (m) => {
+      if (m.payload?.ask) n.send(m.source, { echo: m.payload, in_reply_to: m.id }, { priority: m.priority }).catch(() => {});
+      else if (m.payload?.echo?.ask) answers.get(n.id).push(m.source);
+    });
+  }
+  const others = (id) => all.filter((x) => x !== id);
+  const connectedCount = async (who) =>
+    typeof who === 'string'
+      ? (await on(who === 'browser-js' ? page : page2, () => window.page.peers())).filter((p) => p.state === 'connected').length
+      : who.peers().filter((p) => p.state === 'connected').length;
+  for (const who of ['browser-js', 'browser-2', node1, node2])
+    await waitFor(`${who.id ?? who} linked to all`, async () => (await connectedCount(who)) === 6, 30000);
+
+  // Every JS agent asks every other agent; each answers with a signed echo.
+  const acked = await Promise.all([
+    on(page, ([to]) => window.page.askAll(to), others('browser-js')),
+    on(page2, ([to]) => window.page.askAll(to), others('browser-2')),
+    Promise.all(others('node-web').map((to) => node1.send(to, { ask: `node-web>${to}` }, { priority: 'high' }))),
+    Promise.all(others('node-web2').map((to) => node2.send(to, { ask: `node-web2>${to}` }, { priority: 'high' }))),
+  ]);
+  assert.deepEqual(acked.map((a) => a.length), [6, 6, 6, 6]);
+  const sortedOthers = (id) => others(id).sort();
+  await waitFor('every answer', async () => {
+    const b1 = await on(page, () => window.page.answersFrom());
+    const b2 = await on(page2, () => window.page.answersFrom());
+    return b1.length >= 6 && b2.length >= 6 && answers.get('node-web').length >= 6 && answers.get('node-web2').length >= 6;
+  }, 30000);
+  assert.deepEqual((await on(page, () => window.page.answersFrom())).sort(), sortedOthers('browser-js'));
+  assert.deepEqual((await on(page2, () => window.page.answersFrom())).sort(), sortedOthers('browser-2'));
+  assert.deepEqual(answers.get('node-web').sort(), sortedOthers('node-web'));
+  assert.deepEqual(answers.get('node-web2').sort(), sortedOthers('node-web2'));
+  for (const p of [page, page2]) {
+    const bad = (await on(p, () => window.page.witness())).filter((w) => /rejected|auth_failed/.test(w.event));
+    assert.deepEqual(bad, []);
+  }
 });

@@ -51,6 +51,13 @@ window.page = {
     return (await Promise.all(results)).map((r) => r.sequence);
   },
 
+  // Sends {ask} to each of `to` and resolves with the ids that answered (echo or in_reply_to).
+  async askAll(to) {
+    const sent = await Promise.all(to.map((id) => agent.send(id, { ask: `${agent.id}>${id}` }, { priority: 'high' }).then(() => id)));
+    return sent;
+  },
+  answersFrom: () =>
+    received.filter((m) => m.payload && m.payload.in_reply_to && m.payload.echo && m.payload.echo.ask).map((m) => m.source),
   received: () => received,
   witness: () => witness,
   peers: () => agent.peers(),
