@@ -62,6 +62,8 @@ export interface AgentOptions {
   zstdDecompress?: (bytes: Uint8Array, size: number) => Uint8Array;
   /** IFMessage level of sent messages (default 2). */
   level?: number;
+  /** Full mesh (default) or hub and spoke, as `ifmesh agent --connect hub=ID`. */
+  topology?: 'all' | { hub: string };
   /** The bandwidth adapter (the C++ defaults: 100 ms, 512/1024/256/128 KiB, 0/50/200 ms). */
   bandwidth?: Partial<QualityConfig>;
 }
@@ -112,6 +114,7 @@ export interface AgentStats {
   messagesAcknowledged: number;
   messagesReceived: number;
   messagesRejected: number;
+  messagesForwarded: number;
   quality: { mode: QualityMode; transitions: number; peakBuffered: number; batchesSent: number };
   links: Record<
     string,
@@ -150,7 +153,8 @@ export type WitnessEventName =
   | 'ifmessage_rejected'
   | 'message_undeliverable'
   | 'link_refused'
-  | 'bandwidth_quality_changed';
+  | 'bandwidth_quality_changed'
+  | 'forward_held';
 
 export declare const PeerState: {
   readonly Connecting: 'connecting';
@@ -168,7 +172,7 @@ export declare class Agent {
   identity: Identity | undefined;
   /** Creates or imports the key, registers with the signaling server, links to every agent. */
   start(): Promise<this>;
-  /** Resolves once the destination acknowledged the message. */
+  /** Resolves once the next hop (the destination, or the hub) acknowledged the message. */
   send(to: string, payload: Json, options?: SendOptions): Promise<SendResult>;
   broadcast(payload: Json, options?: SendOptions): Promise<SendResult[]>;
   peers(): PeerInfo[];

@@ -31,7 +31,7 @@ async function nodeAgent(id, opts = {}) {
   agents.push(a);
   a.received = [];
   a.rejected = [];
-  a.on('message', (m) => a.received.push(m));
+  a.on('message', (m, info) => a.received.push({ ...m, hops: info.hops }));
   a.on('ifmessage_rejected', (w) => a.rejected.push(w));
   await a.start();
   return a;
@@ -237,4 +237,43 @@ test('a Node agent under backlog: the bandwidth adapter batches, the C++ agent t
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
   // Back to HIGH once the backlog is gone.
   await waitFor('HIGH again', () => a.qualityMode('cpp-sink') === 'HIGH', 10000);
+});
+
+test('hub and spoke: a Node hub relays to and from a C++ spoke, a C++ hub between Node spokes', async () => {
+  await freshMesh();
+  // A Node hub: a Node spoke and a C++ spoke talk only through it, both ways.
+  // (`ifmesh send` has no --connect, so a second C++ spoke could not start a conversation.)
+  const hub = await nodeAgent('js-hub', { topology: { hub: 'js-hub' } });
+  const spokeA = await cppAgent('cpp-spoke-a', ['--connect', 'hub=js-hub']);
+  const leaf = await nodeAgent('js-leaf', { topology: { hub: 'js-hub' } });
+  for (let i = 1; i <= 10; i++) await leaf.send('cpp-spoke-a', { i });
+  await waitFor('echoes through the Node hub', () => echoesOf(leaf, 'cpp-spoke-a').length === 10);
+  const echoes = echoesOf(leaf, 'cpp-spoke-a');
+  assert.deepEqual(echoes.map((m) => m.payload.echo.i), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.ok(echoes.every((m) => m.hops === 1 && typeof m.signature === 'string'));
+  assert.ok(hub.stats().messagesForwarded >= 20, JSON.stringify(hub.stats()));
+  assert.deepEqual(spokeA.record().map((r) => r.source), Array(10).fill('js-leaf'));
+  assert.deepEqual(spokeA.witness().filter((w) => w.event === 'peer_connected').map((w) => w.peer_id), ['js-hub']);
+  assert.deepEqual(spokeA.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+  assert.deepEqual(leaf.peers().map((p) => p.id), ['js-hub']);
+  assert.deepEqual([...hub.rejected, ...leaf.rejected], []);
+
+  // A C++ hub, Node spokes: every message arrives with one hop, signed, in order. A mesh of its
+  // own: the Node hub above would link to these spokes too.
+  await freshMesh();
+  const cppHub = await cppAgent('cpp-hub', ['--connect', 'hub=cpp-hub']);
+  const s1 = await nodeAgent('js-spoke-1', { topology: { hub: 'cpp-hub' } });
+  const s2 = await nodeAgent('js-spoke-2', { topology: { hub: 'cpp-hub' } });
+  s2.on('message', (m) => m.payload.i && s2.send(m.source, { echo: m.payload, in_reply_to: m.id }).catch(() => {}));
+  const count = 10;
+  for (let i = 1; i <= count; i++) await s1.send('js-spoke-2', { i });
+  await waitFor('echoes through the C++ hub', () => echoesOf(s1, 'js-spoke-2').length === count);
+  const got = s2.received.filter((m) => m.source === 'js-spoke-1');
+  assert.deepEqual(got.map((m) => m.payload.i), [...Array(count).keys()].map((k) => k + 1));
+  assert.ok(got.every((m) => typeof m.signature === 'string' && m.hops === 1));
+  for (const s of [s1, s2]) {
+    assert.deepEqual(s.peers().map((p) => p.id), ['cpp-hub']);
+    assert.deepEqual(s.rejected, []);
+  }
+  assert.deepEqual(cppHub.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
 });

@@ -33,7 +33,8 @@ export class Agent extends Emitter {
   // options: {id, signalingUrl, token?, keys? (Identity | PEM | PKCS#8 bytes | JWK | {seed}),
   //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, requireSignatures? (true),
   //   signMessages? (true), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
-  //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20), bandwidth? (quality.js)}
+  //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20), bandwidth? (quality.js),
+  //   topology? ('all' | {hub: id})}
   constructor(options) {
     super();
     if (!isValidAgentId(options?.id)) throw new TypeError(`bad agent id ${options?.id}`);
@@ -69,6 +70,7 @@ export class Agent extends Emitter {
       acknowledged: 0,
       received: 0,
       rejected: 0,
+      forwarded: 0,
     };
     this.quality = new QualityController(this.options.bandwidth ?? {});
     this.qualityTimer = null;
@@ -169,9 +171,64 @@ export class Agent extends Emitter {
     if (key === undefined) this.keys.delete(id);
     else this.keys.set(id, key);
     this.directory.add(id);
-    // Full mesh: a link to every agent that announced a key (the others cannot link).
-    if (!this.keys.has(id)) return;
+    // A link to every neighbour that announced a key (the others cannot link).
+    if (!this.keys.has(id) || !this.#isNeighbour(id)) return;
     this.#link(id).start();
+  }
+
+  // Full mesh: everyone. Hub and spoke ({hub}): the hub links to everyone, a spoke to the hub.
+  #isNeighbour(id) {
+    const hub = this.options.topology?.hub;
+    return !hub || this.id === hub || id === hub;
+  }
+
+  // Where a message for `to` goes first: `to` itself, or the hub for a spoke.
+  #nextHop(to) {
+    if (this.#isNeighbour(to) || this.links.get(to)?.state === PeerState.Connected) return to;
+    return this.options.topology.hub;
+  }
+
+  // docs/link-protocol.md section 8: a message for another agent goes on with one more hop,
+  // unchanged (its signature included); the destination checks it. False holds it back
+  // (unacknowledged) while the next hop's queue is full.
+  #forward(fromPeer, message, hops) {
+    const reject = (reason) => {
+      this._witness('ifmessage_rejected', fromPeer, {
+        reason,
+        message_id: message.id,
+        source: message.source,
+        sequence_num: message.sequence_num,
+        priority: message.priority,
+        hops,
+      });
+      return true;
+    };
+    if (hops >= 16) return reject('hop limit reached');
+    const known = this.directory.has(message.destination) || this.links.has(message.destination);
+    const next = known ? this.#nextHop(message.destination) : null;
+    if (!next || next === fromPeer || next === this.id) return reject('unknown destination');
+    const link = this.#link(next);
+    if (this.directory.has(next) && this.keys.has(next)) link.start();
+    let taken;
+    try {
+      taken = link.session.enqueue(performance.now(), message, hops + 1);
+    } catch (e) {
+      return reject(e.message);
+    }
+    link.flush();
+    if (!taken) {
+      // Backpressure: the sending neighbour keeps it and resends after our hello.
+      this._witness('forward_held', fromPeer, { message_id: message.id, next_hop: next });
+      setTimeout(() => {
+        const from = this.links.get(fromPeer);
+        if (!from || this.closed) return;
+        from.session.resumeReceiving();
+        from.flush();
+      }, 200);
+      return false;
+    }
+    this.counters.forwarded++;
+    return true;
   }
 
   #left(id) {
@@ -255,7 +312,7 @@ export class Agent extends Emitter {
       });
       return true;
     };
-    if (message.destination !== this.id) return reject('forwarding is not supported');
+    if (message.destination !== this.id) return this.#forward(peerId, message, hops);
     const signed = typeof message.signature === 'string';
     const required = this.options.requireSignatures || hops > 0;
     if (required || signed) {
@@ -285,9 +342,9 @@ export class Agent extends Emitter {
 
   // ---- public API ----
 
-  // Resolves with {id, sequence} once the destination acknowledged the message (it passed its
-  // checks and reached its application, or was rejected there); rejects when the message cannot
-  // be queued or the peer is given up.
+  // Resolves with {id, sequence} once the next hop acknowledged the message: on a direct link the
+  // destination (it passed its checks and reached its application, or was rejected there),
+  // through a hub the hub. Rejects when the message cannot be queued or the peer is given up.
   send(to, payload, opts = {}) {
     if (!this.identity || this.closed) return Promise.reject(new Error('agent is not running'));
     if (!isValidAgentId(to)) return Promise.reject(new TypeError(`bad destination ${to}`));
@@ -315,8 +372,9 @@ export class Agent extends Emitter {
       priority,
       incarnation: this.incarnation,
     };
-    const link = this.#link(to);
-    if (this.directory.has(to) && this.keys.has(to)) link.start();
+    const hop = this.#nextHop(to);
+    const link = this.#link(hop);
+    if (this.directory.has(hop) && this.keys.has(hop)) link.start();
     this.counters.sent++;
     // Signatures are made in parallel and queued in send order.
     const signature = this.options.signMessages ? this.identity.signMessage(message) : null;
@@ -345,7 +403,7 @@ export class Agent extends Emitter {
     });
   }
 
-  // Sends to every agent in the directory that can link (announced a key).
+  // Sends to every agent in the directory that announced a key.
   broadcast(payload, opts = {}) {
     const targets = [...this.directory].filter((id) => this.keys.has(id));
     return Promise.all(targets.map((id) => this.send(id, payload, opts)));
@@ -385,6 +443,7 @@ export class Agent extends Emitter {
       messagesAcknowledged: this.counters.acknowledged,
       messagesReceived: this.counters.received,
       messagesRejected: this.counters.rejected,
+      messagesForwarded: this.counters.forwarded,
       quality: {
         mode: this.quality.mode,
         transitions: this.quality.transitions,
