@@ -277,3 +277,32 @@ test('hub and spoke: a Node hub relays to and from a C++ spoke, a C++ hub betwee
   }
   assert.deepEqual(cppHub.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
 });
+
+test('a tampered relayed message is rejected by the C++ and by the Node destination', async () => {
+  await freshMesh();
+  // A Node hub that alters some payloads on their way: signatures are end to end.
+  class TamperingHub extends Agent {
+    _relaying(message) {
+      const p = message.payload;
+      if (p?.tamper || p?.echo?.tamperBack) return { ...message, payload: { ...p, altered: true } };
+      return message;
+    }
+  }
+  const hub = new TamperingHub({ id: 'js-thub', signalingUrl: signal.url, localAddress: LOOPBACK, topology: { hub: 'js-thub' } });
+  agents.push(hub);
+  await hub.start();
+  const cpp = await cppAgent('cpp-target', ['--connect', 'hub=js-thub']);
+  const leaf = await nodeAgent('js-source', { topology: { hub: 'js-thub' } });
+  const sent = [];
+  sent.push(await leaf.send('cpp-target', { n: 1, tamper: true })); // altered toward C++
+  sent.push(await leaf.send('cpp-target', { n: 2, tamperBack: true })); // its echo altered
+  sent.push(await leaf.send('cpp-target', { n: 3 }));
+  await waitFor('the clean echo', () => echoesOf(leaf, 'cpp-target').length === 1);
+  await waitFor('the Node rejection', () => leaf.rejected.length === 1);
+  await waitFor('the C++ rejection', () => cpp.witness().some((w) => w.event === 'ifmessage_rejected'));
+  const cppRejected = cpp.witness().filter((w) => w.event === 'ifmessage_rejected');
+  assert.deepEqual(cppRejected.map((w) => [w.metadata.reason, w.metadata.message_id]), [['bad_signature', sent[0].id]]);
+  assert.deepEqual(cpp.record().map((r) => r.id), [sent[1].id, sent[2].id]);
+  assert.deepEqual(leaf.rejected.map((w) => [w.reason, w.source, w.hops]), [['bad_signature', 'cpp-target', 1]]);
+  assert.deepEqual(echoesOf(leaf, 'cpp-target').map((m) => m.payload.echo.n), [3]);
+});

@@ -211,7 +211,7 @@ export class Agent extends Emitter {
     if (this.directory.has(next) && this.keys.has(next)) link.start();
     let taken;
     try {
-      taken = link.session.enqueue(performance.now(), message, hops + 1);
+      taken = link.session.enqueue(performance.now(), this._relaying(message, fromPeer, next), hops + 1);
     } catch (e) {
       return reject(e.message);
     }
@@ -338,6 +338,12 @@ export class Agent extends Emitter {
     });
     this.emit('message', message, { from: peerId, hops });
     return true;
+  }
+
+  // What a relay passes on: the message itself. A subclass may observe forwarded traffic here
+  // (the tests also use it to play a relay that tampers, which every destination must catch).
+  _relaying(message, _fromPeer, _nextHop) {
+    return message;
   }
 
   // ---- public API ----
