@@ -33,7 +33,11 @@ command -v node >/dev/null || fail "node not found"
 bash "$here/ensure_node_modules.sh" "$pkg"
 # The browser test drives Chromium with the playwright-core of tests/interop.
 if [ ! -d "$here/../interop/node_modules/playwright-core" ]; then
-  (cd "$here/../interop" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  (
+    flock 9
+    [ -d "$here/../interop/node_modules/playwright-core" ] ||
+      (cd "$here/../interop" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  ) 9>"${TMPDIR:-/tmp}/ifmesh-js-npm.lock"
 fi
 
 ns="ifm-js-$$"
