@@ -249,7 +249,9 @@ export class PeerLink {
     this.stats.received++;
     this.stats.bytesReceived += typeof data === 'string' ? data.length : data.byteLength;
     if (!this.session.isOpen) {
-      this.pendingIn.push(data);
+      // Only the peer's first frames, while our hello is signed; a peer that floods before
+      // then loses the excess and resends it after the hellos.
+      if (this.pendingIn.length < 1024) this.pendingIn.push(data);
       this.openDelivery(); // the peer's hello may arrive before our open event
       return;
     }
