@@ -33,6 +33,8 @@ async function nodeAgent(id, opts = {}) {
   a.rejected = [];
   a.on('message', (m, info) => a.received.push({ ...m, hops: info.hops }));
   a.on('ifmessage_rejected', (w) => a.rejected.push(w));
+  a.connected = [];
+  a.on('peer_connected', (w) => a.connected.push(w));
   await a.start();
   return a;
 }
@@ -134,7 +136,12 @@ test('two Node agents and one C++ agent: full mesh, every ordered pair both ways
   for (const a of [n1, n2]) assert.equal(rec.filter((r) => r.source === a.id).length, count);
   for (const a of [n1, n2]) assert.deepEqual(a.rejected, []);
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
-  // The C++ agent saw both Node agents connect, with host candidates on loopback.
+  // Host candidates on loopback at both ends, as the Node agents and the C++ agent report them.
+  await waitFor('peer_connected events', () => n1.connected.length === 2 && n2.connected.length === 2);
+  for (const w of [...n1.connected, ...n2.connected]) {
+    assert.equal(w.local_candidate_type, 'host', JSON.stringify(w));
+    assert.equal(w.remote_candidate_type, 'host', JSON.stringify(w));
+  }
   const connected = cpp.witness().filter((w) => w.event === 'peer_connected').map((w) => w.peer_id);
   if (process.env.DUMP) console.log(JSON.stringify(cpp.witness().map((w) => [w.event, w.peer_id, w.metadata])));
   assert.deepEqual(connected.sort(), ['mesh-a', 'mesh-z']);

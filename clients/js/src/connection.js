@@ -6,7 +6,13 @@ import { CHANNEL_LABEL, sdpFingerprint } from './codec.js';
 
 export const CHANNEL_HIGH_WATER = 64 * 1024;
 
-// The description without the candidates gathered into it; they are trickled instead.
+// A candidate as the W3C API and the C++ agent write it: node-datachannel's carries "a=".
+function candidateLine(c) {
+  return c.startsWith('a=') ? c.slice(2) : c;
+}
+
+// The description without the candidates gathered into it; they are trickled instead, so that
+// the transport policy can choose among them (libdatachannel writes every kind into it).
 function withoutCandidates(sdp) {
   return sdp
     .split('\r\n')
@@ -28,6 +34,7 @@ export class Connection {
     this.localFingerprint = '';
     this.remoteFingerprint = '';
     this.steps = Promise.resolve(); // description and candidate steps, in order
+    this.relayOnly = rtcConfig?.iceTransportPolicy === 'relay';
     this.pc = new RTCPeerConnection(rtcConfig);
     const dc = this.pc.createDataChannel(CHANNEL_LABEL, { negotiated: true, id: 0, ordered: true });
     dc.binaryType = 'arraybuffer';
@@ -39,10 +46,9 @@ export class Connection {
     dc.onbufferedamountlow = () => !this.closed && events.drained();
     this.pc.onicecandidate = (e) => {
       if (this.closed || !e.candidate || !e.candidate.candidate) return;
-      const body = {
-        sid: this.sid,
-        candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid ?? '0' },
-      };
+      const candidate = candidateLine(e.candidate.candidate);
+      if (this.relayOnly && !/ typ relay( |$)/.test(candidate)) return;
+      const body = { sid: this.sid, candidate: { candidate, sdpMid: e.candidate.sdpMid ?? '0' } };
       if (this.descriptionSent) this.signal('ice-candidate', body);
       else this.heldCandidates.push(body);
     };
@@ -106,7 +112,7 @@ export class Connection {
       await this.#applyRemote({ type: 'offer', sdp: offerSdp });
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
-      const sdp = this.pc.localDescription?.sdp ?? answer.sdp;
+      const sdp = withoutCandidates(this.pc.localDescription?.sdp ?? answer.sdp);
       this.localFingerprint = sdpFingerprint(sdp);
       if (this.closed) return;
       this.signal('answer', { sid: this.sid, answer: { type: 'answer', sdp } });
@@ -128,6 +134,35 @@ export class Connection {
       if (this.remoteApplied) await this.#addCandidate(c);
       else this.remoteCandidates.push(c);
     });
+  }
+
+  // The candidate types of the pair ICE selected ({local, remote}: host, srflx, prflx, relay),
+  // from the standard statistics; empty when they do not say.
+  async selectedCandidateTypes() {
+    try {
+      const report = await this.pc.getStats();
+      const byId = new Map();
+      let pair = null;
+      report.forEach((s) => {
+        byId.set(s.id, s);
+        if (s.type === 'candidate-pair' && (s.selected || s.nominated || s.state === 'succeeded'))
+          pair ??= s;
+      });
+      report.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId)
+          pair = byId.get(s.selectedCandidatePairId) ?? pair;
+      });
+      let local = pair && byId.get(pair.localCandidateId);
+      let remote = pair && byId.get(pair.remoteCandidateId);
+      // node-datachannel reports one local and one remote candidate: the selected ones.
+      report.forEach((s) => {
+        if (!local && s.type === 'local-candidate') local = s;
+        if (!remote && s.type === 'remote-candidate') remote = s;
+      });
+      return { local: local?.candidateType, remote: remote?.candidateType };
+    } catch {
+      return {};
+    }
   }
 
   get isOpen() {

@@ -206,17 +206,22 @@ export class PeerLink {
     this.attemptTimer = null;
     this.setState(PeerState.Connected);
     const link = { strategy: this.strategy() };
-    if (this.everConnected || this.failedAttempts > 0) {
+    const event = this.everConnected || this.failedAttempts > 0 ? 'peer_reconnected_successfully' : 'peer_connected';
+    if (event === 'peer_reconnected_successfully') {
       link.total_attempts = this.failedAttempts + 1;
       link.total_downtime_ms = Math.round(this.now() - this.downSince);
       link.failed_attempts = this.failedAttempts;
-      this.witness('peer_reconnected_successfully', link);
-    } else {
-      this.witness('peer_connected', link);
     }
     this.everConnected = true;
     this.failedAttempts = 0;
     this.openDelivery();
+    // Which path ICE chose (e.g. host to host, or through a TURN relay), as the C++ agent says.
+    const conn = this.conn;
+    conn.selectedCandidateTypes().then(({ local, remote }) => {
+      if (local) link.local_candidate_type = local;
+      if (remote) link.remote_candidate_type = remote;
+      this.witness(event, link);
+    });
   }
 
   // The session opens once the channel is open and our hello is signed for this connection.
