@@ -153,12 +153,13 @@ test('a Chromium agent, a Node agent and a C++ agent: signed IFMessages every wa
 });
 
 test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with every agent both ways', async () => {
-  // Joins the mesh of the test above (browser-js, node-web, cpp-web).
+  // Joins the mesh of the test above (browser-js, node-web, cpp-web). 'a-node-web2' is below
+  // every other id, so this Node agent makes the offer to both browsers.
   const cpp2 = await startCppAgent(signal.url, 'cpp-web2', ['--echo']);
   cleanups.push(() => cpp2.kill());
   const cpp3 = await startCppAgent(signal.url, 'cpp-web3', ['--echo']);
   cleanups.push(() => cpp3.kill());
-  const node2 = new Agent({ id: 'node-web2', signalingUrl: signal.url, localAddress: LOOPBACK });
+  const node2 = new Agent({ id: 'a-node-web2', signalingUrl: signal.url, localAddress: LOOPBACK });
   cleanups.push(() => node2.close());
   await node2.start();
   const node1 = nodeAgents[0];
@@ -169,7 +170,7 @@ test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with 
   await on(page2, ([url]) => window.page.start(url, 'browser-2'), signal.url);
   cleanups.push(() => on(page2, () => window.page.close()).catch(() => {}));
 
-  const all = ['cpp-web', 'cpp-web2', 'cpp-web3', 'node-web', 'node-web2', 'browser-js', 'browser-2'];
+  const all = ['cpp-web', 'cpp-web2', 'cpp-web3', 'node-web', 'a-node-web2', 'browser-js', 'browser-2'];
   const answers = new Map(); // Node agents: who answered their asks
   for (const n of [node1, node2]) {
     answers.set(n.id, []);
@@ -191,19 +192,19 @@ test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with 
     on(page, ([to]) => window.page.askAll(to), others('browser-js')),
     on(page2, ([to]) => window.page.askAll(to), others('browser-2')),
     Promise.all(others('node-web').map((to) => node1.send(to, { ask: `node-web>${to}` }, { priority: 'high' }))),
-    Promise.all(others('node-web2').map((to) => node2.send(to, { ask: `node-web2>${to}` }, { priority: 'high' }))),
+    Promise.all(others('a-node-web2').map((to) => node2.send(to, { ask: `a-node-web2>${to}` }, { priority: 'high' }))),
   ]);
   assert.deepEqual(acked.map((a) => a.length), [6, 6, 6, 6]);
   const sortedOthers = (id) => others(id).sort();
   await waitFor('every answer', async () => {
     const b1 = await on(page, () => window.page.answersFrom());
     const b2 = await on(page2, () => window.page.answersFrom());
-    return b1.length >= 6 && b2.length >= 6 && answers.get('node-web').length >= 6 && answers.get('node-web2').length >= 6;
+    return b1.length >= 6 && b2.length >= 6 && answers.get('node-web').length >= 6 && answers.get('a-node-web2').length >= 6;
   }, 30000);
   assert.deepEqual((await on(page, () => window.page.answersFrom())).sort(), sortedOthers('browser-js'));
   assert.deepEqual((await on(page2, () => window.page.answersFrom())).sort(), sortedOthers('browser-2'));
   assert.deepEqual(answers.get('node-web').sort(), sortedOthers('node-web'));
-  assert.deepEqual(answers.get('node-web2').sort(), sortedOthers('node-web2'));
+  assert.deepEqual(answers.get('a-node-web2').sort(), sortedOthers('a-node-web2'));
   for (const p of [page, page2]) {
     const bad = (await on(p, () => window.page.witness())).filter((w) => /rejected|auth_failed/.test(w.event));
     assert.deepEqual(bad, []);
