@@ -35,6 +35,7 @@ async function nodeAgent(id, opts = {}) {
   a.on('ifmessage_rejected', (w) => a.rejected.push(w));
   a.connected = [];
   a.on('peer_connected', (w) => a.connected.push(w));
+  a.on('peer_reconnected_successfully', (w) => a.connected.push(w));
   await a.start();
   return a;
 }
@@ -104,7 +105,6 @@ test('two Node agents and one C++ agent: full mesh, every ordered pair both ways
   const cpp = await cppAgent('mesh-cpp');
   const n1 = await nodeAgent('mesh-a'); // below mesh-cpp: offers to it
   const n2 = await nodeAgent('mesh-z'); // above: asks it to offer
-  if (process.env.DUMP) for (const a of [n1, n2]) a.on('witness', (w) => console.log('WIT', performance.now().toFixed(0), JSON.stringify(w)));
   // Every Node agent links to every other agent without being told to (full mesh).
   for (const a of [n1, n2]) {
     await waitFor(`${a.id} linked to all`, () =>
@@ -136,14 +136,17 @@ test('two Node agents and one C++ agent: full mesh, every ordered pair both ways
   for (const a of [n1, n2]) assert.equal(rec.filter((r) => r.source === a.id).length, count);
   for (const a of [n1, n2]) assert.deepEqual(a.rejected, []);
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
-  // Host candidates on loopback at both ends, as the Node agents and the C++ agent report them.
-  await waitFor('peer_connected events', () => n1.connected.length === 2 && n2.connected.length === 2);
+  // A direct path on loopback, as the Node agents report it: our host candidate, and the peer's
+  // host candidate or its address seen in a check before its trickled candidate (prflx).
+  await waitFor('peer_connected events', () => n1.connected.length >= 2 && n2.connected.length >= 2);
   for (const w of [...n1.connected, ...n2.connected]) {
     assert.equal(w.local_candidate_type, 'host', JSON.stringify(w));
-    assert.equal(w.remote_candidate_type, 'host', JSON.stringify(w));
+    assert.match(w.remote_candidate_type, /^(host|prflx)$/, JSON.stringify(w));
   }
-  const connected = cpp.witness().filter((w) => w.event === 'peer_connected').map((w) => w.peer_id);
-  if (process.env.DUMP) console.log(JSON.stringify(cpp.witness().map((w) => [w.event, w.peer_id, w.metadata])));
+  const linked = (c) => [...new Set(c.witness()
+    .filter((w) => w.event === 'peer_connected' || w.event === 'peer_reconnected_successfully')
+    .map((w) => w.peer_id))];
+  const connected = linked(cpp);
   assert.deepEqual(connected.sort(), ['mesh-a', 'mesh-z']);
 });
 
@@ -260,7 +263,10 @@ test('hub and spoke: a Node hub relays to and from a C++ spoke, a C++ hub betwee
   assert.ok(echoes.every((m) => m.hops === 1 && typeof m.signature === 'string'));
   assert.ok(hub.stats().messagesForwarded >= 20, JSON.stringify(hub.stats()));
   assert.deepEqual(spokeA.record().map((r) => r.source), Array(10).fill('js-leaf'));
-  assert.deepEqual(spokeA.witness().filter((w) => w.event === 'peer_connected').map((w) => w.peer_id), ['js-hub']);
+  const linkedTo = [...new Set(spokeA.witness()
+    .filter((w) => w.event === 'peer_connected' || w.event === 'peer_reconnected_successfully')
+    .map((w) => w.peer_id))];
+  assert.deepEqual(linkedTo, ['js-hub']);
   assert.deepEqual(spokeA.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
   assert.deepEqual(leaf.peers().map((p) => p.id), ['js-hub']);
   assert.deepEqual([...hub.rejected, ...leaf.rejected], []);
