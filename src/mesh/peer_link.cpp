@@ -120,6 +120,9 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   intentional_ = false;
+  // An offer while connected: the peer started over (it restarted, or lost the connection we
+  // still hold), so ours is down from now, and its downtime counts from here.
+  if (state_ == PeerState::Connected) onTransportDown("peer offered a new connection");
   createConnection(false, sid);  // the offerer's session id names this connection
   try {
     connection_->answer(sdp);

@@ -81,6 +81,8 @@ struct RawLinkPeer::Core : std::enable_shared_from_this<Core> {
   // Worker thread only.
   std::string target;
   std::unique_ptr<PeerConnection> pc;
+  // Connections given up without closing them, closed only when the peer goes.
+  std::vector<std::pair<std::unique_ptr<PeerConnection>, std::shared_ptr<DataChannel>>> abandoned;
   std::shared_ptr<DataChannel> channel;
   std::uint64_t sid = 0;  // the current connection; 0: none
   bool helloSent = false;
@@ -136,7 +138,10 @@ struct RawLinkPeer::Core : std::enable_shared_from_this<Core> {
 
   void shutdown() {
     if (signaling) signaling->close();
-    invoke([this] { closeConnection(); });
+    invoke([this] {
+      closeConnection();
+      abandoned.clear();
+    });
     {
       std::lock_guard lock(queueMutex);
       stopping = true;
@@ -245,6 +250,24 @@ struct RawLinkPeer::Core : std::enable_shared_from_this<Core> {
     channel->onClose([current] { current([](Core& self) { self.channelDown(); }); });
     channel->onMessage(
         [current](Message&& m) { current([m = std::move(m)](Core& self) { self.receive(m); }); });
+  }
+
+  // The current connection stays up, silent, but is no longer ours (see RawLinkPeer::abandon).
+  void abandonConnection() {
+    if (channel) {
+      channel->onOpen(nullptr);
+      channel->onClose(nullptr);
+      channel->onMessage(nullptr);
+    }
+    if (pc) {
+      pc->onLocalCandidate(nullptr);
+      pc->onStateChange(nullptr);
+    }
+    abandoned.emplace_back(std::move(pc), std::move(channel));
+    pc.reset();
+    channel.reset();
+    sid = 0;
+    channelDown();
   }
 
   void closeConnection() {
@@ -378,6 +401,10 @@ bool RawLinkPeer::waitRegistered(std::chrono::milliseconds timeout) const {
 
 void RawLinkPeer::connect(const std::string& agentId) {
   core_->post([core = core_.get(), agentId] { core->connect(agentId); });
+}
+
+void RawLinkPeer::abandon() {
+  core_->post([core = core_.get()] { core->abandonConnection(); });
 }
 
 bool RawLinkPeer::isOpen() const {

@@ -72,6 +72,10 @@ class RawLinkPeer {
   // starts a new connection, as an agent's would.
   void connect(const std::string& agentId);
   bool waitOpen(std::chrono::milliseconds timeout) const;
+  // Gives up the current connection without closing it, as a process that died would (no DTLS
+  // close, no SCTP ABORT): it stays up, silent, until this peer is destroyed. connect() then
+  // starts a new one, as the process's successor would.
+  void abandon();
   bool isOpen() const;
 
   // The next message of ours to `destination`, as Agent::send would make it: id and timestamp
