@@ -51,6 +51,13 @@ Frame decodeHello(const Json& frame) {
     if (!it->is_number_unsigned()) return Malformed{"malformed hello: bad peer"};
     h.aboutIncarnation = it->get<std::uint64_t>();
   }
+  if (auto it = frame.find("compress"); it != frame.end()) {
+    if (!it->is_array()) return Malformed{"malformed hello: bad compress"};
+    for (const auto& format : *it) {
+      if (!format.is_string()) return Malformed{"malformed hello: bad compress"};
+      if (format.get_ref<const std::string&>() == "zstd") h.readsZstd = true;
+    }
+  }
   // A hello without its proof still decodes: the session refuses it as missing_signature.
   if (auto it = frame.find("fp"); it != frame.end() && it->is_string())
     h.fingerprint = it->get<std::string>();
@@ -169,6 +176,7 @@ std::string encode(const Hello& hello) {
             {"fp", hello.fingerprint},
             {"sig", hello.signature}};
   if (hello.aboutIncarnation) j["peer"] = *hello.aboutIncarnation;
+  if (hello.readsZstd) j["compress"] = Json::array({"zstd"});
   return j.dump();
 }
 

@@ -46,6 +46,9 @@ struct Hello {
   std::optional<std::uint64_t> aboutIncarnation;
   std::string fingerprint;  // "fp": the sender's DTLS certificate fingerprint
   std::string signature;    // "sig": Ed25519 over helloSigningInput, base64
+  // "compress" holds "zstd": the sender reads compressed channel messages, and only then may
+  // the receiver send it any.
+  bool readsZstd = false;
 };
 
 // One IFMessage on a lane, with the lane's link sequence and a cumulative ack riding along.

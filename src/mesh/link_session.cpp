@@ -27,7 +27,7 @@ void Session::open(Connection connection) {
 void Session::close() {
   open_ = false;
   connection_ = {};
-  authenticated_ = refused_ = false;
+  authenticated_ = refused_ = peerReadsZstd_ = false;
   // What the batch held is still in the queue as sent: resent after the next hello.
   batch_.clear();
   batchBytes_ = 0;
@@ -54,7 +54,7 @@ std::vector<Event> Session::takeEvents() {
 }
 
 void Session::emit(std::string text, bool urgent) {
-  if (compress_ && text.size() > compressThreshold_) {
+  if (compress_ && peerReadsZstd_ && text.size() > compressThreshold_) {
     if (auto z = compressFrame(text, compressLevel_)) {
       event<Compressed>(text.size(), z->size());
       outputBytes_ += z->size();
@@ -114,6 +114,7 @@ void Session::sendHello() {
   h.aboutIncarnation = peerIncarnation_;
   h.fingerprint = connection_.localFingerprint;
   h.signature = connection_.helloSignature;
+  h.readsZstd = true;
   emit(encode(h), true);
 }
 
@@ -277,6 +278,7 @@ void Session::onHello(Clock::time_point now, const Hello& hello) {
     authenticated_ = true;
     event<Authenticated>();
   }
+  peerReadsZstd_ = hello.readsZstd;
   if (hello.incarnation != 0) {
     // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
     // anything from that process is delivered: a different one is a restart.

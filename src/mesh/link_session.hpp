@@ -121,7 +121,8 @@ class Session {
   // Everything held, for reporting undeliverable.
   std::vector<IFMessage> takeAll();
 
-  // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW).
+  // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW; only
+  // toward a peer whose hello on this connection says it reads zstd).
   void setBatchDelay(std::chrono::milliseconds delay) { batchDelay_ = delay; }
   void setCompression(bool enabled, std::size_t threshold, int level);
 
@@ -181,6 +182,7 @@ class Session {
   std::size_t batchBytes_ = 0;
   std::optional<Clock::time_point> batchDue_;
   bool compress_ = false;
+  bool peerReadsZstd_ = false;  // the peer's hello on this connection announced it
   std::size_t compressThreshold_ = 0;
   int compressLevel_ = 3;
 

@@ -177,3 +177,24 @@ test('a hello that fails verification refuses the connection', async () => {
   assert.deepEqual(a.events.filter((e) => e.type === 'auth_failed').map((e) => e.reason), ['bad_signature']);
   assert.equal(a.delivered.length, 0);
 });
+
+test('the hello announces zstd only when the session has a decoder', () => {
+  const hello = (decompress) => {
+    const s = new LinkSession({
+      ownId: 'alice',
+      peerId: 'bob',
+      incarnation: 5,
+      verifyHello: () => null,
+      deliver: () => true,
+      decompress,
+    });
+    s.open({ localFingerprint: 'AA:01', remoteFingerprint: 'BB:02', helloSignature: 'c2ln' });
+    const out = s.takeOutput();
+    assert.equal(out.length, 1);
+    return out[0].data;
+  };
+  assert.ok(!hello(undefined).includes('"compress"'), hello(undefined));
+  assert.ok(hello(() => new Uint8Array()).includes('"compress":["zstd"]'));
+  const decoded = codec.decodeText(hello(() => new Uint8Array()));
+  assert.equal(decoded[0].readsZstd, true);
+});

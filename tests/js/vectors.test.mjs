@@ -61,7 +61,8 @@ test('vector 2: hello signing input and signature; verification and its refusals
   assert.equal(await verifyHello(hello, id.publicKey, 'agent-a', 'agent-c', FP), 'bad_signature');
   assert.equal(await verifyHello({ ...hello, inc: 1 }, id.publicKey, 'agent-a', 'agent-b', FP), 'bad_signature');
   // Our own encoder writes a hello that decodes to the same fields.
-  const ours = codec.encodeHello({ lanes: [0, 3, 17, 0], inc: 1234567890123, peer: 987654321, fp: FP, sig });
+  assert.equal(hello.readsZstd, true);
+  const ours = codec.encodeHello({ lanes: [0, 3, 17, 0], inc: 1234567890123, peer: 987654321, fp: FP, sig, readsZstd: true });
   assert.equal(ours, frame);
 });
 

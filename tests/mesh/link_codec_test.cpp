@@ -46,6 +46,7 @@ TEST(LinkCodec, HelloRoundTrips) {
   h.aboutIncarnation = 42;
   h.fingerprint = "AB:CD";
   h.signature = "c2ln";
+  h.readsZstd = true;
   auto text = encode(h);
   const auto& back = only<Hello>(decode(text));
   EXPECT_EQ(back.version, kProtocolVersion);
@@ -54,6 +55,8 @@ TEST(LinkCodec, HelloRoundTrips) {
   EXPECT_EQ(back.aboutIncarnation, 42u);
   EXPECT_EQ(back.fingerprint, "AB:CD");
   EXPECT_EQ(back.signature, "c2ln");
+  EXPECT_TRUE(back.readsZstd);
+  EXPECT_NE(text.find(R"("compress":["zstd"])"), std::string::npos);
   // "recv" repeats the Normal lane for readers of the lane-less form.
   EXPECT_NE(text.find("\"recv\":3"), std::string::npos);
 }
@@ -66,6 +69,10 @@ TEST(LinkCodec, MinimalHelloDefaults) {
   EXPECT_EQ(h.incarnation, 0u);
   EXPECT_FALSE(h.aboutIncarnation);
   EXPECT_TRUE(h.signature.empty());
+  EXPECT_FALSE(h.readsZstd);
+  // Formats other than zstd are not for us; zstd among them is.
+  EXPECT_FALSE(only<Hello>(decode(R"({"t":"hello","recv":0,"compress":["br"]})")).readsZstd);
+  EXPECT_TRUE(only<Hello>(decode(R"({"t":"hello","recv":0,"compress":["br","zstd"]})")).readsZstd);
   EXPECT_EQ(only<Hello>(decode(R"({"t":"hello","recv":0,"v":2})")).version, 2u);
 }
 
@@ -136,6 +143,8 @@ TEST(LinkCodec, HostileFramesAreMalformed) {
                            R"({"t":"hello","recv":1,"lanes":[1,2,3,"4"]})",
                            R"({"t":"hello","recv":1,"inc":"x"})",
                            R"({"t":"hello","recv":1,"v":"1"})",
+                           R"({"t":"hello","recv":1,"compress":"zstd"})",
+                           R"({"t":"hello","recv":1,"compress":[1]})",
                            R"({"t":"ack"})",
                            R"({"t":"ack","seq":1,"l":4})",
                            R"({"t":"ack","seq":1.5})",

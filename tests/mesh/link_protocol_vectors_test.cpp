@@ -39,7 +39,7 @@ constexpr const char* kHelloInput =
 constexpr const char* kHelloSignature =
     "IJKiRdPUJnwoFbm3JxjGnoHdn8a0zCi7yZgaS2n1rbxprjhellU5EchWLj3DG8Wcua3flR8NjlLsflo8USHLDQ==";
 constexpr const char* kHelloFrame =
-    R"({"fp":"00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F","inc":1234567890123,"lanes":[0,3,17,0],"peer":987654321,"recv":17,"sig":"IJKiRdPUJnwoFbm3JxjGnoHdn8a0zCi7yZgaS2n1rbxprjhellU5EchWLj3DG8Wcua3flR8NjlLsflo8USHLDQ==","t":"hello","v":1})";
+    R"({"compress":["zstd"],"fp":"00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F","inc":1234567890123,"lanes":[0,3,17,0],"peer":987654321,"recv":17,"sig":"IJKiRdPUJnwoFbm3JxjGnoHdn8a0zCi7yZgaS2n1rbxprjhellU5EchWLj3DG8Wcua3flR8NjlLsflo8USHLDQ==","t":"hello","v":1})";
 
 // Vector 3: the IFMessage signature.
 constexpr const char* kMessageInput =
@@ -131,6 +131,9 @@ TEST(LinkProtocolVectors, HelloSignature) {
   EXPECT_EQ(hello.incarnation, 1234567890123u);
   EXPECT_EQ(hello.aboutIncarnation, 987654321u);
   EXPECT_EQ(hello.delivered, (detail::link::LaneCounts{0, 3, 17, 0}));
+  EXPECT_TRUE(hello.readsZstd);
+  // Encoding the decoded hello gives the same bytes (keys in order, as section 1 has them).
+  EXPECT_EQ(detail::link::encode(hello), kHelloFrame);
   // Encoding the decoded hello gives a frame that decodes to the same values.
   auto again = decodeOnly<detail::link::Hello>(detail::link::encode(hello));
   EXPECT_EQ(again.delivered, hello.delivered);

@@ -308,6 +308,7 @@ struct RawLinkPeer::Core : std::enable_shared_from_this<Core> {
       h.aboutIncarnation = peerIncarnation;
     }
     h.incarnation = incarnation;
+    h.readsZstd = true;  // frames() opens compressed channel messages
     h.fingerprint =
         config.helloFingerprint.empty() ? pc->localFingerprint() : config.helloFingerprint;
     h.signature =

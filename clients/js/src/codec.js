@@ -347,6 +347,7 @@ export function encodeHello(h) {
     sig: h.sig,
   };
   if (h.peer !== undefined) o.peer = h.peer;
+  if (h.readsZstd) o.compress = ['zstd'];
   return canonicalJson(o); // keys in byte order, as the C++ agent writes them
 }
 
@@ -397,6 +398,12 @@ function decodeHello(f) {
   if ('peer' in f) {
     if (!isUnsigned(f.peer)) return malformed('malformed hello: bad peer');
     h.peer = f.peer;
+  }
+  h.readsZstd = false;
+  if ('compress' in f) {
+    if (!Array.isArray(f.compress) || !f.compress.every((c) => typeof c === 'string'))
+      return malformed('malformed hello: bad compress');
+    h.readsZstd = f.compress.includes('zstd');
   }
   h.fp = typeof f.fp === 'string' ? f.fp : undefined;
   h.sig = typeof f.sig === 'string' ? f.sig : undefined;

@@ -260,6 +260,8 @@ export class LinkSession {
         peer: this.peerIncarnation,
         fp: this.connection.localFingerprint,
         sig: this.connection.helloSignature,
+        // Only with a decoder may the peer send us compressed channel messages.
+        readsZstd: typeof this.config.decompress === 'function',
       }),
     );
   }
