@@ -188,21 +188,25 @@ export class Agent extends Emitter {
     return this.options.topology.hub;
   }
 
+  // Witnesses a message refused on its way in (ifmessage_rejected, the C++ agent's fields). True:
+  // the link acknowledges it, so it is not resent.
+  #rejected(peerId, message, hops, reason) {
+    this._witness('ifmessage_rejected', peerId, {
+      reason,
+      message_id: message.id,
+      source: message.source,
+      sequence_num: message.sequence_num,
+      priority: message.priority,
+      hops,
+    });
+    return true;
+  }
+
   // docs/link-protocol.md section 8: a message for another agent goes on with one more hop,
   // unchanged (its signature included); the destination checks it. False holds it back
   // (unacknowledged) while the next hop's queue is full.
   #forward(fromPeer, message, hops) {
-    const reject = (reason) => {
-      this._witness('ifmessage_rejected', fromPeer, {
-        reason,
-        message_id: message.id,
-        source: message.source,
-        sequence_num: message.sequence_num,
-        priority: message.priority,
-        hops,
-      });
-      return true;
-    };
+    const reject = (reason) => this.#rejected(fromPeer, message, hops, reason);
     if (hops >= 16) return reject('hop limit reached');
     const known = this.directory.has(message.destination) || this.links.has(message.destination);
     const next = known ? this.#nextHop(message.destination) : null;
@@ -301,17 +305,7 @@ export class Agent extends Emitter {
   // The destination's checks (docs/link-protocol.md section 5), then the application. True
   // when the link may acknowledge the message (also for a rejected one).
   async _deliver(peerId, message, hops) {
-    const reject = (reason) => {
-      this._witness('ifmessage_rejected', peerId, {
-        reason,
-        message_id: message.id,
-        source: message.source,
-        sequence_num: message.sequence_num,
-        priority: message.priority,
-        hops,
-      });
-      return true;
-    };
+    const reject = (reason) => this.#rejected(peerId, message, hops, reason);
     if (message.destination !== this.id) return this.#forward(peerId, message, hops);
     const signed = typeof message.signature === 'string';
     const required = this.options.requireSignatures || hops > 0;
