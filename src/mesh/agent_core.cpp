@@ -19,16 +19,14 @@ AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
       identity_(makeIdentity(config_.identity)),
       loop_(rtc::Runtime::instance().nextLoop()),
-      routes_(config_.topology, config_.agentId, config_.partialMeshK, config_.hubId),
       rng_(std::random_device{}()),
+      incarnation_(randomWireId(rng_)),
+      router_(*this, config_),
       bandwidth_(config_.bandwidth),
-      keys_(config_.identity.maxClockSkew),
-      holds_(kUnknownDestinationGrace),
-      replayGuard_(config_.identity.maxClockSkew) {
+      keys_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
     throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
-  incarnation_ = randomWireId(rng_);
   linkSettings_.healing = config_.healing;
   linkSettings_.turnAvailable = !config_.turnServers.empty();
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;
@@ -162,18 +160,6 @@ void AgentCore::sampleBandwidth() {
   onQualityChange(before, after);
 }
 
-std::chrono::milliseconds AgentCore::batchDelay() const {
-  return bandwidth_.batchDelay();
-}
-
-void AgentCore::batchSent(std::size_t messages) {
-  bandwidth_.batchSent(messages);
-}
-
-void AgentCore::compressed(std::size_t before, std::size_t after) {
-  bandwidth_.compressed(before, after);
-}
-
 void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
   bandwidth_.dropped();
   witness("ifmessage_dropped", peerId,
@@ -186,7 +172,7 @@ void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
 }
 
 void AgentCore::spaceFreed() {
-  resumeHeldForwards(false);
+  router_.resumeHeld(false);
   {
     std::lock_guard lock(spaceMutex_);
     ++spaceGeneration_;
@@ -204,14 +190,6 @@ bool AgentCore::waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time
   return spaceCv_.wait_until(lock, deadline, [&] { return spaceGeneration_ != seen; });
 }
 
-QualityMode AgentCore::qualityMode() {
-  return bandwidth_.mode();
-}
-
-BandwidthStats AgentCore::bandwidthStats() {
-  return bandwidth_.stats();
-}
-
 void AgentCore::shutdown() {
   loop_.invoke([this] {
     shutdown_ = true;
@@ -227,17 +205,16 @@ void AgentCore::shutdown() {
 }
 
 void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
-  directory_ = {agents.begin(), agents.end()};
-  directory_.erase(config_.agentId);
+  router_.setDirectory(agents);
   for (const auto& id : agents) keys_.joined(id);
-  routes_.directoryChanged();
   formTopology();
-  resumeHeldForwards(true);
+  router_.resumeHeld(true);
 }
 
 void AgentCore::formTopology() {
   if (config_.topology == Topology::Manual) return;
-  std::vector<std::string> all(directory_.begin(), directory_.end());
+  const auto& directory = router_.directory();
+  std::vector<std::string> all(directory.begin(), directory.end());
   all.push_back(config_.agentId);
   auto wanted =
       mesh::neighbours(config_.topology, config_.agentId, all, config_.partialMeshK, config_.hubId);
@@ -253,7 +230,7 @@ void AgentCore::formTopology() {
     auto l = link(*it, false);
     // A peer missing from the directory is not a reason: after a signaling restart the directory
     // refills one registration at a time, and healthy links must not be torn down meanwhile.
-    bool known = directory_.count(*it) > 0;
+    bool known = directory.count(*it) > 0;
     if (keep.count(*it) || !known || !l || l->unacknowledged() > 0) {
       ++it;
       continue;
@@ -307,7 +284,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   message.sequence = next + 1;
   message.signature.clear();
   if (config_.identity.messageSignatures == MessageSignatures::Always ||
-      nextHop(peerId) != peerId) {
+      router_.nextHop(peerId) != peerId) {
     try {
       signMessage(message, identity_);
     } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
@@ -315,7 +292,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
     }
   }
   try {
-    route(message, 0);  // throws before the sequence number is used
+    router_.route(message, 0);  // throws before the sequence number is used
   } catch (const Error& e) {
     if (e.code() != Errc::QueueFull) throw;
     if (mayWait && config_.bandwidth.queue.policy == QueuePolicy::Block) return std::nullopt;
@@ -326,113 +303,36 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   return message.sequence;
 }
 
-// A usable link to the destination itself is always the next hop; else the topology's route.
-std::string AgentCore::nextHop(const std::string& destination) {
-  if (auto l = link(destination, false);
-      l && l->state() != PeerState::Unreachable && l->state() != PeerState::Disconnected)
-    return destination;
-  return routes_.nextHop(destination, directory_);
+std::optional<PeerState> AgentCore::linkState(const std::string& peerId) const {
+  auto it = links.find(peerId);
+  if (it == links.end()) return std::nullopt;
+  return it->second->state();
 }
 
-bool AgentCore::route(const IFMessage& message, int hops) {
-  std::string hop = nextHop(message.destination);
+bool AgentCore::enqueue(const std::string& hop, const IFMessage& message, int hops) {
   auto l = link(hop, true);
-  if (l->state() == PeerState::Unreachable) {
-    undeliverable(message, "peer is unreachable");
-    return true;
-  }
   if (!l->enqueue(message, hops)) return false;
   if (l->state() == PeerState::Connecting) l->start();  // first message to this peer: link now
   return true;
 }
 
-bool AgentCore::receive(const IFMessage& message, int hops, const std::string& fromPeer) {
-  constexpr int kMaxHops = 16;
-  if (message.destination == config_.agentId) {
-    // Forgeries, tampering and replays stop here. End-to-end duplicates (a relay that crashed
-    // after forwarding and forwarded again) are indistinguishable from replays and count as one.
-    if (const char* reason = authenticate(message, hops)) {
-      witness("ifmessage_rejected", fromPeer,
-              {{"reason", reason},
-               {"message_id", message.id},
-               {"source", message.source},
-               {"sequence_num", message.sequence},
-               {"priority", toString(message.priority)},
-               {"hops", hops}});
-      return true;
-    }
-    if (witnessing())
-      witness("ifmessage_received", message.source,
-              {{"message_id", message.id},
-               {"sequence_num", message.sequence},
-               {"priority", toString(message.priority)},
-               {"hops", hops},
-               {"via", fromPeer}});
-    onMessage(message);
-    return true;
-  }
-  if (hops + 1 > kMaxHops) {
-    witness("ifmessage_rejected", fromPeer,
-            {{"reason", "hop limit reached"}, {"message_id", message.id}});
-    return true;
-  }
-  // A relay forwards only toward agents the directory knows (or it is already linked to): a peer
-  // must not make it open connections to any name it invents. A destination that joined an
-  // instant ago may reach the sender's directory first, so the message waits a grace period
-  // for ours before it is refused.
-  if (!directory_.count(message.destination) && !links.count(message.destination)) {
-    if (!holds_.refusesUnknown(fromPeer)) {
-      holdForward(fromPeer, "", message);
-      return false;
-    }
-    witness("ifmessage_rejected", fromPeer,
-            {{"reason", "unknown destination"}, {"message_id", message.id}});
-    return true;
-  }
-  holds_.destinationKnown(fromPeer);
-  try {
-    if (!route(message, hops + 1)) {
-      holdForward(fromPeer, nextHop(message.destination), message);
-      return false;
-    }
-  } catch (const Error& e) {
-    witness("message_undeliverable", message.destination,
-            {{"message_id", message.id}, {"reason", e.what()}});
-  }
-  return true;
+bool AgentCore::hasRoomToForward(const std::string& hop) const {
+  auto it = links.find(hop);
+  return it == links.end() || it->second->hasRoomToForward();
 }
 
-void AgentCore::holdForward(const std::string& upstream, const std::string& hop,
-                            const IFMessage& message) {
-  if (!holds_.hold(upstream, hop, std::chrono::steady_clock::now())) return;  // witnessed already
-  witness("forward_held", upstream,
-          {{"message_id", message.id},
-           {"destination", message.destination},
-           {"reason", hop.empty() ? "destination not in the directory yet"
-                                  : "queue toward " + hop + " is full"}});
-  armHoldsTimer();
+void AgentCore::resumeReceiving(const std::string& upstream) {
+  if (auto l = link(upstream, false)) l->resumeReceiving();
 }
 
-void AgentCore::resumeHeldForwards(bool directoryChanged) {
-  auto hasRoom = [this](const std::string& hop) {
-    auto l = link(hop, false);
-    return !l || l->hasRoomToForward();
-  };
-  for (const auto& upstream :
-       holds_.release(std::chrono::steady_clock::now(), directoryChanged, hasRoom))
-    if (auto l = link(upstream, false)) l->resumeReceiving();
-  armHoldsTimer();
-}
-
-void AgentCore::armHoldsTimer() {
-  auto due = holds_.nextDeadline();
+void AgentCore::wakeRouterAt(std::optional<std::chrono::steady_clock::time_point> due) {
   holdsTimer_.cancel();
   if (!due) return;
   auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
       *due - std::chrono::steady_clock::now());
   std::weak_ptr<AgentCore> weak = weak_from_this();
   holdsTimer_ = loop_.addTimer(std::max(delay, std::chrono::milliseconds(1)), [weak] {
-    if (auto self = weak.lock(); self && !self->shutdown_) self->resumeHeldForwards(false);
+    if (auto self = weak.lock(); self && !self->shutdown_) self->router_.resumeHeld(false);
     return false;
   });
 }
@@ -486,17 +386,15 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
 }
 
 void AgentCore::agentJoined(const std::string& agentId) {
-  directory_.insert(agentId);
+  router_.joined(agentId);
   keys_.joined(agentId);
-  routes_.directoryChanged();
   formTopology();
-  resumeHeldForwards(true);
+  router_.resumeHeld(true);
   forgetDeparted(std::chrono::steady_clock::now());
 }
 
 void AgentCore::agentLeft(const std::string& agentId) {
-  directory_.erase(agentId);
-  routes_.directoryChanged();
+  router_.left(agentId);
   auto now = std::chrono::steady_clock::now();
   keys_.left(agentId, now);
   forgetDeparted(now);
@@ -513,23 +411,6 @@ void AgentCore::forgetDeparted(std::chrono::steady_clock::time_point now) {
 void AgentCore::learnKey(const std::string& agentId, const std::string& key) {
   if (!keys_.learn(agentId, key))
     witness("peer_key_rejected", agentId, {{"reason", "not a base64 Ed25519 public key"}});
-}
-
-const PublicKey* AgentCore::peerKey(const std::string& agentId) const {
-  return keys_.key(agentId);
-}
-
-const char* AgentCore::authenticate(const IFMessage& message, int hops) {
-  // hops == 0: the link already checked that the source is the authenticated peer it came from.
-  bool required = hops > 0 || config_.identity.messageSignatures == MessageSignatures::Always;
-  if (required || !message.signature.empty()) {
-    const PublicKey* key = peerKey(message.source);
-    if (!key) return "unknown_source_key";
-    if (message.signature.empty()) return "missing_signature";
-    if (!verifyMessage(message, *key)) return "bad_signature";
-  }
-  // Only after the signature: a forgery must not move the replay state.
-  return replayGuard_.admit(message, std::chrono::system_clock::now());
 }
 
 void AgentCore::peerStateChanged(const std::string& peerId, PeerState state) {
