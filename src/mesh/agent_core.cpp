@@ -22,6 +22,7 @@ AgentCore::AgentCore(AgentConfig config)
       rng_(std::random_device{}()),
       incarnation_(randomWireId(rng_)),
       router_(*this, config_),
+      stamper_(config_, identity_, incarnation_),
       bandwidth_(config_.bandwidth),
       keys_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
@@ -262,35 +263,7 @@ void AgentCore::disconnect(const std::string& peerId) {
 std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
                                              bool mayWait) {
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
-  message.source = config_.agentId;
-  message.destination = peerId;
-  if (message.id.empty()) message.id = newMessageId();
-  if (message.timestamp.empty()) {
-    message.timestamp = isoTimestampNow();
-  } else {
-    // The receiver would reject it (stale_timestamp) after we had accepted it: refuse it now.
-    auto ts = parseIsoTimestampMs(message.timestamp);
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    if (!ts || *ts < now - config_.identity.maxClockSkew.count() ||
-        *ts > now + config_.identity.maxClockSkew.count())
-      throw Error(Errc::InvalidArgument,
-                  "timestamp '" + message.timestamp +
-                      "' is not an ISO 8601 UTC time within identity.maxClockSkew of now");
-  }
-  message.incarnation = incarnation_;
-  std::uint64_t& next = nextSequence_[{peerId, static_cast<int>(message.priority)}];
-  message.sequence = next + 1;
-  message.signature.clear();
-  if (config_.identity.messageSignatures == MessageSignatures::Always ||
-      router_.nextHop(peerId) != peerId) {
-    try {
-      signMessage(message, identity_);
-    } catch (const nlohmann::json::exception& e) {  // e.g. a payload string that is not UTF-8
-      throw Error(Errc::InvalidArgument, std::string("payload cannot be serialized: ") + e.what());
-    }
-  }
+  stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
   try {
     router_.route(message, 0);  // throws before the sequence number is used
   } catch (const Error& e) {
@@ -299,7 +272,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
     bandwidth_.rejected();
     throw;
   }
-  next = message.sequence;
+  stamper_.sent(message);
   return message.sequence;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The state behind ifmesh::Agent: its links, and the parts that each do one job for it
-// (MessageRouter, AgentBandwidth, KeyDirectory). Everything runs on the agent's
+// (MessageRouter, MessageStamper, AgentBandwidth, KeyDirectory). Everything runs on the agent's
 // I/O loop: signaling callbacks and public calls are posted there, so links need no locks (see
 // src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's thread),
 // Registration, the send-space wait and the bandwidth stats (any thread).
@@ -21,6 +21,7 @@
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/message_router.hpp"
+#include "mesh/message_stamper.hpp"
 #include "mesh/peer_link.hpp"
 #include "mesh/registration.hpp"
 #include "rtc/callback_slot.hpp"
@@ -127,6 +128,7 @@ class AgentCore final : public LinkHost,
   std::uint64_t incarnation_;
   std::unique_ptr<signaling::Client> signaling_;
   MessageRouter router_;
+  MessageStamper stamper_;
   std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
   bool shutdown_ = false;
   std::size_t attemptsInFlight_ = 0;
@@ -136,9 +138,6 @@ class AgentCore final : public LinkHost,
   KeyDirectory keys_;                     // announced keys, latest per agent id
   std::set<std::string> keylessRefused_;  // ids whose link was refused (witnessed once)
   rtc::IoLoop::Timer holdsTimer_;         // when the router's earliest held forward is due
-  // End to end, per (destination, priority lane).
-  using LaneKey = std::pair<std::string, int>;
-  std::map<LaneKey, std::uint64_t> nextSequence_;
   std::mutex spaceMutex_;
   std::condition_variable spaceCv_;
   std::uint64_t spaceGeneration_ = 0;  // guarded by spaceMutex_
