@@ -21,6 +21,7 @@ AgentCore::AgentCore(AgentConfig config)
       loop_(rtc::Runtime::instance().nextLoop()),
       rng_(std::random_device{}()),
       incarnation_(randomWireId(rng_)),
+      signaling_(loop_),
       router_(*this, config_),
       stamper_(config_, identity_, incarnation_),
       bandwidth_(config_.bandwidth),
@@ -79,48 +80,9 @@ RtcConfiguration AgentCore::rtcConfig(bool relay) const {
 }
 
 void AgentCore::start() {
-  signaling::ClientConfig sc;
-  sc.url = config_.signalingUrl;
-  sc.agentId = config_.agentId;
-  sc.token = config_.authToken;
-  sc.tlsCaFile = config_.signalingCaFile;
-  sc.publicKey = identity_.publicKey();
-  signaling_ = std::make_unique<signaling::Client>(sc);
   std::weak_ptr<AgentCore> weak = weak_from_this();
-  // Runs on the signaling client's thread, possibly while this agent is being destroyed: it
-  // touches only the loop (which outlives every agent) and the weak pointer.
-  auto onLoop = [weak, &loop = loop_](auto fn) {
-    loop.post([weak, fn] {
-      if (auto self = weak.lock(); self && !self->shutdown_) fn(*self);
-    });
-  };
-  // Keys arrive before the directory entries that use them, on the same ordered path.
-  signaling_->onPublicKey([onLoop](const std::string& id, const std::string& key) {
-    onLoop([id, key](AgentCore& self) { self.learnKey(id, key); });
-  });
-  signaling_->onRegistered([onLoop](const std::vector<std::string>& agents) {
-    onLoop([agents](AgentCore& self) {
-      self.registration.registered();
-      self.handleDirectory(agents);
-    });
-  });
-  signaling_->onAgentJoined(
-      [onLoop](const std::string& id) { onLoop([id](AgentCore& self) { self.agentJoined(id); }); });
-  signaling_->onAgentLeft(
-      [onLoop](const std::string& id) { onLoop([id](AgentCore& self) { self.agentLeft(id); }); });
-  signaling_->onRelay(
-      [onLoop](const std::string& from, const std::string& type, const nlohmann::json& msg) {
-        onLoop([from, type, msg](AgentCore& self) { self.handleRelay(from, type, msg); });
-      });
-  signaling_->onError([onLoop](const std::string& code, const std::string& message) {
-    onLoop([code, message](AgentCore& self) {
-      self.registration.error(code, message);
-      self.onSignalingError(code, message);
-    });
-  });
-  signaling_->onDisconnected(
-      [onLoop] { onLoop([](AgentCore& self) { self.registration.disconnected(); }); });
-  signaling_->connect();
+  // A weak pointer: signaling callbacks may still be under way while this agent is destroyed.
+  signaling_.start(config_, identity_.publicKey(), weak);
   // The monitor always samples (stats stay meaningful); only mode changes need `enabled`.
   loop_.invoke([this, weak] {
     bandwidthTimer_ = loop_.addTimer(config_.bandwidth.checkInterval, [weak] {
@@ -201,11 +163,11 @@ void AgentCore::shutdown() {
     }
     links.clear();
   });
-  if (signaling_) signaling_->close();
-  signaling_.reset();
+  signaling_.close();
 }
 
-void AgentCore::handleDirectory(const std::vector<std::string>& agents) {
+void AgentCore::registered(const std::vector<std::string>& agents) {
+  registration.registered();
   router_.setDirectory(agents);
   for (const auto& id : agents) keys_.joined(id);
   formTopology();
@@ -311,40 +273,38 @@ void AgentCore::wakeRouterAt(std::optional<std::chrono::steady_clock::time_point
 }
 
 void AgentCore::signal(const std::string& to, const std::string& type, nlohmann::json body) {
-  if (signaling_) signaling_->send(to, type, std::move(body));
+  signaling_.send(to, type, std::move(body));
 }
 
-void AgentCore::handleRelay(const std::string& from, const std::string& type,
-                            const nlohmann::json& msg) {
-  auto sidOf = [&]() -> std::uint64_t {
-    auto it = msg.find("sid");
-    return it != msg.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
-  };
-  auto text = [&](const nlohmann::json& j, const char* key) -> std::string {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+void AgentCore::peerSignal(const std::string& from, const PeerSignal& signal) {
   // A peer must announce its key before it can link (its hello is verified against it), so an
   // offer or a connect request from a keyless id is refused before anything is allocated for it.
-  const bool wouldCreateLink = type == "offer" || type == "connect-request";
-  if (wouldCreateLink && !links.count(from) && !peerKey(from)) return refuseKeyless(from, type);
-  if (type == "offer" && msg.contains("offer") && msg["offer"].is_object()) {
-    link(from, true)->handleOffer(sidOf(), text(msg["offer"], "sdp"));
-  } else if (type == "answer" && msg.contains("answer") && msg["answer"].is_object()) {
-    if (auto l = link(from, false)) l->handleAnswer(sidOf(), text(msg["answer"], "sdp"));
-  } else if (type == "ice-candidate" && msg.contains("candidate") && msg["candidate"].is_object()) {
-    if (auto l = link(from, false))
-      l->handleCandidate(sidOf(), text(msg["candidate"], "candidate"),
-                         text(msg["candidate"], "sdpMid"));
-  } else if (type == "connect-request") {
-    auto l = link(from, true);
-    if (l->isOfferer()) l->handleConnectRequest();
-  } else if (type == "bye") {
-    if (auto l = link(from, false)) l->handleBye();
+  if (signal.createsLink() && !links.count(from) && !peerKey(from))
+    return refuseKeyless(from, signal.type());
+  if (!signal.wellFormed) return;
+  auto l = link(from, signal.createsLink());
+  if (!l) return;
+  switch (signal.kind) {
+    case PeerSignal::Kind::Offer:
+      return l->handleOffer(signal.sid, signal.sdp);
+    case PeerSignal::Kind::Answer:
+      return l->handleAnswer(signal.sid, signal.sdp);
+    case PeerSignal::Kind::Candidate:
+      return l->handleCandidate(signal.sid, signal.candidate, signal.mid);
+    case PeerSignal::Kind::ConnectRequest:
+      if (l->isOfferer()) l->handleConnectRequest();
+      return;
+    case PeerSignal::Kind::Bye:
+      return l->handleBye();
   }
 }
 
-void AgentCore::refuseKeyless(const std::string& from, const std::string& type) {
+void AgentCore::signalingError(const std::string& code, const std::string& message) {
+  registration.error(code, message);
+  onSignalingError(code, message);
+}
+
+void AgentCore::refuseKeyless(const std::string& from, const char* type) {
   // Witnessed once per id (a bounded set), so a flood of offers cannot flood the audit log.
   if (keylessRefused_.size() >= 1024) keylessRefused_.clear();
   if (keylessRefused_.insert(from).second)
@@ -381,7 +341,7 @@ void AgentCore::forgetDeparted(std::chrono::steady_clock::time_point now) {
   for (const auto& id : keys_.forgetDeparted(now, linked)) keylessRefused_.erase(id);
 }
 
-void AgentCore::learnKey(const std::string& agentId, const std::string& key) {
+void AgentCore::keyAnnounced(const std::string& agentId, const std::string& key) {
   if (!keys_.learn(agentId, key))
     witness("peer_key_rejected", agentId, {{"reason", "not a base64 Ed25519 public key"}});
 }

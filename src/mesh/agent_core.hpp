@@ -1,9 +1,9 @@
 #pragma once
 // The state behind ifmesh::Agent: its links, and the parts that each do one job for it
-// (MessageRouter, MessageStamper, AgentBandwidth, KeyDirectory). Everything runs on the agent's
-// I/O loop: signaling callbacks and public calls are posted there, so links need no locks (see
-// src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's thread),
-// Registration, the send-space wait and the bandwidth stats (any thread).
+// (AgentSignaling, MessageRouter, MessageStamper, AgentBandwidth, KeyDirectory). Everything runs
+// on the agent's I/O loop: signaling events and public calls are posted there, so links need no
+// locks (see src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's
+// thread), Registration, the send-space wait and the bandwidth stats (any thread).
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -16,8 +16,8 @@
 #include "ifmesh/agent.hpp"
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/identity.hpp"
-#include "ifmesh/signaling.hpp"
 #include "mesh/agent_bandwidth.hpp"
+#include "mesh/agent_signaling.hpp"
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/message_router.hpp"
@@ -31,6 +31,7 @@ namespace ifmesh::detail {
 
 class AgentCore final : public LinkHost,
                         public RouterHost,
+                        public SignalingEvents,
                         public std::enable_shared_from_this<AgentCore> {
  public:
   explicit AgentCore(AgentConfig config);
@@ -100,6 +101,16 @@ class AgentCore final : public LinkHost,
   std::map<std::string, std::shared_ptr<PeerLink>> links;  // loop thread
 
  private:
+  // SignalingEvents: what the signaling server reports, on the loop thread.
+  bool listening() const override { return !shutdown_; }
+  void keyAnnounced(const std::string& agentId, const std::string& key) override;
+  void registered(const std::vector<std::string>& directory) override;
+  void agentJoined(const std::string& agentId) override;
+  void agentLeft(const std::string& agentId) override;
+  void peerSignal(const std::string& from, const PeerSignal& signal) override;
+  void signalingError(const std::string& code, const std::string& message) override;
+  void signalingDisconnected() override { registration.disconnected(); }
+
   // RouterHost: the links and outcomes the router works with.
   std::optional<PeerState> linkState(const std::string& peerId) const override;
   bool enqueue(const std::string& hop, const IFMessage& message, int hops) override;
@@ -109,15 +120,10 @@ class AgentCore final : public LinkHost,
   void wakeRouterAt(std::optional<std::chrono::steady_clock::time_point> due) override;
 
   void startWaitingAttempts();
-  void handleRelay(const std::string& from, const std::string& type, const nlohmann::json& msg);
-  void handleDirectory(const std::vector<std::string>& agents);
-  void learnKey(const std::string& agentId, const std::string& key);
-  void agentJoined(const std::string& agentId);
-  void agentLeft(const std::string& agentId);
   // Forgets the keys of agents that left more than identity.maxClockSkew ago and did not come
   // back (their messages are stale by then) and are not linked to us.
   void forgetDeparted(std::chrono::steady_clock::time_point now);
-  void refuseKeyless(const std::string& from, const std::string& type);
+  void refuseKeyless(const std::string& from, const char* type);
   void formTopology();
 
   AgentConfig config_;
@@ -126,7 +132,7 @@ class AgentCore final : public LinkHost,
   rtc::IoLoop& loop_;
   std::mt19937 rng_;
   std::uint64_t incarnation_;
-  std::unique_ptr<signaling::Client> signaling_;
+  AgentSignaling signaling_;
   MessageRouter router_;
   MessageStamper stamper_;
   std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
