@@ -1,0 +1,87 @@
+"""IFMessage as Python sees it, and how payloads map to the message's JSON payload."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any, Union
+
+#: What ``send`` takes as a payload: JSON-able values, or bytes.
+Payload = Union[dict, list, str, int, float, bool, None, bytes, bytearray, memoryview]
+
+#: A bytes payload travels as this one-key JSON object (standard base64, padded), so agents in
+#: any language read it as plain JSON.
+BYTES_KEY = "$bytes"
+
+
+class Priority(enum.IntEnum):
+    """Delivery lanes: Control and High overtake queued Normal and Low messages. Delivery is
+    exactly once and in order per (source, destination, priority)."""
+
+    CONTROL = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+
+
+def priority_value(priority: "Priority | int | str") -> int:
+    if isinstance(priority, str):
+        try:
+            return int(Priority[priority.upper()])
+        except KeyError:
+            raise ValueError(
+                f"priority {priority!r}: expected control, high, normal or low"
+            ) from None
+    value = int(priority)
+    if not 0 <= value <= 3:
+        raise ValueError(f"priority {priority!r}: expected 0 (control) to 3 (low)")
+    return value
+
+
+def encode_payload(payload: Payload) -> str:
+    """The payload as compact JSON text; bytes become ``{"$bytes": base64}``."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        payload = {BYTES_KEY: base64.b64encode(bytes(payload)).decode("ascii")}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def decode_payload(text: bytes) -> Any:
+    value = json.loads(text)
+    if isinstance(value, dict) and len(value) == 1 and BYTES_KEY in value:
+        encoded = value[BYTES_KEY]
+        if isinstance(encoded, str):
+            try:
+                return base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                pass  # not ours: hand the JSON over as it is
+    return value
+
+
+@dataclass(frozen=True)
+class Message:
+    """A delivered IFMessage (schema version 2.1)."""
+
+    id: str
+    source: str
+    destination: str
+    timestamp: str
+    sequence: int
+    priority: Priority
+    trace_id: str
+    level: int
+    payload: Any  # dict / list / scalar, or bytes (see BYTES_KEY)
+
+
+@dataclass(frozen=True)
+class WitnessEvent:
+    """One audit event (docs: the witness trail), as the C++ agent records it."""
+
+    event: str
+    agent_id: str
+    peer_id: str
+    trace_id: str
+    timestamp: str
+    metadata: dict

@@ -1,0 +1,224 @@
+// ifmesh._ifmesh: the native half of the Python package. The Python half (ifmesh/_agent.py)
+// gives it the asyncio API; this module only moves data and never blocks with the GIL held.
+#include <pybind11/chrono.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "agent_config.hpp"
+#include "ifmesh/error.hpp"
+#include "ifmesh/identity.hpp"
+#include "ifmesh/witness.hpp"
+#include "native_agent.hpp"
+
+namespace py = pybind11;
+using namespace ifmesh;
+using namespace ifmesh::python;
+
+namespace {
+
+// Errc by the name the Python exception classes carry (ifmesh/errors.py).
+const char* errcName(int code) {
+  switch (static_cast<Errc>(code)) {
+    case Errc::InvalidArgument:
+      return "InvalidArgument";
+    case Errc::InvalidState:
+      return "InvalidState";
+    case Errc::MalformedSdp:
+      return "MalformedSdp";
+    case Errc::MalformedCandidate:
+      return "MalformedCandidate";
+    case Errc::MalformedDcep:
+      return "MalformedDcep";
+    case Errc::MessageTooLarge:
+      return "MessageTooLarge";
+    case Errc::ChannelClosed:
+      return "ChannelClosed";
+    case Errc::TooManyChannels:
+      return "TooManyChannels";
+    case Errc::QueueFull:
+      return "QueueFull";
+    case Errc::MalformedFrame:
+      return "MalformedFrame";
+    case Errc::Io:
+      return "Io";
+    case Errc::Tls:
+      return "Tls";
+    case Errc::Internal:
+      return "Internal";
+  }
+  return code == -1 ? "Undeliverable" : "Internal";
+}
+
+py::tuple eventTuple(Event& e) {
+  switch (e.kind) {
+    case Event::Kind::Message: {
+      const IFMessage& m = e.message;
+      return py::make_tuple("message", m.id, m.source, m.destination, m.timestamp, m.sequence,
+                            static_cast<int>(m.priority), m.traceId, m.level, py::bytes(e.text));
+    }
+    case Event::Kind::Accepted:
+      return py::make_tuple("accepted", e.token, e.sequence);
+    case Event::Kind::Acknowledged:
+      return py::make_tuple("acked", e.token, e.sequence);
+    case Event::Kind::Failed:
+      return py::make_tuple("failed", e.token, errcName(e.code), e.text);
+    case Event::Kind::PeerState:
+      return py::make_tuple("peer", e.peer, e.text);
+    case Event::Kind::QualityChanged:
+      return py::make_tuple("quality", e.text, e.peer);
+    case Event::Kind::Witness: {
+      const WitnessEvent& w = e.witness;
+      return py::make_tuple("witness", w.event, w.agentId, w.peerId, w.traceId, w.timestamp,
+                            w.metadata.dump());
+    }
+    case Event::Kind::SignalingError:
+      return py::make_tuple("signaling_error", e.peer, e.text);
+  }
+  return py::make_tuple("unknown");
+}
+
+py::dict statsDict(const BandwidthStats& s) {
+  py::dict d;
+  d["mode"] = toString(s.mode);
+  d["ms_in_mode"] = py::dict(py::arg("HIGH") = s.msInMode[0], py::arg("MEDIUM") = s.msInMode[1],
+                             py::arg("LOW") = s.msInMode[2]);
+  d["transitions"] = s.transitions;
+  d["max_buffered"] = s.maxBuffered;
+  d["avg_buffered"] = s.avgBuffered;
+  d["peak_buffered"] = s.peakBuffered;
+  d["channel_count"] = s.channelCount;
+  d["samples"] = s.samples;
+  d["batches_sent"] = s.batchesSent;
+  d["messages_batched"] = s.messagesBatched;
+  d["compressed_frames"] = s.compressedFrames;
+  d["bytes_before_compression"] = s.bytesBeforeCompression;
+  d["bytes_after_compression"] = s.bytesAfterCompression;
+  d["queued_messages"] = s.queuedMessages;
+  d["queued_bytes"] = s.queuedBytes;
+  d["peak_queued_messages"] = s.peakQueuedMessages;
+  d["dropped_messages"] = s.droppedMessages;
+  d["rejected_messages"] = s.rejectedMessages;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_ifmesh, m) {
+  m.doc() = "Native core of the ifmesh package (use the ifmesh package, not this module).";
+
+  static py::exception<Error> nativeError(m, "NativeError");
+  // Raised as NativeError(errc_name, message); ifmesh.errors turns it into its own class.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      py::object args = py::make_tuple(errcName(static_cast<int>(e.code())), e.what());
+      PyErr_SetObject(nativeError.ptr(), args.ptr());
+    }
+  });
+
+  py::class_<NativeAgent>(m, "NativeAgent")
+      .def(py::init([](const py::dict& options) {
+             AgentConfig config = agentConfigFrom(options);
+             std::string journal;
+             if (options.contains("journal_file") && !options["journal_file"].is_none())
+               journal = options["journal_file"].cast<std::string>();
+             py::gil_scoped_release release;
+             return std::make_unique<NativeAgent>(std::move(config), journal);
+           }),
+           py::arg("options"))
+      .def_property_readonly("id", &NativeAgent::id)
+      .def("fileno", &NativeAgent::fileno)
+      .def(
+          "start",
+          [](NativeAgent& a, double timeoutSeconds) {
+            RegistrationResult r;
+            {
+              py::gil_scoped_release release;
+              r = a.start(std::chrono::milliseconds(static_cast<long long>(timeoutSeconds * 1000)));
+            }
+            return py::make_tuple(r.registered, r.code, r.message);
+          },
+          py::arg("timeout"))
+      .def(
+          "send",
+          [](NativeAgent& a, std::uint64_t token, std::string to, std::string payloadJson,
+             int priority, std::string traceId, bool droppable, bool waitForAck) {
+            if (priority < 0 || priority >= kMessagePriorities)
+              throw Error(Errc::InvalidArgument, "priority must be 0 (control) to 3 (low)");
+            SendRequest r{token,     std::move(to),      std::move(payloadJson),
+                          priority,  std::move(traceId), droppable,
+                          waitForAck};
+            a.send(std::move(r));
+          },
+          py::arg("token"), py::arg("to"), py::arg("payload_json"), py::arg("priority"),
+          py::arg("trace_id"), py::arg("droppable"), py::arg("wait_for_ack"))
+      .def("take_events",
+           [](NativeAgent& a) {
+             std::vector<Event> events;
+             {
+               py::gil_scoped_release release;
+               events = a.takeEvents();
+             }
+             py::list out(events.size());
+             for (std::size_t i = 0; i < events.size(); ++i) out[i] = eventTuple(events[i]);
+             return out;
+           })
+      .def("set_witness_events", &NativeAgent::setWitnessEvents)
+      .def("peers", &NativeAgent::peers, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "peer_state",
+          [](NativeAgent& a, const std::string& peer) -> py::object {
+            std::optional<PeerState> s;
+            {
+              py::gil_scoped_release release;
+              s = a.peerState(peer);
+            }
+            if (!s) return py::none();
+            return py::str(toString(*s));
+          },
+          py::arg("peer"))
+      .def("unacknowledged", &NativeAgent::unacknowledged, py::arg("peer"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("quality_mode",
+           [](NativeAgent& a) {
+             QualityMode q;
+             {
+               py::gil_scoped_release release;
+               q = a.qualityMode();
+             }
+             return std::string(toString(q));
+           })
+      .def("stats",
+           [](NativeAgent& a) {
+             BandwidthStats s;
+             {
+               py::gil_scoped_release release;
+               s = a.stats();
+             }
+             return statsDict(s);
+           })
+      .def("is_registered", &NativeAgent::isRegistered, py::call_guard<py::gil_scoped_release>())
+      .def("connect", &NativeAgent::connect, py::call_guard<py::gil_scoped_release>())
+      .def("disconnect", &NativeAgent::disconnect, py::call_guard<py::gil_scoped_release>())
+      .def("drop_connection", &NativeAgent::dropConnection,
+           py::call_guard<py::gil_scoped_release>())
+      .def("close", &NativeAgent::close, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("closed", &NativeAgent::closed);
+
+  m.def("verify_witness_file", [](const std::string& path) {
+    VerifyResult r;
+    {
+      py::gil_scoped_release release;
+      r = verifyWitnessFile(path);
+    }
+    py::dict d;
+    d["ok"] = r.ok;
+    d["records"] = r.records;
+    d["head_hash"] = r.headHash;
+    d["first_bad_line"] = r.firstBadLine ? py::cast(*r.firstBadLine) : py::none();
+    d["reason"] = r.reason;
+    return d;
+  });
+  m.def("new_message_id", &newMessageId);
+}

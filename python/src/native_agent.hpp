@@ -1,0 +1,83 @@
+#pragma once
+// The C++ Agent as the Python package drives it. Nothing here takes the GIL: the agent's threads
+// queue events and signal an eventfd that the asyncio loop watches (loop.add_reader), and sends
+// are queued and handed to the agent's I/O thread in batches, so a Python caller never waits for
+// that thread and that thread never waits for Python.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "event_queue.hpp"
+#include "ifmesh/agent.hpp"
+
+namespace ifmesh::python {
+
+struct SendRequest {
+  std::uint64_t token = 0;
+  std::string to;
+  std::string payloadJson;
+  int priority = static_cast<int>(MessagePriority::Normal);
+  std::string traceId;
+  bool droppable = false;
+  bool waitForAck = true;
+};
+
+class NativeAgent {
+ public:
+  // Throws ifmesh::Error for a configuration the agent refuses, Error(Io) for a journal that
+  // cannot be opened. With a journal, every delivered message is appended to it (one JSON line,
+  // flushed) before the agent acknowledges it: the agent hands messages to Python after the
+  // acknowledgement may have left, so only the journal holds everything acknowledged when the
+  // process is killed.
+  explicit NativeAgent(AgentConfig config, const std::string& journalFile = "");
+  ~NativeAgent();
+  NativeAgent(const NativeAgent&) = delete;
+  NativeAgent& operator=(const NativeAgent&) = delete;
+
+  // Readable whenever events are waiting (an eventfd; valid until close()).
+  int fileno() const { return eventFd_; }
+  RegistrationResult start(std::chrono::milliseconds timeout);
+  // Queues the send; its outcome arrives as an Accepted, Acknowledged or Failed event.
+  void send(SendRequest request);
+  std::vector<Event> takeEvents();
+  void setWitnessEvents(bool on) { witnessEvents_->store(on); }
+
+  const std::string& id() const { return id_; }
+  std::vector<std::string> peers() const;
+  std::optional<PeerState> peerState(const std::string& peer) const;
+  std::size_t unacknowledged(const std::string& peer) const;
+  QualityMode qualityMode() const;
+  BandwidthStats stats() const;
+  bool isRegistered() const;
+  void connect(const std::string& peer);
+  void disconnect(const std::string& peer);
+  void dropConnection(const std::string& peer);
+  // Stops the agent (it says bye to its peers) and its threads; idempotent.
+  void close();
+  bool closed() const { return !agent_; }
+
+ private:
+  struct Shared;
+  Agent& agent() const;
+  void pollAcknowledgements();
+
+  std::string id_;
+  int eventFd_ = -1;
+  std::shared_ptr<std::atomic<bool>> witnessEvents_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<Agent> agent_;
+  std::mutex pollMutex_;
+  std::condition_variable pollWake_;
+  bool pollStop_ = false;
+  std::thread poller_;
+};
+
+}  // namespace ifmesh::python

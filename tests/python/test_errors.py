@@ -1,0 +1,92 @@
+"""C++ errors surface as ifmesh.Error subclasses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import ifmesh
+from conftest import LOOPBACK, cli_path, unique
+
+
+async def start(name: str, url: str, **kw) -> ifmesh.Agent:
+    return await ifmesh.Agent.start(id=name, signaling_url=url, local_addresses=LOOPBACK, **kw)
+
+
+async def test_queue_full_and_oversize_raise(signal_url):
+    a = await start(unique("a"), signal_url,
+                    bandwidth={"queue_max_messages": 8, "queue_policy": "fail"})
+    b = await start(unique("b"), signal_url)
+    async with a, b:
+        await a.send(b.id, {"warm": True}, ack=False)
+        await b.recv(10)
+        futures = [a.send_nowait(b.id, {"i": i}, ack=False) for i in range(100)]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        full = [r for r in results if isinstance(r, ifmesh.QueueFull)]
+        ok = [r for r in results if isinstance(r, int)]
+        assert full and ok, results[:10]
+        assert len(full) + len(ok) == 100
+        assert all(isinstance(r, ifmesh.Error) and r.code == "QueueFull" for r in full)
+        assert a.stats()["rejected_messages"] >= len(full)
+        received = [(await b.recv(10)).payload["i"] for _ in ok]
+        assert received == sorted(received) and len(received) == len(ok)
+        # b's next message carries the acknowledgement that frees a's queue.
+        await b.send(a.id, "ack please", ack=False)
+        await a.recv(10)
+        for _ in range(500):
+            if a.unacknowledged(b.id) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert a.unacknowledged(b.id) == 0
+
+        with pytest.raises(ifmesh.MessageTooLarge):
+            await a.send(b.id, {"blob": "x" * (300 * 1024)})
+        with pytest.raises(ifmesh.InvalidArgument):
+            await a.send(a.id, {"to": "self"})
+        with pytest.raises(ifmesh.InvalidArgument):
+            await a.send(b.id, {"not json": object()})
+        with pytest.raises(ValueError):
+            await a.send(b.id, {}, priority="urgent")
+        # The agent goes on after every refusal.
+        assert await a.send(b.id, {"after": 1}, ack=False) > 0
+        assert (await b.recv(10)).payload == {"after": 1}
+
+
+async def test_registration_refusals(spawn, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-for-the-test\n")
+    server = spawn([cli_path(), "signal", "--port", "0", "--secret-file", str(secret)])
+    url = server.wait_for_line(r"(ws://127\.0\.0\.1:\d+)").group(1)
+    with pytest.raises(ifmesh.Unauthorized) as e:
+        await start(unique("a"), url)
+    assert isinstance(e.value, ifmesh.RegistrationError) and isinstance(e.value, ifmesh.Error)
+
+
+async def test_duplicate_id_and_unreachable(signal_url):
+    name = unique("dup")
+    async with await start(name, signal_url):
+        with pytest.raises(ifmesh.DuplicateId):
+            await start(name, signal_url)
+    with pytest.raises(ifmesh.Unreachable):
+        await start(unique("x"), "ws://127.0.0.1:9", register_timeout=5)
+
+
+async def test_closed_agent_refuses_calls(signal_url):
+    a = await start(unique("a"), signal_url)
+    await a.close()
+    await a.close()
+    with pytest.raises(ifmesh.Closed):
+        await a.send("anyone", {})
+    with pytest.raises(ifmesh.Closed):
+        a.peers()
+    with pytest.raises(ifmesh.Closed):
+        await a.recv(1)
+
+
+async def test_bad_options():
+    with pytest.raises(ifmesh.InvalidArgument):
+        await ifmesh.Agent.start(id="a", signaling_url="ws://127.0.0.1:9", topology="ring")
+    with pytest.raises(ifmesh.InvalidArgument):
+        await ifmesh.Agent.start(id="a", signaling_url="ws://127.0.0.1:9",
+                                 bandwidth={"queue_policy": "maybe"})
