@@ -11,6 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev libhiredis-dev libjemalloc-dev
   coturn iproute2
+  python3-dev python3-pybind11 pybind11-dev python3-pytest python3-pytest-asyncio
+  python3-venv python3-setuptools python3-wheel
 )
 
 source "$(dirname "$0")/apt-packages.sh"

@@ -60,11 +60,23 @@ async def test_exactly_once_across_killed_and_restarted_python_agent(
                                         local_addresses=LOOPBACK) as sender:
         futures: list[asyncio.Future] = []
 
+        outstanding = 0
+
+        def settled(_: asyncio.Future) -> None:
+            nonlocal outstanding
+            outstanding -= 1
+
         async def stream() -> None:
+            # At most 200 messages unacknowledged: the stream goes on only as fast as the
+            # receiver takes it, so the kill lands in its middle.
+            nonlocal outstanding
             for i in range(total):
-                futures.append(sender.send_nowait(receiver, {"i": i}))
-                if i % 25 == 24:
+                while outstanding >= 200:
                     await asyncio.sleep(0.005)
+                outstanding += 1
+                fut = sender.send_nowait(receiver, {"i": i})
+                fut.add_done_callback(settled)
+                futures.append(fut)
 
         streaming = asyncio.ensure_future(stream())
         assert await wait_until(lambda: len(journal(old)) >= 300, 20), "nothing reached the receiver"

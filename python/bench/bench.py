@@ -1,0 +1,158 @@
+"""Python agent benchmark on loopback: echo round trip (p50/p99) and 1 KiB messages per second,
+agent to agent in one process and across two processes, beside the C++ figures of the same run
+(`ifmesh bench --scenario p2p --scenario mesh5`).
+
+    PYTHONPATH=build/python python3 python/bench/bench.py --cli build/ifmesh
+
+Starts its own `ifmesh signal` on a free loopback port and stops everything it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import ifmesh
+
+LOOPBACK = ["127.0.0.1"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))]
+
+
+async def rtt(a: ifmesh.Agent, peer: str, samples: int) -> dict:
+    for _ in range(200):  # warm-up
+        await a.send(peer, {"p": 0}, ack=False)
+        await a.recv(10)
+    times = []
+    for i in range(samples):
+        t = time.perf_counter()
+        await a.send(peer, {"p": i}, ack=False)
+        await a.recv(10)
+        times.append((time.perf_counter() - t) * 1e6)
+    return {"rtt_p50_us": round(percentile(times, 50), 1),
+            "rtt_p99_us": round(percentile(times, 99), 1),
+            "rtt_mean_us": round(statistics.fmean(times), 1)}
+
+
+async def throughput(a: ifmesh.Agent, peer: str, count: int, window: int = 2000) -> dict:
+    """1 KiB payloads, at most `window` unacknowledged; the clock stops at the last ack."""
+    blob = "x" * 1024
+    outstanding = 0
+    done = asyncio.Event()
+    finished = 0
+
+    def settled(f: asyncio.Future) -> None:
+        nonlocal outstanding, finished
+        outstanding -= 1
+        finished += 1
+        f.exception()
+        if finished == count:
+            done.set()
+
+    t = time.perf_counter()
+    for i in range(count):
+        while outstanding >= window:
+            await asyncio.sleep(0)
+            if outstanding >= window:
+                await asyncio.sleep(0.0005)
+        outstanding += 1
+        a.send_nowait(peer, {"b": blob}).add_done_callback(settled)
+    await done.wait()
+    dt = time.perf_counter() - t
+    return {"msgs_per_s": round(count / dt), "mbit_per_s": round(count * 1024 * 8 / dt / 1e6, 1)}
+
+
+def spawn_agent(name: str, url: str, echo: bool, signatures: str) -> subprocess.Popen:
+    code = (
+        "import asyncio, ifmesh, sys\n"
+        "async def main():\n"
+        f"    a = await ifmesh.Agent.start(id={name!r}, signaling_url={url!r},"
+        f" local_addresses=['127.0.0.1'], message_signatures={signatures!r})\n"
+        f"    if {echo}:\n"
+        "        a.on_message(lambda m: a.send_nowait(m.source, m.payload, ack=False))\n"
+        "    else:\n"
+        "        a.on_message(lambda m: None)\n"
+        "    print('registered', flush=True)\n"
+        "    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)\n"
+        "    await a.close()\n"
+        "asyncio.run(main())\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if "registered" not in line:
+        raise RuntimeError(f"agent {name} did not start: {line!r}")
+    return p
+
+
+async def run(args: argparse.Namespace) -> dict:
+    server = subprocess.Popen([args.cli, "signal", "--port", "0"], stdout=subprocess.PIPE,
+                              text=True)
+    results: dict = {"signatures": args.signatures}
+    try:
+        url = re.search(r"(ws://\S+)", server.stdout.readline()).group(1)
+        opts = dict(signaling_url=url, local_addresses=LOOPBACK,
+                    message_signatures=args.signatures,
+                    bandwidth={"queue_max_messages": 100000, "queue_max_bytes": 1 << 30})
+        a = await ifmesh.Agent.start(id="bench-a", **opts)
+        b = await ifmesh.Agent.start(id="bench-b", **opts)
+        echo = True
+        b.on_message(lambda m: echo and b.send_nowait(m.source, m.payload, ack=False))
+        results["one_process"] = await rtt(a, "bench-b", args.samples)
+        echo = False
+        results["one_process"].update(await throughput(a, "bench-b", args.count))
+        await b.close()
+
+        for name, is_echo in (("bench-echo", True), ("bench-sink", False)):
+            proc = spawn_agent(name, url, is_echo, args.signatures)
+            try:
+                await a.send(name, {"hello": 1}, ack=False)
+                if is_echo:
+                    await a.recv(10)
+                    results["two_processes"] = await rtt(a, name, args.samples)
+                else:
+                    results["two_processes"].update(await throughput(a, name, args.count))
+            finally:
+                proc.stdin.close()
+                proc.wait(20)
+        await a.close()
+    finally:
+        server.terminate()
+        server.wait()
+
+    if args.cpp:
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "cpp.json")
+            subprocess.run([args.cli, "bench", "--scenario", "p2p", "--scenario", "mesh5",
+                            "--samples", str(args.samples), "--json", out],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(out) as f:
+                results["cpp"] = json.load(f)
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--cli", default="build/ifmesh", help="the C++ ifmesh command")
+    p.add_argument("--samples", type=int, default=2000, help="echo round trips")
+    p.add_argument("--count", type=int, default=20000, help="1 KiB messages for msgs/s")
+    p.add_argument("--signatures", default="relayed", choices=["relayed", "always"],
+                   help="message_signatures of the agents (the C++ bench signs relayed only)")
+    p.add_argument("--no-cpp", dest="cpp", action="store_false",
+                   help="skip the C++ figures")
+    args = p.parse_args()
+    print(json.dumps(asyncio.run(run(args)), indent=1))
+
+
+if __name__ == "__main__":
+    main()
