@@ -95,6 +95,15 @@ def spawn_agent(name: str, url: str, echo: bool, signatures: str) -> subprocess.
     return p
 
 
+def without_samples(value):
+    """The C++ report without its raw sample lists."""
+    if isinstance(value, dict):
+        return {k: without_samples(v) for k, v in value.items() if not k.endswith("samples_us")}
+    if isinstance(value, list):
+        return [without_samples(v) for v in value]
+    return value
+
+
 async def run(args: argparse.Namespace) -> dict:
     server = subprocess.Popen([args.cli, "signal", "--port", "0"], stdout=subprocess.PIPE,
                               text=True)
@@ -137,7 +146,7 @@ async def run(args: argparse.Namespace) -> dict:
                             "--samples", str(args.samples), "--json", out],
                            check=True, stdout=subprocess.DEVNULL)
             with open(out) as f:
-                results["cpp"] = json.load(f)
+                results["cpp"] = without_samples(json.load(f))
     return results
 
 

@@ -1,0 +1,54 @@
+"""Payload encoding and error mapping, without a network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ifmesh
+from ifmesh import errors
+from ifmesh._message import decode_payload, encode_payload, priority_value
+
+
+def test_bytes_round_trip_and_plain_json():
+    text = encode_payload(b"\x00\x01\xfe")
+    assert json.loads(text) == {"$bytes": "AAH+"}
+    assert decode_payload(text.encode()) == b"\x00\x01\xfe"
+    assert decode_payload(encode_payload({"a": [1, None, "é"]}).encode()) == {"a": [1, None, "é"]}
+    # Only the exact one-key form with valid base64 is bytes; anything else stays JSON.
+    assert decode_payload(b'{"$bytes": "not base64!"}') == {"$bytes": "not base64!"}
+    assert decode_payload(b'{"$bytes": "AA==", "x": 1}') == {"$bytes": "AA==", "x": 1}
+    with pytest.raises(ValueError):
+        encode_payload({"nan": float("nan")})
+
+
+def test_priorities():
+    assert priority_value("HIGH") == 1 == priority_value(ifmesh.Priority.HIGH)
+    assert priority_value("low") == 3
+    for bad in ("urgent", 7, -1):
+        with pytest.raises(ValueError):
+            priority_value(bad)
+
+
+def test_errc_names_map_to_classes():
+    assert isinstance(errors.from_code("QueueFull", "x"), ifmesh.QueueFull)
+    assert isinstance(errors.from_code("MessageTooLarge", "x"), ifmesh.MessageTooLarge)
+    assert isinstance(errors.from_code("Undeliverable", "x"), ifmesh.Undeliverable)
+    assert isinstance(errors.from_code("no such code", "x"), errors.Internal)
+    refused = errors.registration_error("unauthorized", "bad token")
+    assert isinstance(refused, ifmesh.Unauthorized) and refused.code == "unauthorized"
+    other = errors.registration_error("server_full", "")
+    assert type(other) is ifmesh.RegistrationError and other.code == "server_full"
+    assert issubclass(ifmesh.InvalidArgument, ValueError)
+
+
+def test_bad_native_options_raise_invalid_argument():
+    from ifmesh import _ifmesh
+
+    with pytest.raises(_ifmesh.NativeError) as e:
+        _ifmesh.NativeAgent({"id": "a"})
+    assert isinstance(errors.from_native(e.value), ifmesh.InvalidArgument)
+    with pytest.raises(_ifmesh.NativeError):
+        _ifmesh.NativeAgent({"id": "a", "signaling_url": "ws://127.0.0.1:9",
+                             "bandwidth": {"queue_max_messages": "many"}})
