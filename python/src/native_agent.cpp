@@ -37,6 +37,7 @@ struct NativeAgent::Shared {
   struct Pending {
     std::uint64_t token;
     std::uint64_t sequence;
+    std::string messageId;
     bool settled = false;  // reported undeliverable
   };
   struct PeerPending {
@@ -71,11 +72,12 @@ struct NativeAgent::Shared {
     auto& p = it->second;
     std::size_t waiting = agent->unacknowledged(peer);
     while (p.live > waiting && !p.queue.empty()) {
-      Pending front = p.queue.front();
+      Pending front = std::move(p.queue.front());
       p.queue.pop_front();
       pendingCount.fetch_sub(1);
       if (front.settled) continue;
       --p.live;
+      byMessageId.erase(front.messageId);
       Event e(Event::Kind::Acknowledged);
       e.token = front.token;
       e.sequence = front.sequence;
@@ -133,7 +135,7 @@ struct NativeAgent::Shared {
         continue;
       }
       auto& p = pending[r.to];
-      p.queue.push_back({r.token, sequence});
+      p.queue.push_back({r.token, sequence, id});
       ++p.live;
       pendingCount.fetch_add(1);
       byMessageId.emplace(std::move(id), std::make_pair(r.to, r.token));
