@@ -312,6 +312,8 @@ class Agent:
                 fut = self._pending.pop(event[1], None)
                 if fut is not None and not fut.done():
                     fut.set_result(event[2])
+            elif kind == "failed" and event[1] == 0:
+                log.warning("agent %s: message not delivered to %s", self.id, event[3])
             elif kind == "failed":
                 fut = self._pending.pop(event[1], None)
                 if fut is not None and not fut.done():

@@ -145,7 +145,12 @@ struct NativeAgent::Shared {
   // I/O thread: a message we sent will not be delivered.
   void undeliverable(const IFMessage& m, const std::string& reason) {
     auto found = byMessageId.find(m.id);
-    if (found == byMessageId.end()) return;  // not ours, or already acknowledged
+    if (found == byMessageId.end()) {
+      // A send that did not wait for its acknowledgement (token 0: Python only logs it), or a
+      // message forwarded for another agent.
+      if (m.source == agent->id()) fail(0, kUndeliverable, m.destination + ": " + reason);
+      return;
+    }
     auto [peer, token] = found->second;
     byMessageId.erase(found);
     auto it = pending.find(peer);

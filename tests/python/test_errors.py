@@ -90,3 +90,25 @@ async def test_bad_options():
     with pytest.raises(ifmesh.InvalidArgument):
         await ifmesh.Agent.start(id="a", signaling_url="ws://127.0.0.1:9",
                                  bandwidth={"queue_policy": "maybe"})
+
+
+async def test_dropped_messages_fail_with_undeliverable(signal_url, caplog):
+    a = await start(unique("a"), signal_url,
+                    bandwidth={"queue_max_messages": 4, "queue_policy": "drop_oldest"})
+    b = await start(unique("b"), signal_url)
+    async with a, b:
+        # Queued while the link still connects; each newer message pushes the oldest out.
+        waiting = [a.send_nowait(b.id, {"i": i}, droppable=True) for i in range(10)]
+        quiet = [a.send_nowait(b.id, {"q": i}, droppable=True, ack=False) for i in range(10)]
+        results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 15)
+        assert all(isinstance(r, ifmesh.Undeliverable) for r in results), results
+        assert all("queue full" in str(r) for r in results)
+        await asyncio.gather(*quiet)  # accepted: they resolve without waiting
+        got = [(await b.recv(10)).payload for _ in range(4)]
+        assert got == [{"q": i} for i in range(6, 10)]
+        for _ in range(200):  # the adapter's counters are sampled
+            if a.stats()["dropped_messages"] == 16:
+                break
+            await asyncio.sleep(0.01)
+        assert a.stats()["dropped_messages"] == 16
+        assert caplog.text.count("message not delivered to " + b.id) == 6
