@@ -41,8 +41,7 @@ void PeerLink::setState(PeerState next) {
 void PeerLink::start() {
   intentional_ = false;
   if (state_ == PeerState::Connected) return;
-  // Starting again would tear down an attempt in flight: every directory change during a mesh's
-  // formation used to restart every pending offer.
+  // Restarting would tear down an attempt in flight at each directory change of a forming mesh.
   if (attemptTimer_.active() || healing_.retryScheduled() || waitingForAttemptSlot_) return;
   attempt();
 }
@@ -120,8 +119,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   intentional_ = false;
-  // An offer while connected: the peer started over (it restarted, or lost the connection we
-  // still hold), so ours is down from now, and its downtime counts from here.
+  // The peer started over (restarted, or lost what we still hold): ours is down from now.
   if (state_ == PeerState::Connected) onTransportDown("peer offered a new connection");
   createConnection(false, sid);  // the offerer's session id names this connection
   try {
@@ -254,14 +252,6 @@ void PeerLink::healed(const std::optional<std::string>& givenUp) {
 
 bool PeerLink::enqueue(const IFMessage& message, int hops) {
   return delivery_.enqueue(message, hops);
-}
-
-void PeerLink::resumeReceiving() {
-  delivery_.resumeReceiving();
-}
-
-void PeerLink::pump() {
-  delivery_.pump();
 }
 
 void PeerLink::openDelivery() {

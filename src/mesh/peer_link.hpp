@@ -64,11 +64,11 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool hasRoomToForward() const { return delivery_.hasRoomToForward(); }
   // A frame of this peer was held back because the next hop's queue was full; the hop has room
   // again: ask the peer to resend what we have not delivered (a hello).
-  void resumeReceiving();
+  void resumeReceiving() { delivery_.resumeReceiving(); }
   void failAll(const std::string& reason);
   // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
   // holds less than its budget (channel_budget.hpp), at most the high-water mark.
-  void pump();
+  void pump() { delivery_.pump(); }
 
  private:
   void offer();
