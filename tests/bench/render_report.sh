@@ -16,6 +16,7 @@ fi
 cli=$(realpath "$1")
 out=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/loopback_netns.sh"
 interop="$here/../interop"
 
 fail() {
@@ -35,16 +36,12 @@ fi
 ns="ifm-report-$$"
 cleanup() {
   local rc=$?
-  if ip netns list | grep -qw "$ns"; then
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-    ip netns delete "$ns" || true
-  fi
+  loopback_netns_down "$ns"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+loopback_netns_up "$ns"
 
 mkdir -p "$out"
 rm -f "$out"/bench-report.{html,json,png}

@@ -15,6 +15,7 @@ fi
 cli=$(realpath "$1")
 peer=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/loopback_netns.sh"
 chromium=${CHROMIUM:-/usr/bin/chromium}
 peer_id=cpp-peer
 small_id=cpp-peer-small
@@ -47,10 +48,7 @@ cleanup() {
     kill "${pids[i]}" 2>/dev/null || true
   done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if ip netns list | grep -qw "$ns"; then
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-    ip netns delete "$ns" || true
-  fi
+  loopback_netns_down "$ns"
   if ((rc != 0)) || [ "${IFMESH_INTEROP_KEEP_LOGS:-0}" = 1 ]; then
     for log in "$work"/*.log; do
       [ -f "$log" ] || continue
@@ -67,8 +65,7 @@ trap 'exit 130' INT TERM
 # An array, not a function: `"${in_ns[@]}" cmd &` forks once and ip execs cmd, so $! is cmd's PID.
 in_ns=(ip netns exec "$ns")
 
-ip netns add "$ns"
-"${in_ns[@]}" ip link set lo up
+loopback_netns_up "$ns"
 
 # Waits until a log file has a line matching a pattern (or the process died, or 15 s passed).
 wait_line() {

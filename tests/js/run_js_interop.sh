@@ -16,6 +16,7 @@ fi
 cli=$(realpath "$1")
 shift
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/loopback_netns.sh"
 pkg=$(cd "$here/../../clients/js" && pwd)
 tests=("$@")
 ((${#tests[@]})) || tests=("$here/interop.test.mjs")
@@ -49,19 +50,14 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  # Anything still inside our namespace (a child the tests could not stop) is ours: the
-  # namespace is private to this run.
-  if ip netns list | grep -qw "$ns"; then
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    ip netns delete "$ns" || true
-  fi
+  # Anything still inside (a child the tests could not stop) goes with the namespace.
+  loopback_netns_down "$ns"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+loopback_netns_up "$ns"
 
 echo "js_interop: namespace $ns, ifmesh $cli"
 # Its own deadline, below ctest's, so a hang still ends through the trap above.
