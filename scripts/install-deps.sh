@@ -9,7 +9,7 @@ PACKAGES=(
   libnice-dev libglib2.0-dev libssl-dev dpkg-dev patch
   libboost-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libzstd-dev libhiredis-dev libjemalloc-dev
+  libzstd-dev libsqlite3-dev libhiredis-dev libjemalloc-dev
   coturn iproute2
   python3-dev python3-pybind11 pybind11-dev python3-pytest python3-pytest-asyncio
   python3-venv python3-setuptools python3-wheel
