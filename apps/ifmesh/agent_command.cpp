@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
+#include "message_record.hpp"
 #include "secret_source.hpp"
 #include "usage.hpp"
 
@@ -24,11 +25,12 @@ volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
   std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, tokenFile, caFile,
-                  recordFile, keyFile;
+                  recordFile, keyFile, stateDir;
   std::vector<std::string> stun, localAddresses;
   LogOptions log;
   bool echo = false;
   bool verbose = false;
+  bool noStateSync = false;
 };
 
 void addCommon(CLI::App* cmd, AgentArgs& a) {
@@ -47,7 +49,14 @@ void addCommon(CLI::App* cmd, AgentArgs& a) {
   cmd->add_option("--local-address", a.localAddresses, "Gather ICE candidates only on these");
   cmd->add_option("--witness", a.witnessFile, "Append audit events to this JSON-lines file");
   cmd->add_option("--key-file", a.keyFile,
-                  "Ed25519 identity key (PEM), created when missing; default: a fresh key per run");
+                  "Ed25519 identity key (PEM), created when missing; default: a fresh key per run "
+                  "(with --state-dir: DIR/identity.pem)");
+  cmd->add_option("--state-dir", a.stateDir,
+                  "Keep delivery state here (created when missing): a restarted agent resumes "
+                  "without losing or repeating a message (docs/durability.md)");
+  cmd->add_flag("--no-state-sync", a.noStateSync,
+                "With --state-dir: no fsync per commit (survives a killed process, not a power "
+                "loss)");
 }
 
 // The topology named by --connect: "", all, k=N (N >= 1) or hub=ID.
@@ -84,6 +93,8 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   c.signalingCaFile = a.caFile;
   c.localAddresses = a.localAddresses;
   c.identity.keyFile = a.keyFile;
+  c.state.directory = a.stateDir;
+  c.state.syncToDisk = !a.noStateSync;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
   if (!a.witnessFile.empty() || log) c.witness = std::make_shared<Witness>();
   if (!a.witnessFile.empty()) c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
@@ -127,14 +138,10 @@ void registerOrThrow(Agent& agent, const std::string& url) {
 }
 
 int runAgent(const AgentArgs& a) {
-  // One JSON line per received message, flushed before the callback returns (and so before the
-  // message is acknowledged): a process killed at any moment leaves a record of all it took.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> record(nullptr, &std::fclose);
-  if (!a.recordFile.empty()) {
-    record.reset(std::fopen(a.recordFile.c_str(), "a"));
-    if (!record)
-      throw std::runtime_error(flagError("--record", a.recordFile, "cannot be opened for append"));
-  }
+  // A process killed at any moment leaves a record of all it took (message_record.hpp).
+  std::unique_ptr<MessageRecord> record;
+  if (!a.recordFile.empty())
+    record = std::make_unique<MessageRecord>(a.recordFile, !a.stateDir.empty());
   CliLog log(a.log);
   Agent agent(configFrom(a, &log));
   agent.onPeerState([&](const std::string& peer, PeerState s) {
@@ -143,10 +150,13 @@ int runAgent(const AgentArgs& a) {
   });
   agent.onMessage([&](const IFMessage& m) {
     if (record) {
-      std::string line =
-          nlohmann::json{{"source", m.source}, {"seq", m.sequence}, {"id", m.id}}.dump() + "\n";
-      std::fputs(line.c_str(), record.get());
-      std::fflush(record.get());
+      if (!record->write(m)) {  // recorded before this process started
+        log.write(LogLevel::Info, "already_recorded",
+                  "message from " + m.source + " seq=" + std::to_string(m.sequence) +
+                      " was recorded before: skipped",
+                  {{"source", m.source}, {"seq", m.sequence}, {"id", m.id}});
+        return;
+      }
     } else {
       // One short line per message: payloads can be large, and stdout may be a pipe nobody
       // drains.
@@ -228,6 +238,58 @@ int runSend(const AgentArgs& a, const std::string& to, const std::string& payloa
                            " within " + std::to_string(timeoutMs) + " ms");
 }
 
+// Sends messages numbered n = 1..count (payload {"n": n} over --payload) and waits until every
+// one is acknowledged. With a state directory a run that was killed resumes: the messages it
+// accepted are sent by the agent from its outbox, and this run goes on after the last of them.
+int runSendCount(AgentArgs a, const std::string& to, const std::string& payload, int timeoutMs,
+                 std::uint64_t count) {
+  nlohmann::json base = nlohmann::json::parse(payload, nullptr, false);
+  if (!base.is_object())
+    throw UsageError(flagError("--payload", payload, "must be a JSON object with --count"));
+  checkAgentId("--to", to);
+  if (to == a.id) throw UsageError(flagError("--to", to, "is this agent's own --id"));
+  AgentConfig c = configFrom(a);
+  c.bandwidth.queue.policy = QueuePolicy::Block;  // a full queue waits for acknowledgements
+  Agent agent(std::move(c));
+  std::mutex mutex;
+  std::optional<std::string> undeliverable;
+  agent.onUndeliverable([&](const IFMessage&, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    undeliverable = reason;
+  });
+  registerOrThrow(agent, a.signal);
+  SignalingErrors errors(agent);
+  auto start = std::chrono::steady_clock::now();
+  const std::uint64_t first = agent.lastSequence(to, MessagePriority::Normal) + 1;
+  std::optional<std::shared_future<void>> lastDurable;
+  for (std::uint64_t n = first; n <= count; ++n) {
+    IFMessage m;
+    m.payload = base;
+    m.payload["n"] = n;
+    lastDurable = agent.sendAsync(to, std::move(m)).durable;
+  }
+  if (lastDurable) lastDurable->get();  // commits are in order: all of them are durable
+  auto deadline = start + std::chrono::milliseconds(timeoutMs);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = errors.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
+    {
+      std::lock_guard lock(mutex);
+      if (undeliverable) throw std::runtime_error("not delivered to " + to + ": " + *undeliverable);
+    }
+    if (agent.unacknowledged(to) == 0) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      std::cout << "delivered " << count << " to " << to << " (" << (first - 1)
+                << " accepted by an earlier run) in " << ms << " ms" << std::endl;
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  throw std::runtime_error("no acknowledgement from " + to + " within " +
+                           std::to_string(timeoutMs) + " ms");
+}
+
 }  // namespace
 
 void addAgentCommands(CLI::App& app, int& exitCode) {
@@ -239,8 +301,9 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   agent->add_flag("--echo", args->echo, "Answer every message with an echo");
   agent->add_flag("--verbose", args->verbose, "Print every message in full");
   agent->add_option("--record", args->recordFile,
-                    "Append {source, seq, id} of every received message to this JSON-lines file "
-                    "(flushed per line) instead of printing it");
+                    "Append {source, seq, id, priority, incarnation} of every received message to "
+                    "this JSON-lines file (flushed per line) instead of printing it; with "
+                    "--state-dir, exactly once across restarts");
   agent->footer(
       "Example:\n  ifmesh agent --id bob --signal ws://127.0.0.1:8443 --connect all --echo\n"
       "Prints 'agent ID registered', then a line per peer state change and per message.");
@@ -252,6 +315,7 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
   auto payload = std::make_shared<std::string>("{}");
   auto timeout = std::make_shared<int>(10000);
   auto expectReply = std::make_shared<bool>(false);
+  auto count = std::make_shared<std::uint64_t>(0);
   CLI::App* send = app.add_subcommand(
       "send", "Send one IFMessage and wait until it is delivered (or, --expect-reply, answered)");
   addCommon(send, *sendArgs);
@@ -261,15 +325,22 @@ void addAgentCommands(CLI::App& app, int& exitCode) {
       ->check(CLI::Range(1, 3600000));
   send->add_flag("--expect-reply", *expectReply,
                  "Wait for a message back from --to and print it (for an --echo agent)");
+  send->add_option("--count", *count,
+                   "Send N messages (payload field n = 1..N) and wait until all are delivered; "
+                   "with --state-dir a killed run resumes where it stopped")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}))
+      ->excludes("--expect-reply");
   send->footer(
       "Example:\n  ifmesh send --id cli --to bob --signal ws://127.0.0.1:8443 --payload "
       "'{\"q\":\"hello\"}'\n"
       "Prints 'delivered to bob seq=1 in N ms' once bob acknowledged the message (bob\n"
       "acknowledges within 5 s, sooner when it sends something back). Exit 1 when it is not\n"
       "delivered (server refusal such as unknown_peer, unreachable peer, timeout).");
-  send->callback([sendArgs, to, payload, timeout, expectReply, &exitCode] {
-    exitCode =
-        reportingErrors([&] { return runSend(*sendArgs, *to, *payload, *timeout, *expectReply); });
+  send->callback([sendArgs, to, payload, timeout, expectReply, count, &exitCode] {
+    exitCode = reportingErrors([&] {
+      if (*count > 0) return runSendCount(*sendArgs, *to, *payload, *timeout, *count);
+      return runSend(*sendArgs, *to, *payload, *timeout, *expectReply);
+    });
   });
 }
 

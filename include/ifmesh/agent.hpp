@@ -4,6 +4,7 @@
 // (source, destination) across reconnections.
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,21 @@ struct IdentityConfig {
   std::chrono::milliseconds maxClockSkew{120000};
 };
 
+// Where an agent keeps its delivery state (docs/durability.md). Without a directory it lives in
+// memory: exactly once across reconnections and restarts of the peer, but what this process
+// holds is gone when it dies.
+struct StateConfig {
+  // A directory (created when missing, mode 0700) only this agent uses. With it, send() returns
+  // once the message is durable; a process that dies and starts again with the same directory
+  // resumes: same incarnation, what was not acknowledged is sent again, and nothing delivered
+  // before is delivered again to it by the mesh. Its Ed25519 key lives there too
+  // (identity.pem) unless identity.keyFile names one.
+  std::string directory;
+  // Every commit is flushed to the disk (fsync): the state survives the machine losing power.
+  // false: it survives the process being killed, not the machine.
+  bool syncToDisk = true;
+};
+
 struct AgentConfig {
   std::string agentId;
   std::string signalingUrl;  // ws://127.0.0.1:8443
@@ -79,6 +95,7 @@ struct AgentConfig {
   std::size_t maxConnectingPeers = 8;
   BandwidthConfig bandwidth;  // validated by the constructor
   IdentityConfig identity;    // a bad key file makes the constructor throw Error(InvalidArgument)
+  StateConfig state;          // a store that cannot be opened makes the constructor throw Error(Io)
 };
 
 // What Agent::waitRegistered found: registered, or why not. It tests as `registered`
@@ -94,6 +111,18 @@ struct RegistrationResult {
 };
 
 enum class PeerState { Connecting, Connected, Reconnecting, Unreachable, Disconnected };
+
+// Where an accepted message is (Agent::sendAsync).
+struct SendReceipt {
+  std::uint64_t sequence = 0;  // as Agent::send returns it
+  // Ready once the message is durable (at once without a state store); Error(Io) when the
+  // store failed.
+  std::shared_future<void> durable;
+  // Ready once the next hop acknowledged the message: over a direct link its destination, which
+  // delivered it (with a state store: durably). Error(Undeliverable) when it is reported
+  // through onUndeliverable instead.
+  std::shared_future<void> acknowledged;
+};
 IFMESH_API const char* toString(PeerState s) noexcept;
 
 class IFMESH_API Agent {
@@ -136,7 +165,16 @@ class IFMESH_API Agent {
   // the agent's own I/O thread Block does not wait).
   // An accepted message is delivered exactly once, or reported through onUndeliverable (which
   // includes a droppable message dropped under QueuePolicy::DropOldest).
+  // With config.state.directory, send returns once the message is durable (Error(Io) when the
+  // store failed); called on the agent's own I/O thread it cannot wait, and the message is
+  // durable when the thread's current work is done.
   std::uint64_t send(const std::string& peerId, IFMessage message);
+  // As send, without waiting for the message to be durable: the receipt says when it is, and
+  // when it was acknowledged. Many sendAsync calls share one commit of the state store.
+  SendReceipt sendAsync(const std::string& peerId, IFMessage message);
+  // The sequence number of the last message accepted for `peerId` in a priority lane (0: none
+  // yet). With a state store it survives restarts: a producer resumes where it stopped.
+  std::uint64_t lastSequence(const std::string& peerId, MessagePriority priority) const;
   void broadcast(const IFMessage& message);
   // Runs fn on this agent's I/O thread (where its callbacks run) and returns at once. Calls made
   // from there (send, peers ...) run inline: a caller with many sends to make hands them over in
@@ -160,6 +198,9 @@ class IFMESH_API Agent {
   // PeerConnections made for this peer so far: one per offer we sent or answered. More than one
   // means retries (each also witnessed) or the peer starting over.
   std::size_t connectionAttempts(const std::string& peerId) const;
+
+  // Commits of the state store so far (0 without one): with syncToDisk, one fsync each.
+  std::uint64_t stateCommits() const;
 
   QualityMode getQualityMode() const;
   BandwidthStats getBandwidthStats() const;

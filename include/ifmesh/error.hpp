@@ -23,6 +23,7 @@ enum class Errc {
   MalformedFrame,  // a link frame that cannot be decoded (e.g. bad compressed data)
   Io,              // a file, socket or system call failed (cannot bind, read, write)
   Tls,             // TLS configuration: certificate, key or CA files, cipher setup
+  Undeliverable,   // an accepted message that will not reach its next hop (see onUndeliverable)
   Internal,
 };
 

@@ -43,6 +43,8 @@ const char* errcName(int code) {
       return "Io";
     case Errc::Tls:
       return "Tls";
+    case Errc::Undeliverable:
+      return "Undeliverable";
     case Errc::Internal:
       return "Internal";
   }

@@ -58,28 +58,74 @@ void Agent::dropConnection(const std::string& peerId) {
   });
 }
 
-std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
+namespace {
+std::shared_future<void> ready() {
+  std::promise<void> p;
+  p.set_value();
+  return p.get_future().share();
+}
+}  // namespace
+
+SendReceipt Agent::sendAsync(const std::string& peerId, IFMessage message) {
   const auto& q = core_->config().bandwidth.queue;
+  auto acked = std::make_shared<std::promise<void>>();
+  SendReceipt receipt;
+  receipt.acknowledged = acked->get_future().share();
+  // Accepted: the sequence number, and the future of the commit that makes the message durable.
+  auto attempt = [&](bool mayWait) {
+    return core_->loop().invoke([&]() -> bool {
+      auto sequence = mayWait ? core_->send(peerId, message, true, acked)
+                              : core_->send(peerId, std::move(message), false, acked);
+      if (!sequence) return false;
+      receipt.sequence = *sequence;
+      receipt.durable = core_->durable() ? core_->durable()->pendingCommitDone() : ready();
+      return true;
+    });
+  };
   // Blocking the I/O thread would stop the very acknowledgements that make room: Fail there.
-  if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread())
-    return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+  if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread()) {
+    attempt(false);
+    return receipt;
+  }
   auto deadline = std::chrono::steady_clock::now() + q.blockTimeout;
   for (;;) {
     auto seen = core_->spaceGeneration();  // before trying, so no release is missed
-    auto sequence = core_->loop().invoke([&] { return core_->send(peerId, message, true); });
-    if (sequence) return *sequence;
+    if (attempt(true)) return receipt;
     if (!core_->waitForSpace(seen, deadline)) {
-      // One last try, counted (and thrown) as a refusal.
-      return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+      attempt(false);  // one last try, counted (and thrown) as a refusal
+      return receipt;
     }
   }
 }
 
+std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
+  if (!core_->durable()) {
+    // No receipt to build: the common path stays as cheap as it was.
+    const auto& q = core_->config().bandwidth.queue;
+    if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread())
+      return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
+  }
+  auto receipt = sendAsync(peerId, std::move(message));
+  if (!core_->loop().isLoopThread()) receipt.durable.get();
+  return receipt.sequence;
+}
+
+std::uint64_t Agent::lastSequence(const std::string& peerId, MessagePriority priority) const {
+  return core_->loop().invoke([&] { return core_->lastSequence(peerId, priority); });
+}
+
+std::uint64_t Agent::stateCommits() const {
+  return core_->loop().invoke(
+      [&]() -> std::uint64_t { return core_->durable() ? core_->durable()->commits() : 0; });
+}
+
 void Agent::broadcast(const IFMessage& message) {
-  core_->loop().invoke([&] {
+  auto commit = core_->loop().invoke([&] {
     for (const auto& [id, link] : core_->links)
       if (link->state() != PeerState::Disconnected) core_->send(id, message);
+    return core_->pendingCommit();
   });
+  if (commit != 0 && !core_->loop().isLoopThread()) core_->waitDurable(commit);
 }
 
 void Agent::post(std::function<void()> fn) {

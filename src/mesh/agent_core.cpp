@@ -2,6 +2,7 @@
 #include "mesh/wire_id.hpp"
 
 #include <deque>
+#include <filesystem>
 
 #include "ifmesh/error.hpp"
 #include "mesh/topology.hpp"
@@ -10,17 +11,30 @@
 namespace ifmesh::detail {
 
 namespace {
-AgentIdentity makeIdentity(const IdentityConfig& c) {
-  return c.keyFile.empty() ? AgentIdentity::generate() : AgentIdentity::loadOrCreate(c.keyFile);
+AgentIdentity makeIdentity(const IdentityConfig& c, const StateConfig& state) {
+  if (!c.keyFile.empty()) return AgentIdentity::loadOrCreate(c.keyFile);
+  // A durable agent keeps its key with its state: its peers know it by that key.
+  if (!state.directory.empty()) {
+    std::filesystem::create_directories(state.directory);
+    return AgentIdentity::loadOrCreate(
+        (std::filesystem::path(state.directory) / "identity.pem").string());
+  }
+  return AgentIdentity::generate();
 }
 }  // namespace
 
 AgentCore::AgentCore(AgentConfig config)
     : config_(std::move(config)),
-      identity_(makeIdentity(config_.identity)),
+      identity_(makeIdentity(config_.identity, config_.state)),
       loop_(rtc::Runtime::instance().nextLoop()),
       rng_(std::random_device{}()),
-      incarnation_(randomWireId(rng_)),
+      durable_(config_.state.directory.empty()
+                   ? nullptr
+                   : std::make_unique<DurableState>(
+                         config_.state.directory, config_.state.syncToDisk,
+                         [this] { commitState(); },
+                         [this](std::function<void()> task) { postIfAlive(std::move(task)); })),
+      incarnation_(durable_ ? durable_->incarnation(randomWireId(rng_)) : randomWireId(rng_)),
       signaling_(loop_),
       router_(*this, config_),
       stamper_(config_, identity_, incarnation_),
@@ -34,9 +48,56 @@ AgentCore::AgentCore(AgentConfig config)
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;
   linkSettings_.queue = config_.bandwidth.queue;
   linkSettings_.compression = config_.bandwidth.compression;
+  if (durable_) openState();
 }
 
-AgentCore::~AgentCore() = default;
+AgentCore::~AgentCore() {
+  links.clear();  // before the state store they write to (empty after shutdown())
+}
+
+void AgentCore::openState() {
+  for (const auto& [key, last] : durable_->store().stamps())
+    stamper_.resume(key.first, key.second, last);
+  auto& guard = router_.replayGuard();
+  for (const auto& [source, s] : durable_->store().replayWindow())
+    guard.restore(source, {s.incarnation, s.newestMs, s.last});
+  guard.observe([this](const std::string& source, const ReplayGuard::Source* s) {
+    if (s)
+      durable_->store().setReplay(source, {s->incarnation, s->newestMs, s->last});
+    else
+      durable_->store().forgetReplay(source);
+    durable_->changed();
+  });
+}
+
+void AgentCore::postIfAlive(std::function<void()> task) {
+  loop_.post([weak = weak_from_this(), task = std::move(task)] {
+    if (auto self = weak.lock(); self && self->durable_) task();
+  });
+}
+
+void AgentCore::commitState() {
+  // After the work at hand: everything it wrote goes into this one commit.
+  loop_.post([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || !self->durable_) return;
+    try {
+      self->durable_->commit();
+    } catch (const Error& e) {
+      self->witness("state_store_failed", "", {{"error", e.what()}});
+    }
+  });
+}
+
+void AgentCore::resumeStoredLinks() {
+  // Messages stored for a peer go out as soon as the agent is registered.
+  if (!durable_ || resumedStoredLinks_) return;
+  resumedStoredLinks_ = true;
+  for (const auto& peer : durable_->peersWithOutbox()) {
+    auto l = link(peer, true);
+    if (l->state() == PeerState::Connecting) l->start();
+  }
+}
 
 bool AgentCore::takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) {
   if (attemptsInFlight_ < config_.maxConnectingPeers) {
@@ -162,6 +223,13 @@ void AgentCore::shutdown() {
       if (link->state() == PeerState::Connected) signal(id, "bye", nlohmann::json::object());
     }
     links.clear();
+    if (durable_) {
+      try {
+        durable_->commit(true);
+      } catch (const Error& e) {
+        witness("state_store_failed", "", {{"error", e.what()}});
+      }
+    }
   });
   signaling_.close();
 }
@@ -170,6 +238,7 @@ void AgentCore::registered(const std::vector<std::string>& agents) {
   registration.registered();
   router_.setDirectory(agents);
   for (const auto& id : agents) keys_.joined(id);
+  resumeStoredLinks();
   formTopology();
   router_.resumeHeld(true);
 }
@@ -224,17 +293,35 @@ void AgentCore::disconnect(const std::string& peerId) {
 
 std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
                                              bool mayWait) {
+  return send(peerId, std::move(message), mayWait, nullptr);
+}
+
+std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
+                                             bool mayWait,
+                                             std::shared_ptr<std::promise<void>> acked) {
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
   try {
+    ackPromise_ = acked;
     router_.route(message, 0);  // throws before the sequence number is used
+    // Not queued on a link: reported undeliverable instead.
+    if (ackPromise_ && ackPromise_ == acked)
+      acked->set_exception(std::make_exception_ptr(Error(
+          Errc::Undeliverable,
+          "message " + message.id + " to " + peerId + " is undeliverable: peer is unreachable")));
+    ackPromise_.reset();
   } catch (const Error& e) {
+    ackPromise_.reset();
     if (e.code() != Errc::QueueFull) throw;
     if (mayWait && config_.bandwidth.queue.policy == QueuePolicy::Block) return std::nullopt;
     bandwidth_.rejected();
     throw;
   }
   stamper_.sent(message);
+  if (durable_) {
+    durable_->store().setStamp(peerId, static_cast<int>(message.priority), message.sequence);
+    durable_->changed();
+  }
   return message.sequence;
 }
 

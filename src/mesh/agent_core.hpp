@@ -18,6 +18,7 @@
 #include "ifmesh/identity.hpp"
 #include "mesh/agent_bandwidth.hpp"
 #include "mesh/agent_signaling.hpp"
+#include "mesh/durable_state.hpp"
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
 #include "mesh/message_router.hpp"
@@ -82,6 +83,20 @@ class AgentCore final : public LinkHost,
   }
   // A queued message dropped under QueuePolicy::DropOldest: reported, never silent.
   void dropped(const IFMessage& message, const std::string& peerId) override;
+  DurableState* durable() override { return durable_.get(); }
+  std::shared_ptr<std::promise<void>> takeAckPromise() override { return std::move(ackPromise_); }
+  std::uint64_t lastSequence(const std::string& peerId, MessagePriority priority) const {
+    return stamper_.last(peerId, static_cast<int>(priority));
+  }
+  // As send(), and `acked` hears of the message's acknowledgement by its next hop.
+  std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message, bool mayWait,
+                                    std::shared_ptr<std::promise<void>> acked);
+  // The commit that makes what was accepted so far durable, or 0 without a store (loop thread).
+  std::uint64_t pendingCommit() const { return durable_ ? durable_->pendingCommit() : 0; }
+  // Any thread; see DurableState::waitDurable.
+  void waitDurable(std::uint64_t commit) {
+    if (durable_) durable_->waitDurable(commit);
+  }
 
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
   void spaceFreed() override;  // loop thread: a queue shrank
@@ -125,12 +140,20 @@ class AgentCore final : public LinkHost,
   void forgetDeparted(std::chrono::steady_clock::time_point now);
   void refuseKeyless(const std::string& from, const char* type);
   void formTopology();
+  void openState();
+  void commitState();
+  void postIfAlive(std::function<void()> task);
+  void resumeStoredLinks();
 
   AgentConfig config_;
   LinkSettings linkSettings_;
   AgentIdentity identity_;
   rtc::IoLoop& loop_;
   std::mt19937 rng_;
+  // Opened before anything that uses the incarnation; destroyed after the links.
+  std::unique_ptr<DurableState> durable_;
+  bool resumedStoredLinks_ = false;
+  std::shared_ptr<std::promise<void>> ackPromise_;  // of the message being sent
   std::uint64_t incarnation_;
   AgentSignaling signaling_;
   MessageRouter router_;

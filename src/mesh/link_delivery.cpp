@@ -30,11 +30,64 @@ LinkDelivery::LinkDelivery(LinkHost& host, std::string peerId, std::function<voi
       peerId_(std::move(peerId)),
       authenticated_(std::move(authenticated)),
       refused_(std::move(refused)),
-      session_(sessionConfig(), [this](IFMessage&& message, int hops) {
-        return host_.receive(message, hops, peerId_);
-      }) {}
+      session_(sessionConfig(), [this](IFMessage&& message,
+                                       int hops) { return host_.receive(message, hops, peerId_); }),
+      durable_(host_.durable()) {
+  if (durable_) resumeStored();
+}
 
-link::SessionConfig LinkDelivery::sessionConfig() const {
+LinkDelivery::~LinkDelivery() {
+  if (durable_) durable_->forget(this);
+}
+
+void LinkDelivery::resumeStored() {
+  const auto link = durable_->takeLink(peerId_);
+  link::Counters c;
+  c.peerIncarnation = link.peerIncarnation;
+  c.acknowledged = link.acked;
+  c.delivered = link.delivered;
+  std::vector<link::Session::Stored> messages;
+  std::vector<std::uint64_t> unreadable;
+  for (auto& entry : durable_->takeOutbox(peerId_)) {
+    try {
+      messages.push_back(
+          {ifmessageFromJson(entry.json, 2 * host_.linkSettings().maxMessageBytes + 4096),
+           entry.hops, entry.key});
+      messages.back().message.droppable = entry.droppable;
+    } catch (const Error& e) {
+      // Not ours as written: reported, never sent.
+      host_.witness("state_entry_unreadable", peerId_, {{"key", entry.key}, {"error", e.what()}});
+      unreadable.push_back(entry.key);
+    }
+  }
+  session_.resume(c, std::move(messages));
+  storedCounters_ = c;
+  unstore(unreadable);
+}
+
+void LinkDelivery::unstore(const std::vector<std::uint64_t>& keys) {
+  if (keys.empty()) return;
+  for (auto key : keys)
+    if (key != 0) durable_->store().removeFromOutbox(key);
+  durable_->changed();
+}
+
+void LinkDelivery::storeCounters() {
+  auto c = session_.counters();
+  if (c == storedCounters_) return;
+  // Delivered counts advanced: acknowledged once committed.
+  bool delivered = c.delivered != storedCounters_.delivered;
+  storedCounters_ = c;
+  durable_->store().setLink(peerId_, {c.peerIncarnation, c.acknowledged, c.delivered});
+  durable_->changed(delivered ? this : nullptr);
+}
+
+void LinkDelivery::committed() {
+  session_.committed(now());
+  drive();
+}
+
+link::SessionConfig LinkDelivery::sessionConfig() {
   link::SessionConfig c;
   c.ownId = host_.id();
   c.peerId = peerId_;
@@ -44,6 +97,14 @@ link::SessionConfig LinkDelivery::sessionConfig() const {
   c.ackEvery = kAckEvery;
   c.ackDelay = kAckDelay;
   c.peerKey = [this] { return host_.peerKey(peerId_); };
+  if (auto* durable = host_.durable()) {
+    c.durableAcks = true;
+    c.persist = [this, durable](const IFMessage& m, const std::string& json, int hops) {
+      auto key = durable->store().addToOutbox(peerId_, hops, m.droppable, json);
+      durable->changed(this);  // sent once durable
+      return key;
+    };
+  }
   return c;
 }
 
@@ -104,7 +165,8 @@ void LinkDelivery::drive() {
       nlohmann::json meta = {{"reason", rejected->reason}};
       if (!rejected->messageId.empty()) meta["message_id"] = rejected->messageId;
       host_.witness("ifmessage_rejected", peerId_, std::move(meta));
-    } else if (std::holds_alternative<link::Released>(e)) {
+    } else if (auto* released = std::get_if<link::Released>(&e)) {
+      if (durable_) unstore(released->keys);
       host_.spaceFreed();
     } else if (auto* restarted = std::get_if<link::PeerRestarted>(&e)) {
       host_.witness("peer_restarted", peerId_,
@@ -117,6 +179,7 @@ void LinkDelivery::drive() {
       host_.compressed(z->before, z->after);
     }
   }
+  if (durable_) storeCounters();
   armTimer();
 }
 
@@ -139,8 +202,10 @@ void LinkDelivery::armTimer() {
 
 bool LinkDelivery::enqueue(const IFMessage& message, int hops) {
   configure();
-  auto result = session_.enqueue(now(), message, hops);
+  auto result =
+      session_.enqueue(now(), message, hops, hops == 0 ? host_.takeAckPromise() : nullptr);
   if (!result.taken) return false;
+  if (durable_) unstore(result.droppedKeys);
   if (host_.witnessing())
     host_.witness("ifmessage_sent", peerId_,
                   {{"message_id", message.id},
@@ -179,7 +244,9 @@ void LinkDelivery::onBinary(std::span<const std::byte> data) {
 }
 
 void LinkDelivery::failAll(const std::string& reason) {
-  auto pending = session_.takeAll();
+  std::vector<std::uint64_t> keys;
+  auto pending = session_.takeAll(reason, &keys);
+  if (durable_) unstore(keys);
   host_.spaceFreed();
   for (auto& m : pending) host_.undeliverable(m, reason);
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mesh/channel_budget.hpp"
+#include "mesh/durable_state.hpp"
 #include "mesh/link_session.hpp"
 #include "rtc/io_loop.hpp"
 
@@ -17,11 +18,17 @@ namespace ifmesh::detail {
 class LinkConnection;
 class LinkHost;
 
-class LinkDelivery {
+// With the agent's state store (LinkHost::durable), it resumes the link's stored counters and
+// outbox, stores every message it queues and the counters after every change, and acknowledges
+// what it delivered only once that is committed.
+class LinkDelivery final : private DurableState::Listener {
  public:
   // authenticated(): the peer proved who it is on this connection; refused(reason): it did not.
   LinkDelivery(LinkHost& host, std::string peerId, std::function<void()> authenticated,
                std::function<void(const std::string& reason)> refused);
+  ~LinkDelivery();
+  LinkDelivery(const LinkDelivery&) = delete;
+  LinkDelivery& operator=(const LinkDelivery&) = delete;
 
   // Runs the session over `connection` (when the channel opens or first speaks; once per
   // connection) until detach().
@@ -43,11 +50,15 @@ class LinkDelivery {
   bool hasRoomToForward() const { return session_.hasRoomToForward(); }
 
  private:
-  link::SessionConfig sessionConfig() const;
+  link::SessionConfig sessionConfig();
   // Batching and compression for the current quality mode, and the channel's budget.
   void configure();
   void drive();  // sends what the session produced and acts on its events
   void armTimer();
+  void resumeStored();
+  void unstore(const std::vector<std::uint64_t>& keys);
+  void storeCounters();
+  void committed() override;
 
   LinkHost& host_;
   std::string peerId_;
@@ -61,6 +72,8 @@ class LinkDelivery {
   std::size_t channelLimit_ = 0;
   rtc::IoLoop::Timer timer_;
   std::optional<std::chrono::steady_clock::time_point> timerDue_;
+  DurableState* durable_;
+  link::Counters storedCounters_;
 };
 
 }  // namespace ifmesh::detail

@@ -3,6 +3,7 @@
 // implements it, and a link never sees the rest of the agent. Loop thread only.
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 
 namespace ifmesh::detail {
 
+class DurableState;
 class PeerLink;
 
 // How every link of an agent behaves (from its AgentConfig).
@@ -62,6 +64,11 @@ class LinkHost {
   virtual void witness(const char* event, const std::string& peerId,
                        nlohmann::json metadata = {}) = 0;
   virtual bool witnessing() const = 0;
+  // The agent's state store (AgentConfig::state), or null when it keeps none.
+  virtual DurableState* durable() = 0;
+  // The acknowledgement promise of the local message being sent (null when nobody waits): the
+  // link that queues it takes it.
+  virtual std::shared_ptr<std::promise<void>> takeAckPromise() = 0;
 
  protected:
   ~LinkHost() = default;

@@ -109,7 +109,7 @@ std::optional<Clock::time_point> Session::nextDeadline() const {
 void Session::sendHello() {
   if (!open_) return;
   Hello h;
-  for (int l = 0; l < kLanes; ++l) h.delivered[l] = received_[l].delivered;
+  for (int l = 0; l < kLanes; ++l) h.delivered[l] = ackable(l);
   h.incarnation = config_.incarnation;
   h.aboutIncarnation = peerIncarnation_;
   h.fingerprint = connection_.localFingerprint;
@@ -118,7 +118,8 @@ void Session::sendHello() {
   emit(encode(h), true);
 }
 
-Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops) {
+Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops,
+                                   std::shared_ptr<std::promise<void>> acked) {
   std::string json;
   try {
     json = serialize(message);
@@ -139,9 +140,9 @@ Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& messa
   if (!queue_.fits(json.size(), limits)) {
     // A forwarded message is never dropped for room: it is not taken, and the neighbour that
     // sent it keeps it until this queue drains.
-    if (hops > 0) return {false, {}};
+    if (hops > 0) return {false, {}, {}};
     if (limits.policy == QueuePolicy::DropOldest)
-      result.dropped = queue_.dropFor(json.size(), limits);
+      result.dropped = queue_.dropFor(json.size(), limits, &result.droppedKeys);
     if (result.dropped.empty())
       throw Error(
           Errc::QueueFull,
@@ -150,7 +151,9 @@ Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& messa
               std::to_string(limits.maxMessages) + " / " + std::to_string(limits.maxBytes) +
               ", policy " + toString(limits.policy) + "); message " + message.id + " not accepted");
   }
-  queue_.push(message, std::move(json), hops);
+  std::uint64_t key = config_.persist ? config_.persist(message, json, hops) : 0;
+  // With a store, the message leaves once its outbox entry is durable (committed()).
+  queue_.push(message, std::move(json), hops, key, std::move(acked), config_.persist != nullptr);
   pump(now);
   return result;
 }
@@ -180,8 +183,43 @@ void Session::resumeReceiving() {
   sendHello();
 }
 
-std::vector<IFMessage> Session::takeAll() {
-  return queue_.takeAll();
+std::vector<IFMessage> Session::takeAll(const std::string& reason,
+                                        std::vector<std::uint64_t>* keys) {
+  return queue_.takeAll(reason, keys);
+}
+
+Counters Session::counters() const {
+  Counters c;
+  c.peerIncarnation = peerIncarnation_;
+  for (int l = 0; l < kLanes; ++l) {
+    c.acknowledged[l] = queue_.acknowledged(l);
+    c.delivered[l] = received_[l].delivered;
+  }
+  return c;
+}
+
+void Session::resume(const Counters& counters, std::vector<Stored> messages) {
+  peerIncarnation_ = counters.peerIncarnation;
+  for (int l = 0; l < kLanes; ++l) {
+    auto& r = received_[l];
+    r.delivered = r.durable = r.ackSent = counters.delivered[l];
+    queue_.resume(l, counters.acknowledged[l]);
+  }
+  // Sent again with the link sequences they had: the lane's messages in order, numbered on
+  // from the last one the peer acknowledged.
+  for (auto& m : messages) {
+    std::string json = serialize(m.message);
+    queue_.push(std::move(m.message), std::move(json), m.hops, m.key);
+  }
+}
+
+void Session::committed(Clock::time_point now) {
+  queue_.release();
+  if (config_.durableAcks) {
+    for (auto& r : received_) r.durable = r.delivered;
+    scheduleAck(now);
+  }
+  pump(now);
 }
 
 void Session::resendSent(Clock::time_point now) {
@@ -206,37 +244,42 @@ void Session::peerRestarted(std::uint64_t incarnation) {
 }
 
 void Session::acknowledged(int lane, std::uint64_t seq) {
-  if (auto n = queue_.acknowledge(lane, seq); n > 0) event<Released>(n);
+  std::vector<std::uint64_t> keys;
+  if (auto n = queue_.acknowledge(lane, seq, config_.persist ? &keys : nullptr); n > 0)
+    event<Released>(n, std::move(keys));
 }
 
 std::uint64_t Session::takeAck(int lane) {
   auto& r = received_[lane];
-  if (r.delivered <= r.ackSent) return 0;
-  r.ackSent = r.delivered;
-  if (std::all_of(received_.begin(), received_.end(),
-                  [](const auto& other) { return other.delivered <= other.ackSent; }))
-    ackDue_.reset();
-  return r.delivered;
+  const std::uint64_t ack = ackable(lane);
+  if (ack <= r.ackSent) return 0;
+  r.ackSent = ack;
+  bool owed = false;
+  for (int l = 0; l < kLanes; ++l) owed = owed || ackable(l) > received_[l].ackSent;
+  if (!owed) ackDue_.reset();
+  return ack;
 }
 
 void Session::sendAcks(Clock::time_point now) {
   for (int lane = 0; lane < kLanes; ++lane) {
     auto& r = received_[lane];
-    if (r.delivered <= r.ackSent) continue;
-    r.ackSent = r.delivered;
-    transmit(now, encode(Ack{r.delivered, lane}), urgentLane(lane));
+    const std::uint64_t ack = ackable(lane);
+    if (ack <= r.ackSent) continue;
+    r.ackSent = ack;
+    transmit(now, encode(Ack{ack, lane}), urgentLane(lane));
   }
 }
 
 void Session::scheduleAck(Clock::time_point now) {
   bool owed = false;
-  for (const auto& r : received_) {
-    if (r.delivered - r.ackSent >= config_.ackEvery) {
+  for (int lane = 0; lane < kLanes; ++lane) {
+    const std::uint64_t ack = ackable(lane), sent = received_[lane].ackSent;
+    if (ack > sent && ack - sent >= config_.ackEvery) {
       ackDue_.reset();
       sendAcks(now);
       return;
     }
-    owed = owed || r.delivered > r.ackSent;
+    owed = owed || ack > sent;
   }
   if (!owed || ackDue_) return;  // nothing owed: a reply already carried the ack
   ackDue_ = now + config_.ackDelay;

@@ -38,6 +38,20 @@ struct SessionConfig {
   std::chrono::milliseconds ackDelay{5000};
   // The key the directory gives for the peer (nullptr: none known), looked up at its hello.
   std::function<const PublicKey*()> peerKey;
+  // With a state store: a message is acknowledged only once committed() says that its delivery
+  // is durable, and every queued message is first handed to `persist`, which returns its
+  // outbox key (reported back when the message is acknowledged, dropped or taken), and sent
+  // only once committed() says that it is durable.
+  bool durableAcks = false;
+  std::function<std::uint64_t(const IFMessage&, const std::string& json, int hops)> persist;
+};
+
+// The counters a state store keeps for a link (see resume()).
+struct Counters {
+  std::uint64_t peerIncarnation = 0;
+  std::array<std::uint64_t, kLanes> acknowledged{};  // ours, by the peer
+  std::array<std::uint64_t, kLanes> delivered{};     // the peer's, to us
+  bool operator==(const Counters&) const = default;
 };
 
 // One channel message to send, in order.
@@ -59,6 +73,7 @@ struct Rejected {  // a frame or message that was not used
 };
 struct Released {  // acknowledged messages forgotten: the queue has room again
   std::size_t messages;
+  std::vector<std::uint64_t> keys;  // their outbox keys (with SessionConfig::persist)
 };
 struct PeerRestarted {  // a new incarnation: both directions renumbered from 1
   std::size_t unacknowledged, waiting;
@@ -105,12 +120,16 @@ class Session {
   struct Enqueued {
     bool taken = true;
     std::vector<IFMessage> dropped;  // DropOldest made room by dropping these
+    std::vector<std::uint64_t> droppedKeys;
   };
   // Queues a message (hops: agents that forwarded it so far). Throws Error(MessageTooLarge),
   // Error(InvalidArgument) for one too deep, Error(QueueFull) when a local message (hops 0)
   // does not fit and the policy cannot make room. A forwarded message that does not fit is not
   // taken.
-  Enqueued enqueue(Clock::time_point now, const IFMessage& message, int hops);
+  // `acked` (may be null) is fulfilled when the peer acknowledges the message, and failed with
+  // Error(Undeliverable) when it is dropped or taken.
+  Enqueued enqueue(Clock::time_point now, const IFMessage& message, int hops,
+                   std::shared_ptr<std::promise<void>> acked = nullptr);
   // Sends what waits: Control/High always, Normal/Low until the channel is full.
   void pump(Clock::time_point now);
   // Timers: acks and batches due by now go out.
@@ -118,8 +137,22 @@ class Session {
   std::optional<Clock::time_point> nextDeadline() const;
   // A message held back by deliver can be taken now: ask the peer to resend (a hello).
   void resumeReceiving();
-  // Everything held, for reporting undeliverable.
-  std::vector<IFMessage> takeAll();
+  // Everything held, for reporting undeliverable (outbox keys appended to `keys`).
+  std::vector<IFMessage> takeAll(const std::string& reason,
+                                 std::vector<std::uint64_t>* keys = nullptr);
+
+  // Durable state. counters(): what a store keeps after each call; resume(): a new session
+  // continues from stored counters and outbox (messages in the order they were queued).
+  Counters counters() const;
+  struct Stored {
+    IFMessage message;
+    int hops = 0;
+    std::uint64_t key = 0;
+  };
+  void resume(const Counters& counters, std::vector<Stored> messages);
+  // Everything queued and delivered so far is durable: queued messages may be sent, and
+  // delivered ones acknowledged (durableAcks).
+  void committed(Clock::time_point now);
 
   // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW; only
   // toward a peer whose hello on this connection says it reads zstd).
@@ -149,6 +182,11 @@ class Session {
   void resendSent(Clock::time_point now);
   void peerRestarted(std::uint64_t incarnation);
   void acknowledged(int lane, std::uint64_t seq);
+  // What may be acknowledged of a lane: everything delivered, or with durableAcks what of it
+  // is durable.
+  std::uint64_t ackable(int lane) const {
+    return config_.durableAcks ? received_[lane].durable : received_[lane].delivered;
+  }
   std::uint64_t takeAck(int lane);
   void scheduleAck(Clock::time_point now);
   void sendAcks(Clock::time_point now);
@@ -170,6 +208,7 @@ class Session {
   SendQueue queue_;
   struct Received {
     std::uint64_t delivered = 0;  // last link sequence delivered from the peer
+    std::uint64_t durable = 0;    // of which durable (durableAcks)
     std::uint64_t ackSent = 0;
     std::optional<std::uint64_t> resyncRequestedAt;  // a hello asked for a resend from here
   };

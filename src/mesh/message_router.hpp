@@ -85,6 +85,7 @@ class MessageRouter {
   // destination to join).
   void resumeHeld(bool directoryChanged);
   std::size_t held() const { return holds_.size(); }
+  ReplayGuard& replayGuard() { return replayGuard_; }
 
  private:
   // nullptr when a message addressed to us may be delivered, else why not.

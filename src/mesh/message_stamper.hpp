@@ -29,6 +29,14 @@ class MessageStamper {
   void stamp(IFMessage& message, const std::string& destination, bool relayed);
   // `message`, stamped, was accepted: the next one in its lane gets the next number.
   void sent(const IFMessage& message);
+  std::uint64_t last(const std::string& destination, int lane) const {
+    auto it = lastSequence_.find({destination, lane});
+    return it == lastSequence_.end() ? 0 : it->second;
+  }
+  // A state store's numbers, from before this process started: lanes continue after them.
+  void resume(const std::string& destination, int lane, std::uint64_t last) {
+    lastSequence_[{destination, lane}] = last;
+  }
 
  private:
   std::string self_;

@@ -68,6 +68,7 @@ const char* ReplayGuard::admit(const IFMessage& m, std::chrono::system_clock::ti
   if (m.sequence <= s.last[lane]) return "replay";
   s.last[lane] = m.sequence;
   s.newestMs = std::max(s.newestMs, *ts);
+  if (observer_) observer_(m.source, &s);
   return nullptr;
 }
 
@@ -75,8 +76,11 @@ void ReplayGuard::forgetStale(std::int64_t nowMs) {
   // A sweep per second at most: the cost stays linear in the sources, not in the messages.
   if (nowMs - lastSweepMs_ < 1000) return;
   lastSweepMs_ = nowMs;
-  std::erase_if(sources_,
-                [&](const auto& entry) { return entry.second.newestMs < nowMs - window_.count(); });
+  std::erase_if(sources_, [&](const auto& entry) {
+    bool stale = entry.second.newestMs < nowMs - window_.count();
+    if (stale && observer_) observer_(entry.first, nullptr);
+    return stale;
+  });
 }
 
 }  // namespace ifmesh::detail

@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,18 +32,25 @@ std::optional<std::int64_t> parseIsoTimestampMs(const std::string& text);
 
 class ReplayGuard {
  public:
-  explicit ReplayGuard(std::chrono::milliseconds window) : window_(window) {}
-  // nullptr when accepted (and recorded), else the reason it is rejected.
-  const char* admit(const IFMessage& message, std::chrono::system_clock::time_point now);
-  std::size_t sources() const { return sources_.size(); }
-
- private:
   struct Source {
     std::uint64_t incarnation = 0;
     std::int64_t newestMs = 0;
     std::array<std::uint64_t, kMessagePriorities> last{};
   };
+  // Hears every change of a source's state (nullptr: forgotten), for a state store.
+  using Observer = std::function<void(const std::string& source, const Source* state)>;
+
+  explicit ReplayGuard(std::chrono::milliseconds window) : window_(window) {}
+  // nullptr when accepted (and recorded), else the reason it is rejected.
+  const char* admit(const IFMessage& message, std::chrono::system_clock::time_point now);
+  std::size_t sources() const { return sources_.size(); }
+  // A state store's view, from before this process started.
+  void restore(const std::string& source, const Source& state) { sources_[source] = state; }
+  void observe(Observer observer) { observer_ = std::move(observer); }
+
+ private:
   std::chrono::milliseconds window_;
+  Observer observer_;
   void forgetStale(std::int64_t nowMs);
 
   std::map<std::string, Source> sources_;

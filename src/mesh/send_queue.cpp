@@ -1,6 +1,14 @@
 #include "mesh/send_queue.hpp"
 
+#include "ifmesh/error.hpp"
+
 namespace ifmesh::detail {
+
+namespace {
+void fail(const std::shared_ptr<std::promise<void>>& acked, const std::string& reason) {
+  if (acked) acked->set_exception(std::make_exception_ptr(Error(Errc::Undeliverable, reason)));
+}
+}  // namespace
 
 std::size_t SendQueue::waitingMessages() const {
   std::size_t n = 0;
@@ -12,7 +20,8 @@ bool SendQueue::fits(std::size_t bytes, const BandwidthConfig::Queue& limits) co
   return messages_ + 1 <= limits.maxMessages && bytes_ + bytes <= limits.maxBytes;
 }
 
-std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits) {
+std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits,
+                                          std::vector<std::uint64_t>* keys) {
   // Plan first, so a drop that cannot make room drops nothing.
   std::array<std::size_t, kMessagePriorities> cursor{};
   std::vector<std::pair<int, std::size_t>> plan;  // (lane, index) in the order dropped
@@ -36,7 +45,11 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
     held -= victim.json.size();
   }
   std::vector<IFMessage> dropped;
-  for (auto [lane, index] : plan) dropped.push_back(lanes_[lane].waiting[index].message);
+  for (auto [lane, index] : plan) {
+    dropped.push_back(lanes_[lane].waiting[index].message);
+    if (keys) keys->push_back(lanes_[lane].waiting[index].key);
+    fail(lanes_[lane].waiting[index].acked, "dropped: queue full");
+  }
   for (int lane = 0; lane < kMessagePriorities; ++lane) {
     auto& w = lanes_[lane].waiting;
     std::deque<Waiting> kept;
@@ -58,38 +71,57 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   return dropped;
 }
 
-void SendQueue::push(IFMessage message, std::string json, int hops) {
+void SendQueue::push(IFMessage message, std::string json, int hops, std::uint64_t key,
+                     std::shared_ptr<std::promise<void>> acked, bool held) {
   auto& l = lanes_[static_cast<int>(message.priority)];
   ++messages_;
   bytes_ += json.size();
   waitingBytes_ += json.size();
-  l.waiting.push_back({std::move(message), std::move(json), hops, nextOrder_++});
+  l.waiting.push_back(
+      {std::move(message), std::move(json), hops, nextOrder_++, key, std::move(acked), held});
+}
+
+void SendQueue::release() {
+  // Held messages are the newest of their lane: the scan stops at the first one that is not.
+  for (auto& l : lanes_)
+    for (auto it = l.waiting.rbegin(); it != l.waiting.rend() && it->held; ++it) it->held = false;
 }
 
 std::optional<int> SendQueue::nextLane(bool urgentOnly) const {
   int last = urgentOnly ? static_cast<int>(MessagePriority::High) : kMessagePriorities - 1;
   for (int lane = 0; lane <= last; ++lane)
-    if (!lanes_[lane].waiting.empty()) return lane;
+    if (!lanes_[lane].waiting.empty() && !lanes_[lane].waiting.front().held) return lane;
   return std::nullopt;
 }
 
-std::size_t SendQueue::acknowledge(int lane, std::uint64_t seq) {
+std::size_t SendQueue::acknowledge(int lane, std::uint64_t seq, std::vector<std::uint64_t>* keys) {
   auto& s = lanes_[lane].sent;
   std::size_t released = 0;
   while (!s.empty() && s.front().seq <= seq) {
     bytes_ -= s.front().frame.size();
     --messages_;
     ++released;
+    if (keys) keys->push_back(s.front().key);
+    if (s.front().acked) s.front().acked->set_value();
     s.pop_front();
   }
   return released;
 }
 
-std::vector<IFMessage> SendQueue::takeAll() {
+std::vector<IFMessage> SendQueue::takeAll(const std::string& reason,
+                                          std::vector<std::uint64_t>* keys) {
   std::vector<IFMessage> out;
   for (auto& l : lanes_) {
-    for (auto& s : l.sent) out.push_back(std::move(s.message));
-    for (auto& w : l.waiting) out.push_back(std::move(w.message));
+    for (auto& s : l.sent) {
+      out.push_back(std::move(s.message));
+      if (keys) keys->push_back(s.key);
+      fail(s.acked, reason);
+    }
+    for (auto& w : l.waiting) {
+      out.push_back(std::move(w.message));
+      if (keys) keys->push_back(w.key);
+      fail(w.acked, reason);
+    }
     l.sent.clear();
     l.waiting.clear();
   }

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,12 +24,20 @@ class SendQueue {
     std::string json;  // the serialized IFMessage
     int hops = 0;
     std::uint64_t order = 0;  // arrival order over all lanes
+    std::uint64_t key = 0;    // its outbox entry in the agent's state store (0: none)
+    // Fulfilled when the neighbour acknowledges it, failed when it is dropped (may be null).
+    std::shared_ptr<std::promise<void>> acked;
+    // Not sent before its outbox entry is durable (release()): a peer must never hold a message
+    // that a restarted sender has forgotten and would number again.
+    bool held = false;
   };
   struct Sent {
     std::uint64_t seq;
     std::string frame;
     IFMessage message;
     int hops = 0;  // to rebuild the frame when renumbered
+    std::uint64_t key = 0;
+    std::shared_ptr<std::promise<void>> acked;
   };
 
   std::size_t messages() const { return messages_; }
@@ -38,11 +48,17 @@ class SendQueue {
   // Whether one more message of `bytes` fits under the limits.
   bool fits(std::size_t bytes, const BandwidthConfig::Queue& limits) const;
   // Removes the oldest droppable waiting messages that make room for one of `bytes` and returns
-  // them; nothing is removed (and nothing returned) when dropping all of them would not suffice.
-  std::vector<IFMessage> dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits);
+  // them (their keys appended to `keys`); nothing is removed (and nothing returned) when
+  // dropping all of them would not suffice.
+  std::vector<IFMessage> dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits,
+                                 std::vector<std::uint64_t>* keys = nullptr);
 
-  void push(IFMessage message, std::string json, int hops);
-  // The highest-priority lane with a waiting message (urgentOnly: Control and High only).
+  void push(IFMessage message, std::string json, int hops, std::uint64_t key = 0,
+            std::shared_ptr<std::promise<void>> acked = nullptr, bool held = false);
+  // Every held message may be sent now.
+  void release();
+  // The highest-priority lane with a waiting message that is not held (urgentOnly: Control and
+  // High only).
   std::optional<int> nextLane(bool urgentOnly) const;
   // Takes the lane's first waiting message and records it as sent with the lane's next link
   // sequence; `frame` builds the channel frame from (sequence, waiting message).
@@ -54,7 +70,7 @@ class SendQueue {
     waitingBytes_ -= w.json.size();
     bytes_ -= w.json.size();
     std::uint64_t seq = l.nextSeq++;
-    Sent s{seq, frame(seq, w), std::move(w.message), w.hops};
+    Sent s{seq, frame(seq, w), std::move(w.message), w.hops, w.key, std::move(w.acked)};
     bytes_ += s.frame.size();
     l.sent.push_back(std::move(s));
     return l.sent.back();
@@ -76,11 +92,23 @@ class SendQueue {
       l.nextSeq = seq + 1;
     }
   }
-  // Cumulative acknowledgement of a lane; returns how many messages it released.
-  std::size_t acknowledge(int lane, std::uint64_t seq);
+  // Cumulative acknowledgement of a lane; returns how many messages it released (their keys
+  // appended to `keys`).
+  std::size_t acknowledge(int lane, std::uint64_t seq, std::vector<std::uint64_t>* keys = nullptr);
   const std::deque<Sent>& sent(int lane) const { return lanes_[lane].sent; }
-  // Everything held, in lane then arrival order (for failing them all).
-  std::vector<IFMessage> takeAll();
+  // The lane's last link sequence the neighbour acknowledged.
+  std::uint64_t acknowledged(int lane) const {
+    return lanes_[lane].nextSeq - 1 - lanes_[lane].sent.size();
+  }
+  // A lane of a queue resumed from the state store: its messages (pushed in order, all waiting)
+  // are sent with the link sequences that follow `acknowledged`, the ones they had before.
+  void resume(int lane, std::uint64_t acknowledged) {
+    lanes_[lane].nextSeq = acknowledged + 1 + lanes_[lane].sent.size();
+  }
+  // Everything held, in lane then arrival order (for failing them all, for `reason`; keys to
+  // `keys`).
+  std::vector<IFMessage> takeAll(const std::string& reason,
+                                 std::vector<std::uint64_t>* keys = nullptr);
 
  private:
   struct Lane {

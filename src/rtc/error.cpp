@@ -28,6 +28,8 @@ const char* toString(Errc code) noexcept {
       return "I/O error";
     case Errc::Tls:
       return "TLS error";
+    case Errc::Undeliverable:
+      return "undeliverable";
     case Errc::Internal:
       return "internal error";
   }

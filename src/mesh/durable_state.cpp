@@ -1,0 +1,128 @@
+#include "mesh/durable_state.hpp"
+
+#include "ifmesh/error.hpp"
+
+namespace ifmesh::detail {
+
+DurableState::DurableState(const std::string& directory, bool syncToDisk,
+                           std::function<void()> scheduleCommit,
+                           std::function<void(std::function<void()>)> post)
+    : store_(directory), scheduleCommit_(std::move(scheduleCommit)), post_(std::move(post)) {
+  links_ = store_.links();
+  for (auto& entry : store_.outbox()) outbox_[entry.peer].push_back(std::move(entry));
+  if (syncToDisk)
+    syncer_ = std::make_unique<store::WalSyncer>(
+        store_.logPath(), [this](std::uint64_t commit, const std::string& error) {
+          // The agent may be gone by the time the loop runs this: post_ checks.
+          post_([this, commit, error] {
+            if (error.empty())
+              durable(commit);
+            else
+              failed(error);
+          });
+        });
+}
+
+DurableState::~DurableState() {
+  syncer_.reset();  // its thread stops before the rest goes
+}
+
+store::LinkState DurableState::takeLink(const std::string& peer) {
+  auto node = links_.extract(peer);
+  return node ? node.mapped() : store::LinkState{};
+}
+
+std::vector<store::OutboxEntry> DurableState::takeOutbox(const std::string& peer) {
+  auto node = outbox_.extract(peer);
+  return node ? std::move(node.mapped()) : std::vector<store::OutboxEntry>{};
+}
+
+std::vector<std::string> DurableState::peersWithOutbox() const {
+  std::vector<std::string> out;
+  for (const auto& [peer, entries] : outbox_) out.push_back(peer);
+  return out;
+}
+
+void DurableState::changed(Listener* listener) {
+  if (listener) listeners_.insert(listener);
+  if (scheduled_) return;
+  scheduled_ = true;
+  scheduleCommit_();
+}
+
+void DurableState::forget(Listener* listener) {
+  listeners_.erase(listener);
+  notifying_.erase(listener);
+  for (auto& [commit, w] : waiting_) w.listeners.erase(listener);
+}
+
+std::shared_future<void> DurableState::pendingCommitDone() {
+  if (!next_) {
+    next_.emplace();
+    nextDone_ = next_->get_future().share();
+  }
+  return nextDone_;
+}
+
+void DurableState::commit(bool wait) {
+  scheduled_ = false;
+  if (!store_.dirty() && listeners_.empty() && !next_) return;
+  try {
+    store_.commit();
+  } catch (const Error& e) {
+    failed(e.what());
+    throw;
+  }
+  const std::uint64_t commit = ++written_;
+  waiting_[commit] = {std::exchange(listeners_, {}), std::exchange(next_, std::nullopt)};
+  if (!syncer_) return durable(commit);
+  if (!wait) return syncer_->request(commit);
+  if (auto error = syncer_->syncNow(); !error.empty()) {
+    failed(error);
+    throw Error(Errc::Io, "state store: " + error);
+  }
+  durable(commit);
+}
+
+void DurableState::durable(std::uint64_t commit) {
+  if (commit <= durable_) return;
+  durable_ = commit;
+  {
+    std::lock_guard lock(mutex_);
+    durableShared_ = commit;
+  }
+  done_.notify_all();
+  // A listener may write again (and wait for a later commit), or end another one (which then
+  // forgets itself, also from notifying_).
+  while (!waiting_.empty() && waiting_.begin()->first <= commit) {
+    auto w = std::move(waiting_.begin()->second);
+    waiting_.erase(waiting_.begin());
+    if (w.done) w.done->set_value();
+    notifying_ = std::move(w.listeners);
+    while (!notifying_.empty()) {
+      auto* l = *notifying_.begin();
+      notifying_.erase(notifying_.begin());
+      l->committed();
+    }
+  }
+}
+
+void DurableState::failed(const std::string& error) {
+  auto ex = std::make_exception_ptr(Error(Errc::Io, "state store: " + error));
+  if (next_) next_->set_exception(ex);
+  next_.reset();
+  for (auto& [commit, w] : waiting_)
+    if (w.done) w.done->set_exception(ex);
+  waiting_.clear();
+  std::lock_guard lock(mutex_);
+  failure_ = error;
+  done_.notify_all();
+}
+
+void DurableState::waitDurable(std::uint64_t commit) {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return durableShared_ >= commit || !failure_.empty(); });
+  if (durableShared_ < commit) throw Error(Errc::Io, "state store: " + failure_);
+}
+
+}  // namespace ifmesh::detail

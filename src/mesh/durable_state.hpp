@@ -1,0 +1,96 @@
+#pragma once
+// An agent's state store (AgentConfig::state) as its links and senders use it: what was stored
+// when the agent started, handed out once per link; group commit at the end of the loop's
+// current work; and who waits for a commit to be durable. With syncToDisk a commit is durable
+// once WalSyncer has flushed it to the disk, else once it is written. Loop thread, except
+// waitDurable (any thread).
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/delivery_store.hpp"
+#include "store/wal_syncer.hpp"
+
+namespace ifmesh::detail {
+
+class DurableState {
+ public:
+  // Hears that the writes made before it asked (changed(this)) are durable.
+  class Listener {
+   public:
+    virtual void committed() = 0;
+
+   protected:
+    ~Listener() = default;
+  };
+
+  // scheduleCommit: runs commit() on the loop after the work at hand. post: runs a task on the
+  // loop (from the syncer's thread). Throws Error(Io) when the store cannot be opened.
+  DurableState(const std::string& directory, bool syncToDisk, std::function<void()> scheduleCommit,
+               std::function<void(std::function<void()>)> post);
+  ~DurableState();
+
+  store::DeliveryStore& store() { return store_; }
+  std::uint64_t incarnation(std::uint64_t fresh) { return store_.incarnation(fresh); }
+
+  // What the store held for a link when the agent started; each is handed out once.
+  store::LinkState takeLink(const std::string& peer);
+  std::vector<store::OutboxEntry> takeOutbox(const std::string& peer);
+  // Peers that stored messages wait for.
+  std::vector<std::string> peersWithOutbox() const;
+
+  // A write was made: a commit follows soon; `listener` (may be null) hears when it is durable.
+  void changed(Listener* listener = nullptr);
+  void forget(Listener* listener);
+  // The number of the commit that will make the writes made so far durable, and a future of it
+  // being durable (Error(Io) when it fails).
+  std::uint64_t pendingCommit() const { return written_ + 1; }
+  std::shared_future<void> pendingCommitDone();
+  // Writes what changed; with `wait` also waits for the disk (at shutdown). Throws Error(Io).
+  void commit(bool wait = false);
+
+  // Any thread: waits until commit number `commit` is durable; throws Error(Io) when a commit
+  // failed (the state is then no longer being kept).
+  void waitDurable(std::uint64_t commit);
+  std::uint64_t commits() const { return store_.commits(); }
+  std::uint64_t syncs() const { return syncer_ ? syncer_->syncs() : 0; }
+
+ private:
+  void durable(std::uint64_t commit);  // loop thread
+  void failed(const std::string& error);
+
+  store::DeliveryStore store_;
+  std::function<void()> scheduleCommit_;
+  std::function<void(std::function<void()>)> post_;
+  bool scheduled_ = false;
+  std::map<std::string, store::LinkState> links_;
+  std::map<std::string, std::vector<store::OutboxEntry>> outbox_;
+
+  std::uint64_t written_ = 0, durable_ = 0;  // commits, loop thread's view
+  std::set<Listener*> listeners_;            // for the next commit
+  // Per written commit that is not durable yet: who waits for it.
+  struct Waiting {
+    std::set<Listener*> listeners;
+    std::optional<std::promise<void>> done;
+  };
+  std::map<std::uint64_t, Waiting> waiting_;
+  std::optional<std::promise<void>> next_;
+  std::shared_future<void> nextDone_;
+  std::set<Listener*> notifying_;
+
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::uint64_t durableShared_ = 0;           // guarded by mutex_
+  std::string failure_;                       // guarded by mutex_
+  std::unique_ptr<store::WalSyncer> syncer_;  // last: its thread stops first
+};
+
+}  // namespace ifmesh::detail
