@@ -249,7 +249,9 @@ int runSendCount(AgentArgs a, const std::string& to, const std::string& payload,
   checkAgentId("--to", to);
   if (to == a.id) throw UsageError(flagError("--to", to, "is this agent's own --id"));
   AgentConfig c = configFrom(a);
-  c.bandwidth.queue.policy = QueuePolicy::Block;  // a full queue waits for acknowledgements
+  // A full queue waits for acknowledgements, for as long as the whole run may take.
+  c.bandwidth.queue.policy = QueuePolicy::Block;
+  c.bandwidth.queue.blockTimeout = std::chrono::milliseconds(timeoutMs);
   Agent agent(std::move(c));
   std::mutex mutex;
   std::optional<std::string> undeliverable;

@@ -90,10 +90,13 @@ void AgentCore::commitState() {
 }
 
 void AgentCore::resumeStoredLinks() {
-  // Messages stored for a peer go out as soon as the agent is registered.
+  // The links of the process before, to the peers still there, come back at once: what was
+  // stored goes out, and a peer that still holds messages for us learns of the restart now
+  // rather than when its transport times out.
   if (!durable_ || resumedStoredLinks_) return;
   resumedStoredLinks_ = true;
-  for (const auto& peer : durable_->peersWithOutbox()) {
+  for (const auto& peer : durable_->storedPeers()) {
+    if (!router_.directory().contains(peer)) continue;
     auto l = link(peer, true);
     if (l->state() == PeerState::Connecting) l->start();
   }
@@ -238,8 +241,8 @@ void AgentCore::registered(const std::vector<std::string>& agents) {
   registration.registered();
   router_.setDirectory(agents);
   for (const auto& id : agents) keys_.joined(id);
-  resumeStoredLinks();
   formTopology();
+  resumeStoredLinks();
   router_.resumeHeld(true);
 }
 

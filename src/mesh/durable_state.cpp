@@ -10,6 +10,10 @@ DurableState::DurableState(const std::string& directory, bool syncToDisk,
     : store_(directory), scheduleCommit_(std::move(scheduleCommit)), post_(std::move(post)) {
   links_ = store_.links();
   for (auto& entry : store_.outbox()) outbox_[entry.peer].push_back(std::move(entry));
+  std::set<std::string> peers;
+  for (const auto& [peer, state] : links_) peers.insert(peer);
+  for (const auto& [peer, entries] : outbox_) peers.insert(peer);
+  storedPeers_.assign(peers.begin(), peers.end());
   if (syncToDisk)
     syncer_ = std::make_unique<store::WalSyncer>(
         store_.logPath(), [this](std::uint64_t commit, const std::string& error) {
@@ -35,12 +39,6 @@ store::LinkState DurableState::takeLink(const std::string& peer) {
 std::vector<store::OutboxEntry> DurableState::takeOutbox(const std::string& peer) {
   auto node = outbox_.extract(peer);
   return node ? std::move(node.mapped()) : std::vector<store::OutboxEntry>{};
-}
-
-std::vector<std::string> DurableState::peersWithOutbox() const {
-  std::vector<std::string> out;
-  for (const auto& [peer, entries] : outbox_) out.push_back(peer);
-  return out;
 }
 
 void DurableState::changed(Listener* listener) {

@@ -44,8 +44,8 @@ class DurableState {
   // What the store held for a link when the agent started; each is handed out once.
   store::LinkState takeLink(const std::string& peer);
   std::vector<store::OutboxEntry> takeOutbox(const std::string& peer);
-  // Peers that stored messages wait for.
-  std::vector<std::string> peersWithOutbox() const;
+  // Peers the store held messages or counters for when the agent started.
+  std::vector<std::string> storedPeers() const { return storedPeers_; }
 
   // A write was made: a commit follows soon; `listener` (may be null) hears when it is durable.
   void changed(Listener* listener = nullptr);
@@ -73,6 +73,7 @@ class DurableState {
   bool scheduled_ = false;
   std::map<std::string, store::LinkState> links_;
   std::map<std::string, std::vector<store::OutboxEntry>> outbox_;
+  std::vector<std::string> storedPeers_;
 
   std::uint64_t written_ = 0, durable_ = 0;  // commits, loop thread's view
   std::set<Listener*> listeners_;            // for the next commit
