@@ -209,7 +209,7 @@ void Session::resume(const Counters& counters, std::vector<Stored> messages) {
   // from the last one the peer acknowledged.
   for (auto& m : messages) {
     std::string json = serialize(m.message);
-    queue_.push(std::move(m.message), std::move(json), m.hops, m.key);
+    queue_.pushResumed(std::move(m.message), std::move(json), m.hops, m.key);
   }
 }
 

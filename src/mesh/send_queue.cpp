@@ -105,6 +105,17 @@ std::size_t SendQueue::acknowledge(int lane, std::uint64_t seq, std::vector<std:
     if (s.front().acked) s.front().acked->set_value();
     s.pop_front();
   }
+  auto& l = lanes_[lane];
+  while (s.empty() && !l.waiting.empty() && l.waiting.front().resumed && l.nextSeq <= seq) {
+    auto& w = l.waiting.front();
+    bytes_ -= w.json.size();
+    waitingBytes_ -= w.json.size();
+    --messages_;
+    ++released;
+    ++l.nextSeq;
+    if (keys) keys->push_back(w.key);
+    l.waiting.pop_front();
+  }
   return released;
 }
 

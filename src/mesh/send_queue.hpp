@@ -30,6 +30,8 @@ class SendQueue {
     // Not sent before its outbox entry is durable (release()): a peer must never hold a message
     // that a restarted sender has forgotten and would number again.
     bool held = false;
+    // Resumed from the state store: the neighbour may have it already (see acknowledge).
+    bool resumed = false;
   };
   struct Sent {
     std::uint64_t seq;
@@ -90,10 +92,13 @@ class SendQueue {
         bytes_ += s.frame.size();
       }
       l.nextSeq = seq + 1;
+      // The new process has none of them, whatever the one before had.
+      for (auto& w : l.waiting) w.resumed = false;
     }
   }
   // Cumulative acknowledgement of a lane; returns how many messages it released (their keys
-  // appended to `keys`).
+  // appended to `keys`). An acknowledgement beyond what was sent releases resumed messages it
+  // covers: the process before sent them with those sequences, and the neighbour has them.
   std::size_t acknowledge(int lane, std::uint64_t seq, std::vector<std::uint64_t>* keys = nullptr);
   const std::deque<Sent>& sent(int lane) const { return lanes_[lane].sent; }
   // The lane's last link sequence the neighbour acknowledged.
@@ -104,6 +109,11 @@ class SendQueue {
   // are sent with the link sequences that follow `acknowledged`, the ones they had before.
   void resume(int lane, std::uint64_t acknowledged) {
     lanes_[lane].nextSeq = acknowledged + 1 + lanes_[lane].sent.size();
+  }
+  void pushResumed(IFMessage message, std::string json, int hops, std::uint64_t key) {
+    const int lane = static_cast<int>(message.priority);
+    push(std::move(message), std::move(json), hops, key);
+    lanes_[lane].waiting.back().resumed = true;
   }
   // Everything held, in lane then arrival order (for failing them all, for `reason`; keys to
   // `keys`).
