@@ -1,10 +1,6 @@
 #include "mesh/agent_core.hpp"
 #include "mesh/wire_id.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 #include <deque>
 #include <filesystem>
 
@@ -19,10 +15,7 @@ AgentIdentity makeIdentity(const IdentityConfig& c, const StateConfig& state) {
   if (!c.keyFile.empty()) return AgentIdentity::loadOrCreate(c.keyFile);
   // A durable agent keeps its key with its state: its peers know it by that key.
   if (!state.directory.empty()) {
-    // Private to its owner, like the store in it (DeliveryStore makes it so when missing).
-    if (::mkdir(state.directory.c_str(), 0700) != 0 && errno != EEXIST)
-      throw Error(Errc::Io, "cannot create the state directory " + state.directory + ": " +
-                                std::strerror(errno));
+    store::makeStateDirectory(state.directory);
     return AgentIdentity::loadOrCreate(
         (std::filesystem::path(state.directory) / "identity.pem").string());
   }

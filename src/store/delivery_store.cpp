@@ -38,15 +38,21 @@ std::uint64_t u64(std::int64_t v) {
 
 }  // namespace
 
-DeliveryStore::DeliveryStore(const std::string& directory) {
+void makeStateDirectory(const std::string& directory) {
   std::error_code ec;
   if (!std::filesystem::exists(directory, ec)) {
+    auto parent = std::filesystem::path(directory).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
       throw Error(Errc::Io,
                   "cannot create the state directory " + directory + ": " + std::strerror(errno));
   } else if (!std::filesystem::is_directory(directory, ec)) {
     throw Error(Errc::Io, "state directory " + directory + " is not a directory");
   }
+}
+
+DeliveryStore::DeliveryStore(const std::string& directory) {
+  makeStateDirectory(directory);
   const auto path = (std::filesystem::path(directory) / "delivery.db").string();
   logPath_ = path + "-wal";
   db_ = std::make_unique<Db>(path);

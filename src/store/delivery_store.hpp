@@ -52,6 +52,10 @@ struct OutboxEntry {
   std::string json;  // the serialized IFMessage
 };
 
+// Creates `directory` (mode 0700; its parents as needed) unless it exists. Throws Error(Io),
+// also when it is something other than a directory.
+void makeStateDirectory(const std::string& directory);
+
 class DeliveryStore {
  public:
   // Opens (creating when needed) the store in `directory` (created with mode 0700 when

@@ -1,0 +1,59 @@
+// The replay window is part of the durable state: a signed message that a destination took before
+// it restarted is a replay after the restart too, whoever brings it back (here a relay).
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "mesh/mesh_fixture.hpp"
+#include "support/raw_link_peer.hpp"
+
+namespace ifmesh::test {
+namespace {
+
+TEST(DurableReplay, AReplayToARestartedDestinationIsRejected) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ifmesh-durable-replay-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto server = startSignaling();
+  WitnessEvents events;
+  Inbox inbox;
+  auto startBob = [&] {
+    auto c = meshAgentConfig("bob", *server);
+    c.witness = events.witness;
+    c.state.directory = (dir / "bob").string();
+    auto bob = std::make_unique<Agent>(c);
+    inbox.attach(*bob);
+    bob->connectToSignaling();
+    EXPECT_TRUE(bob->waitRegistered(5s));
+    return bob;
+  };
+  auto bob = startBob();
+  RawLinkPeer alice(rawPeerConfig("alice", *server));
+  alice.connectToSignaling();
+  ASSERT_TRUE(alice.waitRegistered(5s));
+  alice.connect("bob");
+  ASSERT_TRUE(alice.waitOpen(10s));
+  alice.send(alice.message("bob", numbered(1)));
+  ASSERT_TRUE(waitFor([&] { return inbox.size() == 1; }));
+  IFMessage captured = inbox.messages.back();
+
+  bob.reset();  // stops, its state committed
+  bob = startBob();
+  RawLinkPeer mallory(rawPeerConfig("mallory", *server));
+  mallory.connectToSignaling();
+  ASSERT_TRUE(mallory.waitRegistered(5s));
+  mallory.connect("bob");
+  ASSERT_TRUE(mallory.waitOpen(10s));
+  mallory.send(captured, 1);  // "forwarded" by mallory
+  EXPECT_TRUE(waitFor([&] { return events.count("bob", "ifmessage_rejected", "replay") == 1; }));
+  EXPECT_TRUE(waitFor([&] { return mallory.unacknowledged() == 0; }));
+  EXPECT_EQ(inbox.size(), 1u) << "the replay was delivered";
+
+  bob.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ifmesh::test
