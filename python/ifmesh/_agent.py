@@ -81,6 +81,8 @@ class Agent:
         witness_file: Optional[str] = None,
         healing: Optional[dict] = None,
         journal_file: Optional[str] = None,
+        state_dir: Optional[str] = None,
+        state_sync: bool = True,
         register_timeout: float = 10.0,
     ) -> "Agent":
         """Creates the agent, registers it with the signaling server and returns it.
@@ -93,7 +95,10 @@ class Agent:
         (tests pass ``["127.0.0.1"]``). ``journal_file``: every delivered message is appended
         to it (a JSON line, flushed) before the agent acknowledges it; handlers and
         ``messages()`` see a message after its acknowledgement may have left, so a process
-        that must not lose what it acknowledged when killed reads the journal. Raises :class:`errors.RegistrationError` (its subclasses
+        that must not lose what it acknowledged when killed reads the journal. ``state_dir``:
+        keep the delivery state there (docs/durability.md): a process restarted with the same
+        directory loses and repeats nothing; ``state_sync=False`` skips the fsync per commit
+        (survives a killed process, not a power loss). Raises :class:`errors.RegistrationError` (its subclasses
         Unauthorized, DuplicateId, Unreachable, RegistrationTimeout) when the server does not
         register the agent, :class:`errors.InvalidArgument` for a bad option.
         """
@@ -113,6 +118,8 @@ class Agent:
             "witness_file": witness_file,
             "healing": healing,
             "journal_file": journal_file,
+            "state_dir": state_dir,
+            "state_sync": state_sync,
         }
         try:
             native = _ifmesh.NativeAgent(options)

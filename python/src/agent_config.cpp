@@ -80,6 +80,8 @@ AgentConfig agentConfigFrom(const py::dict& d) {
   take(d, "auth_token", c.authToken);
   take(d, "ca_file", c.signalingCaFile);
   take(d, "key_file", c.identity.keyFile);
+  take(d, "state_dir", c.state.directory);
+  take(d, "state_sync", c.state.syncToDisk);
   take(d, "local_addresses", c.localAddresses);
   std::vector<std::string> stun;
   if (take(d, "stun", stun))
