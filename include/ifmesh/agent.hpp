@@ -199,8 +199,10 @@ class IFMESH_API Agent {
   // means retries (each also witnessed) or the peer starting over.
   std::size_t connectionAttempts(const std::string& peerId) const;
 
-  // Commits of the state store so far (0 without one): with syncToDisk, one fsync each.
+  // Commits of the state store so far, and the fdatasync calls that made them survive power
+  // loss (one per group of commits; 0 without syncToDisk or without a store).
   std::uint64_t stateCommits() const;
+  std::uint64_t stateSyncs() const;
 
   QualityMode getQualityMode() const;
   BandwidthStats getBandwidthStats() const;

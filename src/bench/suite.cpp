@@ -7,8 +7,11 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "bench/constrained_scenario.hpp"
 #include "bench/coturn_process.hpp"
+#include "bench/durable_scenario.hpp"
 #include "bench/mesh_scenario.hpp"
 #include "bench/namespaced_soak.hpp"
 #include "bench/pair_scenario.hpp"
@@ -248,8 +251,8 @@ ScenarioResult runNamespacedSoak(const std::string& scenario, const SuiteOptions
 }  // namespace
 
 std::vector<std::string> scenarioNames() {
-  return {"p2p",      "turn",       "mesh5",      "constrained", "soak",   "soak-lossy",
-          "soak-tbf", "soak-netns", "partial100", "hub100",      "mesh100"};
+  return {"p2p",        "turn",     "mesh5",      "constrained", "durable", "soak",
+          "soak-lossy", "soak-tbf", "soak-netns", "partial100",  "hub100",  "mesh100"};
 }
 
 std::optional<std::string> skipReason(const std::string& scenario, bool inFullSuite) {
@@ -280,6 +283,12 @@ ScenarioResult runScenario(const std::string& scenario, const SuiteOptions& opti
   if (scenario == "soak" || scenario == "soak-lossy") return runSoak(scenario, options);
   if (scenario == "soak-tbf" || scenario == "soak-netns")
     return runNamespacedSoak(scenario, options);
+  if (scenario == "durable") {
+    DurableOptions o;
+    // On this machine's disk: beside the working directory, where the report goes.
+    o.diskDirectory = std::filesystem::current_path().string();
+    return runDurableScenario(o);
+  }
   if (scenario == "constrained") {
     ConstrainedOptions o;
     o.cliPath = selfPath();

@@ -114,6 +114,11 @@ std::uint64_t Agent::lastSequence(const std::string& peerId, MessagePriority pri
   return core_->loop().invoke([&] { return core_->lastSequence(peerId, priority); });
 }
 
+std::uint64_t Agent::stateSyncs() const {
+  return core_->loop().invoke(
+      [&]() -> std::uint64_t { return core_->durable() ? core_->durable()->syncs() : 0; });
+}
+
 std::uint64_t Agent::stateCommits() const {
   return core_->loop().invoke(
       [&]() -> std::uint64_t { return core_->durable() ? core_->durable()->commits() : 0; });
