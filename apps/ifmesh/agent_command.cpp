@@ -25,7 +25,7 @@ volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
   std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, tokenFile, caFile,
-                  recordFile, keyFile, stateDir;
+                  recordFile, keyFile, stateDir, messageSignatures = "always";
   std::vector<std::string> stun, localAddresses;
   LogOptions log;
   bool echo = false;
@@ -57,6 +57,12 @@ void addCommon(CLI::App* cmd, AgentArgs& a) {
   cmd->add_flag("--no-state-sync", a.noStateSync,
                 "With --state-dir: no fsync per commit (survives a killed process, not a power "
                 "loss)");
+  cmd->add_option("--message-signatures", a.messageSignatures,
+                  "always: sign and require a signature on every message; relayed: only on "
+                  "messages that pass through a relay (a direct link is bound to the key by its "
+                  "signed hello)")
+      ->check(CLI::IsMember({"always", "relayed"}))
+      ->default_val("always");
 }
 
 // The topology named by --connect: "", all, k=N (N >= 1) or hub=ID.
@@ -95,6 +101,8 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   c.identity.keyFile = a.keyFile;
   c.state.directory = a.stateDir;
   c.state.syncToDisk = !a.noStateSync;
+  c.identity.messageSignatures =
+      a.messageSignatures == "relayed" ? MessageSignatures::Relayed : MessageSignatures::Always;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
   if (!a.witnessFile.empty() || log) c.witness = std::make_shared<Witness>();
   if (!a.witnessFile.empty()) c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));

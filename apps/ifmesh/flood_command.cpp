@@ -25,6 +25,7 @@ struct FloodArgs {
   bool noAdapt = false;
   int timeoutMs = 120000;
   std::string controlPriority = "high";
+  std::string messageSignatures = "always";
 };
 
 // Median and largest of a set of round trips, in ms.
@@ -44,6 +45,8 @@ int runFlood(const FloodArgs& a) {
   c.signalingUrl = a.signal;
   if (!a.localAddress.empty()) c.localAddresses = {a.localAddress};
   c.bandwidth.enabled = !a.noAdapt;
+  c.identity.messageSignatures =
+      a.messageSignatures == "relayed" ? MessageSignatures::Relayed : MessageSignatures::Always;
   c.maxMessageBytes = std::max<std::size_t>(a.size + 4096, 64 * 1024);
   std::mutex mutex;
   std::vector<std::string> transitions;
@@ -185,6 +188,11 @@ void addFloodCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--control-priority", a->controlPriority,
                   "Priority of the second control message: high | control")
       ->check(CLI::IsMember({"high", "control"}));
+  cmd->add_option("--message-signatures", a->messageSignatures,
+                  "always: sign and require a signature on every message; relayed: only on "
+                  "messages that pass through a relay")
+      ->check(CLI::IsMember({"always", "relayed"}))
+      ->default_val("always");
   cmd->footer(
       "Example:\n  ifmesh flood --id s --to echo-1 --signal ws://127.0.0.1:8443 --count 100 "
       "--size 32768\n"
