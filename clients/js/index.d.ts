@@ -49,10 +49,12 @@ export interface AgentOptions {
   localAddress?: string;
   RTCPeerConnection?: typeof RTCPeerConnection;
   WebSocket?: typeof WebSocket;
-  /** Reject unsigned direct messages, as the C++ agent's default (MessageSignatures::Always). */
-  requireSignatures?: boolean;
-  /** Sign every message sent. */
-  signMessages?: boolean;
+  /**
+   * As the C++ agent's `IdentityConfig::messageSignatures`: 'always' (default) signs and requires
+   * a signature on every message; 'relayed' only on messages that pass through a relay. A
+   * signature that is present is always checked.
+   */
+  messageSignatures?: 'always' | 'relayed';
   maxClockSkewMs?: number;
   maxMessageBytes?: number;
   /** How long an acknowledgement waits for a message to carry it (ms, default 20). */

@@ -8,6 +8,7 @@ import {
   laneOf,
   parseTimestamp,
   plainJson,
+  preparePayload,
 } from './codec.js';
 import { Emitter } from './emitter.js';
 import { Identity, KeyDirectory, verifyMessageSignature } from './identity.js';
@@ -31,17 +32,21 @@ function randomUuid() {
 
 export class Agent extends Emitter {
   // options: {id, signalingUrl, token?, keys? (Identity | PEM | PKCS#8 bytes | JWK | {seed}),
-  //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, requireSignatures? (true),
-  //   signMessages? (true), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
+  //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, messageSignatures? ('always' |
+  //   'relayed'), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
   //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20), bandwidth? (quality.js),
   //   topology? ('all' | {hub: id})}
   constructor(options) {
     super();
     if (!isValidAgentId(options?.id)) throw new TypeError(`bad agent id ${options?.id}`);
     if (typeof options.signalingUrl !== 'string') throw new TypeError('signalingUrl is required');
+    if (options.messageSignatures !== undefined && !['always', 'relayed'].includes(options.messageSignatures))
+      throw new TypeError(`messageSignatures is 'always' or 'relayed', not ${options.messageSignatures}`);
     this.options = {
-      requireSignatures: true,
-      signMessages: true,
+      // As the C++ agent's IdentityConfig::messageSignatures (docs/identity.md): 'always' signs
+      // and requires a signature on every message; 'relayed' only on those that pass through a
+      // relay, since a direct link is bound to the source's key by its signed hello.
+      messageSignatures: 'always',
       maxClockSkewMs: 120000,
       maxMessageBytes: 256 * 1024,
       // How long a lane's acknowledgement waits for a message to ride on. The C++ agent waits
@@ -292,8 +297,9 @@ export class Agent extends Emitter {
   }
 
   _witness(event, peerId, metadata = {}) {
-    const record = { event, agent_id: this.id, peer_id: peerId, ...metadata };
     if (event === 'ifmessage_rejected') this.counters.rejected++;
+    if (!this.listens(event) && !this.listens('witness')) return;
+    const record = { event, agent_id: this.id, peer_id: peerId, ...metadata };
     this.emit(event, record);
     this.emit('witness', record);
   }
@@ -308,7 +314,7 @@ export class Agent extends Emitter {
     const reject = (reason) => this.#rejected(peerId, message, hops, reason);
     if (message.destination !== this.id) return this.#forward(peerId, message, hops);
     const signed = typeof message.signature === 'string';
-    const required = this.options.requireSignatures || hops > 0;
+    const required = this.options.messageSignatures === 'always' || hops > 0;
     if (required || signed) {
       const key = await this.keys.key(message.source);
       if (!key) return reject('unknown_source_key');
@@ -323,13 +329,14 @@ export class Agent extends Emitter {
     if (!this.replay.accept(message, ts, now)) return reject('replay');
     if (message.rawNumbers) message.payload = plainJson(message.payload);
     this.counters.received++;
-    this._witness('ifmessage_received', peerId, {
-      message_id: message.id,
-      source: message.source,
-      sequence_num: message.sequence_num,
-      priority: message.priority,
-      hops,
-    });
+    if (this.listens('ifmessage_received') || this.listens('witness'))
+      this._witness('ifmessage_received', peerId, {
+        message_id: message.id,
+        source: message.source,
+        sequence_num: message.sequence_num,
+        priority: message.priority,
+        hops,
+      });
     this.emit('message', message, { from: peerId, hops });
     return true;
   }
@@ -376,8 +383,14 @@ export class Agent extends Emitter {
     const link = this.#link(hop);
     if (this.directory.has(hop) && this.keys.has(hop)) link.start();
     this.counters.sent++;
+    try {
+      preparePayload(message); // one canonical serialization for the signature and the wire
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // Signatures are made in parallel and queued in send order.
-    const signature = this.options.signMessages ? this.identity.signMessage(message) : null;
+    const sign = this.options.messageSignatures === 'always' || hop !== to;
+    const signature = sign ? this.identity.signMessage(message) : null;
     return new Promise((resolve, reject) => {
       const meta = {
         resolve: () => {
@@ -395,11 +408,12 @@ export class Agent extends Emitter {
           reject(e);
         }
       };
-      if (signature) {
-        link.sendChain = link.sendChain.then(() => signature.then(enqueue, reject));
-      } else {
-        link.sendChain = link.sendChain.then(() => enqueue());
-      }
+      if (!signature && link.signing === 0) return enqueue(); // nothing signed ahead of it
+      link.signing++;
+      const done = () => link.signing--;
+      link.sendChain = link.sendChain
+        .then(() => (signature ? signature.then(enqueue, reject) : enqueue()))
+        .then(done, done);
     });
   }
 

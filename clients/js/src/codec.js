@@ -62,8 +62,12 @@ export class RawNumber {
   }
 }
 
+// `raw.found`: a RawNumber occurs; `raw.depth`: how deep the value nests (a scalar is 0, an
+// object or array 1 plus its deepest member).
 function sortDeep(value, depth, raw) {
   if (depth > MAX_JSON_DEPTH + 2) throw new RangeError('JSON nested too deep');
+  if (value !== null && typeof value === 'object' && !(value instanceof RawNumber) && depth >= raw.depth)
+    raw.depth = depth + 1;
   if (Array.isArray(value)) return value.map((v) => sortDeep(v, depth + 1, raw));
   if (value instanceof RawNumber) {
     raw.found = true;
@@ -95,9 +99,14 @@ function writeWithRaw(v) {
 // Compact JSON with keys sorted by their UTF-8 bytes at every depth. JSON.stringify escapes
 // exactly what the document asks for and writes every other character as itself.
 export function canonicalJson(value) {
-  const raw = { found: false };
+  return canonicalJsonWithDepth(value).json;
+}
+
+// canonicalJson and how deep the value nests.
+export function canonicalJsonWithDepth(value) {
+  const raw = { found: false, depth: 0 };
   const sorted = sortDeep(value, 0, raw);
-  return raw.found ? writeWithRaw(sorted) : JSON.stringify(sorted);
+  return { json: raw.found ? writeWithRaw(sorted) : JSON.stringify(sorted), depth: raw.depth };
 }
 
 // JSON.parse, except that non-integer numbers become RawNumber (their spelling kept). Falls back
@@ -220,6 +229,11 @@ export function utf8Bytes(text) {
   return utf8.encode(text);
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+export function utf8Length(text) {
+  return NON_ASCII.test(text) ? utf8.encode(text).length : text.length;
+}
+
 // ---- IFMessage (section 5) ----
 
 export function parseTimestamp(ts) {
@@ -288,40 +302,58 @@ export function validateIFMessage(m) {
   return out;
 }
 
-// The wire form: compact, keys in byte order, optional fields omitted at their defaults.
-export function serializeIFMessage(m) {
-  const o = {
-    destination: m.destination,
-    id: m.id,
-    level: m.level,
-    payload: m.payload,
-    source: m.source,
-    timestamp: m.timestamp,
-    version: m.version,
-  };
-  if (m.incarnation) o.incarnation = m.incarnation;
-  if (m.priority && m.priority !== 'normal') o.priority = m.priority;
-  if (m.sequence_num) o.sequence_num = m.sequence_num;
-  if (m.signature) o.signature = m.signature;
-  if (m.trace_id) o.trace_id = m.trace_id;
-  return canonicalJson(o);
+// The payload's canonical JSON and nesting depth, kept on a message that is signed and sent, so
+// that the signing input and the wire form share one serialization. The payload must not change
+// afterwards.
+const PREPARED = Symbol('ifmesh.canonicalPayload');
+
+export function preparePayload(m) {
+  let p = m[PREPARED];
+  if (!p) {
+    p = canonicalJsonWithDepth(m.payload);
+    Object.defineProperty(m, PREPARED, { value: p, configurable: true });
+  }
+  return p;
 }
 
+function payloadJson(m) {
+  return (m[PREPARED] ?? canonicalJsonWithDepth(m.payload)).json ?? 'null';
+}
+
+// How deep an IFMessage nests (the message object is level 1).
+export function ifMessageDepth(m) {
+  return 1 + (m[PREPARED] ?? canonicalJsonWithDepth(m.payload)).depth;
+}
+
+const str = JSON.stringify;
+const num = (v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError('IFMessage: bad number field');
+  return String(v);
+};
+
+// The wire form: compact, keys in byte order, optional fields omitted at their defaults. Written
+// field by field in byte order: the same bytes as canonicalJson of the object.
+export function serializeIFMessage(m) {
+  let o = `{"destination":${str(m.destination)},"id":${str(m.id)}`;
+  if (m.incarnation) o += `,"incarnation":${num(m.incarnation)}`;
+  o += `,"level":${num(m.level)},"payload":${payloadJson(m)}`;
+  if (m.priority && m.priority !== 'normal') o += `,"priority":${str(m.priority)}`;
+  if (m.sequence_num) o += `,"sequence_num":${num(m.sequence_num)}`;
+  if (m.signature) o += `,"signature":${str(m.signature)}`;
+  o += `,"source":${str(m.source)},"timestamp":${str(m.timestamp)}`;
+  if (m.trace_id) o += `,"trace_id":${str(m.trace_id)}`;
+  return `${o},"version":${str(m.version)}}`;
+}
+
+// canonicalJson of ["ifmesh-msg-v1", id, timestamp, level, source, destination, version,
+// sequence_num, priority, trace_id, incarnation, payload], written element by element.
 export function messageSigningInput(m) {
-  return canonicalJson([
-    'ifmesh-msg-v1',
-    m.id,
-    m.timestamp,
-    m.level,
-    m.source,
-    m.destination,
-    m.version,
-    m.sequence_num ?? 0,
-    m.priority ?? 'normal',
-    m.trace_id ?? '',
-    m.incarnation ?? 0,
-    m.payload,
-  ]);
+  return (
+    `["ifmesh-msg-v1",${str(m.id)},${str(m.timestamp)},${num(m.level)},${str(m.source)},` +
+    `${str(m.destination)},${str(m.version)},${num(m.sequence_num ?? 0)},` +
+    `${str(m.priority ?? 'normal')},${str(m.trace_id ?? '')},${num(m.incarnation ?? 0)},` +
+    `${payloadJson(m)}]`
+  );
 }
 
 export function helloSigningInput(senderId, incarnation, fingerprint, receiverId) {
@@ -365,7 +397,7 @@ export function encodeMsg(seq, hops, lane, ack, messageJson) {
 
 // The size a msg frame can reach with the longest link fields (20-digit `s` and `a`).
 export function maxMsgFrameBytes(hops, messageJson) {
-  const bytes = utf8Bytes(messageJson).length;
+  const bytes = utf8Length(messageJson);
   return bytes + encodeMsg('18446744073709551615', hops, 3, '18446744073709551615', '').length;
 }
 
@@ -462,18 +494,56 @@ function decodeOne(f, raw) {
   }
 }
 
+// Every JSON number with a fraction or an exponent starts the text or follows a key's `":`, a `,`
+// or a `[` (whitespace allowed between), and has a digit right before its `.`, `e` or `E`. Text
+// without this pattern has none; text with it (also inside a string) takes the slower path that
+// keeps their spelling.
+const MAYBE_FRACTION = /(?:^|"\s*:|[,[])\s*-?\d+[.eE]/;
+
+// How deep a parsed JSON value nests, counting up to `limit + 1`.
+function valueDepth(v, depth, limit) {
+  if (v === null || typeof v !== 'object') return depth;
+  if (depth + 1 > limit) return depth + 1;
+  let max = depth + 1;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const d = valueDepth(v[i], depth + 1, limit);
+      if (d > max && (max = d) > limit) return max;
+    }
+  } else {
+    for (const k in v) {
+      const d = valueDepth(v[k], depth + 1, limit);
+      if (d > max && (max = d) > limit) return max;
+    }
+  }
+  return max;
+}
+
 // A text channel message to its frames (a batch gives several), each either a frame or
 // {type: 'malformed', reason}.
 export function decodeText(text) {
   if (typeof text !== 'string') return [malformed('malformed frame')];
-  const depth = jsonDepth(text, MAX_JSON_DEPTH + 3);
-  if (depth > MAX_JSON_DEPTH + 3) return [malformed('frame nested too deep')];
-  let parsed;
   const found = { raw: false };
-  try {
-    parsed = parseJsonKeepingNumbers(text, found);
-  } catch {
-    return [malformed('malformed frame')];
+  let parsed;
+  let depth;
+  if (!MAYBE_FRACTION.test(text)) {
+    // No number with a fraction or an exponent: plain JSON.parse (which does not recurse, so
+    // deep text is safe to parse), then the depth of what it gave.
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return [malformed(jsonDepth(text, MAX_JSON_DEPTH + 3) > MAX_JSON_DEPTH + 3 ? 'frame nested too deep' : 'malformed frame')];
+    }
+    depth = valueDepth(parsed, 0, MAX_JSON_DEPTH + 3);
+    if (depth > MAX_JSON_DEPTH + 3) return [malformed('frame nested too deep')];
+  } else {
+    depth = jsonDepth(text, MAX_JSON_DEPTH + 3);
+    if (depth > MAX_JSON_DEPTH + 3) return [malformed('frame nested too deep')];
+    try {
+      parsed = parseJsonKeepingNumbers(text, found);
+    } catch {
+      return [malformed('malformed frame')];
+    }
   }
   if (parsed !== null && typeof parsed === 'object' && parsed.t === 'batch') {
     if (!Array.isArray(parsed.f)) return [malformed('malformed batch')];

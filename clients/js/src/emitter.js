@@ -18,6 +18,9 @@ export class Emitter {
     };
     return this.on(name, wrap);
   }
+  listens(name) {
+    return (this.#handlers.get(name)?.size ?? 0) > 0;
+  }
   emit(name, ...args) {
     const set = this.#handlers.get(name);
     if (!set) return false;

@@ -58,7 +58,8 @@ export class PeerLink {
     this.tickTimer = null;
     this.tickAt = null;
     this.pendingIn = []; // channel messages that came before the session opened
-    this.sendChain = Promise.resolve();
+    this.sendChain = Promise.resolve(); // sends waiting for their signature, in send order
+    this.signing = 0; // how many
     this.stats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, batches: 0 };
     this.session = new LinkSession({
       ownId: agent.id,

@@ -19,10 +19,11 @@ import {
   encodeBatch,
   encodeHello,
   encodeMsg,
+  ifMessageDepth,
   isUrgentLane,
-  jsonDepth,
   laneOf,
   maxMsgFrameBytes,
+  preparePayload,
   serializeIFMessage,
 } from './codec.js';
 
@@ -270,13 +271,14 @@ export class LinkSession {
   // it and comes back in the `released` event. Throws MessageTooLargeError, QueueFullError or
   // TypeError (too deep, not serializable).
   enqueue(now, message, hops = 0, meta = undefined) {
+    preparePayload(message);
     const json = serializeIFMessage(message);
     const frameBytes = maxMsgFrameBytes(hops, json);
     if (frameBytes > this.config.maxMessageBytes)
       throw new MessageTooLargeError(
         `IFMessage of ${frameBytes} bytes exceeds the ${this.config.maxMessageBytes}-byte limit`,
       );
-    if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    if (ifMessageDepth(message) > MAX_JSON_DEPTH)
       throw new TypeError(`IFMessage nested deeper than ${MAX_JSON_DEPTH} levels`);
     const c = this.config;
     if (!this.queue.fits(json.length, c.queueMaxMessages, c.queueMaxBytes)) {
