@@ -463,6 +463,8 @@ export class Agent extends Emitter {
         transitions: this.quality.transitions,
         peakBuffered: this.quality.peakBuffered,
         batchesSent: [...this.links.values()].reduce((n, l) => n + l.stats.batches, 0),
+        // Batches of the frames of one turn, in HIGH mode too.
+        coalescedBatches: [...this.links.values()].reduce((n, l) => n + l.stats.coalesced, 0),
       },
       links,
     };

@@ -39,6 +39,20 @@ export function randomWireId() {
   }
 }
 
+// Runs `fn` once the current turn is over (setImmediate in Node.js, a microtask elsewhere);
+// returns what cancels it.
+function afterTurn(fn) {
+  if (typeof setImmediate === 'function') {
+    const t = setImmediate(fn);
+    return () => clearImmediate(t);
+  }
+  let live = true;
+  queueMicrotask(() => live && fn());
+  return () => {
+    live = false;
+  };
+}
+
 export class PeerLink {
   constructor(agent, peerId) {
     this.agent = agent;
@@ -55,12 +69,12 @@ export class PeerLink {
     this.downSince = 0;
     this.attemptTimer = null;
     this.retryTimer = null;
-    this.tickTimer = null;
+    this.cancelTick = null;
     this.tickAt = null;
     this.pendingIn = []; // channel messages that came before the session opened
     this.sendChain = Promise.resolve(); // sends waiting for their signature, in send order
     this.signing = 0; // how many
-    this.stats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, batches: 0 };
+    this.stats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, batches: 0, coalesced: 0 };
     this.session = new LinkSession({
       ownId: agent.id,
       peerId,
@@ -71,6 +85,8 @@ export class PeerLink {
         verifyHello(hello, await agent.keys.key(peerId), peerId, agent.id, remoteFp),
       deliver: (message, hops) => agent._deliver(peerId, message, hops),
       decompress: agent.options.zstdDecompress,
+      // The non-urgent frames of one event-loop turn leave as one batch.
+      coalesce: true,
     });
   }
 
@@ -408,7 +424,8 @@ export class PeerLink {
           });
           break;
         case 'batch_sent':
-          this.stats.batches++;
+          if (ev.coalesced) this.stats.coalesced++;
+          else this.stats.batches++;
           break;
       }
     }
@@ -418,24 +435,29 @@ export class PeerLink {
   scheduleTick() {
     const due = this.session.nextDeadline();
     if (due === this.tickAt) return;
-    clearTimeout(this.tickTimer);
-    this.tickTimer = null;
+    this.cancelTick?.();
+    this.cancelTick = null;
     this.tickAt = due;
     if (due === null || due === undefined) return;
-    this.tickTimer = setTimeout(
-      () => {
-        this.tickTimer = null;
-        this.tickAt = null;
-        this.session.tick(this.now());
-        this.flush();
-      },
-      Math.max(0, due - this.now()),
-    );
+    const run = () => {
+      this.cancelTick = null;
+      this.tickAt = null;
+      this.session.tick(this.now());
+      this.flush();
+    };
+    const wait = due - this.now();
+    if (wait <= 0) {
+      // Due now (frames gathered in this turn): right after the turn, not a timer's 1 ms later.
+      this.cancelTick = afterTurn(run);
+    } else {
+      const t = setTimeout(run, Math.max(0, wait));
+      this.cancelTick = () => clearTimeout(t);
+    }
   }
 
   dispose() {
     this.cancelTimers();
-    clearTimeout(this.tickTimer);
+    this.cancelTick?.();
     this.closeConnection();
   }
 }

@@ -122,7 +122,7 @@ class SendQueue {
 
 export class LinkSession {
   // config: {ownId, peerId, incarnation, maxMessageBytes?, queueMaxMessages?, queueMaxBytes?,
-  //   ackEvery?, ackDelay?, verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
+  //   ackEvery?, ackDelay?, coalesce? (false), verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
   //   deliver(message, hops) -> boolean | Promise<boolean>, decompress?(bytes, size)}
   constructor(config) {
     this.config = { ...DEFAULTS, ...config };
@@ -214,13 +214,16 @@ export class LinkSession {
     this.output.push({ data: text, binary: false });
   }
 
+  // Without a batch delay, `coalesce` still gathers the non-urgent frames of one turn: they are
+  // due at once, and the caller flushes them when its turn ends (tick), as one batch.
   transmit(now, frame, urgent) {
     if (!this.isOpen) return; // kept in the queue, resent after the next hello
-    if (urgent || (this.batchDelay === 0 && this.batch.length === 0)) return this.emit(frame);
+    const gather = this.batchDelay > 0 || this.config.coalesce;
+    if (urgent || (!gather && this.batch.length === 0)) return this.emit(frame);
     if (this.batchBytes + frame.length > MAX_BATCH_BYTES) this.flushBatch();
     this.batchBytes += frame.length + 1;
     this.batch.push(frame);
-    if (this.batchDue === null) this.batchDue = now + Math.max(this.batchDelay, 1);
+    if (this.batchDue === null) this.batchDue = this.batchDelay > 0 ? now + this.batchDelay : now;
   }
 
   flushBatch() {
@@ -230,7 +233,7 @@ export class LinkSession {
       this.emit(this.batch[0]);
     } else {
       this.emit(encodeBatch(this.batch));
-      this.event('batch_sent', { frames: this.batch.length });
+      this.event('batch_sent', { frames: this.batch.length, coalesced: this.batchDelay === 0 });
     }
     this.batch = [];
     this.batchBytes = 0;
