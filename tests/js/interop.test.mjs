@@ -230,9 +230,10 @@ test('a Node agent under backlog: the bandwidth adapter batches, the C++ agent t
   const modes = [];
   a.on('bandwidth_quality_changed', (w) => modes.push(w.new_mode));
   await waitFor('link', () => a.peers().some((p) => p.state === 'connected'));
-  // About 4 MiB queued at once: far above the 512 KiB that leaves HIGH.
-  const count = 120;
-  const pad = 'y'.repeat(32 * 1024);
+  // About 4 MiB queued at once: far above the 512 KiB that leaves HIGH. 8 KiB each, so that
+  // several fit in one batch (64 KiB).
+  const count = 480;
+  const pad = 'y'.repeat(8 * 1024);
   const acks = [];
   for (let i = 1; i <= count; i++) acks.push(a.send('cpp-sink', { i, pad }));
   await Promise.all(acks);
