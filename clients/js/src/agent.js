@@ -308,9 +308,19 @@ export class Agent extends Emitter {
     this.emit('peerState', peerId, state);
   }
 
+  // Starts checking the signature of a message for this agent as soon as it arrives, while the
+  // link still delivers earlier ones: {key, ok} (promises), or null when there is nothing to check.
+  _precheck(message) {
+    if (message.destination !== this.id || typeof message.signature !== 'string') return null;
+    const key = this.keys.key(message.source);
+    const ok = key.then((k) => (k ? verifyMessageSignature(k, message) : false)).catch(() => false);
+    return { key, ok };
+  }
+
   // The destination's checks (docs/link-protocol.md section 5), then the application. True
-  // when the link may acknowledge the message (also for a rejected one).
-  async _deliver(peerId, message, hops) {
+  // when the link may acknowledge the message (also for a rejected one). `check`: what
+  // _precheck started for it, used when it verified against the key the source has now.
+  async _deliver(peerId, message, hops, check = null) {
     const reject = (reason) => this.#rejected(peerId, message, hops, reason);
     if (message.destination !== this.id) return this.#forward(peerId, message, hops);
     const signed = typeof message.signature === 'string';
@@ -319,7 +329,9 @@ export class Agent extends Emitter {
       const key = await this.keys.key(message.source);
       if (!key) return reject('unknown_source_key');
       if (!signed) return reject('missing_signature');
-      if (!(await verifyMessageSignature(key, message))) return reject('bad_signature');
+      const valid =
+        check && (await check.key) === key ? await check.ok : await verifyMessageSignature(key, message);
+      if (!valid) return reject('bad_signature');
     }
     const ts = parseTimestamp(message.timestamp);
     if (ts === null) return reject('bad_timestamp');

@@ -83,7 +83,8 @@ export class PeerLink {
       ackDelay: agent.options.ackDelayMs,
       verifyHello: async (hello, remoteFp) =>
         verifyHello(hello, await agent.keys.key(peerId), peerId, agent.id, remoteFp),
-      deliver: (message, hops) => agent._deliver(peerId, message, hops),
+      deliver: (message, hops, _lane, check) => agent._deliver(peerId, message, hops, check),
+      precheck: (message) => agent._precheck(message),
       decompress: agent.options.zstdDecompress,
       // The non-urgent frames of one event-loop turn leave as one batch.
       coalesce: true,

@@ -123,7 +123,8 @@ class SendQueue {
 export class LinkSession {
   // config: {ownId, peerId, incarnation, maxMessageBytes?, queueMaxMessages?, queueMaxBytes?,
   //   ackEvery?, ackDelay?, coalesce? (false), verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
-  //   deliver(message, hops) -> boolean | Promise<boolean>, decompress?(bytes, size)}
+  //   deliver(message, hops, lane, check) -> boolean | Promise<boolean>, decompress?(bytes, size),
+  //   precheck?(message, hops) -> check (handed to deliver)}
   constructor(config) {
     this.config = { ...DEFAULTS, ...config };
     this.queue = new SendQueue();
@@ -377,15 +378,10 @@ export class LinkSession {
 
   // A channel message from the peer: a string (text) or bytes (binary). `now()` gives the time
   // when each frame is handled.
+  // The frames are decoded at once, and `precheck` starts on each message (its signature check,
+  // which WebCrypto runs off the main thread) while earlier ones are still being handled.
   receive(now, data) {
     const gen = this.generation;
-    const run = () => this.#receiveNow(gen, now, data);
-    this.chain = this.chain.then(run, run);
-    return this.chain;
-  }
-
-  async #receiveNow(gen, now, data) {
-    if (gen !== this.generation) return;
     const frames =
       typeof data === 'string'
         ? decodeText(data)
@@ -394,6 +390,15 @@ export class LinkSession {
             this.config.maxMessageBytes + MAX_BATCH_BYTES + 64,
             this.config.decompress,
           );
+    if (this.config.precheck)
+      for (const f of frames) if (f.type === 'msg') f.check = this.config.precheck(f.message, f.hops);
+    const run = () => this.#receiveNow(gen, now, frames);
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
+  async #receiveNow(gen, now, frames) {
+    if (gen !== this.generation) return;
     for (const frame of frames) {
       if (gen !== this.generation) return;
       await this.#handle(gen, typeof now === 'function' ? now() : now, frame);
@@ -454,7 +459,7 @@ export class LinkSession {
     r.delivered = msg.seq;
     let taken;
     try {
-      taken = await this.config.deliver(msg.message, msg.hops, msg.lane);
+      taken = await this.config.deliver(msg.message, msg.hops, msg.lane, msg.check);
     } catch {
       taken = false;
     }
