@@ -198,3 +198,29 @@ test('the hello announces zstd only when the session has a decoder', () => {
   const decoded = codec.decodeText(hello(() => new Uint8Array()));
   assert.equal(decoded[0].readsZstd, true);
 });
+
+test('coalesce: the Normal frames of one turn leave as one batch when due, urgent ones at once', async () => {
+  const ia = await Identity.generate();
+  const ib = await Identity.generate();
+  const a = await end('ca', 'cb', ia, ib);
+  const b = await end('cb', 'ca', ib, ia);
+  a.session.config.coalesce = true;
+  await open(a, b);
+  await run(a, b, 0, Math.random, false); // the hellos
+  for (let n = 1; n <= 5; n++) a.session.enqueue(0, message('ca', 'cb', 'normal', n));
+  a.session.enqueue(0, message('ca', 'cb', 'high', 6));
+  const urgent = a.session.takeOutput();
+  assert.equal(urgent.length, 1); // the High message, alone and at once
+  assert.equal(JSON.parse(urgent[0].data).l, 1);
+  assert.equal(a.session.nextDeadline(), 0); // the gathered frames are due at once
+  a.session.tick(0);
+  const out = a.session.takeOutput();
+  assert.equal(out.length, 1);
+  const batch = JSON.parse(out[0].data);
+  assert.equal(batch.t, 'batch');
+  assert.deepEqual(batch.f.map((f) => f.m.payload.n), [1, 2, 3, 4, 5]);
+  assert.ok(a.session.takeEvents().some((e) => e.type === 'batch_sent' && e.coalesced));
+  await b.session.receive(0, urgent[0].data);
+  await b.session.receive(0, out[0].data);
+  assert.deepEqual(b.delivered.map((m) => m.payload.n), [6, 1, 2, 3, 4, 5]);
+});
