@@ -394,12 +394,12 @@ export class Agent extends Emitter {
     const hop = this.#nextHop(to);
     const link = this.#link(hop);
     if (this.directory.has(hop) && this.keys.has(hop)) link.start();
-    this.counters.sent++;
     try {
       preparePayload(message); // one canonical serialization for the signature and the wire
     } catch (e) {
       return Promise.reject(e);
     }
+    this.counters.sent++;
     // Signatures are made in parallel and queued in send order.
     const sign = this.options.messageSignatures === 'always' || hop !== to;
     const signature = sign ? this.identity.signMessage(message) : null;

@@ -122,7 +122,8 @@ class SendQueue {
 
 export class LinkSession {
   // config: {ownId, peerId, incarnation, maxMessageBytes?, queueMaxMessages?, queueMaxBytes?,
-  //   ackEvery?, ackDelay?, coalesce? (false), verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
+  //   ackEvery?, ackDelay?, coalesce? (false),
+  //   verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
   //   deliver(message, hops, lane, check) -> boolean | Promise<boolean>, decompress?(bytes, size),
   //   precheck?(message, hops) -> check (handed to deliver)}
   constructor(config) {
@@ -377,9 +378,9 @@ export class LinkSession {
   }
 
   // A channel message from the peer: a string (text) or bytes (binary). `now()` gives the time
-  // when each frame is handled.
-  // The frames are decoded at once, and `precheck` starts on each message (its signature check,
-  // which WebCrypto runs off the main thread) while earlier ones are still being handled.
+  // when each frame is handled. The frames are decoded at once, and `precheck` starts on each
+  // message (its signature check, which WebCrypto runs off the main thread) while earlier ones
+  // are still being handled.
   receive(now, data) {
     const gen = this.generation;
     const frames =
@@ -390,7 +391,8 @@ export class LinkSession {
             this.config.maxMessageBytes + MAX_BATCH_BYTES + 64,
             this.config.decompress,
           );
-    if (this.config.precheck)
+    // Only on a link whose peer proved its key: nobody else makes this agent verify signatures.
+    if (this.config.precheck && this.authenticated && !this.refused)
       for (const f of frames) if (f.type === 'msg') f.check = this.config.precheck(f.message, f.hops);
     const run = () => this.#receiveNow(gen, now, frames);
     this.chain = this.chain.then(run, run);
