@@ -23,6 +23,10 @@ class IFMESH_API PublicKey {
  public:
   // Nothing unless `base64` is exactly 32 bytes in canonical base64.
   static std::optional<PublicKey> parse(std::string_view base64);
+  // The Ed25519 key in a PEM file: a public key (as `openssl pkey -pubout` writes it) or the
+  // public half of a private key (an agent's key file). Throws Error(InvalidArgument) naming the
+  // file when it is unreadable or holds neither.
+  static PublicKey loadPem(const std::string& path);
   const std::string& base64() const { return base64_; }
   // False for any signature that is not a valid base64 Ed25519 signature of `data` by this key.
   bool verify(std::string_view data, std::string_view signatureBase64) const noexcept;

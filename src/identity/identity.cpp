@@ -1,5 +1,6 @@
 #include "ifmesh/identity.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -93,6 +94,27 @@ std::optional<PublicKey> PublicKey::parse(std::string_view base64) {
   out.key_ = own(key);
   out.base64_ = std::string(base64);
   return out;
+}
+
+PublicKey PublicKey::loadPem(const std::string& path) {
+  FilePtr f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw bad("identity: cannot open key file " + path);
+  EVP_PKEY* key = PEM_read_PUBKEY(f.get(), nullptr, nullptr, nullptr);
+  if (!key) {
+    ERR_clear_error();  // not a public key: no stale error for the next OpenSSL caller
+    std::rewind(f.get());
+    key = PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr);
+  }
+  if (!key) {
+    ERR_clear_error();
+    throw bad("identity: " + path + " holds no PEM public or private key");
+  }
+  auto owned = own(key);
+  if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519)
+    throw bad("identity: the key in " + path + " is not an Ed25519 key");
+  auto parsed = parse(rawPublicKey(key));
+  if (!parsed) throw bad("identity: cannot read the Ed25519 public key in " + path);
+  return std::move(*parsed);
 }
 
 bool PublicKey::verify(std::string_view data, std::string_view signatureBase64) const noexcept {
