@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -18,13 +20,24 @@ namespace {
 
 const std::string kGenesis(64, '0');
 
-// The record's JSON line (without its newline). Strings that are not valid UTF-8 (text cut
-// inside a character, bytes from a peer) are written with U+FFFD in place of the bad bytes, so
-// the line is valid UTF-8 and verifies like any other.
-std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::string& prevHash) {
+// The record's JSON line (without its newline), signed when `signer` is given. Strings that are
+// not valid UTF-8 (text cut inside a character, bytes from a peer) are written with U+FFFD in
+// place of the bad bytes, so the line is valid UTF-8 and verifies like any other. A signer that
+// fails leaves the record unsigned: the next signature covers it.
+std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::string& prevHash,
+                       const WitnessSigner* signer, bool& isSigned) {
   using Json = nlohmann::json;
   Json record = witnessRecord(event, seq, prevHash);
-  record["hash"] = sha256Hex(record.dump(-1, ' ', false, Json::error_handler_t::replace));
+  const std::string hash = sha256Hex(record.dump(-1, ' ', false, Json::error_handler_t::replace));
+  record["hash"] = hash;
+  isSigned = false;
+  if (signer) {
+    try {
+      record["sig"] = signer->sign(witnessSignedBytes(hash));
+      isSigned = true;
+    } catch (const std::exception&) {
+    }
+  }
   return record.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -37,39 +50,71 @@ bool continuesChain(const std::string& line, const std::string& prevHash, std::u
   if (hash == j.end() || !hash->is_string()) return false;
   const std::string claimed = *hash;
   j.erase("hash");
+  j.erase("sig");
   auto prev = j.find("prev_hash");
   auto number = j.find("seq");
   return sha256Hex(j.dump()) == claimed && prev != j.end() && *prev == prevHash &&
          number != j.end() && number->is_number_unsigned() && number->get<std::uint64_t>() == seq;
 }
 
+WitnessEvent signingKeyEvent(const WitnessSigner& signer) {
+  WitnessEvent e;
+  e.event = "witness_signing_key";
+  e.agentId = signer.agentId;
+  e.timestamp = isoTimestampNow();
+  e.metadata = {{"algorithm", "Ed25519"}, {"public_key", signer.publicKey}};
+  return e;
+}
+
 }  // namespace
+
+std::set<std::string> defaultSyncWitnessEvents() {
+  return {"peer_auth_failed", "peer_key_rejected", "link_refused", "ifmessage_rejected",
+          "witness_torn_record_discarded"};
+}
 
 namespace detail {
 
 // The state behind a FileWitnessSink: the queue, and the thread that hashes and appends.
 class FileWitnessWriter {
  public:
-  explicit FileWitnessWriter(const std::string& path);
+  FileWitnessWriter(const std::string& path, FileWitnessOptions options);
   ~FileWitnessWriter();
   void record(const WitnessEvent& event);
   void flush();
+  void useSigner(const WitnessSigner& signer);
 
  private:
+  struct Item {
+    WitnessEvent event;
+    bool sync = false;  // one of the options' syncEvents: its caller waits until it is written
+    // Set on the record naming a new signing key: the writer signs with it from that record on.
+    std::shared_ptr<const WitnessSigner> signer;
+  };
   void run();
+  void enqueue(Item item);  // with mutex_ held
+  void waitWritten(std::unique_lock<std::mutex>& lock, std::uint64_t target);
 
   std::string path_;
+  FileWitnessOptions options_;
   std::mutex mutex_;
   std::condition_variable wake_, drained_;
-  std::deque<WitnessEvent> queue_;
+  std::deque<Item> queue_;
   std::uint64_t enqueued_ = 0, written_ = 0;
   bool stop_ = false;
+  bool hasSigner_ = false;  // a signer was queued (under mutex_)
+  // The writer thread's own state.
   std::uint64_t seq_ = 0;
   std::string prevHash_;
+  std::shared_ptr<const WitnessSigner> signer_;
+  std::size_t sinceSignature_ = 0;  // records written since the last signed one
   std::thread writer_;
 };
 
-FileWitnessWriter::FileWitnessWriter(const std::string& path) : path_(path), prevHash_(kGenesis) {
+FileWitnessWriter::FileWitnessWriter(const std::string& path, FileWitnessOptions options)
+    : path_(path), options_(std::move(options)), prevHash_(kGenesis) {
+  if (options_.signEvery == 0)
+    throw Error(Errc::InvalidArgument, "witness file " + path + ": signEvery must be at least 1");
   // Continue the chain of an existing file from its last record. A last line without its
   // newline is a write that a crash cut short: it is cut off (and the cut is itself recorded),
   // unless it is a whole record, which only missed its newline. A corrupt record that did end
@@ -124,10 +169,10 @@ FileWitnessWriter::FileWitnessWriter(const std::string& path) : path_(path), pre
       cut.event = "witness_torn_record_discarded";
       cut.timestamp = isoTimestampNow();
       cut.metadata = {{"bytes", torn.size()}, {"sha256", sha256Hex(torn)}};
-      queue_.push_back(std::move(cut));
-      ++enqueued_;
+      enqueue({std::move(cut), false, nullptr});
     }
   }
+  if (options_.signer) useSigner(*options_.signer);
   std::unique_ptr<FILE, int (*)(FILE*)> probe(std::fopen(path.c_str(), "a"), &std::fclose);
   if (!probe) throw Error(Errc::Io, "cannot open witness file " + path);
   writer_ = std::thread([this] { run(); });
@@ -142,35 +187,70 @@ FileWitnessWriter::~FileWitnessWriter() {
   writer_.join();
 }
 
+void FileWitnessWriter::enqueue(Item item) {
+  queue_.push_back(std::move(item));
+  ++enqueued_;
+}
+
+void FileWitnessWriter::waitWritten(std::unique_lock<std::mutex>& lock, std::uint64_t target) {
+  drained_.wait(lock, [&] { return written_ >= target; });
+}
+
 void FileWitnessWriter::record(const WitnessEvent& event) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(event);
-    ++enqueued_;
-  }
+  // The set is empty when no event is synchronous: no lookup then.
+  const bool sync = !options_.syncEvents.empty() && options_.syncEvents.contains(event.event);
+  std::unique_lock lock(mutex_);
+  enqueue({event, sync, nullptr});
+  const std::uint64_t target = enqueued_;
+  lock.unlock();
   wake_.notify_one();
+  if (!sync) return;
+  // The writer signs the last record of each batch and flushes the batch before counting it
+  // written, so once counted this event is signed (or covered by a later signature in its
+  // batch) and in the kernel's hands.
+  lock.lock();
+  waitWritten(lock, target);
 }
 
 void FileWitnessWriter::flush() {
   std::unique_lock lock(mutex_);
-  std::uint64_t target = enqueued_;
-  drained_.wait(lock, [&] { return written_ >= target; });
+  waitWritten(lock, enqueued_);
+}
+
+void FileWitnessWriter::useSigner(const WitnessSigner& signer) {
+  {
+    std::lock_guard lock(mutex_);
+    if (hasSigner_ || !signer.sign) return;
+    hasSigner_ = true;
+    enqueue({signingKeyEvent(signer), false, std::make_shared<const WitnessSigner>(signer)});
+  }
+  wake_.notify_one();
 }
 
 void FileWitnessWriter::run() {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path_.c_str(), "a"), &std::fclose);
   for (;;) {
-    std::deque<WitnessEvent> batch;
+    std::deque<Item> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
       batch.swap(queue_);
     }
-    for (const auto& event : batch) {
+    bool syncInBatch = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const WitnessEvent& event = batch[i].event;
+      syncInBatch = syncInBatch || batch[i].sync;
+      if (batch[i].signer) signer_ = batch[i].signer;
+      // A key record is signed by its key (proof that the writer holds it); the batch's last
+      // record is signed so that a log the writer has caught up with ends signed.
+      const bool sign = signer_ && (batch[i].signer || i + 1 == batch.size() ||
+                                    sinceSignature_ + 1 >= options_.signEvery);
+      const WitnessSigner* signer = sign ? signer_.get() : nullptr;
+      bool isSigned = false;
       std::string line;
       try {
-        line = recordLine(event, seq_ + 1, prevHash_);
+        line = recordLine(event, seq_ + 1, prevHash_, signer, isSigned);
       } catch (const std::exception& e) {
         // Nothing may escape this thread (it would end the process). The event is replaced by
         // a record that says it could not be written, so the chain shows the gap.
@@ -180,17 +260,21 @@ void FileWitnessWriter::run() {
         failed.timestamp = event.timestamp;
         failed.metadata = {{"event", event.event}, {"reason", e.what()}};
         try {
-          line = recordLine(failed, seq_ + 1, prevHash_);
+          line = recordLine(failed, seq_ + 1, prevHash_, signer, isSigned);
         } catch (const std::exception&) {
           continue;
         }
       }
+      sinceSignature_ = isSigned ? 0 : sinceSignature_ + 1;
       ++seq_;
       prevHash_ = sha256Hex(line);
       line += '\n';
       if (file) std::fwrite(line.data(), 1, line.size(), file.get());
     }
-    if (file) std::fflush(file.get());
+    if (file) {
+      std::fflush(file.get());
+      if (syncInBatch && options_.syncToDisk) ::fdatasync(::fileno(file.get()));
+    }
     {
       std::lock_guard lock(mutex_);
       written_ += batch.size();
@@ -201,8 +285,8 @@ void FileWitnessWriter::run() {
 
 }  // namespace detail
 
-FileWitnessSink::FileWitnessSink(const std::string& path)
-    : writer_(std::make_unique<detail::FileWitnessWriter>(path)) {}
+FileWitnessSink::FileWitnessSink(const std::string& path, FileWitnessOptions options)
+    : writer_(std::make_unique<detail::FileWitnessWriter>(path, std::move(options))) {}
 
 FileWitnessSink::~FileWitnessSink() = default;
 
@@ -212,6 +296,10 @@ void FileWitnessSink::record(const WitnessEvent& event) {
 
 void FileWitnessSink::flush() {
   writer_->flush();
+}
+
+void FileWitnessSink::useSigner(const WitnessSigner& signer) {
+  writer_->useSigner(signer);
 }
 
 }  // namespace ifmesh

@@ -85,7 +85,17 @@ nlohmann::json witnessRecord(const WitnessEvent& e, std::uint64_t seq,
 
 void Witness::addSink(std::shared_ptr<WitnessSink> sink) {
   std::lock_guard lock(mutex_);
+  if (signer_) sink->useSigner(*signer_);
   sinks_.push_back(std::move(sink));
+}
+
+void Witness::setSigner(const WitnessSigner& signer) {
+  // Under the lock, so that a sink added meanwhile is handed the signer exactly once; handing
+  // it over only queues a record.
+  std::lock_guard lock(mutex_);
+  if (signer_) return;
+  signer_ = signer;
+  for (auto& sink : sinks_) sink->useSigner(*signer_);
 }
 
 void Witness::emit(const std::string& event, const std::string& agentId, const std::string& peerId,

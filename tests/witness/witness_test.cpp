@@ -7,32 +7,15 @@
 #include <sstream>
 #include <thread>
 
-#include <unistd.h>
-
 #include "ifmesh/witness.hpp"
+#include "witness/witness_files.hpp"
 
 namespace ifmesh {
 namespace {
 
-struct TempFile {
-  std::string path =
-      (std::filesystem::temp_directory_path() /
-       ("ifmesh-witness-" + std::to_string(::getpid()) + "-" + newTraceId() + ".jsonl"))
-          .string();
-  ~TempFile() { std::filesystem::remove(path); }
-};
-
-std::vector<std::string> lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-void rewrite(const std::string& path, const std::vector<std::string>& ls) {
-  std::ofstream out(path, std::ios::trunc);
-  for (const auto& l : ls) out << l << "\n";
-}
+using test::lines;
+using test::rewrite;
+using test::TempFile;
 
 void writeEvents(const std::string& path, int n, int offset = 0) {
   Witness w;
@@ -135,6 +118,9 @@ TEST(Witness, DeeplyNestedLineFailsWithoutRecursing) {
 
 namespace ifmesh {
 namespace {
+
+using test::lines;
+using test::TempFile;
 
 // Text cut inside a multi-byte character (an error message truncated mid-character, bytes a peer
 // sent) is recorded with U+FFFD in place of the bad bytes; the writer thread does not throw.
