@@ -1,9 +1,13 @@
-// `ifmesh witness verify FILE`: checks a witness log's hash chain, and optionally its length and
-// head against values kept elsewhere (the only way to notice records cut from the end).
+// `ifmesh witness verify FILE`: checks a witness log's hash chain and signatures, optionally
+// against the keys it must be signed with, and its length and head against values kept elsewhere
+// (the only way to notice records cut back to a signed one).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
+#include "ifmesh/error.hpp"
+#include "ifmesh/identity.hpp"
 #include "ifmesh/witness.hpp"
 #include "usage.hpp"
 
@@ -13,8 +17,45 @@ namespace {
 
 struct VerifyArgs {
   std::string path, expectHead;
+  std::vector<std::string> keys;
   std::optional<std::size_t> expectRecords;
 };
+
+// --key: a PEM file (public key, or the agent's private key file) or the base64 public key the
+// agent announces to the directory.
+std::string trustedKey(const std::string& value) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(value, ec)) {
+    try {
+      return PublicKey::loadPem(value).base64();
+    } catch (const Error& e) {
+      throw UsageError(flagError("--key", value, e.what()));
+    }
+  }
+  if (auto key = PublicKey::parse(value)) return key->base64();
+  throw UsageError(flagError(
+      "--key", value, "neither a PEM key file nor a base64 Ed25519 public key (44 characters)"));
+}
+
+void reportSignatures(const VerifyResult& r) {
+  if (r.signatures == 0) {
+    std::cout << "hash chain only: no record is signed, so anyone able to write the file could "
+                 "have rewritten it and recomputed every hash\n";
+    return;
+  }
+  std::cout << r.signatures << " signatures valid, by ";
+  for (std::size_t i = 0; i < r.keys.size(); ++i) std::cout << (i ? ", " : "") << r.keys[i];
+  std::cout << (r.keysPinned ? " (the given --key)\n"
+                             : "\nthe key was NOT pinned: it is the one the log names, which a "
+                               "rewriter with a key of their own could also do; pass --key\n");
+  std::cout << "records 1-" << r.signedRecords << " are covered by a signature";
+  if (r.unsignedTail == 0)
+    std::cout << "; the last record is signed\n";
+  else
+    std::cout << "; the last " << r.unsignedTail
+              << " records are an unsigned tail (proven by the hash chain only: anyone able to "
+                 "write the file could have changed, cut or added them)\n";
+}
 
 int runVerify(const VerifyArgs& a) {
   if (!std::ifstream(a.path)) throw std::runtime_error(flagError("FILE", a.path, "cannot be read"));
@@ -22,11 +63,18 @@ int runVerify(const VerifyArgs& a) {
       (a.expectHead.size() != 64 ||
        a.expectHead.find_first_not_of("0123456789abcdef") != std::string::npos))
     throw UsageError(flagError("--expect-head", a.expectHead, "expected 64 lowercase hex digits"));
-  VerifyResult r = verifyWitnessFile(a.path);
+  VerifyOptions options;
+  for (const auto& k : a.keys) options.trustedKeys.push_back(trustedKey(k));
+  VerifyResult r = verifyWitnessFile(a.path, options);
   if (!r.ok) {
-    std::cout << "BROKEN: " << r.reason;
-    if (r.firstBadLine) std::cout << " (line " << *r.firstBadLine << ")";
-    std::cout << "; " << r.records << " records verified before it\n";
+    if (r.firstBadLine) {
+      std::cout << "BROKEN: " << r.reason << " (line " << *r.firstBadLine << ")";
+      std::cout << "; " << r.records << " records verified before it\n";
+    } else {
+      std::cout << "NOT SIGNED: " << r.reason << "; the " << r.records
+                << " records form an intact hash chain, which anyone able to write the file "
+                   "could have recomputed\n";
+    }
     return 3;
   }
   if (a.expectRecords && r.records != *a.expectRecords) {
@@ -41,9 +89,10 @@ int runVerify(const VerifyArgs& a) {
     return 3;
   }
   std::cout << "OK: " << r.records << " records, hash chain intact, head " << r.headHash << "\n";
+  reportSignatures(r);
   if (!a.expectRecords && a.expectHead.empty())
-    std::cout << "(a chain cannot show records cut from its end: keep the head or the count "
-                 "elsewhere and pass --expect-head or --expect-records)\n";
+    std::cout << "(a log cannot show records cut from its end back to a signed record: keep the "
+                 "head or the count elsewhere and pass --expect-head or --expect-records)\n";
   return 0;
 }
 
@@ -56,15 +105,20 @@ void addWitnessCommand(CLI::App& app, int& exitCode) {
   CLI::App* verify = witness->add_subcommand(
       "verify", "Verify a witness JSON-lines file: exit 0 intact, 3 altered or not as expected");
   verify->add_option("file", args->path, "The witness log")->required();
+  verify->add_option("--key", args->keys,
+                     "A key the log must be signed with: a PEM file (public key, or the agent's "
+                     "--key-file) or the base64 public key; repeat for logs signed by several");
   verify->add_option("--expect-records", args->expectRecords,
                      "The number of records the log must hold (shows records cut from the end)");
   verify->add_option("--expect-head", args->expectHead,
                      "The hash the log's last record must have (printed by an earlier verify)");
   verify->footer(
-      "Example:\n  ifmesh witness verify audit.jsonl\n"
+      "Example:\n  ifmesh witness verify audit.jsonl --key agent.pem\n"
       "  ifmesh witness verify audit.jsonl --expect-head <head printed by an earlier run>\n"
-      "Detects any altered, reordered, inserted or removed record, except records cut from the\n"
-      "end: only --expect-records or --expect-head (kept elsewhere) show those.");
+      "Detects any altered, reordered, inserted or removed record. With --key, also a log\n"
+      "rewritten and re-hashed, or signed by another key: only records after the last\n"
+      "signature (reported as the unsigned tail) could have been changed without the key.\n"
+      "A log cut back to a signed record shows only with --expect-records or --expect-head.");
   verify->callback(
       [args, &exitCode] { exitCode = reportingErrors([&] { return runVerify(*args); }); });
 }

@@ -83,7 +83,7 @@ struct AgentConfig {
   std::vector<IceServer> iceServers;   // STUN (and TURN used only for fallback unless forced)
   std::vector<IceServer> turnServers;  // relay fallback after turnAfterFailures direct attempts
   std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)
-  std::shared_ptr<Witness> witness;         // optional audit trail
+  std::shared_ptr<Witness> witness;  // optional audit trail, its logs signed with our identity
   HealingConfig healing;
   Topology topology = Topology::Manual;
   std::size_t partialMeshK = 0;  // 0: the original design's default k for the mesh size

@@ -43,6 +43,8 @@ AgentCore::AgentCore(AgentConfig config)
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
   if (config_.maxConnectingPeers == 0)
     throw Error(Errc::InvalidArgument, "maxConnectingPeers must be at least 1");
+  // The audit log is signed with the agent's own key, the one the directory hands out for it.
+  if (config_.witness) config_.witness->setSigner(witnessSigner(identity_, config_.agentId));
   linkSettings_.healing = config_.healing;
   linkSettings_.turnAvailable = !config_.turnServers.empty();
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ifmesh/agent.hpp"
+#include "ifmesh/identity.hpp"
 #include "ifmesh/signaling.hpp"
 #include "ifmesh/witness.hpp"
 #include "mesh/mesh_fixture.hpp"
@@ -193,6 +194,58 @@ TEST(Cli, WitnessVerifySaysWhatTheChainProves) {
   EXPECT_EQ(byHead.exitCode, 3);
   EXPECT_NE(byHead.out.find("HEAD MISMATCH"), std::string::npos) << byHead.out;
   fs::remove(log);
+}
+
+// An agent signs its witness log with its identity; verify checks the signatures against the
+// key given (its PEM file or the base64 the directory shows) and says what is not proven.
+TEST(Cli, WitnessVerifyChecksTheAgentsSignatures) {
+  fs::path dir = fs::temp_directory_path() / ("ifmesh-cli-witness-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path log = dir / "audit.jsonl", key = dir / "agent.pem", other = dir / "other.pem";
+  AgentIdentity::generate().savePem(other.string());
+  auto witness = std::make_shared<Witness>();
+  witness->addSink(std::make_shared<FileWitnessSink>(log.string()));
+  {
+    AgentConfig c;
+    c.agentId = "alice";
+    c.signalingUrl = "ws://127.0.0.1:9";
+    c.identity.keyFile = key.string();
+    c.witness = witness;
+    Agent agent(c);
+    witness->emit("test_event", "alice", "bob");
+  }
+  witness->flush();
+  const std::string publicKey = AgentIdentity::loadPem(key.string()).publicKey();
+
+  CliRun pinned = ifmesh({"witness", "verify", log.string(), "--key", key.string()});
+  EXPECT_EQ(pinned.exitCode, 0) << pinned.out << pinned.err;
+  EXPECT_NE(pinned.out.find("signatures valid, by " + publicKey + " (the given --key)"),
+            std::string::npos)
+      << pinned.out;
+  EXPECT_NE(pinned.out.find("the last record is signed"), std::string::npos) << pinned.out;
+  CliRun byBase64 = ifmesh({"witness", "verify", log.string(), "--key", publicKey});
+  EXPECT_EQ(byBase64.exitCode, 0) << byBase64.out << byBase64.err;
+  CliRun unpinned = ifmesh({"witness", "verify", log.string()});
+  EXPECT_EQ(unpinned.exitCode, 0);
+  EXPECT_NE(unpinned.out.find("NOT pinned"), std::string::npos) << unpinned.out;
+  CliRun wrongKey = ifmesh({"witness", "verify", log.string(), "--key", other.string()});
+  EXPECT_EQ(wrongKey.exitCode, 3);
+  EXPECT_NE(wrongKey.out.find("BROKEN: signed with another key"), std::string::npos)
+      << wrongKey.out;
+  CliRun badKey = ifmesh({"witness", "verify", log.string(), "--key", "not-a-key"});
+  expectOneErrorLine(badKey, 2, "--key");
+
+  // Records appended without the key: intact, reported as the unsigned tail.
+  {
+    FileWitnessSink unsignedSink(log.string());
+    unsignedSink.record({"appended", "mallory", "", "", isoTimestampNow(), {}});
+    unsignedSink.record({"appended", "mallory", "", "", isoTimestampNow(), {}});
+  }
+  CliRun tail = ifmesh({"witness", "verify", log.string(), "--key", key.string()});
+  EXPECT_EQ(tail.exitCode, 0) << tail.out << tail.err;
+  EXPECT_NE(tail.out.find("the last 2 records are an unsigned tail"), std::string::npos)
+      << tail.out;
+  fs::remove_all(dir);
 }
 
 }  // namespace
