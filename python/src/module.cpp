@@ -208,19 +208,27 @@ PYBIND11_MODULE(_ifmesh, m) {
       .def("close", &NativeAgent::close, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("closed", &NativeAgent::closed);
 
-  m.def("verify_witness_file", [](const std::string& path) {
-    VerifyResult r;
-    {
-      py::gil_scoped_release release;
-      r = verifyWitnessFile(path);
-    }
-    py::dict d;
-    d["ok"] = r.ok;
-    d["records"] = r.records;
-    d["head_hash"] = r.headHash;
-    d["first_bad_line"] = r.firstBadLine ? py::cast(*r.firstBadLine) : py::none();
-    d["reason"] = r.reason;
-    return d;
-  });
+  m.def(
+      "verify_witness_file",
+      [](const std::string& path, const std::vector<std::string>& keys) {
+        VerifyResult r;
+        {
+          py::gil_scoped_release release;
+          r = verifyWitnessFile(path, {keys});
+        }
+        py::dict d;
+        d["ok"] = r.ok;
+        d["records"] = r.records;
+        d["head_hash"] = r.headHash;
+        d["first_bad_line"] = r.firstBadLine ? py::cast(*r.firstBadLine) : py::none();
+        d["reason"] = r.reason;
+        d["signatures"] = r.signatures;
+        d["signed_records"] = r.signedRecords;
+        d["unsigned_tail"] = r.unsignedTail;
+        d["keys"] = r.keys;
+        d["keys_pinned"] = r.keysPinned;
+        return d;
+      },
+      py::arg("path"), py::arg("keys") = std::vector<std::string>{});
   m.def("new_message_id", &newMessageId);
 }

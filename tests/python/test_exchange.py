@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 
 import ifmesh
 from conftest import LOOPBACK, cli_path, unique
@@ -101,3 +102,25 @@ async def test_witness_and_peer_state_callbacks(signal_url):
         assert "ifmessage_sent" in names and "peer_connected" in names
         assert all(e.agent_id == a.id for e in events)
         assert (b.id, "connected") in states
+
+
+async def test_witness_file_is_signed_with_the_agents_key(signal_url, tmp_path):
+    log, key = tmp_path / "audit.jsonl", tmp_path / "a.pem"
+    a = await start(unique("py-a"), signal_url, witness_file=str(log), key_file=str(key))
+    b = await start(unique("py-b"), signal_url)
+    async with a, b:
+        await a.send(b.id, {"w": 1}, ack=False)
+        await b.recv(10)
+    r = ifmesh.verify_witness_file(str(log))
+    assert r["ok"], r["reason"]
+    assert r["signatures"] >= 1 and r["unsigned_tail"] == 0 and not r["keys_pinned"]
+    assert len(r["keys"]) == 1
+    pinned = ifmesh.verify_witness_file(str(log), keys=r["keys"])
+    assert pinned["ok"] and pinned["keys_pinned"]
+    # The key the log names is the one in the agent's key file.
+    verified = subprocess.run([cli_path(), "witness", "verify", str(log), "--key", str(key)],
+                              capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert r["keys"][0] in verified.stdout
+    other = ifmesh.verify_witness_file(str(log), keys=["A" * 43 + "="])
+    assert not other["ok"] and "another key" in other["reason"]
