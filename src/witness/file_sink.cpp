@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ifmesh/error.hpp"
+#include "ifmesh/identity.hpp"
 #include "ifmesh/witness.hpp"
 
 namespace ifmesh {
@@ -41,20 +42,49 @@ std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::
   return record.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+bool isKeyRecord(const nlohmann::json& record) {
+  auto event = record.find("event");
+  return event != record.end() && *event == "witness_signing_key";
+}
+
+// The key a witness_signing_key record names, if it names a valid one.
+std::optional<PublicKey> namedKey(const nlohmann::json& record) {
+  auto meta = record.find("metadata");
+  if (meta == record.end() || !meta->is_object()) return std::nullopt;
+  auto key = meta->find("public_key");
+  if (key == meta->end() || !key->is_string()) return std::nullopt;
+  return PublicKey::parse(key->get<std::string>());
+}
+
 // True when `line` is an intact record that follows the record whose hash is `prevHash`, with
-// sequence number `seq`: its hash matches its content and it names that predecessor.
-bool continuesChain(const std::string& line, const std::string& prevHash, std::uint64_t seq) {
+// sequence number `seq`: its hash matches its content, it names that predecessor, and a
+// signature it carries verifies with `key` (the key the file named last), as verifyWitnessFile
+// will check.
+bool continuesChain(const std::string& line, const std::string& prevHash, std::uint64_t seq,
+                    const std::optional<PublicKey>& key) {
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return false;
   auto hash = j.find("hash");
   if (hash == j.end() || !hash->is_string()) return false;
   const std::string claimed = *hash;
   j.erase("hash");
-  j.erase("sig");
+  std::optional<std::string> sig;
+  if (auto it = j.find("sig"); it != j.end()) {
+    if (!it->is_string()) return false;
+    sig = it->get<std::string>();
+    j.erase(it);
+  }
   auto prev = j.find("prev_hash");
   auto number = j.find("seq");
-  return sha256Hex(j.dump()) == claimed && prev != j.end() && *prev == prevHash &&
-         number != j.end() && number->is_number_unsigned() && number->get<std::uint64_t>() == seq;
+  if (sha256Hex(j.dump()) != claimed || prev == j.end() || *prev != prevHash || number == j.end() ||
+      !number->is_number_unsigned() || number->get<std::uint64_t>() != seq)
+    return false;
+  std::optional<PublicKey> signer = key;
+  if (isKeyRecord(j)) {
+    signer = namedKey(j);
+    if (!signer || !sig) return false;
+  }
+  return !sig || (signer && signer->verify(witnessSignedBytes(claimed), *sig));
 }
 
 WitnessEvent signingKeyEvent(const WitnessSigner& signer) {
@@ -122,6 +152,7 @@ FileWitnessWriter::FileWitnessWriter(const std::string& path, FileWitnessOptions
   std::ifstream in(path, std::ios::binary);
   std::string line, last, torn;
   std::uint64_t completeBytes = 0, lineNo = 0, lastLineNo = 0;
+  std::optional<PublicKey> lastKey;  // named by the last key record, to check a torn line's sig
   while (std::getline(in, line)) {
     if (in.eof()) {
       torn = line;
@@ -132,6 +163,11 @@ FileWitnessWriter::FileWitnessWriter(const std::string& path, FileWitnessOptions
     if (!line.empty()) {
       last = line;
       lastLineNo = lineNo;
+    }
+    // Only key records are parsed: opening a long log stays a read, not a parse, of the file.
+    if (line.find("\"witness_signing_key\"") != std::string::npos) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.is_object() && isKeyRecord(j)) lastKey = namedKey(j);
     }
   }
   in.close();
@@ -154,7 +190,7 @@ FileWitnessWriter::FileWitnessWriter(const std::string& path, FileWitnessOptions
     prevHash_ = sha256Hex(last);
   }
   if (!torn.empty()) {
-    if (continuesChain(torn, prevHash_, seq_ + 1)) {
+    if (continuesChain(torn, prevHash_, seq_ + 1, lastKey)) {
       // A whole, intact record that missed only its newline: keep it.
       std::ofstream(path, std::ios::binary | std::ios::app) << '\n';
       ++seq_;

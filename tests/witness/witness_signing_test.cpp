@@ -214,6 +214,36 @@ TEST(WitnessSigning, AResumedLogNamesEachKeyAndATornLineIsRecovered) {
   EXPECT_FALSE(verifyWith(f.path, first).ok);
 }
 
+// A last line without its newline is kept only when it is a record the verifier accepts: a
+// whole signed record is kept; one whose hash holds but whose signature is another key's is cut.
+TEST(WitnessSigning, AWholeLastRecordIsKeptOnlyWhenItsSignatureHolds) {
+  TempFile f;
+  auto id = AgentIdentity::generate();
+  writeEvents(f.path, signedBy(id, 1), 3);
+  auto ls = lines(f.path);
+  auto writeWithoutLastNewline = [&](const std::vector<std::string>& content) {
+    std::ofstream out(f.path, std::ios::trunc);
+    for (std::size_t i = 0; i < content.size(); ++i)
+      out << content[i] << (i + 1 < content.size() ? "\n" : "");
+  };
+  writeWithoutLastNewline(ls);
+  writeEvents(f.path, signedBy(id), 1, 3);
+  EXPECT_EQ(lines(f.path).at(3), ls[3]);
+  EXPECT_TRUE(verifyWith(f.path, id).ok);
+
+  auto forged = ls;
+  auto j = nlohmann::json::parse(forged[3]);
+  j["sig"] = AgentIdentity::generate().sign(witnessSignedBytes(j["hash"].get<std::string>()));
+  forged[3] = j.dump();
+  writeWithoutLastNewline(forged);
+  writeEvents(f.path, signedBy(id), 1, 3);
+  auto after = lines(f.path);
+  ASSERT_GE(after.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(after[3])["event"], "witness_torn_record_discarded");
+  auto r = verifyWith(f.path, id);
+  EXPECT_TRUE(r.ok) << r.reason;
+}
+
 // The agent hands over its key after the sink was made: everything before is covered by the
 // first signature.
 TEST(WitnessSigning, ASignerHandedOverLaterCoversWhatCameBefore) {
