@@ -306,6 +306,11 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
                                              std::shared_ptr<std::promise<void>> acked) {
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
+  // Stored before the message is: a stored message's number is never above the stored one, so
+  // a restarted agent never gives its number to another message (a refused send leaves a gap
+  // only on disk, which the destination accepts).
+  if (durable_)
+    durable_->store().setStamp(peerId, static_cast<int>(message.priority), message.sequence);
   try {
     ackPromise_ = acked;
     router_.route(message, 0);  // throws before the sequence number is used
@@ -323,10 +328,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
     throw;
   }
   stamper_.sent(message);
-  if (durable_) {
-    durable_->store().setStamp(peerId, static_cast<int>(message.priority), message.sequence);
-    durable_->changed();
-  }
+  if (durable_) durable_->changed();
   return message.sequence;
 }
 

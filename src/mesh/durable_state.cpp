@@ -17,10 +17,11 @@ DurableState::DurableState(const std::string& directory, bool syncToDisk,
   if (syncToDisk)
     syncer_ = std::make_unique<store::WalSyncer>(
         store_.logPath(), [this](std::uint64_t commit, const std::string& error) {
+          if (error.empty()) synced_.store(commit, std::memory_order_release);
           // The agent may be gone by the time the loop runs this: post_ checks.
-          post_([this, commit, error] {
+          post_([this, error] {
             if (error.empty())
-              durable(commit);
+              notify();
             else
               failed(error);
           });
@@ -43,9 +44,29 @@ std::vector<store::OutboxEntry> DurableState::takeOutbox(const std::string& peer
 
 void DurableState::changed(Listener* listener) {
   if (listener) listeners_.insert(listener);
+  ++writes_;
   if (scheduled_) return;
   scheduled_ = true;
+  scheduledAt_ = std::chrono::steady_clock::now();
   scheduleCommit_();
+}
+
+void DurableState::commitIfOverdue() {
+  // The posted commit has not run: the loop is busy. Commit now rather than let the batch grow
+  // without bound (what waits for it is told at the next safe point).
+  if (!scheduled_ ||
+      (writes_ < kCommitEvery && std::chrono::steady_clock::now() - scheduledAt_ < kCommitAfter))
+    return;
+  try {
+    commit();
+  } catch (const Error&) {
+    // Reported by failed(); the writes are not durable and nobody is told they are.
+  }
+}
+
+void DurableState::notify() {
+  const auto synced = synced_.load(std::memory_order_acquire);
+  if (synced > durable_) durable(synced);
 }
 
 void DurableState::forget(Listener* listener) {
@@ -64,6 +85,7 @@ std::shared_future<void> DurableState::pendingCommitDone() {
 
 void DurableState::commit(bool wait) {
   scheduled_ = false;
+  writes_ = 0;
   if (!store_.dirty() && listeners_.empty() && !next_) return;
   try {
     store_.commit();
@@ -73,13 +95,19 @@ void DurableState::commit(bool wait) {
   }
   const std::uint64_t commit = ++written_;
   waiting_[commit] = {std::exchange(listeners_, {}), std::exchange(next_, std::nullopt)};
-  if (!syncer_) return durable(commit);
+  if (!syncer_) {
+    // Written is durable enough: told at the next safe point, never from inside a write.
+    synced_.store(commit, std::memory_order_release);
+    if (wait) return notify();
+    return post_([this] { notify(); });
+  }
   if (!wait) return syncer_->request(commit);
   if (auto error = syncer_->syncNow(); !error.empty()) {
     failed(error);
     throw Error(Errc::Io, "state store: " + error);
   }
-  durable(commit);
+  synced_.store(commit, std::memory_order_release);
+  notify();
 }
 
 void DurableState::durable(std::uint64_t commit) {

@@ -4,6 +4,15 @@
 // current work; and who waits for a commit to be durable. With syncToDisk a commit is durable
 // once WalSyncer has flushed it to the disk, else once it is written. Loop thread, except
 // waitDurable (any thread).
+//
+// A flood can keep the loop inside one dispatch for a long time (the transport reads while
+// datagrams keep coming), and posted work waits until it returns. So a commit that is overdue
+// (kCommitAfter, or kCommitEvery writes) is made at the next consistent point instead
+// (commitIfOverdue(): where a link's outbox and counters agree), and listeners hear of durable
+// commits at the next safe point too (notify(): where no link is inside its session), not only
+// from a posted task.
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -47,8 +56,17 @@ class DurableState {
   // Peers the store held messages or counters for when the agent started.
   std::vector<std::string> storedPeers() const { return storedPeers_; }
 
+  static constexpr std::chrono::milliseconds kCommitAfter{2};
+  static constexpr std::size_t kCommitEvery = 512;
+
   // A write was made: a commit follows soon; `listener` (may be null) hears when it is durable.
+  // Never commits, never calls a listener.
   void changed(Listener* listener = nullptr);
+  // Commits now when the commit scheduled has waited too long (the loop is busy).
+  void commitIfOverdue();
+  // Tells the listeners of the commits that became durable (a safe point: no link is inside its
+  // session).
+  void notify();
   void forget(Listener* listener);
   // The number of the commit that will make the writes made so far durable, and a future of it
   // being durable (Error(Io) when it fails).
@@ -71,6 +89,9 @@ class DurableState {
   std::function<void()> scheduleCommit_;
   std::function<void(std::function<void()>)> post_;
   bool scheduled_ = false;
+  std::chrono::steady_clock::time_point scheduledAt_;
+  std::size_t writes_ = 0;                // since the last commit
+  std::atomic<std::uint64_t> synced_{0};  // the last durable commit (set by any thread)
   std::map<std::string, store::LinkState> links_;
   std::map<std::string, std::vector<store::OutboxEntry>> outbox_;
   std::vector<std::string> storedPeers_;

@@ -156,7 +156,16 @@ void LinkDelivery::drive() {
       break;  // the channel closed under us: unacknowledged messages are resent later
     }
   }
-  for (auto& e : session_.takeEvents()) {
+  auto events = session_.takeEvents();
+  if (durable_) {
+    // Outbox entries the peer acknowledged and the counters that say so change together,
+    // before any callback below can lead to a commit: a restarted process numbers its stored
+    // messages on from the stored acknowledgement, so the two must never be apart on disk.
+    for (const auto& e : events)
+      if (auto* released = std::get_if<link::Released>(&e)) unstore(released->keys);
+    storeCounters();
+  }
+  for (auto& e : events) {
     if (std::holds_alternative<link::Authenticated>(e)) {
       authenticated_();
     } else if (auto* failed = std::get_if<link::AuthFailed>(&e)) {
@@ -165,8 +174,7 @@ void LinkDelivery::drive() {
       nlohmann::json meta = {{"reason", rejected->reason}};
       if (!rejected->messageId.empty()) meta["message_id"] = rejected->messageId;
       host_.witness("ifmessage_rejected", peerId_, std::move(meta));
-    } else if (auto* released = std::get_if<link::Released>(&e)) {
-      if (durable_) unstore(released->keys);
+    } else if (std::holds_alternative<link::Released>(e)) {
       host_.spaceFreed();
     } else if (auto* restarted = std::get_if<link::PeerRestarted>(&e)) {
       host_.witness("peer_restarted", peerId_,
@@ -179,7 +187,10 @@ void LinkDelivery::drive() {
       host_.compressed(z->before, z->after);
     }
   }
-  if (durable_) storeCounters();
+  if (durable_) {
+    storeCounters();              // what the callbacks above changed
+    durable_->commitIfOverdue();  // a consistent point: see durable_state.hpp
+  }
   armTimer();
 }
 
@@ -232,12 +243,14 @@ void LinkDelivery::pump() {
 }
 
 void LinkDelivery::onText(const std::string& text) {
+  if (durable_) durable_->notify();  // a safe point: no session is inside a call
   configure();
   session_.receive(now(), text);
   drive();
 }
 
 void LinkDelivery::onBinary(std::span<const std::byte> data) {
+  if (durable_) durable_->notify();  // a safe point: no session is inside a call
   configure();
   session_.receiveBinary(now(), data);
   drive();

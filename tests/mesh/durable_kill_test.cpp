@@ -118,9 +118,9 @@ class DurableKill : public ::testing::Test {
     std::cout << "[ durable-kill ] " << out;
 
     auto seqs = recorded();
-    ASSERT_EQ(seqs.size(), kMessages) << "records (each message exactly once)";
     for (std::uint64_t i = 0; i < seqs.size(); ++i)
       ASSERT_EQ(seqs[i], i + 1) << "record " << i << ": missing, repeated or out of order";
+    ASSERT_EQ(seqs.size(), kMessages) << "records (each message exactly once)";
   }
 
   std::filesystem::path dir_;
