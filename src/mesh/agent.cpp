@@ -125,12 +125,13 @@ std::uint64_t Agent::stateCommits() const {
 }
 
 void Agent::broadcast(const IFMessage& message) {
-  auto commit = core_->loop().invoke([&] {
+  auto durable = core_->loop().invoke([&]() -> std::optional<std::shared_future<void>> {
     for (const auto& [id, link] : core_->links)
       if (link->state() != PeerState::Disconnected) core_->send(id, message);
-    return core_->pendingCommit();
+    if (!core_->durable()) return std::nullopt;
+    return core_->durable()->pendingCommitDone();
   });
-  if (commit != 0 && !core_->loop().isLoopThread()) core_->waitDurable(commit);
+  if (durable && !core_->loop().isLoopThread()) durable->get();
 }
 
 void Agent::post(std::function<void()> fn) {

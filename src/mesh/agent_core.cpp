@@ -80,13 +80,11 @@ void AgentCore::postIfAlive(std::function<void()> task) {
 
 void AgentCore::commitState() {
   // After the work at hand: everything it wrote goes into this one commit.
-  loop_.post([weak = weak_from_this()] {
-    auto self = weak.lock();
-    if (!self || !self->durable_) return;
+  postIfAlive([this] {
     try {
-      self->durable_->commit();
+      durable_->commit();
     } catch (const Error& e) {
-      self->witness("state_store_failed", "", {{"error", e.what()}});
+      witness("state_store_failed", "", {{"error", e.what()}});
     }
   });
 }

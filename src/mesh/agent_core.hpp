@@ -91,12 +91,6 @@ class AgentCore final : public LinkHost,
   // As send(), and `acked` hears of the message's acknowledgement by its next hop.
   std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message, bool mayWait,
                                     std::shared_ptr<std::promise<void>> acked);
-  // The commit that makes what was accepted so far durable, or 0 without a store (loop thread).
-  std::uint64_t pendingCommit() const { return durable_ ? durable_->pendingCommit() : 0; }
-  // Any thread; see DurableState::waitDurable.
-  void waitDurable(std::uint64_t commit) {
-    if (durable_) durable_->waitDurable(commit);
-  }
 
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
   void spaceFreed() override;  // loop thread: a queue shrank

@@ -76,6 +76,7 @@ void DurableState::forget(Listener* listener) {
 }
 
 std::shared_future<void> DurableState::pendingCommitDone() {
+  changed();  // nothing may have been written: the future must still come true
   if (!next_) {
     next_.emplace();
     nextDone_ = next_->get_future().share();
@@ -113,11 +114,6 @@ void DurableState::commit(bool wait) {
 void DurableState::durable(std::uint64_t commit) {
   if (commit <= durable_) return;
   durable_ = commit;
-  {
-    std::lock_guard lock(mutex_);
-    durableShared_ = commit;
-  }
-  done_.notify_all();
   // A listener may write again (and wait for a later commit), or end another one (which then
   // forgets itself, also from notifying_).
   while (!waiting_.empty() && waiting_.begin()->first <= commit) {
@@ -140,15 +136,6 @@ void DurableState::failed(const std::string& error) {
   for (auto& [commit, w] : waiting_)
     if (w.done) w.done->set_exception(ex);
   waiting_.clear();
-  std::lock_guard lock(mutex_);
-  failure_ = error;
-  done_.notify_all();
-}
-
-void DurableState::waitDurable(std::uint64_t commit) {
-  std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return durableShared_ >= commit || !failure_.empty(); });
-  if (durableShared_ < commit) throw Error(Errc::Io, "state store: " + failure_);
 }
 
 }  // namespace ifmesh::detail

@@ -2,8 +2,8 @@
 // An agent's state store (AgentConfig::state) as its links and senders use it: what was stored
 // when the agent started, handed out once per link; group commit at the end of the loop's
 // current work; and who waits for a commit to be durable. With syncToDisk a commit is durable
-// once WalSyncer has flushed it to the disk, else once it is written. Loop thread, except
-// waitDurable (any thread).
+// once WalSyncer has flushed it to the disk, else once it is written. Loop thread; the futures
+// it hands out may be waited for on any thread.
 //
 // A flood can keep the loop inside one dispatch for a long time (the transport reads while
 // datagrams keep coming), and posted work waits until it returns. So a commit that is overdue
@@ -13,13 +13,11 @@
 // from a posted task.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -68,16 +66,12 @@ class DurableState {
   // session).
   void notify();
   void forget(Listener* listener);
-  // The number of the commit that will make the writes made so far durable, and a future of it
-  // being durable (Error(Io) when it fails).
-  std::uint64_t pendingCommit() const { return written_ + 1; }
+  // A future of the writes made so far being durable (Error(Io) when the commit fails); asks for
+  // the commit when none is due.
   std::shared_future<void> pendingCommitDone();
   // Writes what changed; with `wait` also waits for the disk (at shutdown). Throws Error(Io).
   void commit(bool wait = false);
 
-  // Any thread: waits until commit number `commit` is durable; throws Error(Io) when a commit
-  // failed (the state is then no longer being kept).
-  void waitDurable(std::uint64_t commit);
   std::uint64_t commits() const { return store_.commits(); }
   std::uint64_t syncs() const { return syncer_ ? syncer_->syncs() : 0; }
 
@@ -108,10 +102,6 @@ class DurableState {
   std::shared_future<void> nextDone_;
   std::set<Listener*> notifying_;
 
-  std::mutex mutex_;
-  std::condition_variable done_;
-  std::uint64_t durableShared_ = 0;           // guarded by mutex_
-  std::string failure_;                       // guarded by mutex_
   std::unique_ptr<store::WalSyncer> syncer_;  // last: its thread stops first
 };
 

@@ -55,5 +55,20 @@ TEST(DurableReplay, AReplayToARestartedDestinationIsRejected) {
   std::filesystem::remove_all(dir);
 }
 
+// A broadcast that reached nobody still returns: it waits for a commit, which it asks for.
+TEST(DurableBroadcast, ToNoPeerReturns) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ifmesh-durable-broadcast-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto server = startSignaling();
+  auto c = meshAgentConfig("lonely", *server);
+  c.state.directory = dir.string();
+  {
+    Agent agent(c);
+    agent.broadcast(numbered(1));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ifmesh::test
