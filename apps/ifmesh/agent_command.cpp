@@ -113,24 +113,29 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   return c;
 }
 
-// The first error the signaling server reported once we were registered (a peer that is not
-// there, a rate limit), for `ifmesh send` to stop on.
-class SignalingErrors {
+// Why a message of `ifmesh send` is not delivered, once we are registered: the first error the
+// signaling server reported (a peer that is not there, a rate limit), else a message reported
+// undeliverable.
+class DeliveryFailures {
  public:
-  explicit SignalingErrors(Agent& agent) {
+  explicit DeliveryFailures(Agent& agent) {
     agent.onSignalingError([this](const std::string& code, const std::string& message) {
       std::lock_guard lock(mutex_);
-      if (!first_) first_ = code + ": " + message;
+      if (!signaling_) signaling_ = code + ": " + message;
+    });
+    agent.onUndeliverable([this](const IFMessage&, const std::string& reason) {
+      std::lock_guard lock(mutex_);
+      undeliverable_ = reason;
     });
   }
   std::optional<std::string> first() {
     std::lock_guard lock(mutex_);
-    return first_;
+    return signaling_ ? signaling_ : undeliverable_;
   }
 
  private:
   std::mutex mutex_;
-  std::optional<std::string> first_;
+  std::optional<std::string> signaling_, undeliverable_;
 };
 
 // Registers, or throws at the first refusal (duplicate_id, unauthorized ...) or connection
@@ -209,25 +214,19 @@ int runSend(const AgentArgs& a, const std::string& to, const std::string& payloa
   Agent agent(configFrom(a));
   std::mutex mutex;
   std::optional<IFMessage> reply;
-  std::optional<std::string> undeliverable;
   agent.onMessage([&](const IFMessage& r) {
     std::lock_guard lock(mutex);
     if (r.source == to && !reply) reply = r;
   });
-  agent.onUndeliverable([&](const IFMessage&, const std::string& reason) {
-    std::lock_guard lock(mutex);
-    undeliverable = reason;
-  });
   registerOrThrow(agent, a.signal);
-  SignalingErrors errors(agent);
+  DeliveryFailures failures(agent);
   auto start = std::chrono::steady_clock::now();
   std::uint64_t seq = agent.send(to, m);
   auto deadline = start + std::chrono::milliseconds(timeoutMs);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auto e = errors.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
+    if (auto e = failures.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
     {
       std::lock_guard lock(mutex);
-      if (undeliverable) throw std::runtime_error("not delivered to " + to + ": " + *undeliverable);
       if (expectReply && reply) {
         std::cout << serialize(*reply) << std::endl;
         return 0;
@@ -261,14 +260,8 @@ int runSendCount(AgentArgs a, const std::string& to, const std::string& payload,
   c.bandwidth.queue.policy = QueuePolicy::Block;
   c.bandwidth.queue.blockTimeout = std::chrono::milliseconds(timeoutMs);
   Agent agent(std::move(c));
-  std::mutex mutex;
-  std::optional<std::string> undeliverable;
-  agent.onUndeliverable([&](const IFMessage&, const std::string& reason) {
-    std::lock_guard lock(mutex);
-    undeliverable = reason;
-  });
   registerOrThrow(agent, a.signal);
-  SignalingErrors errors(agent);
+  DeliveryFailures failures(agent);
   auto start = std::chrono::steady_clock::now();
   const std::uint64_t first = agent.lastSequence(to, MessagePriority::Normal) + 1;
   std::optional<std::shared_future<void>> lastDurable;
@@ -281,11 +274,7 @@ int runSendCount(AgentArgs a, const std::string& to, const std::string& payload,
   if (lastDurable) lastDurable->get();  // commits are in order: all of them are durable
   auto deadline = start + std::chrono::milliseconds(timeoutMs);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auto e = errors.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
-    {
-      std::lock_guard lock(mutex);
-      if (undeliverable) throw std::runtime_error("not delivered to " + to + ": " + *undeliverable);
-    }
+    if (auto e = failures.first()) throw std::runtime_error("not delivered to " + to + ": " + *e);
     if (agent.unacknowledged(to) == 0) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
