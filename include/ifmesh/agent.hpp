@@ -170,7 +170,9 @@ class IFMESH_API Agent {
   // durable when the thread's current work is done.
   std::uint64_t send(const std::string& peerId, IFMessage message);
   // As send, without waiting for the message to be durable: the receipt says when it is, and
-  // when it was acknowledged. Many sendAsync calls share one commit of the state store.
+  // when it was acknowledged. Many sendAsync calls share one commit of the state store. The
+  // message asks its peer for a prompt acknowledgement (about a round trip after it left, where
+  // send's messages are acknowledged on the peer's next message back, after 64 messages or 5 s).
   SendReceipt sendAsync(const std::string& peerId, IFMessage message);
   // The sequence number of the last message accepted for `peerId` in a priority lane (0: none
   // yet). With a state store it survives restarts: a producer resumes where it stopped.

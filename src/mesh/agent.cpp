@@ -64,38 +64,49 @@ std::shared_future<void> ready() {
   p.set_value();
   return p.get_future().share();
 }
-}  // namespace
 
-SendReceipt Agent::sendAsync(const std::string& peerId, IFMessage message) {
-  const auto& q = core_->config().bandwidth.queue;
-  auto acked = std::make_shared<std::promise<void>>();
+// Accepts a message (see Agent::send). With `awaited`, the receipt's `acknowledged` future is
+// made and the message's frame asks the peer to acknowledge it promptly; without, nobody waits
+// for the acknowledgement and the peer acknowledges at its own pace.
+SendReceipt submit(detail::AgentCore& core, const std::string& peerId, IFMessage message,
+                   bool awaited) {
+  const auto& q = core.config().bandwidth.queue;
+  std::shared_ptr<std::promise<void>> acked;
   SendReceipt receipt;
-  receipt.acknowledged = acked->get_future().share();
+  if (awaited) {
+    acked = std::make_shared<std::promise<void>>();
+    receipt.acknowledged = acked->get_future().share();
+  }
   // Accepted: the sequence number, and the future of the commit that makes the message durable.
   auto attempt = [&](bool mayWait) {
-    return core_->loop().invoke([&]() -> bool {
-      auto sequence = mayWait ? core_->send(peerId, message, true, acked)
-                              : core_->send(peerId, std::move(message), false, acked);
+    return core.loop().invoke([&]() -> bool {
+      auto sequence = mayWait ? core.send(peerId, message, true, acked)
+                              : core.send(peerId, std::move(message), false, acked);
       if (!sequence) return false;
       receipt.sequence = *sequence;
-      receipt.durable = core_->durable() ? core_->durable()->pendingCommitDone() : ready();
+      receipt.durable = core.durable() ? core.durable()->pendingCommitDone() : ready();
       return true;
     });
   };
   // Blocking the I/O thread would stop the very acknowledgements that make room: Fail there.
-  if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread()) {
+  if (q.policy != QueuePolicy::Block || core.loop().isLoopThread()) {
     attempt(false);
     return receipt;
   }
   auto deadline = std::chrono::steady_clock::now() + q.blockTimeout;
   for (;;) {
-    auto seen = core_->spaceGeneration();  // before trying, so no release is missed
+    auto seen = core.spaceGeneration();  // before trying, so no release is missed
     if (attempt(true)) return receipt;
-    if (!core_->waitForSpace(seen, deadline)) {
+    if (!core.waitForSpace(seen, deadline)) {
       attempt(false);  // one last try, counted (and thrown) as a refusal
       return receipt;
     }
   }
+}
+}  // namespace
+
+SendReceipt Agent::sendAsync(const std::string& peerId, IFMessage message) {
+  return submit(*core_, peerId, std::move(message), true);
 }
 
 std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
@@ -105,7 +116,7 @@ std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
     if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread())
       return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
   }
-  auto receipt = sendAsync(peerId, std::move(message));
+  auto receipt = submit(*core_, peerId, std::move(message), false);
   if (!core_->loop().isLoopThread()) receipt.durable.get();
   return receipt.sequence;
 }

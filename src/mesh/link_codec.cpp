@@ -85,6 +85,10 @@ Frame decodeMsg(Json& frame) {
     if (!a->is_number_unsigned()) return Malformed{"bad ack"};
     msg.ack = a->get<std::uint64_t>();
   }
+  if (auto r = frame.find("r"); r != frame.end()) {
+    if (!r->is_number_unsigned()) return Malformed{"bad ack request"};
+    msg.ackRequested = r->get<std::uint64_t>() != 0;
+  }
   try {
     msg.message = ifmessageFromJsonValue(std::move(*m));  // the frame is ours to take
   } catch (const Error& e) {
@@ -187,12 +191,13 @@ std::string encode(const Ack& ack) {
 }
 
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
-                      std::string_view messageJson) {
+                      std::string_view messageJson, bool ackRequested) {
   std::string f;
   f.reserve(messageJson.size() + 64);
   f = "{\"t\":\"msg\",\"s\":" + std::to_string(seq) + ",\"h\":" + std::to_string(hops);
   if (lane != static_cast<int>(MessagePriority::Normal)) f += ",\"l\":" + std::to_string(lane);
   if (ack != 0) f += ",\"a\":" + std::to_string(ack);
+  if (ackRequested) f += ",\"r\":1";
   f += ",\"m\":";
   f += messageJson;
   f += '}';
@@ -200,7 +205,7 @@ std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
 }
 
 std::size_t maxMsgFrameBytes(int hops, std::string_view messageJson) {
-  return encodeMsg(UINT64_MAX, hops, kLanes - 1, UINT64_MAX, messageJson).size();
+  return encodeMsg(UINT64_MAX, hops, kLanes - 1, UINT64_MAX, messageJson, true).size();
 }
 
 std::string encodeBatch(std::span<const std::string> frames) {

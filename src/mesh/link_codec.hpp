@@ -56,8 +56,9 @@ struct Msg {
   std::uint64_t seq = 0;                                 // "s", from 1 per lane
   int hops = 0;                                          // "h": agents that forwarded it so far
   int lane = static_cast<int>(MessagePriority::Normal);  // "l"
-  std::uint64_t ack = 0;  // "a": acknowledges the peer's lane up to here; 0: none
-  IFMessage message;      // "m"
+  std::uint64_t ack = 0;      // "a": acknowledges the peer's lane up to here; 0: none
+  bool ackRequested = false;  // "r": the sender waits for this message's acknowledgement
+  IFMessage message;          // "m"
 };
 
 // Cumulative acknowledgement of a lane.
@@ -83,7 +84,7 @@ std::string encode(const Hello& hello);
 std::string encode(const Ack& ack);
 // A msg frame around an IFMessage already serialized (serialize()), the form queues keep.
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
-                      std::string_view messageJson);
+                      std::string_view messageJson, bool ackRequested = false);
 // The largest msg frame `messageJson` can become (any sequence, ack and lane).
 std::size_t maxMsgFrameBytes(int hops, std::string_view messageJson);
 // One channel message carrying `frames` (each an encoded frame) in order.

@@ -196,6 +196,20 @@ void LinkDelivery::drive() {
 
 void LinkDelivery::armTimer() {
   auto due = session_.nextDeadline();
+  if (due && *due <= now()) {
+    timer_.cancel();
+    timerDue_.reset();
+    if (tickPosted_) return;
+    tickPosted_ = true;
+    host_.loop().post([this, alive = std::weak_ptr<int>(alive_)] {
+      if (alive.expired()) return;
+      tickPosted_ = false;
+      configure();
+      session_.tick(now());
+      drive();
+    });
+    return;
+  }
   if (due == timerDue_ && (!due || timer_.active())) return;
   timer_.cancel();
   timerDue_ = due;

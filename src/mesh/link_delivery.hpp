@@ -4,6 +4,7 @@
 // to the agent (LinkHost) and, for the peer's proof of identity, to the link. Loop thread only.
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,6 +73,10 @@ class LinkDelivery final : private DurableState::Listener {
   std::size_t channelLimit_ = 0;
   rtc::IoLoop::Timer timer_;
   std::optional<std::chrono::steady_clock::time_point> timerDue_;
+  // Work due at once (a requested ack) runs in a task posted to the loop, after everything that
+  // arrived in the same dispatch: one per link at a time, dropped with the link.
+  bool tickPosted_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   DurableState* durable_;
   link::Counters storedCounters_;
 };

@@ -172,7 +172,8 @@ void Session::pump(Clock::time_point now) {
     // batch delay throttle a link to one channel's worth per delay.
     if (!urgent && connection_.channelFull && connection_.channelFull(outputBytes_)) return;
     const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
-      return encodeMsg(seq, w.hops, *lane, takeAck(*lane), w.json);
+      // A message somebody waits for asks the peer to acknowledge it promptly.
+      return encodeMsg(seq, w.hops, *lane, takeAck(*lane), w.json, w.acked != nullptr);
     });
     transmit(now, sent.frame, urgent);
   }
@@ -238,7 +239,7 @@ void Session::peerRestarted(std::uint64_t incarnation) {
   received_ = {};
   ackDue_.reset();
   queue_.renumber([&](int lane, const SendQueue::Sent& s) {
-    return encodeMsg(s.seq, s.hops, lane, 0, serialize(s.message));
+    return encodeMsg(s.seq, s.hops, lane, 0, serialize(s.message), s.ackRequested());
   });
   peerIncarnation_ = incarnation;
 }
@@ -271,18 +272,24 @@ void Session::sendAcks(Clock::time_point now) {
 }
 
 void Session::scheduleAck(Clock::time_point now) {
-  bool owed = false;
+  bool owed = false, requested = false;
   for (int lane = 0; lane < kLanes; ++lane) {
-    const std::uint64_t ack = ackable(lane), sent = received_[lane].ackSent;
+    const auto& r = received_[lane];
+    const std::uint64_t ack = ackable(lane), sent = r.ackSent;
     if (ack > sent && ack - sent >= config_.ackEvery) {
       ackDue_.reset();
       sendAcks(now);
       return;
     }
     owed = owed || ack > sent;
+    requested = requested || (ack > sent && r.ackRequestedUpTo > sent);
   }
-  if (!owed || ackDue_) return;  // nothing owed: a reply already carried the ack
-  ackDue_ = now + config_.ackDelay;
+  if (!owed) return;  // nothing owed: a reply already carried the ack
+  if (requested) {
+    if (!ackDue_ || *ackDue_ > now) ackDue_ = now;
+    return;
+  }
+  if (!ackDue_) ackDue_ = now + config_.ackDelay;
 }
 
 void Session::receive(Clock::time_point now, std::string_view text) {
@@ -343,6 +350,8 @@ void Session::onMsg(Clock::time_point now, Msg& msg) {
   if (msg.hops == 0 && msg.message.source != config_.peerId)
     return event<Rejected>("source does not match the sending peer", msg.message.id);
   auto& r = received_[msg.lane];
+  if (msg.ackRequested && msg.seq <= r.delivered + 1)
+    r.ackRequestedUpTo = std::max(r.ackRequestedUpTo, msg.seq);
   if (msg.seq <= r.delivered) return scheduleAck(now);  // a resend we already took
   if (msg.seq != r.delivered + 1) {
     // Something went missing: ask for a resend from where we are (once per gap).

@@ -36,6 +36,8 @@ struct SessionConfig {
   // before that a message of ours to the peer carries the ack.
   std::uint64_t ackEvery = 64;
   std::chrono::milliseconds ackDelay{5000};
+  // A message whose frame asks for it ("r") is acknowledged at once instead: nextDeadline() is
+  // now, so everything that arrived together shares one ack.
   // The key the directory gives for the peer (nullptr: none known), looked up at its hello.
   std::function<const PublicKey*()> peerKey;
   // With a state store: a message is acknowledged only once committed() says that its delivery
@@ -211,6 +213,7 @@ class Session {
     std::uint64_t durable = 0;    // of which durable (durableAcks)
     std::uint64_t ackSent = 0;
     std::optional<std::uint64_t> resyncRequestedAt;  // a hello asked for a resend from here
+    std::uint64_t ackRequestedUpTo = 0;  // the last sequence whose sender asked for a prompt ack
   };
   std::array<Received, kLanes> received_;
   std::uint64_t peerIncarnation_ = 0;  // the peer process received_ counts from; 0: none yet

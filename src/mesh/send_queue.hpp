@@ -25,7 +25,8 @@ class SendQueue {
     int hops = 0;
     std::uint64_t order = 0;  // arrival order over all lanes
     std::uint64_t key = 0;    // its outbox entry in the agent's state store (0: none)
-    // Fulfilled when the neighbour acknowledges it, failed when it is dropped (may be null).
+    // Fulfilled when the neighbour acknowledges it, failed when it is dropped (may be null: then
+    // nobody waits for the acknowledgement).
     std::shared_ptr<std::promise<void>> acked;
     // Not sent before its outbox entry is durable (release()): a peer must never hold a message
     // that a restarted sender has forgotten and would number again.
@@ -40,6 +41,8 @@ class SendQueue {
     int hops = 0;  // to rebuild the frame when renumbered
     std::uint64_t key = 0;
     std::shared_ptr<std::promise<void>> acked;
+    // Its frame asks for a prompt acknowledgement: somebody waits for it.
+    bool ackRequested() const { return acked != nullptr; }
   };
 
   std::size_t messages() const { return messages_; }

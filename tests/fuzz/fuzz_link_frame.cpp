@@ -32,11 +32,13 @@ void check(const link::Frame& frame) {
     FUZZ_CHECK(msg->hops >= 0 && msg->hops <= link::kMaxHops);
     FUZZ_CHECK(msg->lane >= 0 && msg->lane < link::kLanes);
     auto json = ifmesh::serialize(msg->message);
-    auto again = link::decode(link::encodeMsg(msg->seq, msg->hops, msg->lane, msg->ack, json));
+    auto again = link::decode(
+        link::encodeMsg(msg->seq, msg->hops, msg->lane, msg->ack, json, msg->ackRequested));
     FUZZ_CHECK(again.size() == 1 && std::holds_alternative<link::Msg>(again[0]));
     const auto& m = std::get<link::Msg>(again[0]);
     FUZZ_CHECK(m.seq == msg->seq && m.hops == msg->hops && m.lane == msg->lane &&
-               m.ack == msg->ack && ifmesh::serialize(m.message) == json);
+               m.ack == msg->ack && m.ackRequested == msg->ackRequested &&
+               ifmesh::serialize(m.message) == json);
   } else if (const auto* ack = std::get_if<link::Ack>(&frame)) {
     FUZZ_CHECK(ack->lane >= 0 && ack->lane < link::kLanes);
     auto again = link::decode(link::encode(*ack));

@@ -76,6 +76,21 @@ TEST(LinkCodec, MinimalHelloDefaults) {
   EXPECT_EQ(only<Hello>(decode(R"({"t":"hello","recv":0,"v":2})")).version, 2u);
 }
 
+TEST(LinkCodec, MsgCarriesAnAckRequest) {
+  auto json = serialize(sample());
+  EXPECT_TRUE(only<Msg>(decode(encodeMsg(3, 0, 2, 0, json, true))).ackRequested);
+  EXPECT_FALSE(only<Msg>(decode(encodeMsg(3, 0, 2, 0, json))).ackRequested);
+  EXPECT_EQ(encodeMsg(3, 0, 2, 0, json).find("\"r\""), std::string::npos);
+  EXPECT_LE(encodeMsg(UINT64_MAX, 0, 0, UINT64_MAX, json, true).size(), maxMsgFrameBytes(0, json));
+  // Zero is no request; anything but an unsigned integer is a malformed frame.
+  EXPECT_FALSE(only<Msg>(decode(msgFrame(",\"r\":0"))).ackRequested);
+  EXPECT_TRUE(only<Msg>(decode(msgFrame(",\"r\":1"))).ackRequested);
+  for (const char* bad : {"true", "-1", "\"1\"", "1.5", "null"})
+    EXPECT_EQ(only<Malformed>(decode(msgFrame(std::string(",\"r\":") + bad))).reason,
+              "bad ack request")
+        << bad;
+}
+
 TEST(LinkCodec, MsgAndAckRoundTrip) {
   auto json = serialize(sample());
   const auto& m = only<Msg>(decode(encodeMsg(12, 2, 0, 9, json)));

@@ -448,7 +448,8 @@ std::uint64_t RawLinkPeer::send(const IFMessage& m, int hops, std::optional<int>
 }
 
 void RawLinkPeer::sendMsg(const detail::link::Msg& msg) {
-  sendText(link::encodeMsg(msg.seq, msg.hops, msg.lane, msg.ack, serialize(msg.message)));
+  sendText(link::encodeMsg(msg.seq, msg.hops, msg.lane, msg.ack, serialize(msg.message),
+                           msg.ackRequested));
 }
 
 void RawLinkPeer::sendAck(int lane, std::uint64_t seq) {
