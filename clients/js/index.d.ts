@@ -57,7 +57,11 @@ export interface AgentOptions {
   messageSignatures?: 'always' | 'relayed';
   maxClockSkewMs?: number;
   maxMessageBytes?: number;
-  /** How long an acknowledgement waits for a message to carry it (ms, default 20). */
+  /**
+   * How long an acknowledgement of a message that did not ask for a prompt one ("r") waits for
+   * a message to carry it (ms, default 20). A message that asks is acknowledged when the turn
+   * that delivered it is over.
+   */
   ackDelayMs?: number;
   healing?: HealingOptions;
   /** Decoder for compressed frames (the Node entry supplies fzstd's). */
@@ -252,6 +256,8 @@ export interface SessionConfig {
   queueMaxBytes?: number;
   ackEvery?: number;
   ackDelay?: number;
+  /** How long past due a requested ack may wait while the caller is busy (tick's `hold`; ms, default 5). */
+  promptAckHold?: number;
   verifyHello(hello: Hello, remoteFingerprint: string): Promise<string | null>;
   deliver(message: IFMessage, hops: number, lane: number): boolean | Promise<boolean>;
   decompress?: (bytes: Uint8Array, size: number) => Uint8Array;
@@ -275,10 +281,17 @@ export declare class LinkSession {
   }): void;
   close(): void;
   receive(now: number | (() => number), data: string | ArrayBuffer | Uint8Array): Promise<void>;
+  /**
+   * Queues a message; one with `meta` is one somebody waits for: its frame asks the peer for a
+   * prompt acknowledgement, and `meta` comes back in the `released` event.
+   */
   enqueue(now: number, message: IFMessage, hops?: number, meta?: unknown): boolean;
   pump(now: number): void;
-  tick(now: number): void;
-  nextDeadline(): number | null;
+  /** `hold`: the caller is busy (receiving, signing a reply): a requested ack may wait a little. */
+  tick(now: number, hold?: boolean): void;
+  nextDeadline(hold?: boolean): number | null;
+  /** Channel messages given to receive() and not yet handled. */
+  readonly receiving: number;
   resumeReceiving(): void;
   setBatchDelay(ms: number): void;
   takeOutput(): { data: string; binary: boolean }[];
@@ -331,7 +344,7 @@ export declare namespace codec {
   function validateIFMessage(value: unknown): IFMessage;
   function encodeHello(hello: { lanes: number[]; inc: number; peer?: number; fp: string; sig: string }): string;
   function encodeAck(seq: number, lane: number): string;
-  function encodeMsg(seq: number, hops: number, lane: number, ack: number, messageJson: string): string;
+  function encodeMsg(seq: number, hops: number, lane: number, ack: number, messageJson: string, ackRequested?: boolean): string;
   function encodeBatch(frames: string[]): string;
   function decodeText(text: string): Array<Record<string, unknown> & { type: string }>;
   function decodeBinary(

@@ -173,3 +173,32 @@ test('non-integer numbers keep their spelling for the signature, plain for the a
   assert.equal(codec.decodeText('{"t":"ack","seq":1.2.3}')[0].reason, 'malformed frame');
   assert.deepEqual(codec.parseJsonKeepingNumbers('{"s":"\\u0000x","n":1.0}'), { s: '\u0000x', n: 1 });
 });
+
+test('the acknowledgement request of a msg frame (sections 4 and 7)', () => {
+  const m = {
+    id: 'x1', timestamp: '2026-01-02T03:04:05.678Z', level: 2, source: 'agent-a',
+    destination: 'agent-b', version: '2.1', payload: {}, sequence_num: 1,
+  };
+  const json = codec.serializeIFMessage(m);
+  // The key order of section 4's example, `t s h l a r m`.
+  const example = doc.slice(doc.indexOf('### msg')).match(/\{"t":"msg",[^…]*"m":/)[0];
+  assert.equal(example, '{"t":"msg","s":5,"h":0,"l":1,"a":3,"r":1,"m":');
+  assert.ok(codec.encodeMsg(5, 0, 1, 3, json, true).startsWith(example));
+  assert.ok(!codec.encodeMsg(5, 0, 1, 3, json).includes('"r"'));
+  assert.ok(!codec.encodeMsg(5, 0, 1, 3, json, false).includes('"r"'));
+  assert.equal(codec.decodeText(codec.encodeMsg(3, 0, 2, 0, json, true))[0].ackRequested, true);
+  assert.equal(codec.decodeText(codec.encodeMsg(3, 0, 2, 0, json))[0].ackRequested, false);
+  const longest = codec.encodeMsg('18446744073709551615', 0, 0, '18446744073709551615', json, true);
+  assert.ok(codec.utf8Bytes(longest).length <= codec.maxMsgFrameBytes(0, json));
+  // Zero is no request; any other unsigned integer asks; anything else is a malformed frame,
+  // as the C++ decoder has it.
+  const withR = (r) => codec.decodeText(`{"t":"msg","s":1,"r":${r},"m":${json}}`)[0];
+  assert.equal(withR('0').ackRequested, false);
+  assert.equal(withR('1').ackRequested, true);
+  assert.equal(withR('7').ackRequested, true);
+  assert.equal(withR('9007199254740993').ackRequested, true);
+  for (const bad of ['true', '-1', '-0', '"1"', '1.5', '1.0', '1e0', 'null', '[1]', '{}'])
+    assert.equal(withR(bad).reason, 'bad ack request', bad);
+  // The request is checked with the other link fields, before the IFMessage.
+  assert.equal(codec.decodeText('{"t":"msg","s":1,"r":-1,"m":{}}')[0].reason, 'bad ack request');
+});

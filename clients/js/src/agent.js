@@ -49,8 +49,10 @@ export class Agent extends Emitter {
       messageSignatures: 'always',
       maxClockSkewMs: 120000,
       maxMessageBytes: 256 * 1024,
-      // How long a lane's acknowledgement waits for a message to ride on. The C++ agent waits
-      // 5 s; send() resolves on the acknowledgement, so this agent answers sooner.
+      // How long an acknowledgement nobody asked for ("r", docs/link-protocol.md section 7)
+      // waits for a message to ride on: a message that asks is acknowledged when the turn that
+      // delivered it is over. The C++ agent waits 5 s; this agent answers a peer that does not
+      // ask (a relay's forwards, C++ Agent::send) sooner, so that the peer's queue empties.
       ackDelayMs: 20,
       level: 2,
       iceServers: [],
@@ -422,7 +424,10 @@ export class Agent extends Emitter {
       };
       if (!signature && link.signing === 0) return enqueue(); // nothing signed ahead of it
       link.signing++;
-      const done = () => link.signing--;
+      const done = () => {
+        // A requested acknowledgement may have waited for this send to carry it.
+        if (--link.signing === 0) link.scheduleTick();
+      };
       link.sendChain = link.sendChain
         .then(() => (signature ? signature.then(enqueue, reject) : enqueue()))
         .then(done, done);

@@ -387,18 +387,26 @@ export function encodeAck(seq, lane) {
   return lane === NORMAL_LANE ? `{"seq":${seq},"t":"ack"}` : `{"l":${lane},"seq":${seq},"t":"ack"}`;
 }
 
-// `messageJson` is serializeIFMessage's output.
-export function encodeMsg(seq, hops, lane, ack, messageJson) {
+// `messageJson` is serializeIFMessage's output. `ackRequested`: somebody waits for the
+// acknowledgement, so the frame asks the peer for a prompt one ("r":1, section 7).
+export function encodeMsg(seq, hops, lane, ack, messageJson, ackRequested = false) {
   let f = `{"t":"msg","s":${seq},"h":${hops}`;
   if (lane !== NORMAL_LANE) f += `,"l":${lane}`;
   if (ack) f += `,"a":${ack}`;
+  if (ackRequested) f += ',"r":1';
   return `${f},"m":${messageJson}}`;
 }
 
-// The size a msg frame can reach with the longest link fields (20-digit `s` and `a`).
+// The size a msg frame can reach with the longest link fields (20-digit `s` and `a`, and `r`).
 export function maxMsgFrameBytes(hops, messageJson) {
   const bytes = utf8Length(messageJson);
-  return bytes + encodeMsg('18446744073709551615', hops, 3, '18446744073709551615', '').length;
+  return bytes + encodeMsg('18446744073709551615', hops, 3, '18446744073709551615', '', true).length;
+}
+
+// Any unsigned integer below 2^64, as the C++ decoder takes `r`: only zero or not matters, so
+// values above 2^53 (which JSON.parse rounds) are still told apart from zero exactly.
+function isUnsigned64(v) {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && !Object.is(v, -0) && v < 2 ** 64;
 }
 
 export function encodeBatch(frames) {
@@ -457,6 +465,11 @@ function decodeMsg(f, raw) {
     if (!isUnsigned(f.a)) return malformed('bad ack');
     ack = f.a;
   }
+  let ackRequested = false;
+  if ('r' in f) {
+    if (!isUnsigned64(f.r)) return malformed('bad ack request');
+    ackRequested = f.r !== 0;
+  }
   let message;
   try {
     message = validateIFMessage(f.m);
@@ -465,7 +478,7 @@ function decodeMsg(f, raw) {
   } catch (e) {
     return malformed(e.message, typeof f.m?.id === 'string' ? f.m.id : '');
   }
-  return { type: 'msg', seq: f.s, hops, lane, ack, message };
+  return { type: 'msg', seq: f.s, hops, lane, ack, ackRequested, message };
 }
 
 function decodeAck(f) {

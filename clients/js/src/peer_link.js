@@ -433,8 +433,16 @@ export class PeerLink {
     this.scheduleTick();
   }
 
+  // A requested acknowledgement waits while channel messages that came with it are still being
+  // handled (their signature checks finish in later turns) or a send to this peer is being
+  // signed (a reply carries the ack): one ack for all of them, or none. Both call flush or
+  // scheduleTick when they are done.
+  busy() {
+    return this.session.receiving > 0 || this.signing > 0;
+  }
+
   scheduleTick() {
-    const due = this.session.nextDeadline();
+    const due = this.session.nextDeadline(this.busy());
     if (due === this.tickAt) return;
     this.cancelTick?.();
     this.cancelTick = null;
@@ -443,12 +451,13 @@ export class PeerLink {
     const run = () => {
       this.cancelTick = null;
       this.tickAt = null;
-      this.session.tick(this.now());
+      this.session.tick(this.now(), this.busy());
       this.flush();
     };
     const wait = due - this.now();
     if (wait <= 0) {
-      // Due now (frames gathered in this turn): right after the turn, not a timer's 1 ms later.
+      // Due now (frames gathered in this turn, an ack asked for): right after the turn, not a
+      // timer's 1 ms later.
       this.cancelTick = afterTurn(run);
     } else {
       const t = setTimeout(run, Math.max(0, wait));

@@ -48,6 +48,9 @@ const DEFAULTS = {
   queueMaxBytes: 16 * 1024 * 1024,
   ackEvery: 64,
   ackDelay: 5000,
+  // How long past due a requested acknowledgement may wait while the caller is busy (tick's
+  // `hold`): receiving frames that came with the request, or signing a reply that carries it.
+  promptAckHold: 5,
 };
 
 // What one link holds for its neighbour, one lane per priority: waiting (no link sequence yet),
@@ -122,7 +125,7 @@ class SendQueue {
 
 export class LinkSession {
   // config: {ownId, peerId, incarnation, maxMessageBytes?, queueMaxMessages?, queueMaxBytes?,
-  //   ackEvery?, ackDelay?, coalesce? (false),
+  //   ackEvery?, ackDelay?, promptAckHold?, coalesce? (false),
   //   verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
   //   deliver(message, hops, lane, check) -> boolean | Promise<boolean>, decompress?(bytes, size),
   //   precheck?(message, hops) -> check (handed to deliver)}
@@ -133,9 +136,12 @@ export class LinkSession {
       delivered: 0,
       ackSent: 0,
       resyncRequestedAt: null,
+      ackRequestedUpTo: 0, // the last sequence whose sender asked for a prompt ack
     }));
     this.peerIncarnation = 0;
     this.ackDue = null;
+    this.ackPrompt = false; // ackDue is a requested acknowledgement's (due at once)
+    this.receiving = 0; // channel messages given to receive() and not yet handled
     this.batchDelay = 0;
     this.batch = [];
     this.batchBytes = 0;
@@ -174,7 +180,7 @@ export class LinkSession {
     this.batchBytes = 0;
     this.batchDue = null;
     // Acks owed go out in the next connection's hello.
-    this.ackDue = null;
+    this.clearAckDue();
     this.output = [];
     this.outputBytes = 0;
   }
@@ -241,9 +247,13 @@ export class LinkSession {
     this.batchBytes = 0;
   }
 
-  tick(now) {
-    if (this.ackDue !== null && now >= this.ackDue) {
-      this.ackDue = null;
+  // Runs what is due. `hold`: the caller is still busy with what a requested acknowledgement
+  // should wait for (frames that arrived with it, a reply being signed that will carry it), so
+  // that acknowledgement waits, up to promptAckHold past due.
+  tick(now, hold = false) {
+    const ackDue = this.#ackDeadline(hold);
+    if (ackDue !== null && now >= ackDue) {
+      this.clearAckDue();
       this.sendAcks(now);
     }
     if (this.batchDue !== null && now >= this.batchDue) {
@@ -252,9 +262,20 @@ export class LinkSession {
     }
   }
 
-  nextDeadline() {
-    if (this.ackDue !== null && this.batchDue !== null) return Math.min(this.ackDue, this.batchDue);
-    return this.ackDue ?? this.batchDue;
+  nextDeadline(hold = false) {
+    const ackDue = this.#ackDeadline(hold);
+    if (ackDue !== null && this.batchDue !== null) return Math.min(ackDue, this.batchDue);
+    return ackDue ?? this.batchDue;
+  }
+
+  #ackDeadline(hold) {
+    if (this.ackDue === null) return null;
+    return hold && this.ackPrompt ? this.ackDue + this.config.promptAckHold : this.ackDue;
+  }
+
+  clearAckDue() {
+    this.ackDue = null;
+    this.ackPrompt = false;
   }
 
   sendHello() {
@@ -273,8 +294,9 @@ export class LinkSession {
   }
 
   // Queues a validated IFMessage (hops: agents that forwarded it so far). `meta` travels with
-  // it and comes back in the `released` event. Throws MessageTooLargeError, QueueFullError or
-  // TypeError (too deep, not serializable).
+  // it and comes back in the `released` event; a message with `meta` is one somebody waits for,
+  // so its frame asks the peer for a prompt acknowledgement ("r", section 7). Throws
+  // MessageTooLargeError, QueueFullError or TypeError (too deep, not serializable).
   enqueue(now, message, hops = 0, meta = undefined) {
     preparePayload(message);
     const json = serializeIFMessage(message);
@@ -292,7 +314,8 @@ export class LinkSession {
         `send queue to ${c.peerId} holds ${this.queue.messages} messages / ${this.queue.bytes} bytes; message ${message.id} not accepted`,
       );
     }
-    this.queue.push({ message, json, hops, lane: laneOf(message.priority), meta });
+    const ackRequested = meta !== undefined && meta !== null;
+    this.queue.push({ message, json, hops, lane: laneOf(message.priority), meta, ackRequested });
     this.pump(now);
     return true;
   }
@@ -304,7 +327,7 @@ export class LinkSession {
       const urgent = isUrgentLane(lane);
       if (!urgent && this.connection.channelFull?.(this.outputBytes)) return;
       const e = this.queue.send(lane, (w) =>
-        encodeMsg(w.seq, w.hops, lane, this.takeAck(lane), w.json),
+        encodeMsg(w.seq, w.hops, lane, this.takeAck(lane), w.json, w.ackRequested),
       );
       this.transmit(now, e.frame, urgent);
     }
@@ -333,11 +356,11 @@ export class LinkSession {
       incarnation,
     });
     for (const r of this.received) {
-      r.delivered = r.ackSent = 0;
+      r.delivered = r.ackSent = r.ackRequestedUpTo = 0;
       r.resyncRequestedAt = null;
     }
-    this.ackDue = null;
-    this.queue.renumber((e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json));
+    this.clearAckDue();
+    this.queue.renumber((e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json, e.ackRequested));
     this.peerIncarnation = incarnation;
   }
 
@@ -350,7 +373,7 @@ export class LinkSession {
     const r = this.received[lane];
     if (r.delivered <= r.ackSent) return 0;
     r.ackSent = r.delivered;
-    if (this.received.every((o) => o.delivered <= o.ackSent)) this.ackDue = null;
+    if (this.received.every((o) => o.delivered <= o.ackSent)) this.clearAckDue();
     return r.delivered;
   }
 
@@ -363,18 +386,29 @@ export class LinkSession {
     }
   }
 
+  // An acknowledgement is owed: at once after ackEvery messages of a lane; due now when the
+  // sender of an unacknowledged message asked for it (the caller ticks when its turn is over, so
+  // the frames of that turn share one ack, or a reply of that turn carries it); otherwise after
+  // ackDelay, unless a message of ours carries it first.
   scheduleAck(now) {
     let owed = false;
+    let requested = false;
     for (const r of this.received) {
       if (r.delivered - r.ackSent >= this.config.ackEvery) {
-        this.ackDue = null;
+        this.clearAckDue();
         this.sendAcks(now);
         return;
       }
       owed = owed || r.delivered > r.ackSent;
+      requested = requested || (r.delivered > r.ackSent && r.ackRequestedUpTo > r.ackSent);
     }
-    if (!owed || this.ackDue !== null) return;
-    this.ackDue = now + this.config.ackDelay;
+    if (!owed) return; // nothing owed: a reply already carried the ack
+    if (requested) {
+      if (this.ackDue === null || this.ackDue > now) this.ackDue = now;
+      this.ackPrompt = true;
+      return;
+    }
+    if (this.ackDue === null) this.ackDue = now + this.config.ackDelay;
   }
 
   // A channel message from the peer: a string (text) or bytes (binary). `now()` gives the time
@@ -394,7 +428,8 @@ export class LinkSession {
     // Only on a link whose peer proved its key: nobody else makes this agent verify signatures.
     if (this.config.precheck && this.authenticated && !this.refused)
       for (const f of frames) if (f.type === 'msg') f.check = this.config.precheck(f.message, f.hops);
-    const run = () => this.#receiveNow(gen, now, frames);
+    this.receiving++;
+    const run = () => this.#receiveNow(gen, now, frames).finally(() => this.receiving--);
     this.chain = this.chain.then(run, run);
     return this.chain;
   }
@@ -450,6 +485,8 @@ export class LinkSession {
         messageId: msg.message.id,
       });
     const r = this.received[msg.lane];
+    if (msg.ackRequested && msg.seq <= r.delivered + 1)
+      r.ackRequestedUpTo = Math.max(r.ackRequestedUpTo, msg.seq);
     if (msg.seq <= r.delivered) return this.scheduleAck(now);
     if (msg.seq !== r.delivered + 1) {
       if (r.resyncRequestedAt !== r.delivered) {
