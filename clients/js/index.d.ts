@@ -155,10 +155,12 @@ export type WitnessEventName =
   | 'reconnection_attempt_failed'
   | 'reconnection_attempt_scheduled'
   | 'reconnection_using_turn'
+  | 'ifmessage_sent'
   | 'ifmessage_received'
   | 'ifmessage_rejected'
   | 'message_undeliverable'
   | 'link_refused'
+  | 'peer_key_rejected'
   | 'bandwidth_quality_changed'
   | 'forward_held';
 
@@ -213,7 +215,8 @@ export declare class Identity {
 }
 
 export declare class KeyDirectory {
-  set(id: string, base64: string | undefined): void;
+  /** False for a string that is not a base64 Ed25519 key (what was known stays). */
+  set(id: string, base64: string | undefined): boolean;
   delete(id: string): void;
   has(id: string): boolean;
   base64(id: string): string | undefined;

@@ -2,7 +2,7 @@
 // as the JS agent applies them before its application sees a message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent as BaseAgent, Identity, codec } from '../../clients/js/src/index.js';
+import { Agent as BaseAgent, Identity, KeyDirectory, codec } from '../../clients/js/src/index.js';
 
 async function destination() {
   // Never started: no signaling, no WebRTC; only the checks are exercised.
@@ -71,4 +71,18 @@ test('destination checks: key, signature, timestamp, sequence, replay, restart',
   assert.deepEqual(agent.rejected.slice(10), ['missing_signature']);
   await deliver(hopUnsigned, 0);
   assert.equal(agent.delivered.length, 4);
+});
+
+test('an announced key that is not an Ed25519 key is refused; the known one stays', async () => {
+  const keys = new KeyDirectory();
+  const id = await Identity.generate();
+  assert.equal(keys.set('peer', id.publicKeyBase64), true);
+  for (const bad of ['', 'not base64!', 'AAAA', `${id.publicKeyBase64.slice(0, -2)}x=`])
+    assert.equal(keys.set('peer', bad), false, bad);
+  assert.equal(keys.base64('peer'), id.publicKeyBase64);
+  assert.ok(await keys.key('peer'));
+  assert.equal(keys.set('other', 'AAAA'), false);
+  assert.equal(keys.has('other'), false);
+  assert.equal(keys.set('peer', undefined), true); // announced no key: forgotten
+  assert.equal(keys.has('peer'), false);
 });

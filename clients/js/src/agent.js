@@ -176,7 +176,8 @@ export class Agent extends Emitter {
   #joined(id, key) {
     if (id === this.id) return;
     if (key === undefined) this.keys.delete(id);
-    else this.keys.set(id, key);
+    else if (!this.keys.set(id, key))
+      this._witness('peer_key_rejected', id, { reason: 'not a base64 Ed25519 public key' });
     this.directory.add(id);
     // A link to every neighbour that announced a key (the others cannot link).
     if (!this.keys.has(id) || !this.#isNeighbour(id)) return;
@@ -226,6 +227,7 @@ export class Agent extends Emitter {
     } catch (e) {
       return reject(e.message);
     }
+    if (taken) link.sent(message, hops + 1);
     link.flush();
     if (!taken) {
       // Backpressure: the sending neighbour keeps it and resends after our hello.

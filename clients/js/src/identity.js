@@ -112,22 +112,22 @@ export class Identity {
 export class KeyDirectory {
   #keys = new Map(); // id -> {base64, key: Promise<CryptoKey|null>}
 
+  // Learns `id`'s key (base64 of 32 bytes); no string forgets it. False for a string that is
+  // not such a key, which leaves what was known (as the C++ KeyDirectory::learn).
   set(id, base64) {
     if (typeof base64 !== 'string') {
       this.#keys.delete(id);
-      return;
+      return true;
     }
     const cur = this.#keys.get(id);
-    if (cur && cur.base64 === base64) return;
+    if (cur && cur.base64 === base64) return true;
     const raw = base64ToBytes(base64, 32);
-    if (!raw) {
-      this.#keys.delete(id);
-      return;
-    }
+    if (!raw) return false;
     const key = requireSubtle()
       .importKey('raw', raw, ED25519, false, ['verify'])
       .catch(() => null);
     this.#keys.set(id, { base64, key });
+    return true;
   }
   delete(id) {
     this.#keys.delete(id);

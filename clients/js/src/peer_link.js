@@ -368,8 +368,22 @@ export class PeerLink {
 
   enqueue(message, meta) {
     const taken = this.session.enqueue(this.now(), message, 0, meta);
+    if (taken) this.sent(message, 0);
     this.flush();
     return taken;
+  }
+
+  // ifmessage_sent, as the C++ agent witnesses a message its link took.
+  sent(message, hops) {
+    if (!this.agent.listens('ifmessage_sent') && !this.agent.listens('witness')) return;
+    this.witness('ifmessage_sent', {
+      message_id: message.id,
+      sequence_num: message.sequence_num,
+      destination: message.destination,
+      priority: message.priority,
+      hops,
+      buffer_amount: this.conn?.isOpen ? this.conn.bufferedAmount : 0,
+    });
   }
 
   pump() {
