@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Agent } from '../../clients/js/src/node.js';
 import {
-  Child, LOOPBACK, readJsonLines, startCppAgent, startSignal, tempDir, waitFor,
+  CLI, Child, LOOPBACK, readJsonLines, sleep, startCppAgent, startSignal, tempDir, waitFor,
 } from './support.mjs';
 
 const children = [];
@@ -319,4 +319,87 @@ test('a tampered relayed message is rejected by the C++ and by the Node destinat
   assert.deepEqual(cpp.record().map((r) => r.id), [sent[1].id, sent[2].id]);
   assert.deepEqual(leaf.rejected.map((w) => [w.reason, w.source, w.hops]), [['bad_signature', 'cpp-target', 1]]);
   assert.deepEqual(echoesOf(leaf, 'cpp-target').map((m) => m.payload.echo.n), [3]);
+});
+
+// The acknowledgement request ("r", docs/link-protocol.md section 7): an awaited message is
+// acknowledged when the receiver's turn is over, not after its ack delay (5 s in C++; set to 5 s
+// here on the Node side too, so that only the request makes either side prompt).
+test('acknowledgement requests: a lone send is acknowledged promptly, both ways', async () => {
+  await freshMesh();
+  const quiet = await startCppAgent(signal.url, 'quiet-cpp'); // no --echo: it never answers
+  children.push(quiet);
+  const a = await nodeAgent('ack-node', { ackDelayMs: 5000 });
+  const sentWitness = [];
+  a.on('ifmessage_sent', (w) => sentWitness.push(w));
+  await waitFor('link', () => a.peers().some((p) => p.id === 'quiet-cpp' && p.state === 'connected'));
+  const warm = await a.send('quiet-cpp', { warm: true });
+  assert.deepEqual(
+    [sentWitness[0].message_id, sentWitness[0].destination, sentWitness[0].peer_id, sentWitness[0].hops],
+    [warm.id, 'quiet-cpp', 'quiet-cpp', 0]);
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await a.send('quiet-cpp', { i });
+    times.push(performance.now() - t0);
+    await sleep(20); // lone: nothing else in flight
+  }
+  const sorted = [...times].sort((x, y) => x - y);
+  console.log(`ACK_REQUEST node->cpp lone await send: median ${sorted[5].toFixed(2)} ms, max ${sorted[9].toFixed(2)} ms`);
+  assert.ok(sorted[9] < 1000, `a lone send took ${sorted[9]} ms (the C++ ack delay is 5 s)`);
+
+  // C++ to Node: `ifmesh send --count` uses Agent::sendAsync, whose frames ask; `ifmesh send`
+  // uses Agent::send, whose frames do not, and the Node agent acknowledges it after its ack delay.
+  // Both times include registration and the link's setup.
+  const cliSend = async (id, extra) => {
+    const c = new Child(`ifmesh send ${id}`, CLI, [
+      'send', '--id', id, '--signal', signal.url, '--local-address', LOOPBACK, '--to', 'ack-node',
+      '--payload', '{"q":1}', '--timeout-ms', '20000', ...extra,
+    ]);
+    children.push(c);
+    const status = await c.exitPromise;
+    assert.equal(status.code, 0, c.out);
+    return Number(c.out.match(/ in (\d+) ms/)[1]);
+  };
+  const asked = await cliSend('cpp-async', ['--count', '1']);
+  const unasked = await cliSend('cpp-plain', []);
+  console.log(`ACK_REQUEST cpp sendAsync->node acknowledged after ${asked} ms; cpp send (no request) after ${unasked} ms`);
+  assert.ok(unasked >= 5000, `without a request the Node agent waits its 5 s ack delay (${unasked} ms)`);
+  assert.ok(asked < unasked - 3000, `sendAsync acknowledged after ${asked} ms`);
+  assert.deepEqual(a.rejected, []);
+});
+
+test('acknowledgement requests between Node agents: one ack per turn, carried by a reply', async () => {
+  for (const signatures of ['relayed', 'always']) {
+    await freshMesh(); // two agents that agree on signatures
+    const opts = { ackDelayMs: 5000, messageSignatures: signatures };
+    const n1 = await nodeAgent(`ack-a-${signatures}`, opts);
+    const n2 = await nodeAgent(`ack-b-${signatures}`, opts);
+    n2.on('message', (m) => n2.send(m.source, { echo: m.payload }).catch(() => {}));
+    await waitFor('link', () => n1.peers().some((p) => p.id === n2.id && p.state === 'connected'));
+    await n1.send(n2.id, { warm: true });
+    await waitFor('warm echo', () => echoesOf(n1, n2.id).length === 1);
+    await sleep(50);
+    const sentBy = (x, y) => x.stats().links[y.id].channelMessagesSent;
+    const before = sentBy(n2, n1);
+    const rounds = 10;
+    const times = [];
+    for (let i = 1; i <= rounds; i++) {
+      const t0 = performance.now();
+      await n1.send(n2.id, { i });
+      times.push(performance.now() - t0);
+      await waitFor('echo', () => echoesOf(n1, n2.id).length === i + 1);
+      await sleep(20);
+    }
+    // n2 answered each message in the turn it arrived: the answer carried the ack, no ack
+    // frame went alone (with signatures, the answer waits for its signature, up to 5 ms).
+    const extra = sentBy(n2, n1) - before - rounds;
+    times.sort((x, y) => x - y);
+    console.log(`ACK_REQUEST node->node (${signatures}): await send median ${times[5].toFixed(2)} ms, ` +
+      `${extra} ack frames alone in ${rounds} answered rounds`);
+    if (signatures === 'relayed') assert.equal(extra, 0);
+    else assert.ok(extra <= rounds / 2, `${extra} separate acks`);
+    assert.ok(times[rounds - 1] < 1000, `${times[rounds - 1]} ms`);
+    // n1 does not answer the echoes, which asked too: one ack frame for each.
+    assert.deepEqual([...n1.rejected, ...n2.rejected], []);
+  }
 });
