@@ -210,3 +210,18 @@ test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with 
     assert.deepEqual(bad, []);
   }
 });
+
+// A Chromium agent against the C++ echo agent (every message signed and verified), as
+// bench.test.mjs measures a Node agent. Prints a BENCH line; asserts only that everything was
+// acknowledged.
+test('benchmark: Chromium agent ↔ C++ echo agent, RTT and 1 KiB message rate', async () => {
+  const count = 2000;
+  const r = await h(([to, n]) => window.page.bench(to, 300, n, 512), 'cpp-web', count);
+  const pct = (p) => r.rtts[Math.min(r.rtts.length - 1, Math.floor((p / 100) * r.rtts.length))];
+  console.log(`BENCH ${JSON.stringify({
+    chromium_cpp_rtt_p50_ms: +pct(50).toFixed(3), chromium_cpp_rtt_p99_ms: +pct(99).toFixed(3),
+    chromium_to_cpp_msgs_per_s: Math.round(r.perSecond), messages: count,
+  })}`);
+  assert.equal(r.rtts.length, 300);
+  assert.ok(r.perSecond > 0);
+});

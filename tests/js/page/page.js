@@ -6,6 +6,7 @@ import { decompress } from '/fzstd.mjs';
 const hex = (h) => Uint8Array.from(h.match(/../g).map((b) => parseInt(b, 16)));
 const zstdDecompress = (bytes, size) => decompress(bytes, new Uint8Array(size));
 let agent = null;
+let onEcho = null; // bench(): called with the key of each echo
 const received = [];
 const witness = [];
 
@@ -35,6 +36,8 @@ window.page = {
   async start(url, id) {
     agent = new Agent({ id, signalingUrl: url, zstdDecompress });
     agent.on('message', (m) => {
+      if (m.payload && m.payload.echo && m.payload.echo.k !== undefined && onEcho) return onEcho(m.payload.echo.k);
+      if (m.payload && m.payload.echo && m.payload.echo.pad) return; // bench() echoes
       received.push(m);
       if (m.payload && m.payload.ask)
         agent.send(m.source, { echo: m.payload, in_reply_to: m.id }, { priority: m.priority }).catch(() => {});
@@ -55,6 +58,32 @@ window.page = {
   async askAll(to) {
     const sent = await Promise.all(to.map((id) => agent.send(id, { ask: `${agent.id}>${id}` }, { priority: 'high' }).then(() => id)));
     return sent;
+  },
+  // Against an echo agent: echo RTT with one message in flight (ms, sorted), then `count`
+  // messages of about 1 KiB with up to `window` unacknowledged (messages/s acknowledged).
+  async bench(to, samples, count, window) {
+    const rtts = [];
+    for (let i = 0; i < samples + 50; i++) {
+      const t0 = performance.now();
+      const answered = new Promise((resolve) => (onEcho = (k) => k === i && resolve()));
+      agent.send(to, { k: i }).catch(() => {});
+      await answered;
+      if (i >= 50) rtts.push(performance.now() - t0); // the first 50 warm up
+    }
+    onEcho = null;
+    rtts.sort((a, b) => a - b);
+    const pad = 'x'.repeat(1024 - 40);
+    const t0 = performance.now();
+    let next = 1;
+    let done = 0;
+    await new Promise((resolve, reject) => {
+      const pump = () => {
+        while (next <= count && next - done <= window)
+          agent.send(to, { n: next++, pad }).then(() => (++done === count ? resolve() : pump()), reject);
+      };
+      pump();
+    });
+    return { rtts, perSecond: count / ((performance.now() - t0) / 1000) };
   },
   answersFrom: () =>
     received.filter((m) => m.payload && m.payload.in_reply_to && m.payload.echo && m.payload.echo.ask).map((m) => m.source),
