@@ -223,3 +223,14 @@ test('frames with and without the request on the wire', async () => {
   assert.match(out[0], /^\{"t":"msg","s":1,"h":0,"r":1,"m":\{/);
   assert.match(out[1], /^\{"t":"msg","s":2,"h":0,"m":\{/);
 });
+
+test('after ackEvery messages the ack leaves at once, not with the batch of the turn', async () => {
+  const l = await Link.open();
+  l.b.session.config.coalesce = true; // as PeerLink runs it: frames of a turn wait for its end
+  l.b.session.enqueue(l.now, message('bob', 'alice'), 0); // something already gathered
+  for (let i = 0; i < 64; i++) l.send(false);
+  await l.exchange(); // no tick: the turn is not over
+  assert.equal(l.acksToA, 1);
+  assert.equal(l.a.session.unacknowledged, 0);
+  assert.equal(l.a.delivered.length, 1, 'what the batch gathered went first');
+});

@@ -377,12 +377,14 @@ export class LinkSession {
     return r.delivered;
   }
 
-  sendAcks(now) {
+  // `direct`: each ack leaves at once as its own channel message instead of joining the batch
+  // of this turn.
+  sendAcks(now, direct = false) {
     for (let lane = 0; lane < LANES; lane++) {
       const r = this.received[lane];
       if (r.delivered <= r.ackSent) continue;
       r.ackSent = r.delivered;
-      this.transmit(now, encodeAck(r.delivered, lane), isUrgentLane(lane));
+      this.transmit(now, encodeAck(r.delivered, lane), direct || isUrgentLane(lane));
     }
   }
 
@@ -395,8 +397,12 @@ export class LinkSession {
     let requested = false;
     for (const r of this.received) {
       if (r.delivered - r.ackSent >= this.config.ackEvery) {
+        // At once, not when the turn is over: a turn that delivers many messages without
+        // yielding (their signatures checked ahead) would hold the peer's queue until its end.
+        // What this turn gathered goes first, so the channel keeps the order of the frames.
         this.clearAckDue();
-        this.sendAcks(now);
+        this.flushBatch();
+        this.sendAcks(now, true);
         return;
       }
       owed = owed || r.delivered > r.ackSent;
