@@ -202,6 +202,42 @@ test('a Node agent killed mid-stream and restarted: nothing accepted is lost or 
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
 });
 
+test('a Node receiver killed mid-stream and restarted: nothing is lost, in order per process', async () => {
+  await freshMesh();
+  const fixture = new URL('./fixtures/receiver.mjs', import.meta.url).pathname;
+  const receiver = () => new Child('receiver', process.execPath, [fixture, signal.url, 'js-receiver']);
+  const got = (c) => [...c.out.matchAll(/^GOT cpp-streamer (\d+)$/gm)].map((m) => Number(m[1]));
+  const first = receiver();
+  children.push(first);
+  await first.line(/^READY/m);
+  // Agent::sendAsync, one message after another, each asking for a prompt acknowledgement.
+  const total = 3000;
+  const send = new Child('ifmesh send --count', CLI, [
+    'send', '--id', 'cpp-streamer', '--signal', signal.url, '--local-address', LOOPBACK,
+    '--to', 'js-receiver', '--count', String(total), '--timeout-ms', '60000',
+  ]);
+  children.push(send);
+  await waitFor('a few hundred delivered', () => got(first).length >= 500, 30000);
+  await first.kill('SIGKILL');
+  const second = receiver();
+  children.push(second);
+  const status = await send.exitPromise;
+  assert.equal(status.code, 0, send.out);
+  await waitFor('the last message', () => got(second).includes(total));
+  const a = got(first);
+  const b = got(second);
+  const increasing = (l) => l.every((n, i) => i === 0 || n === l[i - 1] + 1);
+  assert.ok(a.length < total && increasing(a) && a[0] === 1, 'the first process: 1, 2, 3 …');
+  assert.ok(increasing(b), 'the second process: consecutive');
+  assert.equal(b[b.length - 1], total);
+  // Nothing lost: the second process starts at or before where the first one stopped. What it
+  // gets again is what the first took but had not acknowledged when it was killed.
+  assert.ok(b[0] <= a[a.length - 1] + 1, `gap between ${a[a.length - 1]} and ${b[0]}`);
+  const again = a[a.length - 1] - b[0] + 1;
+  console.log(`RECEIVER_RESTART killed after ${a.length}; the new process got ${Math.max(0, again)} of them again`);
+  assert.doesNotMatch(first.out + second.out, /REJECTED/);
+});
+
 test('ifmesh flood (C++, bandwidth adapter, decimal payloads) against a Node echo agent', async () => {
   await freshMesh();
   const echo = await nodeAgent('node-echo');
