@@ -73,3 +73,51 @@ async def test_python_and_node_exchange_signed_messages_exactly_once(signal_url,
         assert [(g[1], int(g[2]), json.loads(g[3])) for g in got] == [
             (py_id, n, {"py": n}) for n in range(1, COUNT + 1)] + [(py_id, COUNT + 1, {"done": True})]
         assert not [line for line in lines if line.startswith(("REJECTED", "FAILED"))], lines
+
+
+HUB_SCRIPT = REPO / "tests" / "js" / "fixtures" / "hub.mjs"
+
+
+async def test_node_hub_relays_between_two_python_spokes(signal_url, spawn, tmp_path):
+    """The C++ agent (through Python) on both ends of a Node.js hub: each spoke links only to the
+    hub, which forwards every message unchanged; the destination checks the source's signature
+    and sees one hop."""
+    node = shutil.which("node")
+    if node is None or not (REPO / "clients" / "js" / "node_modules").is_dir():
+        pytest.fail("node and clients/js/node_modules are needed")
+    hub_id, a_id, b_id = unique("jshub"), unique("pya"), unique("pyb")
+    loop = asyncio.get_running_loop()
+    hub = spawn([node, str(HUB_SCRIPT), signal_url, hub_id], env=node_env())
+    await loop.run_in_executor(None, hub.wait_for_line, r"^READY$", 20.0)
+    witness = tmp_path / "b.witness.jsonl"
+    opts = dict(signaling_url=signal_url, local_addresses=LOOPBACK, message_signatures="always",
+                topology=f"hub={hub_id}")
+    async with await ifmesh.Agent.start(id=b_id, witness_file=str(witness), **opts) as b, \
+            await ifmesh.Agent.start(id=a_id, **opts) as a:
+        # Once a spoke knows the other (its directory), its route goes through the hub; a send
+        # before that would open a direct link, which the C++ agent then keeps using.
+        deadline = time.monotonic() + 20
+        while not (a.peer_state(hub_id) == b.peer_state(hub_id) == "connected"):
+            assert time.monotonic() < deadline, "the spokes did not link to the hub"
+            await asyncio.sleep(0.02)
+        # Each send returns when the hub acknowledged it (its frame asks for a prompt ack).
+        for n in range(1, 11):
+            assert await asyncio.wait_for(a.send(b_id, {"n": n}), 20) == n
+        got = []
+        while len(got) < 10:
+            m = await b.recv(20)
+            assert (m.source, m.destination) == (a_id, b_id)
+            got.append(m.payload["n"])
+        assert got == list(range(1, 11))
+        # And back the other way.
+        assert await asyncio.wait_for(b.send(a_id, {"back": 1}), 20) == 1
+        m = await a.recv(20)
+        assert (m.source, m.payload) == (b_id, {"back": 1})
+        assert a.stats()["rejected_messages"] == 0 and b.stats()["rejected_messages"] == 0
+    received = [json.loads(line) for line in witness.read_text().splitlines() if line.strip()]
+    received = [w for w in received if w.get("event") == "ifmessage_received"]
+    assert len(received) == 10 and all(w["metadata"]["hops"] == 1 for w in received), received
+    hub.stop()
+    lines = hub.seen + [line for line in iter(hub.lines.get, None)]
+    assert len([line for line in lines if line.startswith("FORWARDED ")]) == 11, lines
+    assert not [line for line in lines if line.startswith("REJECTED")], lines
