@@ -14,15 +14,16 @@ out=build-fuzz
 # small (candidate lines, DCEP), otherwise large enough for real messages and deep nesting.
 declare -A max_len=(
   [sdp]=16384 [candidate]=1100 [dcep]=512 [ifmessage]=65536
-  [link_frame]=65536 [signaling]=65536 [witness]=65536 [witness_writer]=65536
+  [link_frame]=65536 [signaling]=65536 [witness]=65536 [witness_writer]=65536 [json]=16384
 )
 # Token dictionaries help mutations stay inside the grammar.
 declare -A dict=(
   [sdp]=sdp [candidate]=sdp [ifmessage]=json [link_frame]=json [signaling]=json [witness]=json
-  [witness_writer]=json
+  [witness_writer]=json [json]=json
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sdp candidate dcep ifmessage link_frame signaling witness witness_writer)
+[ ${#targets[@]} -gt 0 ] || targets=(sdp candidate dcep json ifmessage link_frame signaling witness
+  witness_writer)
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

@@ -5,6 +5,8 @@
 
 #include "hex.hpp"
 #include "ifmesh/error.hpp"
+#include "json/json_reader.hpp"
+#include "json/json_writer.hpp"
 #include "json_depth.hpp"
 #include "random_batch.hpp"
 
@@ -68,31 +70,10 @@ std::string canonicalForm(const IFMessage& m) {
   fields.push_back(m.traceId);
   fields.push_back(m.incarnation);
   fields.push_back(m.payload);
-  return fields.dump();
+  return detail::json::dump(fields);
 }
 
 namespace {
-
-// Appends `text` as nlohmann::json::dump() writes a string. Ids, names and timestamps are plain
-// ASCII and are copied as they are; anything else (escapes, UTF-8, which dump() validates and
-// rejects with the same exception when malformed) goes through nlohmann itself.
-void appendJsonString(std::string& out, const std::string& text) {
-  bool plain = true;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-      plain = false;
-      break;
-    }
-  }
-  if (!plain) {
-    out += nlohmann::json(text).dump();
-    return;
-  }
-  out += '"';
-  out += text;
-  out += '"';
-}
 
 void appendKey(std::string& out, std::string_view key) {
   out += out.size() == 1 ? "\"" : ",\"";
@@ -102,7 +83,7 @@ void appendKey(std::string& out, std::string_view key) {
 
 void appendField(std::string& out, std::string_view key, const std::string& value) {
   appendKey(out, key);
-  appendJsonString(out, value);
+  detail::json::appendString(out, value);
 }
 
 template <std::integral Integer>
@@ -119,7 +100,7 @@ void appendField(std::string& out, std::string_view key, Integer n) {
 // directly: building the JSON object first (a map node and a copy of every field, a deep copy
 // of the payload) and then walking it was about a third of a message's JSON cost.
 std::string serialize(const IFMessage& m) {
-  std::string payload = m.payload.dump();
+  std::string payload = detail::json::dump(m.payload);
   std::string out;
   out.reserve(payload.size() + m.id.size() + m.timestamp.size() + m.source.size() +
               m.destination.size() + m.traceId.size() + m.signature.size() + 192);
@@ -148,7 +129,7 @@ IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
   if (detail::jsonNestingDepth(text, detail::kMaxJsonDepth) > detail::kMaxJsonDepth)
     throw Error(Errc::InvalidArgument, "IFMessage: JSON nested deeper than " +
                                            std::to_string(detail::kMaxJsonDepth) + " levels");
-  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  nlohmann::json j = detail::json::parse(text);
   if (j.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
   return ifmessageFromJsonValue(std::move(j));
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ifmesh/error.hpp"
+#include "json/json_reader.hpp"
 #include "mesh/frame_compression.hpp"
 
 namespace ifmesh::detail::link {
@@ -127,7 +128,7 @@ std::vector<Frame> decode(std::string_view text) {
     frames.push_back(Malformed{"frame nested too deep"});
     return frames;
   }
-  Json parsed = Json::parse(text, nullptr, false);
+  Json parsed = json::parse(text);
   if (parsed.is_discarded()) {
     frames.push_back(Malformed{"malformed frame"});
     return frames;

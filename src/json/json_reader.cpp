@@ -1,0 +1,304 @@
+#include "json/json_reader.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "json/json_scan.hpp"
+
+namespace ifmesh::detail::json {
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct TooDeep {};
+
+class Reader {
+ public:
+  Reader(std::string_view text, std::size_t maxDepth)
+      : p_(text.data()), end_(text.data() + text.size()), maxDepth_(maxDepth) {}
+
+  // False for text that is not one JSON value (surrounded by whitespace).
+  bool document(Json& out) {
+    // A byte order mark may open the text (nlohmann::json skips one too).
+    if (end_ - p_ >= 3 && std::memcmp(p_, "\xEF\xBB\xBF", 3) == 0) p_ += 3;
+    skipSpace();
+    if (!value(out, 0)) return false;
+    skipSpace();
+    // nlohmann::json reads a NUL byte as the end of the input: what follows one is ignored.
+    return p_ == end_ || *p_ == '\0';
+  }
+
+ private:
+  void skipSpace() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool literal(const char* word, std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+
+  bool value(Json& out, std::size_t depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{':
+        return object(out, depth + 1);
+      case '[':
+        return array(out, depth + 1);
+      case '"': {
+        out = Json::value_t::string;
+        return string(out.get_ref<std::string&>());
+      }
+      case 't':
+        out = true;
+        return literal("true", 4);
+      case 'f':
+        out = false;
+        return literal("false", 5);
+      case 'n':
+        out = nullptr;
+        return literal("null", 4);
+      default:
+        return number(out);
+    }
+  }
+
+  bool object(Json& out, std::size_t depth) {
+    if (depth > maxDepth_) throw TooDeep{};
+    ++p_;  // '{'
+    out = Json::value_t::object;
+    auto& members = out.get_ref<Json::object_t&>();
+    skipSpace();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (p_ == end_ || *p_ != '"') return false;
+      std::string key;
+      if (!string(key)) return false;
+      skipSpace();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skipSpace();
+      Json member;
+      if (!value(member, depth)) return false;
+      members.insert_or_assign(std::move(key), std::move(member));  // the last one wins
+      skipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skipSpace();
+    }
+  }
+
+  bool array(Json& out, std::size_t depth) {
+    if (depth > maxDepth_) throw TooDeep{};
+    ++p_;  // '['
+    out = Json::value_t::array;
+    auto& elements = out.get_ref<Json::array_t&>();
+    skipSpace();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      elements.emplace_back();
+      if (!value(elements.back(), depth)) return false;
+      skipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ']') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      skipSpace();
+    }
+  }
+
+  static int hexDigit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  // The four hex digits after "\u", or -1.
+  long codeUnit() {
+    if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u') return -1;
+    long unit = 0;
+    for (int i = 2; i < 6; ++i) {
+      int d = hexDigit(p_[i]);
+      if (d < 0) return -1;
+      unit = unit * 16 + d;
+    }
+    p_ += 6;
+    return unit;
+  }
+
+  static void appendUtf8(std::string& s, unsigned long cp) {
+    if (cp < 0x80) {
+      s += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      s += static_cast<char>(0xc0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      s += static_cast<char>(0xe0 | (cp >> 12));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      s += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      s += static_cast<char>(0xf0 | (cp >> 18));
+      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      s += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+  }
+
+  // At the opening quote; leaves p_ after the closing one.
+  bool string(std::string& s) {
+    ++p_;
+    for (;;) {
+      std::size_t run = plainRun(p_, static_cast<std::size_t>(end_ - p_));
+      s.append(p_, run);
+      p_ += run;
+      if (p_ == end_) return false;
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c >= 0x80) {
+        std::size_t len = utf8Sequence(p_, static_cast<std::size_t>(end_ - p_));
+        if (len == 0) return false;
+        s.append(p_, len);
+        p_ += len;
+        continue;
+      }
+      // A backslash.
+      if (end_ - p_ < 2) return false;
+      switch (p_[1]) {
+        case '"':
+          s += '"';
+          break;
+        case '\\':
+          s += '\\';
+          break;
+        case '/':
+          s += '/';
+          break;
+        case 'b':
+          s += '\b';
+          break;
+        case 'f':
+          s += '\f';
+          break;
+        case 'n':
+          s += '\n';
+          break;
+        case 'r':
+          s += '\r';
+          break;
+        case 't':
+          s += '\t';
+          break;
+        case 'u': {
+          long unit = codeUnit();
+          if (unit < 0) return false;
+          unsigned long cp = static_cast<unsigned long>(unit);
+          if (cp >= 0xdc00 && cp <= 0xdfff) return false;  // a low surrogate alone
+          if (cp >= 0xd800 && cp <= 0xdbff) {
+            long low = codeUnit();
+            if (low < 0xdc00 || low > 0xdfff) return false;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (static_cast<unsigned long>(low) - 0xdc00);
+          }
+          appendUtf8(s, cp);
+          continue;  // codeUnit() moved past the escape(s)
+        }
+        default:
+          return false;
+      }
+      p_ += 2;
+    }
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  bool number(Json& out) {
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ == end_) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (p_ != end_ && digit(*p_)) ++p_;
+    } else {
+      return false;
+    }
+    bool integer = true;
+    if (p_ != end_ && *p_ == '.') {
+      integer = false;
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    // strtoull/strtoll/strtod want a terminated string: the token, copied.
+    std::string token(start, p_);
+    char* stop = nullptr;
+    if (integer) {
+      errno = 0;
+      if (*start == '-') {
+        long long v = std::strtoll(token.c_str(), &stop, 10);
+        if (errno == 0) {
+          out = static_cast<std::int64_t>(v);
+          return true;
+        }
+      } else {
+        unsigned long long v = std::strtoull(token.c_str(), &stop, 10);
+        if (errno == 0) {
+          out = static_cast<std::uint64_t>(v);
+          return true;
+        }
+      }
+    }
+    // Not an integer, or one too big for 64 bits: a double, which must be finite.
+    double d = std::strtod(token.c_str(), &stop);
+    if (!std::isfinite(d)) return false;
+    out = d;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  std::size_t maxDepth_;
+};
+
+}  // namespace
+
+nlohmann::json parse(std::string_view text, std::size_t maxDepth) {
+  Json out;
+  try {
+    if (Reader(text, maxDepth).document(out)) return out;
+  } catch (const TooDeep&) {
+    return Json::parse(text.begin(), text.end(), nullptr, false);
+  }
+  return Json(Json::value_t::discarded);
+}
+
+}  // namespace ifmesh::detail::json

@@ -1,0 +1,18 @@
+#pragma once
+// Parses JSON text into an nlohmann::json value: the same values, and the same texts refused,
+// as nlohmann::json::parse(text, nullptr, false) (RFC 8259, strict UTF-8, no comments, the last
+// of duplicate keys wins, integers as int64/uint64 when they fit and double otherwise, a number
+// that overflows a double refused). Faster where messages spend their time: a string's plain
+// text is copied in runs instead of one byte at a time through a token buffer.
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace ifmesh::detail::json {
+
+// The value, or a discarded value (is_discarded()) for text that is not JSON. Text nested
+// deeper than maxDepth arrays/objects is handed to nlohmann's parser, which takes any depth.
+nlohmann::json parse(std::string_view text, std::size_t maxDepth = 512);
+
+}  // namespace ifmesh::detail::json

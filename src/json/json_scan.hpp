@@ -1,0 +1,51 @@
+#pragma once
+// Byte scans shared by the JSON writer and reader: eight bytes at a time through the plain text
+// of a string (no quote, no backslash, no control byte, ASCII), and strict UTF-8 validation of
+// one sequence, as RFC 3629 defines it (no overlong forms, no surrogates, nothing above
+// U+10FFFF) -- the same bytes nlohmann::json accepts.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace ifmesh::detail::json {
+
+// The length of the run at `p` (at most `n` bytes) of ASCII bytes that a JSON string holds as
+// they are: 0x20..0x7f except '"' and '\\'.
+inline std::size_t plainRun(const char* p, std::size_t n) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    // Any byte < 0x20, == '"', == '\\' or >= 0x80 in these eight (the tests never miss one;
+    // a false alarm only sends the bytes to the loop below).
+    const std::uint64_t quote = v ^ (kOnes * '"'), backslash = v ^ (kOnes * '\\');
+    const std::uint64_t special = ((v - kOnes * 0x20) & ~v) | ((quote - kOnes) & ~quote) |
+                                  ((backslash - kOnes) & ~backslash) | v;
+    if (special & kHighs) break;
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+  }
+  return i;
+}
+
+// The length of the valid UTF-8 sequence of two to four bytes at `p` (at most `n` bytes), or 0.
+inline std::size_t utf8Sequence(const char* p, std::size_t n) {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(p[i]); };
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
+    return i < n && b(i) >= lo && b(i) <= hi;
+  };
+  const unsigned char c = b(0);
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+}  // namespace ifmesh::detail::json
