@@ -46,6 +46,22 @@ struct WitnessSigner {
 // Signs with `identity` (a copy of it: the signer outlives the agent that made it).
 IFMESH_API WitnessSigner witnessSigner(const AgentIdentity& identity, std::string agentId = "");
 
+// The latest signed record of a witness log, the part of it another agent can keep as evidence
+// that the log reached this far (cross-witnessing, docs/witness.md).
+struct WitnessHead {
+  std::uint64_t seq = 0;
+  std::string hash;       // the record's "hash"
+  std::string sig;        // its "sig": the Ed25519 signature of witnessSignedBytes(hash)
+  std::string publicKey;  // the key that made it (base64, as WitnessSigner::publicKey)
+  // Records up to this one that are not kPeerWitnessHeadEvent: it grows only when the log
+  // recorded something besides the heads other agents showed it, so two agents showing each
+  // other their heads do not keep each other's logs growing.
+  std::uint64_t events = 0;
+};
+// The event an agent records for a head another agent showed it: peer_id, and in metadata the
+// head's seq, hash and sig.
+inline constexpr const char* kPeerWitnessHeadEvent = "peer_witness_head";
+
 class IFMESH_API WitnessSink {
  public:
   virtual ~WitnessSink() = default;
@@ -54,6 +70,8 @@ class IFMESH_API WitnessSink {
   // Signs what it writes from here on with `signer`, unless it already has a signer. Sinks that
   // write nothing signable ignore it.
   virtual void useSigner(const WitnessSigner& signer) { (void)signer; }
+  // The latest signed record written (and handed to the kernel) by this sink, if any.
+  virtual std::optional<WitnessHead> signedHead() const { return std::nullopt; }
 };
 
 class IFMESH_API CallbackWitnessSink : public WitnessSink {
@@ -105,6 +123,8 @@ class IFMESH_API FileWitnessSink : public WitnessSink {
   void record(const WitnessEvent& event) override;
   void flush() override;
   void useSigner(const WitnessSigner& signer) override;
+  // Only records signed by the signer this sink writes with: none before its key record.
+  std::optional<WitnessHead> signedHead() const override;
 
  private:
   std::unique_ptr<detail::FileWitnessWriter> writer_;
@@ -120,6 +140,8 @@ class IFMESH_API Witness {
   // Hands `signer` to every sink (WitnessSink::useSigner). Only the first signer counts: agents
   // that share a Witness sign its logs with the first agent's key.
   void setSigner(const WitnessSigner& signer);
+  // The signed head of the first sink that has one (WitnessSink::signedHead).
+  std::optional<WitnessHead> signedHead();
 
  private:
   std::mutex mutex_;
@@ -157,6 +179,28 @@ IFMESH_API VerifyResult verifyWitnessFile(const std::string& path,
                                           const VerifyOptions& options = {});
 // The same check over JSON lines already in memory or on any stream.
 IFMESH_API VerifyResult verifyWitnessStream(std::istream& in, const VerifyOptions& options = {});
+
+// What `ifmesh witness verify --peer-log` checks: the heads other agents recorded of a log
+// (kPeerWitnessHeadEvent records in their own logs) against the log itself. A head counts as
+// evidence only when its signature verifies with one of `keys` (base64; empty: the keys the log
+// names), so a peer cannot make up a head the log's agent never signed.
+struct PeerLogCheck {
+  std::string path;
+  bool usable = false;           // the peer log's own hash chain verifies
+  std::string reason;            // why not
+  std::size_t heads = 0;         // heads of the log in it, with a valid signature
+  std::size_t unverifiable = 0;  // heads naming the log's agent whose signature does not verify
+  std::uint64_t latestSeq = 0;   // the highest seq among `heads`
+  std::vector<std::string> findings;  // "truncated: ..." or "rewritten at seq N: ..."
+};
+struct CrossCheckResult {
+  bool ok = false;               // every peer log usable, no finding
+  std::uint64_t logRecords = 0;  // the highest seq the log holds
+  std::vector<PeerLogCheck> peers;
+};
+IFMESH_API CrossCheckResult crossCheckWitnessFile(const std::string& path,
+                                                  const std::vector<std::string>& peerLogs,
+                                                  const std::vector<std::string>& keys = {});
 
 // The record as written to the file, without its "hash" (which is computed over this) and its
 // "sig" (present on signed records: the Ed25519 signature of witnessSignedBytes(hash)).

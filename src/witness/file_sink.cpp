@@ -25,18 +25,20 @@ const std::string kGenesis(64, '0');
 // not valid UTF-8 (text cut inside a character, bytes from a peer) are written with U+FFFD in
 // place of the bad bytes, so the line is valid UTF-8 and verifies like any other. A signer that
 // fails leaves the record unsigned: the next signature covers it.
+// `hash` and `sig` receive the record's hash and its signature (empty: not signed).
 std::string recordLine(const WitnessEvent& event, std::uint64_t seq, const std::string& prevHash,
-                       const WitnessSigner* signer, bool& isSigned) {
+                       const WitnessSigner* signer, std::string& hash, std::string& sig) {
   using Json = nlohmann::json;
   Json record = witnessRecord(event, seq, prevHash);
-  const std::string hash = sha256Hex(record.dump(-1, ' ', false, Json::error_handler_t::replace));
+  hash = sha256Hex(record.dump(-1, ' ', false, Json::error_handler_t::replace));
   record["hash"] = hash;
-  isSigned = false;
+  sig.clear();
   if (signer) {
     try {
-      record["sig"] = signer->sign(witnessSignedBytes(hash));
-      isSigned = true;
+      sig = signer->sign(witnessSignedBytes(hash));
+      record["sig"] = sig;
     } catch (const std::exception&) {
+      sig.clear();
     }
   }
   return record.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -113,6 +115,7 @@ class FileWitnessWriter {
   void record(const WitnessEvent& event);
   void flush();
   void useSigner(const WitnessSigner& signer);
+  std::optional<WitnessHead> signedHead();
 
  private:
   struct Item {
@@ -132,12 +135,14 @@ class FileWitnessWriter {
   std::deque<Item> queue_;
   std::uint64_t enqueued_ = 0, written_ = 0;
   bool stop_ = false;
-  bool hasSigner_ = false;  // a signer was queued (under mutex_)
+  bool hasSigner_ = false;           // a signer was queued (under mutex_)
+  std::optional<WitnessHead> head_;  // the last signed record written and flushed (under mutex_)
   // The writer thread's own state.
   std::uint64_t seq_ = 0;
   std::string prevHash_;
   std::shared_ptr<const WitnessSigner> signer_;
   std::size_t sinceSignature_ = 0;  // records written since the last signed one
+  std::uint64_t events_ = 0;        // records written that are not peer heads (WitnessHead)
   std::thread writer_;
 };
 
@@ -263,6 +268,11 @@ void FileWitnessWriter::useSigner(const WitnessSigner& signer) {
   wake_.notify_one();
 }
 
+std::optional<WitnessHead> FileWitnessWriter::signedHead() {
+  std::lock_guard lock(mutex_);
+  return head_;
+}
+
 void FileWitnessWriter::run() {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path_.c_str(), "a"), &std::fclose);
   for (;;) {
@@ -274,6 +284,7 @@ void FileWitnessWriter::run() {
       batch.swap(queue_);
     }
     bool syncInBatch = false;
+    std::optional<WitnessHead> batchHead;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const WitnessEvent& event = batch[i].event;
       syncInBatch = syncInBatch || batch[i].sync;
@@ -283,10 +294,10 @@ void FileWitnessWriter::run() {
       const bool sign = signer_ && (batch[i].signer || i + 1 == batch.size() ||
                                     sinceSignature_ + 1 >= options_.signEvery);
       const WitnessSigner* signer = sign ? signer_.get() : nullptr;
-      bool isSigned = false;
-      std::string line;
+      std::string line, hash, sig;
+      bool counts = event.event != kPeerWitnessHeadEvent;
       try {
-        line = recordLine(event, seq_ + 1, prevHash_, signer, isSigned);
+        line = recordLine(event, seq_ + 1, prevHash_, signer, hash, sig);
       } catch (const std::exception& e) {
         // Nothing may escape this thread (it would end the process). The event is replaced by
         // a record that says it could not be written, so the chain shows the gap.
@@ -296,14 +307,18 @@ void FileWitnessWriter::run() {
         failed.timestamp = event.timestamp;
         failed.metadata = {{"event", event.event}, {"reason", e.what()}};
         try {
-          line = recordLine(failed, seq_ + 1, prevHash_, signer, isSigned);
+          line = recordLine(failed, seq_ + 1, prevHash_, signer, hash, sig);
+          counts = true;
         } catch (const std::exception&) {
           continue;
         }
       }
-      sinceSignature_ = isSigned ? 0 : sinceSignature_ + 1;
+      sinceSignature_ = sig.empty() ? sinceSignature_ + 1 : 0;
       ++seq_;
+      if (counts) ++events_;
       prevHash_ = sha256Hex(line);
+      if (!sig.empty())
+        batchHead = WitnessHead{seq_, std::move(hash), std::move(sig), signer->publicKey, events_};
       line += '\n';
       if (file) std::fwrite(line.data(), 1, line.size(), file.get());
     }
@@ -314,6 +329,9 @@ void FileWitnessWriter::run() {
     {
       std::lock_guard lock(mutex_);
       written_ += batch.size();
+      // Shown to others only once flushed: a head the file does not hold would be evidence
+      // against it.
+      if (batchHead) head_ = std::move(batchHead);
     }
     drained_.notify_all();
   }
@@ -336,6 +354,10 @@ void FileWitnessSink::flush() {
 
 void FileWitnessSink::useSigner(const WitnessSigner& signer) {
   writer_->useSigner(signer);
+}
+
+std::optional<WitnessHead> FileWitnessSink::signedHead() const {
+  return writer_->signedHead();
 }
 
 }  // namespace ifmesh

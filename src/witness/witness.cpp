@@ -98,6 +98,13 @@ void Witness::setSigner(const WitnessSigner& signer) {
   for (auto& sink : sinks_) sink->useSigner(*signer_);
 }
 
+std::optional<WitnessHead> Witness::signedHead() {
+  std::lock_guard lock(mutex_);
+  for (auto& sink : sinks_)
+    if (auto head = sink->signedHead()) return head;
+  return std::nullopt;
+}
+
 void Witness::emit(const std::string& event, const std::string& agentId, const std::string& peerId,
                    nlohmann::json metadata, std::string traceId) {
   WitnessEvent e{event,
