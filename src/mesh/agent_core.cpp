@@ -404,6 +404,15 @@ void AgentCore::refuseKeyless(const std::string& from, const char* type) {
             {{"reason", "the peer announced no public key"}, {"signal_type", type}});
 }
 
+std::optional<WitnessHead> AgentCore::witnessHead() {
+  if (!config_.witness) return std::nullopt;
+  auto head = config_.witness->signedHead();
+  // A Witness shared by several agents signs with the first one's key: no other agent can
+  // show its heads as its own.
+  if (!head || head->publicKey != identity_.publicKey()) return std::nullopt;
+  return head;
+}
+
 void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::json metadata) {
   if (config_.witness)
     config_.witness->emit(event, config_.agentId, peerId,

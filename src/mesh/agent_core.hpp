@@ -59,6 +59,7 @@ class AgentCore final : public LinkHost,
   // Whether witness events go anywhere: per-message events (two JSON objects per message) are
   // not even built otherwise.
   bool witnessing() const override { return config_.witness != nullptr; }
+  std::optional<WitnessHead> witnessHead() override;
   // A message taken off a link, for the router (MessageRouter::receive).
   bool receive(const IFMessage& message, int hops, const std::string& fromPeer) override {
     return router_.receive(message, hops, fromPeer);

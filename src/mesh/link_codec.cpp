@@ -59,6 +59,13 @@ Frame decodeHello(const Json& frame) {
       if (format.get_ref<const std::string&>() == "zstd") h.readsZstd = true;
     }
   }
+  if (auto it = frame.find("frames"); it != frame.end()) {
+    if (!it->is_array()) return Malformed{"malformed hello: bad frames"};
+    for (const auto& type : *it) {
+      if (!type.is_string()) return Malformed{"malformed hello: bad frames"};
+      if (type.get_ref<const std::string&>() == "whead") h.readsWhead = true;
+    }
+  }
   // A hello without its proof still decodes: the session refuses it as missing_signature.
   if (auto it = frame.find("fp"); it != frame.end() && it->is_string())
     h.fingerprint = it->get<std::string>();
@@ -106,6 +113,22 @@ Frame decodeAck(const Json& frame) {
   return Ack{*seq, *lane};
 }
 
+Frame decodeWhead(const Json& frame) {
+  auto seq = unsignedField(frame, "seq");
+  if (!seq || *seq == 0) return Malformed{"malformed whead: bad seq"};
+  auto hash = frame.find("hash");
+  if (hash == frame.end() || !hash->is_string() ||
+      hash->get_ref<const std::string&>().size() != 64 ||
+      hash->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") !=
+          std::string::npos)
+    return Malformed{"malformed whead: bad hash"};
+  auto sig = frame.find("sig");
+  if (sig == frame.end() || !sig->is_string() ||
+      sig->get_ref<const std::string&>().size() > kMaxWheadSigChars)
+    return Malformed{"malformed whead: bad sig"};
+  return Whead{*seq, hash->get<std::string>(), sig->get<std::string>()};
+}
+
 Frame decodeOne(Json& frame) {
   if (frame.is_discarded() || !frame.is_object()) return Malformed{"malformed frame"};
   auto t = frame.find("t");
@@ -114,6 +137,7 @@ Frame decodeOne(Json& frame) {
   if (type == "hello") return decodeHello(frame);
   if (type == "msg") return decodeMsg(frame);
   if (type == "ack") return decodeAck(frame);
+  if (type == "whead") return decodeWhead(frame);
   // Bounded: the type string came in a channel message of bounded size.
   return Malformed{"unknown frame type " + type.substr(0, 64)};
 }
@@ -182,6 +206,7 @@ std::string encode(const Hello& hello) {
             {"sig", hello.signature}};
   if (hello.aboutIncarnation) j["peer"] = *hello.aboutIncarnation;
   if (hello.readsZstd) j["compress"] = Json::array({"zstd"});
+  if (hello.readsWhead) j["frames"] = Json::array({"whead"});
   return j.dump();
 }
 
@@ -189,6 +214,10 @@ std::string encode(const Ack& ack) {
   Json j = {{"t", "ack"}, {"seq", ack.seq}};
   if (ack.lane != static_cast<int>(MessagePriority::Normal)) j["l"] = ack.lane;
   return j.dump();
+}
+
+std::string encode(const Whead& head) {
+  return Json{{"t", "whead"}, {"seq", head.seq}, {"hash", head.hash}, {"sig", head.sig}}.dump();
 }
 
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,

@@ -49,6 +49,9 @@ struct Hello {
   // "compress" holds "zstd": the sender reads compressed channel messages, and only then may
   // the receiver send it any.
   bool readsZstd = false;
+  // "frames" holds "whead": the sender reads witness head frames, and only then may the
+  // receiver send it any.
+  bool readsWhead = false;
 };
 
 // One IFMessage on a lane, with the lane's link sequence and a cumulative ack riding along.
@@ -67,12 +70,22 @@ struct Ack {
   int lane = static_cast<int>(MessagePriority::Normal);
 };
 
+// The head of the sender's witness log (docs/witness.md): its latest signed record's seq, hash
+// and signature, for the receiver to keep as evidence of how far that log reached.
+struct Whead {
+  std::uint64_t seq = 0;  // from 1
+  std::string hash;       // 64 lowercase hex digits
+  std::string sig;        // base64 Ed25519 signature of witnessSignedBytes(hash)
+};
+// Longest "sig" accepted: base64 of a 64-byte signature is 88 characters.
+constexpr std::size_t kMaxWheadSigChars = 128;
+
 // A frame that cannot be used, with what is wrong with it (for the witness).
 struct Malformed {
   std::string reason;
 };
 
-using Frame = std::variant<Hello, Msg, Ack, Malformed>;
+using Frame = std::variant<Hello, Msg, Ack, Malformed, Whead>;
 
 // Every frame of a text channel message, batches split, in order. Never throws: hostile bytes
 // become Malformed entries.
@@ -82,6 +95,7 @@ std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t 
 
 std::string encode(const Hello& hello);
 std::string encode(const Ack& ack);
+std::string encode(const Whead& head);
 // A msg frame around an IFMessage already serialized (serialize()), the form queues keep.
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
                       std::string_view messageJson, bool ackRequested = false);

@@ -97,6 +97,10 @@ link::SessionConfig LinkDelivery::sessionConfig() {
   c.ackEvery = kAckEvery;
   c.ackDelay = kAckDelay;
   c.peerKey = [this] { return host_.peerKey(peerId_); };
+  if (host_.witnessing()) {
+    c.readsWhead = true;
+    c.witnessHead = [this] { return host_.witnessHead(); };
+  }
   if (auto* durable = host_.durable()) {
     c.durableAcks = true;
     c.persist = [this, durable](const IFMessage& m, const std::string& json, int hops) {
@@ -185,6 +189,9 @@ void LinkDelivery::drive() {
       host_.batchSent(batch->frames);
     } else if (auto* z = std::get_if<link::Compressed>(&e)) {
       host_.compressed(z->before, z->after);
+    } else if (auto* head = std::get_if<link::PeerWhead>(&e)) {
+      host_.witness(kPeerWitnessHeadEvent, peerId_,
+                    {{"seq", head->head.seq}, {"hash", head->head.hash}, {"sig", head->head.sig}});
     }
   }
   if (durable_) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "ifmesh/witness.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
@@ -64,6 +66,9 @@ class LinkHost {
   virtual void witness(const char* event, const std::string& peerId,
                        nlohmann::json metadata = {}) = 0;
   virtual bool witnessing() const = 0;
+  // The signed head of the agent's witness log, when it is signed with the agent's own key (the
+  // key a peer checks it with).
+  virtual std::optional<WitnessHead> witnessHead() = 0;
   // The agent's state store (AgentConfig::state), or null when it keeps none.
   virtual DurableState* durable() = 0;
   // The acknowledgement promise of the local message being sent (null when nobody waits): the

@@ -28,6 +28,8 @@ void Session::close() {
   open_ = false;
   connection_ = {};
   authenticated_ = refused_ = peerReadsZstd_ = false;
+  peerReadsWhead_ = wheadSentOnConnection_ = false;
+  wheadDue_.reset();
   // What the batch held is still in the queue as sent: resent after the next hello.
   batch_.clear();
   batchBytes_ = 0;
@@ -95,6 +97,7 @@ void Session::tick(Clock::time_point now) {
     ackDue_.reset();
     sendAcks(now);
   }
+  if (wheadDue_ && now >= *wheadDue_) sendWhead(now);
   if (batchDue_ && now >= *batchDue_) {
     flushBatch();
     pump(now);
@@ -102,8 +105,22 @@ void Session::tick(Clock::time_point now) {
 }
 
 std::optional<Clock::time_point> Session::nextDeadline() const {
-  if (ackDue_ && batchDue_) return std::min(*ackDue_, *batchDue_);
-  return ackDue_ ? ackDue_ : batchDue_;
+  std::optional<Clock::time_point> due;
+  for (const auto& d : {ackDue_, batchDue_, wheadDue_})
+    if (d && (!due || *d < *due)) due = d;
+  return due;
+}
+
+void Session::sendWhead(Clock::time_point now) {
+  if (!ready() || !peerReadsWhead_ || !config_.witnessHead) return wheadDue_.reset();
+  wheadDue_ = now + config_.wheadInterval;
+  auto head = config_.witnessHead();
+  // Once per connection, then only when the log recorded more than the heads it was shown:
+  // two agents showing each other their heads do not keep each other's logs growing.
+  if (!head || (wheadSentOnConnection_ && head->events == wheadSentEvents_)) return;
+  wheadSentOnConnection_ = true;
+  wheadSentEvents_ = head->events;
+  transmit(now, encode(Whead{head->seq, std::move(head->hash), std::move(head->sig)}), false);
 }
 
 void Session::sendHello() {
@@ -115,6 +132,7 @@ void Session::sendHello() {
   h.fingerprint = connection_.localFingerprint;
   h.signature = connection_.helloSignature;
   h.readsZstd = true;
+  h.readsWhead = config_.readsWhead;
   emit(encode(h), true);
 }
 
@@ -312,6 +330,22 @@ void Session::handle(Clock::time_point now, Frame& frame) {
   if (!authenticated_) return event<Rejected>("unauthenticated_link", std::string());
   if (auto* ack = std::get_if<Ack>(&frame)) return acknowledged(ack->lane, ack->seq);
   if (auto* msg = std::get_if<Msg>(&frame)) return onMsg(now, *msg);
+  if (auto* head = std::get_if<Whead>(&frame)) return onWhead(now, *head);
+}
+
+void Session::onWhead(Clock::time_point now, const Whead& head) {
+  // Sent only to a receiver that announced it: anyone else sending one breaks the protocol.
+  if (!config_.readsWhead) return event<Rejected>("whead not announced", std::string());
+  if (head.seq == peerWhead_.seq && head.hash == peerWhead_.hash) return;  // nothing new
+  // At most one head per gap is checked (a signature check each) and recorded (a witness record
+  // each): a peer flooding heads is bounded in both, and an honest one sends far fewer.
+  if (peerWheadAt_ && now - *peerWheadAt_ < config_.wheadMinGap) return;
+  peerWheadAt_ = now;
+  const PublicKey* key = config_.peerKey ? config_.peerKey() : nullptr;
+  if (!key || !key->verify(witnessSignedBytes(head.hash), head.sig))
+    return event<Rejected>("whead: signature does not verify with the peer's key", std::string());
+  peerWhead_ = head;
+  event<PeerWhead>(head);
 }
 
 void Session::onHello(Clock::time_point now, const Hello& hello) {
@@ -329,6 +363,9 @@ void Session::onHello(Clock::time_point now, const Hello& hello) {
     event<Authenticated>();
   }
   peerReadsZstd_ = hello.readsZstd;
+  peerReadsWhead_ = hello.readsWhead;
+  // Our head follows our hello on every connection to a peer that reads it.
+  if (peerReadsWhead_ && config_.witnessHead && !wheadSentOnConnection_) sendWhead(now);
   if (hello.incarnation != 0) {
     // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
     // anything from that process is delivered: a different one is a restart.

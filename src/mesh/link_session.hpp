@@ -20,6 +20,7 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "ifmesh/witness.hpp"
 #include "mesh/link_codec.hpp"
 #include "mesh/send_queue.hpp"
 
@@ -46,6 +47,15 @@ struct SessionConfig {
   // only once committed() says that it is durable.
   bool durableAcks = false;
   std::function<std::uint64_t(const IFMessage&, const std::string& json, int hops)> persist;
+  // Witness heads (docs/witness.md). readsWhead: our hello announces that we take the peer's
+  // heads (we keep a witness log to record them in). witnessHead: our own log's signed head
+  // (null or nothing: none to show), shown to a peer that announced it reads heads once per
+  // connection and then at most every wheadInterval while the log recorded more than heads.
+  bool readsWhead = false;
+  std::function<std::optional<WitnessHead>()> witnessHead;
+  std::chrono::milliseconds wheadInterval{5000};
+  // A peer's heads are taken at most once per wheadMinGap; the ones between are dropped unread.
+  std::chrono::milliseconds wheadMinGap{1000};
 };
 
 // The counters a state store keeps for a link (see resume()).
@@ -87,8 +97,11 @@ struct BatchSent {
 struct Compressed {
   std::size_t before, after;
 };
+struct PeerWhead {  // the peer showed its witness head, and its signature verifies
+  Whead head;
+};
 using Event = std::variant<Authenticated, AuthFailed, Rejected, Released, PeerRestarted, BatchSent,
-                           Compressed>;
+                           Compressed, PeerWhead>;
 
 // What a connection brings to the session when it opens.
 struct Connection {
@@ -177,6 +190,8 @@ class Session {
   void handle(Clock::time_point now, Frame& frame);
   void onHello(Clock::time_point now, const Hello& hello);
   void onMsg(Clock::time_point now, Msg& msg);
+  void onWhead(Clock::time_point now, const Whead& head);
+  void sendWhead(Clock::time_point now);
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
   void emit(std::string text, bool urgent);
@@ -227,6 +242,14 @@ class Session {
   bool peerReadsZstd_ = false;  // the peer's hello on this connection announced it
   std::size_t compressThreshold_ = 0;
   int compressLevel_ = 3;
+
+  // Witness heads: ours to this connection's peer, and the peer's last one taken.
+  bool peerReadsWhead_ = false;  // the peer's hello on this connection announced it
+  bool wheadSentOnConnection_ = false;
+  std::uint64_t wheadSentEvents_ = 0;  // WitnessHead::events of the last head shown
+  std::optional<Clock::time_point> wheadDue_;
+  std::optional<Clock::time_point> peerWheadAt_;
+  Whead peerWhead_;
 
   std::vector<Outgoing> output_;
   std::size_t outputBytes_ = 0;

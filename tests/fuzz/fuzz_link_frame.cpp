@@ -9,6 +9,7 @@
 #include "fuzz_check.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "ifmesh/witness.hpp"
 #include "mesh/link_auth.hpp"
 #include "mesh/link_codec.hpp"
 
@@ -39,6 +40,18 @@ void check(const link::Frame& frame) {
     FUZZ_CHECK(m.seq == msg->seq && m.hops == msg->hops && m.lane == msg->lane &&
                m.ack == msg->ack && m.ackRequested == msg->ackRequested &&
                ifmesh::serialize(m.message) == json);
+  } else if (const auto* head = std::get_if<link::Whead>(&frame)) {
+    // What the session checks a head's signature over, and what it records: any bytes are a
+    // clean refusal, and a decoded head encodes back to itself.
+    static const auto key =
+        *ifmesh::PublicKey::parse(ifmesh::AgentIdentity::generate().publicKey());
+    FUZZ_CHECK(head->seq > 0 && head->hash.size() == 64 &&
+               head->sig.size() <= link::kMaxWheadSigChars);
+    FUZZ_CHECK(!key.verify(ifmesh::witnessSignedBytes(head->hash), head->sig));
+    auto again = link::decode(link::encode(*head));
+    FUZZ_CHECK(again.size() == 1 && std::holds_alternative<link::Whead>(again[0]));
+    const auto& h = std::get<link::Whead>(again[0]);
+    FUZZ_CHECK(h.seq == head->seq && h.hash == head->hash && h.sig == head->sig);
   } else if (const auto* ack = std::get_if<link::Ack>(&frame)) {
     FUZZ_CHECK(ack->lane >= 0 && ack->lane < link::kLanes);
     auto again = link::decode(link::encode(*ack));
