@@ -212,12 +212,14 @@ class Agent:
         """Sends one message to agent ``to`` and returns its sequence number (per destination
         and priority).
 
-        With ``ack=True`` (the default) it returns once the link to ``to`` acknowledged the
-        message, i.e. it was delivered to ``to``'s application; with ``ack=False`` once the agent
-        accepted it (exactly-once delivery still follows). A receiver acknowledges on its next
-        message back, after 64 messages, or within 5 s. Raises :class:`errors.QueueFull`,
-        :class:`errors.MessageTooLarge`, :class:`errors.InvalidArgument` (payload nested too
-        deep, sending to itself), :class:`errors.Undeliverable`, :class:`errors.Closed`.
+        With ``ack=True`` (the default) it returns once the next hop acknowledged the message:
+        over a direct link ``to`` itself, which delivered it to its application (with a state
+        store: durably). With ``ack=False`` once the agent accepted it (with ``state_dir``:
+        once it is durable); exactly-once delivery still follows. A receiver acknowledges on
+        its next message back, after 64 messages, or within 5 s. Raises
+        :class:`errors.QueueFull`, :class:`errors.MessageTooLarge`,
+        :class:`errors.InvalidArgument` (payload nested too deep, sending to itself),
+        :class:`errors.Undeliverable`, :class:`errors.Closed`.
         Cancelling the call does not recall a message already handed to the agent.
         """
         return await self.send_nowait(

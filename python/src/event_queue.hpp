@@ -15,7 +15,7 @@ namespace ifmesh::python {
 struct Event {
   enum class Kind {
     Message,         // message
-    Accepted,        // token, sequence: taken by the agent (a send that does not wait for the ack)
+    Accepted,        // token, sequence: accepted, and durable with a state store (no ack wait)
     Acknowledged,    // token, sequence: the link to the destination acknowledged it
     Failed,          // token, code (an Errc, or -1: undeliverable), text
     PeerState,       // peer, text (the state)

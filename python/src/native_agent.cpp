@@ -4,8 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
-#include <unordered_map>
+#include <future>
 
 #include "ifmesh/error.hpp"
 
@@ -14,17 +13,19 @@ namespace ifmesh::python {
 namespace {
 
 constexpr int kUndeliverable = -1;
-// How often acknowledgements are looked for while sends wait for one. An acknowledgement that
-// rides on a message from the peer is seen at once (onMessage); one that comes alone is seen
-// within this.
-constexpr auto kAckPollInterval = std::chrono::milliseconds(2);
+
+bool ready(const std::shared_future<void>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
 
 }  // namespace
 
-// What the agent's callbacks share with the binding. The pending-acknowledgement state is only
-// touched on the agent's I/O thread.
+// What the agent's callbacks share with the binding.
 struct NativeAgent::Shared {
-  explicit Shared(int fd) : eventFd(fd) {}
+  explicit Shared(int fd)
+      : eventFd(fd), waiter([this](const ReceiptWaiter::Receipt& r, std::exception_ptr error) {
+          finished(r, error);
+        }) {}
 
   int eventFd;
   EventQueue events;
@@ -34,20 +35,8 @@ struct NativeAgent::Shared {
   std::vector<SendRequest> sends;
   bool sendsPosted = false;
 
-  struct Pending {
-    std::uint64_t token;
-    std::uint64_t sequence;
-    std::string messageId;
-    bool settled = false;  // reported undeliverable
-  };
-  struct PeerPending {
-    std::deque<Pending> queue;  // in send order
-    std::size_t live = 0;       // not settled
-  };
-  std::unordered_map<std::string, PeerPending> pending;  // by destination
-  std::unordered_map<std::string, std::pair<std::string, std::uint64_t>> byMessageId;
-  std::atomic<std::size_t> pendingCount{0};
-  std::atomic<bool> pollPosted{false};
+  // Declared last: its thread, which calls finished(), ends before the members above go.
+  ReceiptWaiter waiter;
 
   void emit(Event event) {
     if (!events.push(std::move(event))) return;
@@ -64,37 +53,23 @@ struct NativeAgent::Shared {
     emit(std::move(e));
   }
 
-  // I/O thread. The link acknowledges cumulatively and in order, so when fewer messages wait for
-  // an acknowledgement than we have pending, the oldest pending ones were acknowledged.
-  void checkAcknowledgements(const std::string& peer) {
-    auto it = pending.find(peer);
-    if (it == pending.end()) return;
-    auto& p = it->second;
-    std::size_t waiting = agent->unacknowledged(peer);
-    while (p.live > waiting && !p.queue.empty()) {
-      Pending front = std::move(p.queue.front());
-      p.queue.pop_front();
-      pendingCount.fetch_sub(1);
-      if (front.settled) continue;
-      --p.live;
-      byMessageId.erase(front.messageId);
-      Event e(Event::Kind::Acknowledged);
-      e.token = front.token;
-      e.sequence = front.sequence;
+  // A receipt completed: acknowledged (a send with ack) or durable (one without).
+  void finished(const ReceiptWaiter::Receipt& r, std::exception_ptr error) {
+    if (!error) {
+      Event e(r.messageId.empty() ? Event::Kind::Accepted : Event::Kind::Acknowledged);
+      e.token = r.token;
+      e.sequence = r.sequence;
       emit(std::move(e));
+      return;
     }
-    while (!p.queue.empty() && p.queue.front().settled) {
-      p.queue.pop_front();
-      pendingCount.fetch_sub(1);
+    try {
+      std::rethrow_exception(error);
+    } catch (const Error& e) {
+      fail(r.token, e.code() == Errc::Undeliverable ? kUndeliverable : static_cast<int>(e.code()),
+           e.what());
+    } catch (const std::exception& e) {
+      fail(r.token, static_cast<int>(Errc::Internal), e.what());
     }
-    if (p.queue.empty()) pending.erase(it);
-  }
-
-  void checkAllAcknowledgements() {
-    std::vector<std::string> peers;
-    peers.reserve(pending.size());
-    for (const auto& [peer, p] : pending) peers.push_back(peer);
-    for (const auto& peer : peers) checkAcknowledgements(peer);
   }
 
   // I/O thread: one batch of queued sends.
@@ -117,9 +92,9 @@ struct NativeAgent::Shared {
       m.traceId = std::move(r.traceId);
       m.droppable = r.droppable;
       std::string id = m.id;
-      std::uint64_t sequence = 0;
+      SendReceipt receipt;
       try {
-        sequence = agent->send(r.to, std::move(m));
+        receipt = agent->sendAsync(r.to, std::move(m));
       } catch (const Error& e) {
         fail(r.token, static_cast<int>(e.code()), e.what());
         continue;
@@ -127,43 +102,23 @@ struct NativeAgent::Shared {
         fail(r.token, static_cast<int>(Errc::Internal), e.what());
         continue;
       }
-      if (!r.waitForAck) {
-        Event e(Event::Kind::Accepted);
-        e.token = r.token;
-        e.sequence = sequence;
-        emit(std::move(e));
-        continue;
+      if (r.waitForAck) {
+        waiter.add(r.to, {r.token, receipt.sequence, std::move(id), receipt.acknowledged});
+      } else if (ready(receipt.durable)) {
+        // Without a state store, at once: no round trip through the waiter's thread.
+        finished({r.token, receipt.sequence, {}, receipt.durable}, nullptr);
+      } else {
+        waiter.add({}, {r.token, receipt.sequence, {}, receipt.durable});
       }
-      auto& p = pending[r.to];
-      p.queue.push_back({r.token, sequence, id});
-      ++p.live;
-      pendingCount.fetch_add(1);
-      byMessageId.emplace(std::move(id), std::make_pair(r.to, r.token));
     }
   }
 
-  // I/O thread: a message we sent will not be delivered.
+  // I/O thread: a message we sent will not be delivered. A send waiting for its
+  // acknowledgement hears of it from its receipt; another one of ours (token 0: Python only
+  // logs it) from here. A message forwarded for another agent is not ours to report.
   void undeliverable(const IFMessage& m, const std::string& reason) {
-    auto found = byMessageId.find(m.id);
-    if (found == byMessageId.end()) {
-      // A send that did not wait for its acknowledgement (token 0: Python only logs it), or a
-      // message forwarded for another agent.
-      if (m.source == agent->id()) fail(0, kUndeliverable, m.destination + ": " + reason);
-      return;
-    }
-    auto [peer, token] = found->second;
-    byMessageId.erase(found);
-    auto it = pending.find(peer);
-    if (it != pending.end()) {
-      for (auto& p : it->second.queue) {
-        if (p.token == token && !p.settled) {
-          p.settled = true;
-          --it->second.live;
-          break;
-        }
-      }
-    }
-    fail(token, kUndeliverable, reason);
+    if (waiter.claimFailure(m.id)) return;
+    if (m.source == agent->id()) fail(0, kUndeliverable, m.destination + ": " + reason);
   }
 };
 
@@ -209,8 +164,6 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     e.message.payload = nullptr;
     s->emit(std::move(e));
-    // The peer's message may carry the acknowledgement of ours.
-    if (s->pendingCount.load() > 0) s->checkAcknowledgements(m.source);
   });
   agent_->onUndeliverable(
       [s](const IFMessage& m, const std::string& reason) { s->undeliverable(m, reason); });
@@ -232,7 +185,6 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     e.text = message;
     s->emit(std::move(e));
   });
-  poller_ = std::thread([this] { pollAcknowledgements(); });
 }
 
 NativeAgent::~NativeAgent() {
@@ -242,22 +194,6 @@ NativeAgent::~NativeAgent() {
 Agent& NativeAgent::agent() const {
   if (!agent_) throw Error(Errc::InvalidState, "the agent is closed");
   return *agent_;
-}
-
-void NativeAgent::pollAcknowledgements() {
-  std::unique_lock lock(pollMutex_);
-  while (!pollStop_) {
-    if (shared_->pendingCount.load() == 0 || shared_->pollPosted.load()) {
-      pollWake_.wait_for(lock, kAckPollInterval);
-      continue;
-    }
-    shared_->pollPosted.store(true);
-    agent_->post([s = shared_] {
-      s->pollPosted.store(false);
-      s->checkAllAcknowledgements();
-    });
-    pollWake_.wait_for(lock, kAckPollInterval);
-  }
 }
 
 RegistrationResult NativeAgent::start(std::chrono::milliseconds timeout) {
@@ -315,14 +251,8 @@ void NativeAgent::dropConnection(const std::string& peer) {
 }
 
 void NativeAgent::close() {
-  if (poller_.joinable()) {
-    {
-      std::lock_guard lock(pollMutex_);
-      pollStop_ = true;
-    }
-    pollWake_.notify_all();
-    poller_.join();
-  }
+  // Receipts still open are failed with Closed by the Python side.
+  if (shared_) shared_->waiter.stop();
   // The agent's destructor stops its threads: no callback runs after it.
   agent_.reset();
   if (shared_) shared_->agent = nullptr;

@@ -5,18 +5,17 @@
 // that thread and that thread never waits for Python.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "event_queue.hpp"
 #include "ifmesh/agent.hpp"
+#include "receipt_waiter.hpp"
 
 namespace ifmesh::python {
 
@@ -67,17 +66,12 @@ class NativeAgent {
  private:
   struct Shared;
   Agent& agent() const;
-  void pollAcknowledgements();
 
   std::string id_;
   int eventFd_ = -1;
   std::shared_ptr<std::atomic<bool>> witnessEvents_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<Agent> agent_;
-  std::mutex pollMutex_;
-  std::condition_variable pollWake_;
-  bool pollStop_ = false;
-  std::thread poller_;
 };
 
 }  // namespace ifmesh::python
