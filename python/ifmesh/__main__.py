@@ -31,6 +31,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", help="Ed25519 identity key (PEM), created when missing")
     p.add_argument("--local-address", action="append", default=None,
                    help="gather ICE candidates only on this address (repeatable)")
+    p.add_argument("--state-dir", help="keep the delivery state in this directory: a killed "
+                   "process restarted with it loses and repeats nothing")
+    p.add_argument("--no-state-sync", action="store_true",
+                   help="with --state-dir: no fsync per commit (survives a killed process, "
+                   "not a power loss)")
 
 
 def _options(a: argparse.Namespace) -> dict:
@@ -40,6 +45,8 @@ def _options(a: argparse.Namespace) -> dict:
         "auth_token": a.token,
         "key_file": a.key_file,
         "local_addresses": a.local_address,
+        "state_dir": a.state_dir,
+        "state_sync": not a.no_state_sync,
     }
 
 
@@ -67,13 +74,46 @@ async def _run_agent(a: argparse.Namespace) -> int:
     return 0
 
 
+async def _send_count(agent: Agent, a: argparse.Namespace, base: dict) -> int:
+    """Messages n = 1..count (``{"n": n}`` over the payload), at most 256 unacknowledged, then
+    waits until the link to --to holds nothing unacknowledged. With --state-dir a killed run
+    resumes: the agent sends what the earlier run accepted, this run goes on after it."""
+    start = time.monotonic()
+    first = agent.last_sequence(a.to) + 1
+    window = asyncio.Semaphore(256)
+    futures = []
+    for n in range(first, a.count + 1):
+        await window.acquire()
+        fut = agent.send_nowait(a.to, {**base, "n": n})
+        fut.add_done_callback(lambda _: window.release())
+        futures.append(fut)
+    deadline = start + a.timeout_ms / 1000
+    try:
+        await asyncio.wait_for(asyncio.gather(*futures), max(0.001, deadline - time.monotonic()))
+        while agent.unacknowledged(a.to) > 0:
+            if time.monotonic() > deadline:
+                raise asyncio.TimeoutError
+            await asyncio.sleep(0.005)
+    except asyncio.TimeoutError:
+        print(f"no acknowledgement from {a.to} within {a.timeout_ms} ms", file=sys.stderr)
+        return 1
+    print(f"delivered {a.count} to {a.to} ({first - 1} accepted by an earlier run) in "
+          f"{(time.monotonic() - start) * 1000:.0f} ms", flush=True)
+    return 0
+
+
 async def _run_send(a: argparse.Namespace) -> int:
     try:
         payload = json.loads(a.payload)
     except ValueError:
         print(f"--payload {a.payload!r}: not valid JSON", file=sys.stderr)
         return 2
+    if a.count is not None and not isinstance(payload, dict):
+        print(f"--payload {a.payload!r}: must be a JSON object with --count", file=sys.stderr)
+        return 2
     async with await Agent.start(**_options(a)) as agent:
+        if a.count is not None:
+            return await _send_count(agent, a, payload)
         start = time.monotonic()
         try:
             seq = await asyncio.wait_for(agent.send(a.to, payload), a.timeout_ms / 1000)
@@ -99,7 +139,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     agent.add_argument("--connect", help="topology: all | k=N | hub=ID")
     agent.add_argument("--echo", action="store_true", help="answer every message with an echo")
     agent.add_argument("--journal", help="append every delivered message here before it is "
-                       "acknowledged (JSON lines)")
+                       "acknowledged (JSON lines); with --state-dir, each message once across "
+                       "restarts")
     agent.add_argument("--quiet", action="store_true", help="print no line per message")
     send = sub.add_parser("send", help="send one message and wait for its acknowledgement")
     _common(send)
@@ -108,6 +149,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     send.add_argument("--timeout-ms", type=int, default=10000)
     send.add_argument("--expect-reply", action="store_true",
                       help="wait for a message back and print it")
+    send.add_argument("--count", type=int, help="send messages numbered n = 1..COUNT and wait "
+                      "for every acknowledgement; with --state-dir a killed run resumes where it "
+                      "stopped")
     a = parser.parse_args(argv)
     try:
         return asyncio.run(_run_agent(a) if a.command == "agent" else _run_send(a))

@@ -97,8 +97,10 @@ class Agent:
         ``messages()`` see a message after its acknowledgement may have left, so a process
         that must not lose what it acknowledged when killed reads the journal. ``state_dir``:
         keep the delivery state there (docs/durability.md): a process restarted with the same
-        directory loses and repeats nothing; ``state_sync=False`` skips the fsync per commit
-        (survives a killed process, not a power loss). Raises :class:`errors.RegistrationError` (its subclasses
+        directory loses and repeats nothing, and its journal holds every message once (one
+        journaled before the restart is neither journaled nor handed to Python again);
+        ``state_sync=False`` skips the fsync per commit (survives a killed process, not a
+        power loss). Raises :class:`errors.RegistrationError` (its subclasses
         Unauthorized, DuplicateId, Unreachable, RegistrationTimeout) when the server does not
         register the agent, :class:`errors.InvalidArgument` for a bad option.
         """
@@ -285,6 +287,12 @@ class Agent:
         self._check_open()
         return self._native.unacknowledged(peer)
 
+    def last_sequence(self, peer: str, priority: Union[Priority, int, str] = Priority.NORMAL) -> int:
+        """The sequence number of the last message accepted for ``peer`` in a priority lane (0:
+        none yet). With ``state_dir`` it survives restarts: a producer resumes after it."""
+        self._check_open()
+        return self._native.last_sequence(peer, priority_value(priority))
+
     def quality_mode(self, peer: Optional[str] = None) -> str:
         """The bandwidth adapter's mode: HIGH, MEDIUM or LOW. The C++ agent adapts once for all
         its links, so every ``peer`` has the agent's mode."""
@@ -346,7 +354,7 @@ class Agent:
         except ValueError:
             log.error("agent %s: undecodable payload from %s dropped", self.id, e[2])
             return
-        msg = Message(e[1], e[2], e[3], e[4], e[5], Priority(e[6]), e[7], e[8], payload)
+        msg = Message(e[1], e[2], e[3], e[4], e[5], Priority(e[6]), e[7], e[8], payload, e[10])
         for h in list(self._message_handlers):
             self._call(h, msg)
         if self._inbox_wanted or not self._message_handlers:

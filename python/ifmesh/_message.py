@@ -73,6 +73,9 @@ class Message:
     trace_id: str
     level: int
     payload: Any  # dict / list / scalar, or bytes (see BYTES_KEY)
+    # The source process's incarnation: with ``sequence`` and ``priority``, the key an
+    # application records to process each message once (docs/durability.md).
+    incarnation: int = 0
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ py::tuple eventTuple(Event& e) {
     case Event::Kind::Message: {
       const IFMessage& m = e.message;
       return py::make_tuple("message", m.id, m.source, m.destination, m.timestamp, m.sequence,
-                            static_cast<int>(m.priority), m.traceId, m.level, py::bytes(e.text));
+                            static_cast<int>(m.priority), m.traceId, m.level, py::bytes(e.text),
+                            m.incarnation);
     }
     case Event::Kind::Accepted:
       return py::make_tuple("accepted", e.token, e.sequence);
@@ -182,6 +183,15 @@ PYBIND11_MODULE(_ifmesh, m) {
           py::arg("peer"))
       .def("unacknowledged", &NativeAgent::unacknowledged, py::arg("peer"),
            py::call_guard<py::gil_scoped_release>())
+      .def(
+          "last_sequence",
+          [](NativeAgent& a, const std::string& peer, int priority) {
+            if (priority < 0 || priority >= kMessagePriorities)
+              throw Error(Errc::InvalidArgument, "priority must be 0 (control) to 3 (low)");
+            py::gil_scoped_release release;
+            return a.lastSequence(peer, priority);
+          },
+          py::arg("peer"), py::arg("priority"))
       .def("quality_mode",
            [](NativeAgent& a) {
              QualityMode q;

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "ifmesh/error.hpp"
+#include "journal.hpp"
 
 namespace ifmesh::python {
 
@@ -123,14 +124,9 @@ struct NativeAgent::Shared {
 };
 
 NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : id_(config.agentId) {
-  std::shared_ptr<std::FILE> journal;
-  if (!journalFile.empty()) {
-    journal.reset(std::fopen(journalFile.c_str(), "a"), [](std::FILE* f) {
-      if (f) std::fclose(f);
-    });
-    if (!journal)
-      throw Error(Errc::Io, "journal '" + journalFile + "' cannot be opened for append");
-  }
+  std::shared_ptr<Journal> journal;
+  if (!journalFile.empty())
+    journal = std::make_shared<Journal>(journalFile, !config.state.directory.empty());
   eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (eventFd_ < 0) throw Error(Errc::Io, "eventfd failed");
   shared_ = std::make_shared<Shared>(eventFd_);
@@ -152,11 +148,8 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   shared_->agent = agent_.get();
   auto s = shared_;
   agent_->onMessage([s, journal](const IFMessage& m) {
-    if (journal) {
-      std::string line = serialize(m) + "\n";
-      std::fputs(line.c_str(), journal.get());
-      std::fflush(journal.get());
-    }
+    // Journaled before this process started: Python saw it then, or reads it from there.
+    if (journal && !journal->write(m)) return;
     Event e(Event::Kind::Message);
     e.message = m;
     // Serialized here, off the Python thread; the payload came from JSON text, so replacing
@@ -230,6 +223,9 @@ std::optional<PeerState> NativeAgent::peerState(const std::string& peer) const {
 }
 std::size_t NativeAgent::unacknowledged(const std::string& peer) const {
   return agent().unacknowledged(peer);
+}
+std::uint64_t NativeAgent::lastSequence(const std::string& peer, int priority) const {
+  return agent().lastSequence(peer, static_cast<MessagePriority>(priority));
 }
 QualityMode NativeAgent::qualityMode() const {
   return agent().getQualityMode();

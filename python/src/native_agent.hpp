@@ -32,10 +32,9 @@ struct SendRequest {
 class NativeAgent {
  public:
   // Throws ifmesh::Error for a configuration the agent refuses, Error(Io) for a journal that
-  // cannot be opened. With a journal, every delivered message is appended to it (one JSON line,
-  // flushed) before the agent acknowledges it: the agent hands messages to Python after the
-  // acknowledgement may have left, so only the journal holds everything acknowledged when the
-  // process is killed.
+  // cannot be opened. With a journal (journal.hpp), every delivered message is appended to it
+  // before the agent acknowledges it; with a state store too, a message journaled before is
+  // not handed to Python again.
   explicit NativeAgent(AgentConfig config, const std::string& journalFile = "");
   ~NativeAgent();
   NativeAgent(const NativeAgent&) = delete;
@@ -53,6 +52,7 @@ class NativeAgent {
   std::vector<std::string> peers() const;
   std::optional<PeerState> peerState(const std::string& peer) const;
   std::size_t unacknowledged(const std::string& peer) const;
+  std::uint64_t lastSequence(const std::string& peer, int priority) const;
   QualityMode qualityMode() const;
   BandwidthStats stats() const;
   bool isRegistered() const;

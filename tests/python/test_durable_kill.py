@@ -1,0 +1,123 @@
+"""Exactly once across SIGKILL with a state directory (docs/durability.md), a Python agent
+process in each role, as tests/mesh/durable_kill_test.cpp does it for the C++ agent:
+
+* a Python sender (`python -m ifmesh send --count --state-dir`) streaming to a C++
+  `ifmesh agent --record --state-dir` is killed mid-stream and restarted with the same
+  directory; it resumes after the last message its earlier run accepted;
+* a Python receiver (`python -m ifmesh agent --journal --state-dir`) of a C++
+  `ifmesh send --count --state-dir` stream is killed mid-stream and restarted with the same
+  directory and journal.
+
+Either way the record (or journal) holds every message 1..N of the sender once, in order, and
+the sender exits 0 (every message acknowledged, none reported undeliverable). The kill points
+come from a seed printed with the result (IFMESH_DURABLE_SEED repeats a run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Callable
+
+from conftest import Process, cli_path
+
+MESSAGES = 3000
+KILLS = 2
+
+
+def sequences(path: Path, key: str) -> list[int]:
+    """The sequence numbers of messages from "tx" in file order (a line cut short by a kill
+    is not counted)."""
+    out = []
+    if not path.exists():
+        return out
+    for line in path.read_bytes().split(b"\n")[:-1]:
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(m, dict) and m.get("source") == "tx" and isinstance(m.get(key), int):
+            out.append(m[key])
+    return out
+
+
+def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def flood(spawn, start_receiver: Callable[[], Process], start_sender: Callable[[], Process],
+          received: Callable[[], list[int]], kill_receiver: bool) -> None:
+    seed = int(os.environ.get("IFMESH_DURABLE_SEED") or random.randrange(1 << 32))
+    rng = random.Random(seed)
+    print(f"[durable-kill] seed {seed}")
+    receiver, sender = start_receiver(), start_sender()
+    for k in range(KILLS):
+        # Each kill lands mid-stream, after the restarted process moved the stream on (+1: a
+        # line being written when `before` was read is not counted there).
+        before = len(received())
+        assert wait_until(lambda: len(received()) > before + 1, 30), \
+            f"no progress after restart {k} (seed {seed})"
+        time.sleep(rng.uniform(0.05, 0.4))
+        print(f"[durable-kill] kill {k + 1} after {len(received())} records")
+        victim = receiver if kill_receiver else sender
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait()
+        if kill_receiver:
+            receiver = start_receiver()
+        else:
+            sender = start_sender()
+    sender.proc.wait(90)
+    sender.wait_for_line(r"delivered \d+ to rx", 5)
+    assert sender.proc.returncode == 0, f"the sender failed (seed {seed})"
+    seqs = received()
+    for i, s in enumerate(seqs):
+        assert s == i + 1, f"record {i}: {s}, missing, repeated or out of order (seed {seed})"
+    assert len(seqs) == MESSAGES, f"{len(seqs)} records of {MESSAGES} (seed {seed})"
+
+
+def test_python_sender_killed_delivers_every_message_once(spawn, signal_url, python_agent_cmd,
+                                                          tmp_path):
+    record = tmp_path / "record.jsonl"
+
+    def start_receiver() -> Process:
+        p = spawn([cli_path(), "agent", "--id", "rx", "--signal", signal_url, "--local-address",
+                   "127.0.0.1", "--state-dir", str(tmp_path / "rx"), "--record", str(record)])
+        p.wait_for_line("registered")
+        return p
+
+    def start_sender() -> Process:
+        return spawn(python_agent_cmd + [
+            "send", "--id", "tx", "--to", "rx", "--signal", signal_url, "--local-address",
+            "127.0.0.1", "--state-dir", str(tmp_path / "tx"), "--count", str(MESSAGES),
+            "--timeout-ms", "90000"])
+
+    flood(spawn, start_receiver, start_sender, lambda: sequences(record, "seq"),
+          kill_receiver=False)
+
+
+def test_python_receiver_killed_journals_every_message_once(spawn, signal_url,
+                                                            python_agent_cmd, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+
+    def start_receiver() -> Process:
+        p = spawn(python_agent_cmd + [
+            "agent", "--id", "rx", "--signal", signal_url, "--local-address", "127.0.0.1",
+            "--state-dir", str(tmp_path / "rx"), "--journal", str(journal), "--quiet"])
+        p.wait_for_line("registered")
+        return p
+
+    def start_sender() -> Process:
+        return spawn([cli_path(), "send", "--id", "tx", "--to", "rx", "--signal", signal_url,
+                      "--local-address", "127.0.0.1", "--state-dir", str(tmp_path / "tx"),
+                      "--count", str(MESSAGES), "--timeout-ms", "90000"])
+
+    flood(spawn, start_receiver, start_sender, lambda: sequences(journal, "sequence_num"),
+          kill_receiver=True)
