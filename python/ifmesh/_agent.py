@@ -57,6 +57,7 @@ class Agent:
         self._inbox_wanted = False
         self._message_handlers: list[MessageHandler] = []
         self._witness_handlers: list[WitnessHandler] = []
+        self._witness_queues: list[asyncio.Queue] = []
         self._peer_handlers: list[PeerStateHandler] = []
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
@@ -171,6 +172,8 @@ class Agent:
                 fut.set_exception(errors.Closed("the agent closed before the send completed"))
         self._pending.clear()
         self._inbox.put_nowait(_CLOSED)
+        for q in self._witness_queues:
+            q.put_nowait(_CLOSED)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -249,6 +252,23 @@ class Agent:
         reconnecting, unreachable, disconnected)."""
         self._peer_handlers.append(handler)
         return handler
+
+    async def witness_events(self) -> AsyncIterator[WitnessEvent]:
+        """Every audit event from the first iteration on, until the agent closes. Each
+        iterator has its own unbounded queue: read it, or leave the loop."""
+        q: asyncio.Queue = asyncio.Queue()
+        if self._closed:
+            return
+        self._witness_queues.append(q)
+        self._native.set_witness_events(True)
+        try:
+            while True:
+                item = await q.get()
+                if item is _CLOSED:
+                    return
+                yield item
+        finally:
+            self._witness_queues.remove(q)
 
     async def messages(self) -> AsyncIterator[Message]:
         """Every delivered message, in arrival order, until the agent closes."""
@@ -343,6 +363,8 @@ class Agent:
                                  json.loads(event[6]))
                 for h in list(self._witness_handlers):
                     self._call(h, w)
+                for q in self._witness_queues:
+                    q.put_nowait(w)
             elif kind == "signaling_error":
                 log.warning("agent %s: signaling error %s: %s", self.id, event[1], event[2])
             elif kind == "quality":

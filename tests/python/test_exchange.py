@@ -104,6 +104,29 @@ async def test_witness_and_peer_state_callbacks(signal_url):
         assert (b.id, "connected") in states
 
 
+async def test_witness_events_iterator(signal_url):
+    a = await start(unique("py-a"), signal_url)
+    b = await start(unique("py-b"), signal_url)
+    seen: list[ifmesh.WitnessEvent] = []
+
+    async def collect() -> None:
+        async for ev in a.witness_events():
+            seen.append(ev)
+
+    async with b:
+        task = asyncio.ensure_future(collect())
+        await asyncio.sleep(0)  # the iterator is registered before anything happens
+        async with a:
+            await a.send(b.id, {"w": 1})
+            for _ in range(500):
+                if "ifmessage_sent" in {e.event for e in seen}:
+                    break
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(task, 5)  # ends when the agent closes
+    assert "ifmessage_sent" in {e.event for e in seen}
+    assert all(e.agent_id == a.id for e in seen)
+
+
 async def test_witness_file_is_signed_with_the_agents_key(signal_url, tmp_path):
     log, key = tmp_path / "audit.jsonl", tmp_path / "a.pem"
     a = await start(unique("py-a"), signal_url, witness_file=str(log), key_file=str(key))
