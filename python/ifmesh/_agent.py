@@ -220,8 +220,10 @@ class Agent:
         With ``ack=True`` (the default) it returns once the next hop acknowledged the message:
         over a direct link ``to`` itself, which delivered it to its application (with a state
         store: durably). With ``ack=False`` once the agent accepted it (with ``state_dir``:
-        once it is durable); exactly-once delivery still follows. A receiver acknowledges on
-        its next message back, after 64 messages, or within 5 s. Raises
+        once it is durable); exactly-once delivery still follows. A message sent with
+        ``ack=True`` asks its receiver for a prompt acknowledgement (about a round trip; with
+        a state store, after the receiver's commit); others are acknowledged on the
+        receiver's next message back, after 64 messages, or within 5 s. Raises
         :class:`errors.QueueFull`, :class:`errors.MessageTooLarge`,
         :class:`errors.InvalidArgument` (payload nested too deep, sending to itself),
         :class:`errors.Undeliverable`, :class:`errors.Closed`.

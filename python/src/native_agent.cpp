@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <future>
 
 #include "ifmesh/error.hpp"
 #include "journal.hpp"
@@ -14,10 +13,6 @@ namespace ifmesh::python {
 namespace {
 
 constexpr int kUndeliverable = -1;
-
-bool ready(const std::shared_future<void>& f) {
-  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-}
 
 }  // namespace
 
@@ -30,7 +25,8 @@ struct NativeAgent::Shared {
 
   int eventFd;
   EventQueue events;
-  Agent* agent = nullptr;  // set once the agent exists; valid while its threads run
+  Agent* agent = nullptr;     // set once the agent exists; valid while its threads run
+  bool durableStore = false;  // the agent keeps its state in a directory
 
   std::mutex sendMutex;
   std::vector<SendRequest> sends;
@@ -93,9 +89,16 @@ struct NativeAgent::Shared {
       m.traceId = std::move(r.traceId);
       m.droppable = r.droppable;
       std::string id = m.id;
+      // A send nobody waits on, without a state store, is plain Agent::send: its message lets
+      // the peer acknowledge at its own pace, where sendAsync's asks for a prompt
+      // acknowledgement. With a store, sendAsync's receipt says when the message is durable.
+      bool plain = !r.waitForAck && !durableStore;
       SendReceipt receipt;
       try {
-        receipt = agent->sendAsync(r.to, std::move(m));
+        if (plain)
+          receipt.sequence = agent->send(r.to, std::move(m));
+        else
+          receipt = agent->sendAsync(r.to, std::move(m));
       } catch (const Error& e) {
         fail(r.token, static_cast<int>(e.code()), e.what());
         continue;
@@ -103,11 +106,13 @@ struct NativeAgent::Shared {
         fail(r.token, static_cast<int>(Errc::Internal), e.what());
         continue;
       }
-      if (r.waitForAck) {
+      if (plain) {
+        Event e(Event::Kind::Accepted);
+        e.token = r.token;
+        e.sequence = receipt.sequence;
+        emit(std::move(e));
+      } else if (r.waitForAck) {
         waiter.add(r.to, {r.token, receipt.sequence, std::move(id), receipt.acknowledged});
-      } else if (ready(receipt.durable)) {
-        // Without a state store, at once: no round trip through the waiter's thread.
-        finished({r.token, receipt.sequence, {}, receipt.durable}, nullptr);
       } else {
         waiter.add({}, {r.token, receipt.sequence, {}, receipt.durable});
       }
@@ -124,9 +129,9 @@ struct NativeAgent::Shared {
 };
 
 NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : id_(config.agentId) {
+  const bool durableStore = !config.state.directory.empty();
   std::shared_ptr<Journal> journal;
-  if (!journalFile.empty())
-    journal = std::make_shared<Journal>(journalFile, !config.state.directory.empty());
+  if (!journalFile.empty()) journal = std::make_shared<Journal>(journalFile, durableStore);
   eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (eventFd_ < 0) throw Error(Errc::Io, "eventfd failed");
   shared_ = std::make_shared<Shared>(eventFd_);
@@ -146,6 +151,7 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     throw;
   }
   shared_->agent = agent_.get();
+  shared_->durableStore = durableStore;
   auto s = shared_;
   agent_->onMessage([s, journal](const IFMessage& m) {
     // Journaled before this process started: Python saw it then, or reads it from there.

@@ -23,8 +23,8 @@ async def test_python_python_and_cpp_in_every_direction(signal_url, spawn, tmp_p
     a = await start(unique("py-a"), signal_url)
     b = await start(unique("py-b"), signal_url, key_file=str(tmp_path / "b.pem"))
     async with a, b:
-        # Python -> Python, both ways. The first send resolves once b's answer carries the
-        # acknowledgement (a silent receiver acknowledges within 5 s).
+        # Python -> Python, both ways. The first send resolves on b's acknowledgement, which
+        # it asks b to send promptly.
         first = asyncio.ensure_future(a.send(b.id, {"n": 1}))
         got = await b.recv(10)
         assert (got.source, got.destination, got.payload, got.sequence) == (a.id, b.id, {"n": 1}, 1)
