@@ -59,6 +59,7 @@ def flood(spawn, start_receiver: Callable[[], Process], start_sender: Callable[[
     rng = random.Random(seed)
     print(f"[durable-kill] seed {seed}")
     receiver, sender = start_receiver(), start_sender()
+    killed_at = []
     for k in range(KILLS):
         # Each kill lands mid-stream, after the restarted process moved the stream on (+1: a
         # line being written when `before` was read is not counted there).
@@ -66,7 +67,8 @@ def flood(spawn, start_receiver: Callable[[], Process], start_sender: Callable[[
         assert wait_until(lambda: len(received()) > before + 1, 30), \
             f"no progress after restart {k} (seed {seed})"
         time.sleep(rng.uniform(0.05, 0.4))
-        print(f"[durable-kill] kill {k + 1} after {len(received())} records")
+        killed_at.append(len(received()))
+        print(f"[durable-kill] kill {k + 1} after {killed_at[-1]} records")
         victim = receiver if kill_receiver else sender
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
@@ -81,6 +83,7 @@ def flood(spawn, start_receiver: Callable[[], Process], start_sender: Callable[[
     for i, s in enumerate(seqs):
         assert s == i + 1, f"record {i}: {s}, missing, repeated or out of order (seed {seed})"
     assert len(seqs) == MESSAGES, f"{len(seqs)} records of {MESSAGES} (seed {seed})"
+    assert killed_at[0] < MESSAGES, "the stream ended before the first kill"
 
 
 def test_python_sender_killed_delivers_every_message_once(spawn, signal_url, python_agent_cmd,
