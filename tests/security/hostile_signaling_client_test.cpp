@@ -218,10 +218,19 @@ TEST(HostileSignalingClient, ConnectionsAndRegistrationsAreCapped) {
 TEST(HostileSignalingClient, RunningOutOfDescriptorsDoesNotStopTheAcceptor) {
   Server server(loopbackServer());
   server.start();
-  // Serve once first: UBSan's type check reads /proc/self/maps for a type it has not seen, which
-  // it cannot while the process has no descriptor left (a false "invalid vptr" in the sanitizer
-  // build); the server's own code paths are then known to it.
+  // Serve once first, and fail one handshake: UBSan's type check reads /proc/self/maps for a type
+  // it has not seen, which it cannot while the process has no descriptor left (a false "invalid
+  // vptr" in the sanitizer build); the server's own code paths, the WebSocket error category
+  // among them, are then known to it.
   expectServesWellBehavedClients(server, "before-emfile");
+  {
+    // And a connection closed before its handshake: the error path the flood below takes.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket early(io);
+    early.connect({boost::asio::ip::address_v4::loopback(), server.port()});
+    early.close();
+    std::this_thread::sleep_for(100ms);
+  }
   rlimit original{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
   rlimit low = original;
