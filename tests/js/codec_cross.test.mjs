@@ -126,8 +126,15 @@ function normalize(frames) {
     }
   });
 }
+// The JavaScript agent does not read witness heads: it never announces `whead` in its hello, so
+// no peer sends it one, and one that came anyway is an unknown frame type, which it ignores
+// (docs/link-protocol.md section 4). The C++ codec decodes them.
 function normalizeCpp(frames) {
-  return frames.map((f) => (f.type === 'msg' ? { ...f, message: JSON.parse(f.message) } : f));
+  return frames.map((f) => {
+    if (f.type === 'msg') return { ...f, message: JSON.parse(f.message) };
+    if (f.type === 'whead') return { type: 'malformed', reason: 'unknown frame type whead' };
+    return f;
+  });
 }
 const reasonClass = (frames) =>
   frames.map((f) => {

@@ -43,6 +43,8 @@ json describe(const lc::Frame& frame) {
   }
   if (const auto* a = std::get_if<lc::Ack>(&frame))
     return {{"type", "ack"}, {"seq", a->seq}, {"lane", a->lane}};
+  if (const auto* w = std::get_if<lc::Whead>(&frame))
+    return {{"type", "whead"}, {"seq", w->seq}, {"hash", w->hash}, {"sig", w->sig}};
   return {{"type", "malformed"}, {"reason", std::get<lc::Malformed>(frame).reason}};
 }
 
