@@ -2,6 +2,7 @@
 // signal`, loopback only (run_js_interop.sh puts it all in a network namespace with only `lo`).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from '../../clients/js/src/node.js';
 import {
@@ -205,8 +206,17 @@ test('a Node agent killed mid-stream and restarted: nothing accepted is lost or 
 test('a Node receiver killed mid-stream and restarted: nothing is lost, in order per process', async () => {
   await freshMesh();
   const fixture = new URL('./fixtures/receiver.mjs', import.meta.url).pathname;
-  const receiver = () => new Child('receiver', process.execPath, [fixture, signal.url, 'js-receiver']);
-  const got = (c) => [...c.out.matchAll(/^GOT cpp-streamer (\d+)$/gm)].map((m) => Number(m[1]));
+  // Each process records its deliveries in a file of its own (synchronously, see the fixture).
+  let processes = 0;
+  const receiver = () => {
+    const file = join(tmp.dir, `receiver-${++processes}.txt`);
+    writeFileSync(file, '');
+    const c = new Child('receiver', process.execPath, [fixture, signal.url, 'js-receiver', file]);
+    c.recordFile = file;
+    return c;
+  };
+  const got = (c) => [...readFileSync(c.recordFile, 'utf8').matchAll(/^GOT cpp-streamer (\d+)$/gm)]
+    .map((m) => Number(m[1]));
   const first = receiver();
   children.push(first);
   await first.line(/^READY/m);
