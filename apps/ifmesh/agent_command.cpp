@@ -13,8 +13,8 @@
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
-#include "message_record.hpp"
 #include "secret_source.hpp"
+#include "store/message_journal.hpp"
 #include "usage.hpp"
 
 namespace ifmesh::cli {
@@ -151,10 +151,17 @@ void registerOrThrow(Agent& agent, const std::string& url) {
 }
 
 int runAgent(const AgentArgs& a) {
-  // A process killed at any moment leaves a record of all it took (message_record.hpp).
-  std::unique_ptr<MessageRecord> record;
-  if (!a.recordFile.empty())
-    record = std::make_unique<MessageRecord>(a.recordFile, !a.stateDir.empty());
+  // A process killed at any moment leaves a record of all it took (store/message_journal.hpp):
+  // one line {source, seq, id, priority, incarnation} per message.
+  std::unique_ptr<detail::store::MessageJournal> record;
+  if (!a.recordFile.empty()) {
+    try {
+      record =
+          std::make_unique<detail::store::MessageJournal>(a.recordFile, !a.stateDir.empty(), "seq");
+    } catch (const Error& e) {
+      throw std::runtime_error(std::string("--record ") + e.what());
+    }
+  }
   CliLog log(a.log);
   Agent agent(configFrom(a, &log));
   agent.onPeerState([&](const std::string& peer, PeerState s) {
@@ -163,7 +170,14 @@ int runAgent(const AgentArgs& a) {
   });
   agent.onMessage([&](const IFMessage& m) {
     if (record) {
-      if (!record->write(m)) {  // recorded before this process started
+      const auto line = nlohmann::json{
+          {"source", m.source},
+          {"seq", m.sequence},
+          {"id", m.id},
+          {"priority", toString(m.priority)},
+          {"incarnation",
+           m.incarnation}}.dump();
+      if (!record->write(m, line)) {  // recorded before this process started
         log.write(LogLevel::Info, "already_recorded",
                   "message from " + m.source + " seq=" + std::to_string(m.sequence) +
                       " was recorded before: skipped",

@@ -1,6 +1,7 @@
 #pragma once
 // IFMessage: the unit agents exchange (the original design's schema, version "2.1").
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,8 @@ namespace ifmesh {
 enum class MessagePriority { Control = 0, High = 1, Normal = 2, Low = 3 };
 constexpr int kMessagePriorities = 4;
 IFMESH_API const char* toString(MessagePriority priority) noexcept;
+// The priority toString names ("control", "high", "normal", "low"), or nothing.
+IFMESH_API std::optional<MessagePriority> priorityFromString(std::string_view name) noexcept;
 inline bool isUrgent(MessagePriority p) {
   return p == MessagePriority::Control || p == MessagePriority::High;
 }

@@ -6,7 +6,7 @@
 #include <cerrno>
 
 #include "ifmesh/error.hpp"
-#include "journal.hpp"
+#include "store/message_journal.hpp"
 
 namespace ifmesh::python {
 
@@ -130,8 +130,12 @@ struct NativeAgent::Shared {
 
 NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : id_(config.agentId) {
   const bool durableStore = !config.state.directory.empty();
-  std::shared_ptr<Journal> journal;
-  if (!journalFile.empty()) journal = std::make_shared<Journal>(journalFile, durableStore);
+  // One line per delivered message, the IFMessage as the link carries it, journaled before the
+  // agent acknowledges it (store/message_journal.hpp).
+  std::shared_ptr<detail::store::MessageJournal> journal;
+  if (!journalFile.empty())
+    journal =
+        std::make_shared<detail::store::MessageJournal>(journalFile, durableStore, "sequence_num");
   eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (eventFd_ < 0) throw Error(Errc::Io, "eventfd failed");
   shared_ = std::make_shared<Shared>(eventFd_);
@@ -155,7 +159,7 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   auto s = shared_;
   agent_->onMessage([s, journal](const IFMessage& m) {
     // Journaled before this process started: Python saw it then, or reads it from there.
-    if (journal && !journal->write(m)) return;
+    if (journal && !journal->write(m, serialize(m))) return;
     Event e(Event::Kind::Message);
     e.message = m;
     // Serialized here, off the Python thread; the payload came from JSON text, so replacing

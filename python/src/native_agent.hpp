@@ -32,9 +32,9 @@ struct SendRequest {
 class NativeAgent {
  public:
   // Throws ifmesh::Error for a configuration the agent refuses, Error(Io) for a journal that
-  // cannot be opened. With a journal (journal.hpp), every delivered message is appended to it
-  // before the agent acknowledges it; with a state store too, a message journaled before is
-  // not handed to Python again.
+  // cannot be opened. With a journal (store/message_journal.hpp), every delivered message is
+  // appended to it before the agent acknowledges it; with a state store too, a message journaled
+  // before is not handed to Python again.
   explicit NativeAgent(AgentConfig config, const std::string& journalFile = "");
   ~NativeAgent();
   NativeAgent(const NativeAgent&) = delete;

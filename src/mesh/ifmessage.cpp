@@ -26,6 +26,12 @@ const char* toString(MessagePriority p) noexcept {
   return "normal";
 }
 
+std::optional<MessagePriority> priorityFromString(std::string_view name) noexcept {
+  for (int p = 0; p < kMessagePriorities; ++p)
+    if (name == toString(static_cast<MessagePriority>(p))) return static_cast<MessagePriority>(p);
+  return std::nullopt;
+}
+
 std::string newMessageId() {
   unsigned char b[16];
   detail::randomBytes(b, sizeof b);
@@ -188,14 +194,9 @@ IFMessage ifmessageFromJsonValue(nlohmann::json&& j) {
   if (priority != j.end()) {
     if (!priority->is_string()) throw bad("'priority' must be a string");
     const auto& name = priority->get_ref<const std::string&>();
-    bool known = false;
-    for (int p = 0; p < kMessagePriorities; ++p) {
-      if (name == toString(static_cast<MessagePriority>(p))) {
-        m.priority = static_cast<MessagePriority>(p);
-        known = true;
-      }
-    }
+    auto known = priorityFromString(name);
     if (!known) throw bad("unknown 'priority' '" + name + "'");
+    m.priority = *known;
   }
   return m;
 }
