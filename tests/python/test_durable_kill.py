@@ -24,7 +24,7 @@ from typing import Callable
 
 from conftest import Process, cli_path
 
-MESSAGES = 3000
+MESSAGES = 20000
 KILLS = 2
 
 
