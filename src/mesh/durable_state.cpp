@@ -95,6 +95,7 @@ void DurableState::commit(bool wait) {
     throw;
   }
   const std::uint64_t commit = ++written_;
+  for (auto* l : listeners_) l->committing(commit);
   waiting_[commit] = {std::exchange(listeners_, {}), std::exchange(next_, std::nullopt)};
   if (!syncer_) {
     // Written is durable enough: told at the next safe point, never from inside a write.
@@ -117,6 +118,7 @@ void DurableState::durable(std::uint64_t commit) {
   // A listener may write again (and wait for a later commit), or end another one (which then
   // forgets itself, also from notifying_).
   while (!waiting_.empty() && waiting_.begin()->first <= commit) {
+    const std::uint64_t done = waiting_.begin()->first;
     auto w = std::move(waiting_.begin()->second);
     waiting_.erase(waiting_.begin());
     if (w.done) w.done->set_value();
@@ -124,7 +126,7 @@ void DurableState::durable(std::uint64_t commit) {
     while (!notifying_.empty()) {
       auto* l = *notifying_.begin();
       notifying_.erase(notifying_.begin());
-      l->committed();
+      l->committed(done);
     }
   }
 }

@@ -30,10 +30,13 @@ namespace ifmesh::detail {
 
 class DurableState {
  public:
-  // Hears that the writes made before it asked (changed(this)) are durable.
+  // Hears when the writes it made (changed(this)) are committed, and when that commit is durable.
   class Listener {
    public:
-    virtual void committed() = 0;
+    // Commit `commit` holds every write made so far (called from commit(); no writes here).
+    virtual void committing(std::uint64_t commit) = 0;
+    // Commits up to `commit` are durable.
+    virtual void committed(std::uint64_t commit) = 0;
 
    protected:
     ~Listener() = default;

@@ -82,8 +82,22 @@ void LinkDelivery::storeCounters() {
   durable_->changed(delivered ? this : nullptr);
 }
 
-void LinkDelivery::committed() {
-  session_.committed(now());
+void LinkDelivery::committing(std::uint64_t commit) {
+  // The counters as stored, not the session's: a commit made while the session is inside a
+  // delivery (a forward's drive on another link) does not hold that delivery yet.
+  auto point = session_.commitPoint();
+  point.peerIncarnation = storedCounters_.peerIncarnation;
+  point.delivered = storedCounters_.delivered;
+  commits_.emplace_back(commit, point);
+}
+
+void LinkDelivery::committed(std::uint64_t commit) {
+  std::optional<link::Session::CommitPoint> point;
+  while (!commits_.empty() && commits_.front().first <= commit) {
+    point = commits_.front().second;
+    commits_.pop_front();
+  }
+  if (point) session_.committed(now(), *point);
   drive();
 }
 

@@ -3,6 +3,7 @@
 // channel receives and the time, sends what it produces, arms its timer, and reports its events
 // to the agent (LinkHost) and, for the peer's proof of identity, to the link. Loop thread only.
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -59,7 +60,8 @@ class LinkDelivery final : private DurableState::Listener {
   void resumeStored();
   void unstore(const std::vector<std::uint64_t>& keys);
   void storeCounters();
-  void committed() override;
+  void committing(std::uint64_t commit) override;
+  void committed(std::uint64_t commit) override;
 
   LinkHost& host_;
   std::string peerId_;
@@ -79,6 +81,8 @@ class LinkDelivery final : private DurableState::Listener {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   DurableState* durable_;
   link::Counters storedCounters_;
+  // What each commit not yet durable holds of this link, oldest first.
+  std::deque<std::pair<std::uint64_t, link::Session::CommitPoint>> commits_;
 };
 
 }  // namespace ifmesh::detail

@@ -232,10 +232,22 @@ void Session::resume(const Counters& counters, std::vector<Stored> messages) {
   }
 }
 
-void Session::committed(Clock::time_point now) {
-  queue_.release();
-  if (config_.durableAcks) {
-    for (auto& r : received_) r.durable = r.delivered;
+Session::CommitPoint Session::commitPoint() const {
+  CommitPoint p;
+  p.peerIncarnation = peerIncarnation_;
+  for (int l = 0; l < kLanes; ++l) p.delivered[l] = received_[l].delivered;
+  p.queued = queue_.nextOrder();
+  return p;
+}
+
+void Session::committed(Clock::time_point now, const CommitPoint& point) {
+  queue_.release(point.queued);
+  if (config_.durableAcks && point.peerIncarnation == peerIncarnation_) {
+    // Deliveries after the commit are not in it: they wait for a later one.
+    for (int l = 0; l < kLanes; ++l) {
+      auto& r = received_[l];
+      r.durable = std::max(r.durable, std::min(r.delivered, point.delivered[l]));
+    }
     scheduleAck(now);
   }
   pump(now);

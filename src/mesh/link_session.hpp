@@ -165,9 +165,19 @@ class Session {
     std::uint64_t key = 0;
   };
   void resume(const Counters& counters, std::vector<Stored> messages);
-  // Everything queued and delivered so far is durable: queued messages may be sent, and
-  // delivered ones acknowledged (durableAcks).
-  void committed(Clock::time_point now);
+  // What one commit of the state store holds: the delivered counts it stored (counting the
+  // messages of peer process `peerIncarnation`) and the messages queued before it.
+  struct CommitPoint {
+    std::uint64_t peerIncarnation = 0;
+    std::array<std::uint64_t, kLanes> delivered{};
+    std::uint64_t queued = 0;  // the queue's arrival order at the commit
+  };
+  // Everything queued and delivered so far.
+  CommitPoint commitPoint() const;
+  // A commit is durable: the messages queued before it may be sent, and what it counts as
+  // delivered may be acknowledged (durableAcks). A commit that counts another peer process's
+  // messages says nothing about this one's.
+  void committed(Clock::time_point now, const CommitPoint& point);
 
   // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW; only
   // toward a peer whose hello on this connection says it reads zstd).

@@ -81,10 +81,11 @@ void SendQueue::push(IFMessage message, std::string json, int hops, std::uint64_
       {std::move(message), std::move(json), hops, nextOrder_++, key, std::move(acked), held});
 }
 
-void SendQueue::release() {
+void SendQueue::release(std::uint64_t order) {
   // Held messages are the newest of their lane: the scan stops at the first one that is not.
   for (auto& l : lanes_)
-    for (auto it = l.waiting.rbegin(); it != l.waiting.rend() && it->held; ++it) it->held = false;
+    for (auto it = l.waiting.rbegin(); it != l.waiting.rend() && it->held; ++it)
+      if (it->order < order) it->held = false;
 }
 
 std::optional<int> SendQueue::nextLane(bool urgentOnly) const {

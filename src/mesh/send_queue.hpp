@@ -60,8 +60,10 @@ class SendQueue {
 
   void push(IFMessage message, std::string json, int hops, std::uint64_t key = 0,
             std::shared_ptr<std::promise<void>> acked = nullptr, bool held = false);
-  // Every held message may be sent now.
-  void release();
+  // The arrival order the next message pushed gets.
+  std::uint64_t nextOrder() const { return nextOrder_; }
+  // Every held message pushed before `order` (nextOrder() then) may be sent now.
+  void release(std::uint64_t order);
   // The highest-priority lane with a waiting message that is not held (urgentOnly: Control and
   // High only).
   std::optional<int> nextLane(bool urgentOnly) const;

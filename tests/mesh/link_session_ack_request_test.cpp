@@ -179,12 +179,13 @@ TEST(LinkSessionAckRequest, EachLaneIsAcknowledged) {
 TEST(LinkSessionAckRequest, WithAStoreTheAckWaitsForTheCommitOnly) {
   Link l(true);
   auto acked = l.a.send(l.now, true);
-  l.a.session->committed(l.now);  // alice's outbox entry is durable: the message leaves
+  l.a.session->committed(
+      l.now, l.a.session->commitPoint());  // alice's outbox entry is durable: the message leaves
   l.exchange();
   ASSERT_EQ(l.b.delivered, 1u);
   l.tickDue();
   EXPECT_EQ(l.acksToA, 0u) << "acknowledged before bob's delivery was durable";
-  l.b.session->committed(l.now);
+  l.b.session->committed(l.now, l.b.session->commitPoint());
   l.tickDue();
   EXPECT_EQ(l.acksToA, 1u);
   EXPECT_TRUE(ready(acked));

@@ -4,6 +4,12 @@
 // random schedules: per lane, each receiver process gets its peer's messages in order and at
 // most once; with no restart, every message arrives exactly once; after the faults stop and
 // the link reconnects, everything a living sender accepted arrives and is acknowledged.
+//
+// With a state store (Faults::durable) each side persists its outbox and counters, commits at
+// random points and hears later that a commit is durable (as a disk sync does), and a restart is
+// a crash: the new process resumes from the last commit written. A receiver records each
+// message once (a journal skipping what it recorded before, as `ifmesh agent --record` does), and
+// every message whose outbox entry was committed ends up recorded, in order, once.
 #include <deque>
 #include <map>
 #include <memory>
@@ -27,6 +33,25 @@ struct Faults {
   double holdBack = 0;                          // per delivery
   std::chrono::milliseconds batchDelay{0};
   bool compress = false;
+  bool durable = false;  // a state store on both sides; restarts resume from it
+};
+
+// A side's state store: what is written now, what the last commit holds, and the commits
+// written but not yet reported durable.
+struct Store {
+  struct Entry {
+    IFMessage message;
+    int hops = 0;
+  };
+  std::map<std::uint64_t, Entry> outbox;  // by key, as written so far
+  Counters counters;                      // as written so far
+  std::uint64_t nextKey = 1;
+  // The last commit: what a restarted process resumes from.
+  std::map<std::uint64_t, Entry> committedOutbox;
+  Counters committedCounters;
+  std::deque<Session::CommitPoint> syncing;  // written, durable not yet reported
+  // Messages accepted (lane, index) whose outbox entries are not committed yet.
+  std::vector<std::pair<int, int>> accepting;
 };
 
 // What a receiver process saw: per (sender process, lane), the indices delivered, in order.
@@ -43,6 +68,9 @@ struct Side {
   // Messages each of our processes accepted: (lane, index), per process.
   std::map<int, std::vector<std::pair<int, int>>> accepted;
   bool needsResume = false;
+  Store store;  // with Faults::durable
+  // With Faults::durable: per lane, the indices recorded (each once, in order over restarts).
+  std::map<int, std::vector<int>> journal;
 };
 
 class Harness {
@@ -67,7 +95,7 @@ class Harness {
       restart(u(rng_) < 0.5 ? a_ : b_);
       return connect();
     }
-    switch (rng_() % 6) {
+    switch (rng_() % (faults_.durable ? 8 : 6)) {
       case 0:
       case 1:
         send(rng_() % 2 ? a_ : b_);
@@ -92,20 +120,32 @@ class Harness {
             collect(*s);
           }
         break;
+      case 6:
+        commit(rng_() % 2 ? a_ : b_);
+        break;
+      case 7:
+        synced(rng_() % 2 ? a_ : b_);
+        break;
     }
   }
 
   // Faults stop; one clean reconnection, then the link runs until nothing is left to do.
   void settle() {
-    faults_ = Faults{.batchDelay = faults_.batchDelay, .compress = faults_.compress};
+    faults_ = Faults{
+        .batchDelay = faults_.batchDelay, .compress = faults_.compress, .durable = faults_.durable};
     connect();
     for (int round = 0; round < 200; ++round) {
-      for (Side* s : {&a_, &b_})
+      for (Side* s : {&a_, &b_}) {
         if (s->needsResume) {
           s->needsResume = false;
           s->session->resumeReceiving();
           collect(*s);
         }
+        if (faults_.durable) {
+          commit(*s);
+          while (!s->store.syncing.empty()) synced(*s);
+        }
+      }
       carryAll();
       now_ += 1s;
       tick(a_);
@@ -150,6 +190,32 @@ class Harness {
     EXPECT_EQ(sender.session->unacknowledged(), 0u) << sender.id;
   }
 
+  static std::string dump(const std::vector<int>& recorded, const std::set<int>& accepted) {
+    std::string s = "\nrecorded:";
+    for (int i : recorded) s += " " + std::to_string(i);
+    s += "\naccepted:";
+    for (int i : accepted) s += " " + std::to_string(i);
+    return s;
+  }
+  // With a store: every message whose outbox entry was committed is recorded once, in order.
+  void checkJournal(const Side& receiver, const Side& sender) const {
+    std::map<int, std::set<int>> accepted;
+    for (const auto& [process, messages] : sender.accepted)
+      for (const auto& [lane, index] : messages) accepted[lane].insert(index);
+    for (int lane = 0; lane < kLanes; ++lane) {
+      const auto it = receiver.journal.find(lane);
+      const std::vector<int> recorded =
+          it == receiver.journal.end() ? std::vector<int>{} : it->second;
+      for (std::size_t i = 1; i < recorded.size(); ++i)
+        ASSERT_LT(recorded[i - 1], recorded[i]) << sender.id << " lane " << lane;
+      const std::set<int> got(recorded.begin(), recorded.end());
+      for (int index : accepted[lane])
+        ASSERT_TRUE(got.count(index)) << sender.id << " lane " << lane << " message " << index
+                                      << " accepted and lost" << dump(recorded, accepted[lane]);
+    }
+    EXPECT_EQ(sender.session->unacknowledged(), 0u) << sender.id;
+  }
+
   Side& a() { return a_; }
   Side& b() { return b_; }
 
@@ -160,7 +226,9 @@ class Harness {
     SessionConfig c;
     c.ownId = self.id;
     c.peerId = peer.id;
-    c.incarnation = self.incarnation = rng_() | 1;
+    // A process with a store keeps its incarnation: its messages keep their numbers.
+    if (!faults_.durable || self.incarnation == 0) self.incarnation = rng_() | 1;
+    c.incarnation = self.incarnation;
     c.queue.maxMessages = 1 << 20;
     c.queue.maxBytes = 1 << 30;
     c.ackEvery = 1 + rng_() % 16;
@@ -168,6 +236,14 @@ class Harness {
     c.peerKey = [&peer] { return &*peer.key; };
     Side* me = &self;
     Side* other = &peer;
+    if (faults_.durable) {
+      c.durableAcks = true;
+      c.persist = [me](const IFMessage& m, const std::string&, int hops) {
+        auto& store = me->store;
+        store.outbox[store.nextKey] = {m, hops};
+        return store.nextKey++;
+      };
+    }
     self.session =
         std::make_unique<Session>(std::move(c), [this, me, other](IFMessage&& m, int hops) {
           EXPECT_EQ(hops, 0);
@@ -178,12 +254,54 @@ class Harness {
           }
           auto from = std::make_pair(m.payload["p"].get<int>(), m.payload["l"].get<int>());
           me->received[me->process][from].push_back(m.payload["n"].get<int>());
+          if (faults_.durable) {
+            // The journal skips what an earlier process recorded (a resend of a delivery
+            // that was not durable yet).
+            auto& recorded = me->journal[from.second];
+            const int n = m.payload["n"].get<int>();
+            if (recorded.empty() || n > recorded.back()) recorded.push_back(n);
+          }
           // Sometimes a reply, sent from inside the delivery: it carries the ack.
           if (rng_() % 8 == 0) send(*me);
           return true;
         });
     self.session->setBatchDelay(faults_.batchDelay);
     self.session->setCompression(faults_.compress, 200, 1);
+    if (faults_.durable) {
+      // A crash: what was written after the last commit is gone, and so are the commits whose
+      // durability was never reported (they are written: the new process sees them).
+      auto& store = self.store;
+      store.outbox = store.committedOutbox;
+      store.counters = store.committedCounters;
+      store.syncing.clear();
+      store.accepting.clear();
+      std::vector<Session::Stored> stored;
+      for (const auto& [key, e] : store.outbox) stored.push_back({e.message, e.hops, key});
+      self.session->resume(store.counters, std::move(stored));
+    }
+  }
+
+  // The store commits what was written so far; its durability is reported later (synced()).
+  void commit(Side& side) {
+    auto& store = side.store;
+    store.committedOutbox = store.outbox;
+    store.committedCounters = store.counters;
+    auto point = side.session->commitPoint();
+    point.peerIncarnation = store.counters.peerIncarnation;
+    point.delivered = store.counters.delivered;
+    store.syncing.push_back(point);
+    auto& accepted = side.accepted[side.process];
+    accepted.insert(accepted.end(), store.accepting.begin(), store.accepting.end());
+    store.accepting.clear();
+  }
+
+  void synced(Side& side) {
+    auto& store = side.store;
+    if (store.syncing.empty()) return;
+    auto point = store.syncing.front();
+    store.syncing.pop_front();
+    side.session->committed(now_, point);
+    collect(side);
   }
 
   void restart(Side& side) {
@@ -222,7 +340,10 @@ class Harness {
     if (sending_) return;  // one reply at a time keeps the recursion shallow
     sending_ = true;
     int lane = static_cast<int>(rng_() % kLanes);
-    int index = nextIndex_[{&side == &a_ ? 0 : 1, side.process}][lane]++;
+    // With a store the numbering goes on over restarts (a sender resumes after what it
+    // accepted), as payload process 0.
+    const int process = faults_.durable ? 0 : side.process;
+    int index = nextIndex_[{&side == &a_ ? 0 : 1, process}][lane]++;
     IFMessage m;
     m.id = side.id + "-" + std::to_string(side.process) + "-" + std::to_string(lane) + "-" +
            std::to_string(index);
@@ -231,9 +352,12 @@ class Harness {
     m.destination = &side == &a_ ? "bob" : "alice";
     m.priority = static_cast<MessagePriority>(lane);
     m.payload = {
-        {"p", side.process}, {"l", lane}, {"n", index}, {"text", std::string(rng_() % 600, 'x')}};
+        {"p", process}, {"l", lane}, {"n", index}, {"text", std::string(rng_() % 600, 'x')}};
     side.session->enqueue(now_, m, 0);
-    side.accepted[side.process].push_back({lane, index});
+    if (faults_.durable)
+      side.store.accepting.push_back({lane, index});  // accepted once committed
+    else
+      side.accepted[side.process].push_back({lane, index});
     sending_ = false;
     collect(side);
   }
@@ -256,9 +380,14 @@ class Harness {
       else
         out.push_back(std::move(m));
     }
-    for (auto& e : side.session->takeEvents())
+    for (auto& e : side.session->takeEvents()) {
       if (auto* failed = std::get_if<AuthFailed>(&e))
         ADD_FAILURE() << "auth failed: " << failed->reason;
+      if (auto* released = std::get_if<Released>(&e))
+        for (auto key : released->keys) side.store.outbox.erase(key);
+    }
+    // As LinkDelivery writes them: the counters after the outbox entries they release.
+    if (faults_.durable) side.store.counters = side.session->counters();
   }
 
   // Hellos and Control/High frames pass the transport's send window; a batch, or another lane's
@@ -321,6 +450,11 @@ void run(const Profile& profile, std::uint64_t seed) {
   h.checkOrder(h.a(), h.b());
   h.checkOrder(h.b(), h.a());
   h.settle();
+  if (profile.faults.durable) {
+    h.checkJournal(h.b(), h.a());
+    h.checkJournal(h.a(), h.b());
+    return;
+  }
   h.checkOrder(h.a(), h.b());
   h.checkOrder(h.b(), h.a());
   h.checkComplete(h.b(), h.a());
@@ -350,6 +484,15 @@ TEST(LinkSessionProperty, InOrderAtMostOnceAndCompleteOverRandomSchedules) {
         .restart = 0.005,
         .holdBack = 0.02,
         .batchDelay = 200ms},
+       600},
+      {"crashes with a state store",
+       {.loss = 0.02,
+        .reorder = 0.02,
+        .duplicate = 0.02,
+        .disconnect = 0.01,
+        .restart = 0.01,
+        .holdBack = 0.02,
+        .durable = true},
        600},
   };
   for (const auto& profile : profiles)
