@@ -3,44 +3,20 @@
 // are made here and fed in.
 #include <gtest/gtest.h>
 
-#include "mesh/link_auth.hpp"
-#include "mesh/link_codec.hpp"
-#include "mesh/link_session.hpp"
+#include "mesh/scripted_peer.hpp"
 
 namespace ifmesh::detail::link {
 namespace {
 
-struct Pair {
-  AgentIdentity alice = AgentIdentity::generate();
-  AgentIdentity bob = AgentIdentity::generate();
-  std::optional<PublicKey> bobKey = PublicKey::parse(bob.publicKey());
-  std::unique_ptr<Session> session;  // alice's
-  Clock::time_point now{};
-
+struct Pair : test::ScriptedPeer {
   Pair() {
-    SessionConfig c;
-    c.ownId = "alice";
-    c.peerId = "bob";
-    c.incarnation = 7;
-    c.peerKey = [this] { return &*bobKey; };
-    session = std::make_unique<Session>(std::move(c), [](IFMessage&&, int) { return true; });
+    start(aliceConfig());
     session->setCompression(true, 100, 1);
-  }
-
-  void open() {
-    Connection c;
-    c.localFingerprint = "AA:01";
-    c.remoteFingerprint = "BB:02";
-    c.helloSignature = alice.sign(helloSigningInput("alice", 7, "AA:01", "bob"));
-    session->open(std::move(c));
   }
 
   // bob's hello, as his session would say it.
   void hello(bool readsZstd) {
-    Hello h;
-    h.incarnation = 9;
-    h.fingerprint = "BB:02";
-    h.signature = bob.sign(helloSigningInput("bob", 9, "BB:02", "alice"));
+    Hello h = bobsHello();
     h.readsZstd = readsZstd;
     session->receive(now, encode(h));
   }

@@ -111,6 +111,13 @@ struct Link {
     exchange();
   }
 
+  // Alice accepts messages first..last and commits them; the link carries what follows.
+  void sendCommitted(std::uint64_t first, std::uint64_t last) {
+    for (std::uint64_t n = first; n <= last; ++n) a.send(now, n);
+    a.commit(now);
+    exchange();
+  }
+
   // Carries output both ways until neither side has anything to say.
   void exchange() {
     for (int round = 0; round < 100; ++round) {
@@ -143,9 +150,7 @@ TEST(LinkSessionDurable, AMessageLeavesOnlyOnceItIsDurable) {
 TEST(LinkSessionDurable, ADeliveryIsAcknowledgedOnlyOnceItIsDurable) {
   Link l;
   l.connect();
-  for (std::uint64_t n = 1; n <= 100; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(1, 100);
   ASSERT_EQ(l.b.delivered.size(), 100u);
   EXPECT_EQ(l.a.outbox.size(), 100u) << "acknowledged before bob committed";
   l.b.commit(l.now);  // 100 owed >= ackEvery: the ack goes at once
@@ -156,14 +161,10 @@ TEST(LinkSessionDurable, ADeliveryIsAcknowledgedOnlyOnceItIsDurable) {
 TEST(LinkSessionDurable, RestartedReceiverAndSenderTakeNothingTwice) {
   Link l;
   l.connect();
-  for (std::uint64_t n = 1; n <= 50; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(1, 50);
   l.b.commit(l.now);  // bob: 1..50 durable
   // More arrive at bob, and alice queues more that she commits but bob never gets.
-  for (std::uint64_t n = 51; n <= 80; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(51, 80);
   ASSERT_EQ(l.b.delivered.size(), 80u);
   for (std::uint64_t n = 81; n <= 90; ++n) l.a.send(l.now, n);
   l.a.commit(l.now);
@@ -209,13 +210,9 @@ TEST(LinkSessionDurable, AMessageQueuedDuringACommitWaitsForTheNext) {
 TEST(LinkSessionDurable, ADeliveryDuringACommitIsAcknowledgedOnlyByTheNext) {
   Link l;
   l.connect();
-  for (std::uint64_t n = 1; n <= 100; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(1, 100);
   auto first = l.b.startCommit();  // bob's commit of 1..100, synced while more arrive
-  for (std::uint64_t n = 101; n <= 200; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(101, 200);
   ASSERT_EQ(l.b.delivered.size(), 200u);
   l.b.finishCommit(l.now, first);
   l.exchange();
@@ -238,9 +235,7 @@ TEST(LinkSessionDurable, ADeliveryDuringACommitIsAcknowledgedOnlyByTheNext) {
 TEST(LinkSessionDurable, ACommitCountingAnEarlierPeerProcessAcknowledgesNothing) {
   Link l;
   l.connect();
-  for (std::uint64_t n = 1; n <= 10; ++n) l.a.send(l.now, n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(1, 10);
   auto old = l.b.startCommit();  // counts alice's first process's messages 1..10
   // Alice restarts with a new incarnation and a fresh store: her messages count from 1 again.
   l.a.outbox.clear();
@@ -248,9 +243,7 @@ TEST(LinkSessionDurable, ACommitCountingAnEarlierPeerProcessAcknowledgesNothing)
   l.a.incarnation = 12;
   l.a.start();
   l.connect();
-  for (std::uint64_t n = 1; n <= 5; ++n) l.a.send(l.now, 100 + n);
-  l.a.commit(l.now);
-  l.exchange();
+  l.sendCommitted(101, 105);
   ASSERT_EQ(l.b.delivered.size(), 15u);
   // Acks owed go alone after the ack delay.
   auto ackDelayPasses = [&] {

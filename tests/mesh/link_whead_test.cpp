@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "ifmesh/witness.hpp"
-#include "mesh/link_auth.hpp"
-#include "mesh/link_codec.hpp"
-#include "mesh/link_session.hpp"
+#include "mesh/scripted_peer.hpp"
 
 namespace ifmesh::detail::link {
 namespace {
@@ -65,25 +63,16 @@ TEST(LinkWheadCodec, HelloFramesField) {
 }
 
 // alice's session, with bob's hellos and heads fed in.
-struct Pair {
-  AgentIdentity alice = AgentIdentity::generate();
-  AgentIdentity bob = AgentIdentity::generate();
-  std::optional<PublicKey> bobKey = PublicKey::parse(bob.publicKey());
+struct Pair : test::ScriptedPeer {
   std::optional<WitnessHead> head;  // alice's own log's head
-  std::unique_ptr<Session> session;
-  Clock::time_point now{};
 
   explicit Pair(bool readsWhead = true, bool showsHead = true) {
-    SessionConfig c;
-    c.ownId = "alice";
-    c.peerId = "bob";
-    c.incarnation = 7;
-    c.peerKey = [this] { return &*bobKey; };
+    SessionConfig c = aliceConfig();
     c.readsWhead = readsWhead;
     if (showsHead) c.witnessHead = [this] { return head; };
     c.wheadInterval = 5s;
     c.wheadMinGap = 1s;
-    session = std::make_unique<Session>(std::move(c), [](IFMessage&&, int) { return true; });
+    start(std::move(c));
     setHead(3, 3);
   }
 
@@ -92,19 +81,8 @@ struct Pair {
     head = WitnessHead{seq, hash, alice.sign(witnessSignedBytes(hash)), alice.publicKey(), events};
   }
 
-  void open() {
-    Connection c;
-    c.localFingerprint = "AA:01";
-    c.remoteFingerprint = "BB:02";
-    c.helloSignature = alice.sign(helloSigningInput("alice", 7, "AA:01", "bob"));
-    session->open(std::move(c));
-  }
-
   void hello(bool readsWhead) {
-    Hello h;
-    h.incarnation = 9;
-    h.fingerprint = "BB:02";
-    h.signature = bob.sign(helloSigningInput("bob", 9, "BB:02", "alice"));
+    Hello h = bobsHello();
     h.readsWhead = readsWhead;
     session->receive(now, encode(h));
   }
