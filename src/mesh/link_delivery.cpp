@@ -199,6 +199,10 @@ void LinkDelivery::drive() {
                     {{"unacknowledged", restarted->unacknowledged},
                      {"waiting", restarted->waiting},
                      {"delivered_from_old", restarted->deliveredFromOld}});
+    } else if (auto* lost = std::get_if<link::PeerLostState>(&e)) {
+      host_.witness(
+          "peer_state_regressed", peerId_,
+          {{"priority", toString(static_cast<MessagePriority>(lost->lane))}, {"lost", lost->lost}});
     } else if (auto* batch = std::get_if<link::BatchSent>(&e)) {
       host_.batchSent(batch->frames);
     } else if (auto* z = std::get_if<link::Compressed>(&e)) {

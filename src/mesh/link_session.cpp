@@ -268,10 +268,27 @@ void Session::peerRestarted(std::uint64_t incarnation) {
   event<PeerRestarted>(queue_.messages(), queue_.waitingMessages(), deliveredFromOld);
   received_ = {};
   ackDue_.reset();
-  queue_.renumber([&](int lane, const SendQueue::Sent& s) {
-    return encodeMsg(s.seq, s.hops, lane, 0, serialize(s.message), s.ackRequested());
-  });
+  for (int lane = 0; lane < kLanes; ++lane) renumber(lane, 0);
   peerIncarnation_ = incarnation;
+}
+
+void Session::renumber(int lane, std::uint64_t after) {
+  queue_.renumber(lane, after, [&](int l, const SendQueue::Sent& s) {
+    return encodeMsg(s.seq, s.hops, l, 0, serialize(s.message), s.ackRequested());
+  });
+}
+
+void Session::peerLostState(const Hello& hello) {
+  // The same process acknowledges less than it did: its store lost what it had made durable
+  // (restored from an older copy, a disk that dropped synced writes). The messages in between
+  // are gone on both sides; numbering on from its count lets the lane go on instead of waiting
+  // for a resend nobody can make.
+  for (int lane = 0; lane < kLanes; ++lane) {
+    const std::uint64_t acked = queue_.acknowledged(lane), delivered = hello.delivered[lane];
+    if (delivered >= acked) continue;
+    event<PeerLostState>(lane, acked - delivered);
+    renumber(lane, delivered);
+  }
 }
 
 void Session::acknowledged(int lane, std::uint64_t seq) {
@@ -361,7 +378,10 @@ void Session::onWhead(Clock::time_point now, const Whead& head) {
 }
 
 void Session::onHello(Clock::time_point now, const Hello& hello) {
-  if (!authenticated_) {
+  // The first hello of a connection counts at least everything the peer acknowledged on the
+  // ones before; a later one may be older than an ack of this connection.
+  const bool first = !authenticated_;
+  if (first) {
     const char* reason =
         hello.version != kProtocolVersion
             ? "unsupported_version"
@@ -387,8 +407,10 @@ void Session::onHello(Clock::time_point now, const Hello& hello) {
       peerIncarnation_ = hello.incarnation;
   }
   // Counts of what an earlier process of ours sent say nothing about this one's messages.
-  if (!hello.aboutIncarnation || *hello.aboutIncarnation == config_.incarnation)
+  if (!hello.aboutIncarnation || *hello.aboutIncarnation == config_.incarnation) {
     for (int l = 0; l < kLanes; ++l) acknowledged(l, hello.delivered[l]);
+    if (first && hello.aboutIncarnation) peerLostState(hello);
+  }
   resendSent(now);
   pump(now);
 }

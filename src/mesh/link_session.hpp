@@ -91,6 +91,12 @@ struct PeerRestarted {  // a new incarnation: both directions renumbered from 1
   std::size_t unacknowledged, waiting;
   std::uint64_t deliveredFromOld;
 };
+// The peer process acknowledges less in a lane than it did before: `lost` messages it had
+// acknowledged are gone from its state, and ours. The lane is numbered on from its count.
+struct PeerLostState {
+  int lane;
+  std::uint64_t lost;
+};
 struct BatchSent {
   std::size_t frames;
 };
@@ -100,8 +106,8 @@ struct Compressed {
 struct PeerWhead {  // the peer showed its witness head, and its signature verifies
   Whead head;
 };
-using Event = std::variant<Authenticated, AuthFailed, Rejected, Released, PeerRestarted, BatchSent,
-                           Compressed, PeerWhead>;
+using Event = std::variant<Authenticated, AuthFailed, Rejected, Released, PeerRestarted,
+                           PeerLostState, BatchSent, Compressed, PeerWhead>;
 
 // What a connection brings to the session when it opens.
 struct Connection {
@@ -208,6 +214,8 @@ class Session {
   void flushBatch();
   void resendSent(Clock::time_point now);
   void peerRestarted(std::uint64_t incarnation);
+  void peerLostState(const Hello& hello);
+  void renumber(int lane, std::uint64_t after);
   void acknowledged(int lane, std::uint64_t seq);
   // What may be acknowledged of a lane: everything delivered, or with durableAcks what of it
   // is durable.

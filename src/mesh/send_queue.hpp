@@ -82,24 +82,23 @@ class SendQueue {
     l.sent.push_back(std::move(s));
     return l.sent.back();
   }
-  // The neighbour restarted and waits for link sequence 1 in every lane: each lane's sent
-  // messages are numbered from 1 again, in order, and the lane continues after them. `frame`
-  // rebuilds the channel frame from (lane, sent message with its new sequence).
+  // The neighbour waits for link sequence `after` + 1 in `lane` (a restarted neighbour: 1 in
+  // every lane): the lane's sent messages are numbered from there, in order, and the lane
+  // continues after them. `frame` rebuilds the channel frame from (lane, sent message with its
+  // new sequence).
   template <typename MakeFrame>
-  void renumber(MakeFrame&& frame) {
-    for (int lane = 0; lane < kMessagePriorities; ++lane) {
-      auto& l = lanes_[lane];
-      std::uint64_t seq = 0;
-      for (auto& s : l.sent) {
-        bytes_ -= s.frame.size();
-        s.seq = ++seq;
-        s.frame = frame(lane, s);
-        bytes_ += s.frame.size();
-      }
-      l.nextSeq = seq + 1;
-      // The new process has none of them, whatever the one before had.
-      for (auto& w : l.waiting) w.resumed = false;
+  void renumber(int lane, std::uint64_t after, MakeFrame&& frame) {
+    auto& l = lanes_[lane];
+    std::uint64_t seq = after;
+    for (auto& s : l.sent) {
+      bytes_ -= s.frame.size();
+      s.seq = ++seq;
+      s.frame = frame(lane, s);
+      bytes_ += s.frame.size();
     }
+    l.nextSeq = seq + 1;
+    // The neighbour has none of them under their new numbers, whatever it had before.
+    for (auto& w : l.waiting) w.resumed = false;
   }
   // Cumulative acknowledgement of a lane; returns how many messages it released (their keys
   // appended to `keys`). An acknowledgement beyond what was sent releases resumed messages it

@@ -51,6 +51,8 @@ json describe(const lc::Event& e) {
             {"unacknowledged", p->unacknowledged},
             {"waiting", p->waiting},
             {"deliveredFromOld", p->deliveredFromOld}};
+  if (const auto* p = std::get_if<lc::PeerLostState>(&e))
+    return {{"type", "peer_state_regressed"}, {"lane", p->lane}, {"lost", p->lost}};
   if (const auto* b = std::get_if<lc::BatchSent>(&e))
     return {{"type", "batch_sent"}, {"frames", b->frames}};
   return {{"type", "compressed"}};

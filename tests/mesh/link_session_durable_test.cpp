@@ -26,6 +26,7 @@ struct Side {
   std::map<std::uint64_t, std::pair<IFMessage, int>> outbox;
   std::uint64_t nextKey = 1;
   Counters committedCounters;
+  std::uint64_t lost = 0;  // messages the peer acknowledged and then lost from its store
 
   Side(std::string self, std::string other, std::uint64_t inc)
       : id(std::move(self)),
@@ -70,9 +71,11 @@ struct Side {
   }
 
   void forget(const std::vector<Event>& events) {
-    for (const auto& e : events)
+    for (const auto& e : events) {
       if (auto* r = std::get_if<Released>(&e))
         for (auto key : r->keys) outbox.erase(key);
+      if (auto* l = std::get_if<PeerLostState>(&e)) lost += l->lost;
+    }
   }
 
   void open() {
@@ -257,6 +260,36 @@ TEST(LinkSessionDurable, ACommitCountingAnEarlierPeerProcessAcknowledgesNothing)
   l.b.commit(l.now);
   ackDelayPasses();
   EXPECT_TRUE(l.a.outbox.empty());
+}
+
+TEST(LinkSessionDurable, APeerThatLostAcknowledgedStateIsReportedAndTheLaneGoesOn) {
+  Link l;
+  l.connect();
+  l.sendCommitted(1, 100);  // 100 owed: bob acknowledges them as soon as they are durable
+  l.b.commit(l.now);
+  l.exchange();
+  const Counters copy = l.b.committedCounters;  // a copy of bob's store, counting 100
+  l.sendCommitted(101, 200);
+  l.b.commit(l.now);
+  l.exchange();
+  ASSERT_TRUE(l.a.outbox.empty());
+  // Bob's store is put back from the copy: the same process to alice, counting 100 of her
+  // messages where it had acknowledged 200. Messages 101..200 are gone from both sides.
+  l.b.committedCounters = copy;
+  l.b.delivered.clear();
+  l.b.start();
+  l.connect();
+  EXPECT_EQ(l.a.lost, 100u);
+  // The lane goes on: alice numbers on from bob's count, and bob takes what follows.
+  l.sendCommitted(201, 210);
+  std::vector<std::uint64_t> expected;
+  for (std::uint64_t n = 201; n <= 210; ++n) expected.push_back(n);
+  EXPECT_EQ(l.b.delivered, expected);
+  l.b.commit(l.now);
+  l.now += std::chrono::seconds(6);
+  l.b.session->tick(l.now);
+  l.exchange();
+  EXPECT_TRUE(l.a.outbox.empty()) << l.a.outbox.size() << " outbox entries left";
 }
 
 }  // namespace

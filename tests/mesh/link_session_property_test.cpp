@@ -383,6 +383,9 @@ class Harness {
     for (auto& e : side.session->takeEvents()) {
       if (auto* failed = std::get_if<AuthFailed>(&e))
         ADD_FAILURE() << "auth failed: " << failed->reason;
+      // No store here ever loses what it committed.
+      if (std::holds_alternative<PeerLostState>(e))
+        ADD_FAILURE() << side.id << " reported that its peer lost acknowledged state";
       if (auto* released = std::get_if<Released>(&e))
         for (auto key : released->keys) side.store.outbox.erase(key);
     }
