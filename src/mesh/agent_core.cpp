@@ -305,8 +305,8 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
   // Stored before the message is: a stored message's number is never above the stored one, so
-  // a restarted agent never gives its number to another message (a refused send leaves a gap
-  // only on disk, which the destination accepts).
+  // a restarted agent never gives its number to another message (a refused send takes it back
+  // below).
   if (durable_)
     durable_->store().setStamp(peerId, static_cast<int>(message.priority), message.sequence);
   try {
@@ -320,6 +320,12 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
     ackPromise_.reset();
   } catch (const Error& e) {
     ackPromise_.reset();
+    // Refused before anything was stored: its number goes back on disk too, or a process that
+    // restarts before the next accepted message would count it as accepted (and `ifmesh send
+    // --count` resumes after the last number its earlier run accepted).
+    if (durable_)
+      durable_->store().setStamp(peerId, static_cast<int>(message.priority),
+                                 stamper_.last(peerId, static_cast<int>(message.priority)));
     if (e.code() != Errc::QueueFull) throw;
     if (mayWait && config_.bandwidth.queue.policy == QueuePolicy::Block) return std::nullopt;
     bandwidth_.rejected();

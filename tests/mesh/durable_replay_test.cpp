@@ -1,11 +1,13 @@
-// The replay window is part of the durable state: a signed message that a destination took before
-// it restarted is a replay after the restart too, whoever brings it back (here a relay).
+// The replay window and the sequence numbers are part of the durable state: a signed message
+// that a destination took before it restarted is a replay after the restart too, whoever brings
+// it back (here a relay); a sender that restarts numbers on after what it accepted.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "ifmesh/error.hpp"
 #include "mesh/mesh_fixture.hpp"
 #include "support/raw_link_peer.hpp"
 
@@ -52,6 +54,28 @@ TEST(DurableReplay, AReplayToARestartedDestinationIsRejected) {
   EXPECT_EQ(inbox.size(), 1u) << "the replay was delivered";
 
   bob.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A refused send uses no sequence number, on disk either: a restarted sender numbers on after
+// the last message it accepted.
+TEST(DurableStamps, ARefusedSendLeavesNoNumberBehind) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ifmesh-durable-stamps-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto server = startSignaling();
+  auto c = meshAgentConfig("a", *server);
+  c.state.directory = dir.string();
+  c.bandwidth.queue.maxMessages = 3;
+  {
+    Agent a(c);
+    for (int i = 0; i < 3; ++i) a.send("b", numbered(i));  // b does not exist: they stay queued
+    EXPECT_THROW(a.send("b", numbered(3)), Error);
+    EXPECT_EQ(a.lastSequence("b", MessagePriority::Normal), 3u);
+  }  // stops, its state committed
+  Agent again(c);
+  EXPECT_EQ(again.lastSequence("b", MessagePriority::Normal), 3u)
+      << "the refused message's number was kept";
   std::filesystem::remove_all(dir);
 }
 
