@@ -1,11 +1,13 @@
 // Exactly once across crashes: a receiving `ifmesh agent --record` and a sending
 // `ifmesh send --count`, each with its own --state-dir, are killed with SIGKILL (by PID) at random
-// points of a 20,000-message flood and started again with the same directories. At the end the
-// record holds every message 1..N once, in order. The kill points come from a seed printed
-// with the result. IFMESH_DURABLE_ROUNDS floods per test (1 by default; each from empty state
-// directories), IFMESH_DURABLE_KILLS kills per flood (3), IFMESH_DURABLE_SEED repeats a run.
+// points of a 20,000-message flood (when the record reaches a random length, anywhere from 5 % to
+// 75 % of the stream) and started again with the same directories. At the end the record holds
+// every message 1..N once, in order. The kill points come from a seed printed with the result.
+// IFMESH_DURABLE_ROUNDS floods per test (1 by default; each from empty state directories),
+// IFMESH_DURABLE_KILLS kills per flood (3), IFMESH_DURABLE_SEED repeats a run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,6 +66,16 @@ class DurableKill : public ::testing::Test {
 
   std::filesystem::path record() const { return dir_ / "record.jsonl"; }
 
+  // Lines in the record so far (a line being written is not counted).
+  std::size_t recordedLines() const {
+    std::ifstream in(record(), std::ios::binary);
+    std::size_t lines = 0;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0)
+      lines += static_cast<std::size_t>(std::count(buffer, buffer + in.gcount(), '\n'));
+    return lines;
+  }
+
   // Sequences from tx in record order.
   std::vector<std::uint64_t> recorded() const {
     std::vector<std::uint64_t> seqs;
@@ -90,22 +102,22 @@ class DurableKill : public ::testing::Test {
   void flood(bool killReceiver, bool killSender, std::uint64_t seed) {
     const std::uint64_t kills = envOr("IFMESH_DURABLE_KILLS", 3);
     std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> delayMs(50, 900);
+    std::uniform_int_distribution<std::uint64_t> at(kMessages / 20, kMessages * 3 / 4);
+    std::vector<std::uint64_t> targets(kills);
+    for (auto& t : targets) t = at(rng);
+    std::sort(targets.begin(), targets.end());
     std::cout << "[ durable-kill ] seed " << seed << ", " << kills << " kills" << std::endl;
     SCOPED_TRACE("IFMESH_DURABLE_SEED=" + std::to_string(seed));
 
     startReceiver();
     startSender();
     for (std::uint64_t k = 0; k < kills; ++k) {
-      // Each kill lands mid-stream, after the restarted processes moved the flood on (+1: a
-      // line being written when `before` was read is not counted there).
-      const auto before = recorded().size();
-      if (before + 1 < kMessages) {
-        EXPECT_TRUE(waitFor([&] { return recorded().size() > before + 1; }, 60s, 20ms))
-            << "no progress after restart " << k;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(delayMs(rng)));
-      std::cout << "[ durable-kill ] kill " << k + 1 << " after " << recorded().size() << " records"
+      // Each kill lands when the record reaches its target: the restarted processes must move
+      // the flood on to get there (two targets that are close may fall in one kill's replay).
+      EXPECT_TRUE(waitFor([&] { return recordedLines() >= targets[k]; }, 60s, 2ms))
+          << "no progress after restart " << k << ": " << recordedLines()
+          << " records, waiting for " << targets[k];
+      std::cout << "[ durable-kill ] kill " << k + 1 << " at " << targets[k] << " records"
                 << std::endl;
       if (killReceiver) receiver_->kill();
       if (killSender) sender_->kill();
