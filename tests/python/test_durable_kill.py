@@ -9,8 +9,9 @@ process in each role, as tests/mesh/durable_kill_test.cpp does it for the C++ ag
   directory and journal.
 
 Either way the record (or journal) holds every message 1..N of the sender once, in order, and
-the sender exits 0 (every message acknowledged, none reported undeliverable). The kill points
-come from a seed printed with the result (IFMESH_DURABLE_SEED repeats a run)."""
+the sender exits 0 (every message acknowledged, none reported undeliverable). Each kill lands when
+the record reaches a length drawn from a seed printed with the result (5-75 % of the stream;
+IFMESH_DURABLE_SEED repeats a run)."""
 
 from __future__ import annotations
 
@@ -44,31 +45,37 @@ def sequences(path: Path, key: str) -> list[int]:
     return out
 
 
+def lines(path: Path) -> int:
+    """Complete lines in the file so far."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
             return True
-        time.sleep(0.02)
+        time.sleep(0.002)
     return pred()
 
 
 def flood(spawn, start_receiver: Callable[[], Process], start_sender: Callable[[], Process],
-          received: Callable[[], list[int]], kill_receiver: bool) -> None:
+          record: Path, received: Callable[[], list[int]], kill_receiver: bool) -> None:
     seed = int(os.environ.get("IFMESH_DURABLE_SEED") or random.randrange(1 << 32))
     rng = random.Random(seed)
-    print(f"[durable-kill] seed {seed}")
+    targets = sorted(rng.randrange(MESSAGES // 20, MESSAGES * 3 // 4) for _ in range(KILLS))
+    print(f"[durable-kill] seed {seed}, kills at {targets} records")
     receiver, sender = start_receiver(), start_sender()
     killed_at = []
-    for k in range(KILLS):
-        # Each kill lands mid-stream, after the restarted process moved the stream on (+1: a
-        # line being written when `before` was read is not counted there), unless what was in
-        # flight at the last kill completed the stream.
-        before = len(received())
-        assert wait_until(lambda: len(received()) > before + 1 or len(received()) >= MESSAGES,
-                          30), f"no progress after restart {k} (seed {seed})"
-        time.sleep(rng.uniform(0.05, 0.4))
-        killed_at.append(len(received()))
+    for k, target in enumerate(targets):
+        # The restarted process must move the stream on to reach the next target.
+        assert wait_until(lambda: lines(record) >= target, 30), (
+            f"no progress after restart {k}: {lines(record)} records, waiting for {target} "
+            f"(seed {seed})")
+        killed_at.append(lines(record))
         print(f"[durable-kill] kill {k + 1} after {killed_at[-1]} records")
         victim = receiver if kill_receiver else sender
         victim.proc.send_signal(signal.SIGKILL)
@@ -103,7 +110,7 @@ def test_python_sender_killed_delivers_every_message_once(spawn, signal_url, pyt
             "127.0.0.1", "--state-dir", str(tmp_path / "tx"), "--count", str(MESSAGES),
             "--timeout-ms", "90000"])
 
-    flood(spawn, start_receiver, start_sender, lambda: sequences(record, "seq"),
+    flood(spawn, start_receiver, start_sender, record, lambda: sequences(record, "seq"),
           kill_receiver=False)
 
 
@@ -123,5 +130,5 @@ def test_python_receiver_killed_journals_every_message_once(spawn, signal_url,
                       "--local-address", "127.0.0.1", "--state-dir", str(tmp_path / "tx"),
                       "--count", str(MESSAGES), "--timeout-ms", "90000"])
 
-    flood(spawn, start_receiver, start_sender, lambda: sequences(journal, "sequence_num"),
-          kill_receiver=True)
+    flood(spawn, start_receiver, start_sender, journal,
+          lambda: sequences(journal, "sequence_num"), kill_receiver=True)
