@@ -161,6 +161,9 @@ void LinkDelivery::detach() {
 }
 
 void LinkDelivery::drive() {
+  // A channel budget that grew (configure()) can lift the drain mark above what the channel
+  // holds, and then no drain event comes: what waits and now fits goes out here.
+  if (session_.waitingMessages() > 0) session_.pump(now());
   for (auto& out : session_.takeOutput()) {
     if (!connection_ || !connection_->isOpen()) break;  // kept, resent after reconnect
     try {
