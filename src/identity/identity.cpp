@@ -4,7 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -152,14 +153,38 @@ AgentIdentity AgentIdentity::loadOrCreate(const std::string& path) {
 }
 
 void AgentIdentity::savePem(const std::string& path) const {
-  // Private from the first byte: the mode is set before anything is written.
-  mode_t old = ::umask(077);
-  FilePtr f(std::fopen(path.c_str(), "wb"));
-  ::umask(old);
-  if (!f) throw bad("identity: cannot create key file " + path);
+  // Written whole or not at all, and durable once this returns: the key goes to a temporary file
+  // beside `path` that is synced, renamed over `path`, and the directory synced. A power loss
+  // therefore leaves the old file or the new one, never an empty or cut one (a durable agent that
+  // restarts with its state but without its key would present a different identity to peers).
+  const std::string temporary = path + ".tmp";
+  // Private from the first byte: a fresh file created with mode 0600 (one left by a crash is
+  // removed first, whatever its mode).
+  std::remove(temporary.c_str());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw bad("identity: cannot create key file " + temporary);
+  FilePtr f(::fdopen(fd, "wb"));
+  if (!f) {
+    ::close(fd);
+    throw bad("identity: cannot create key file " + temporary);
+  }
   if (PEM_write_PrivateKey(f.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
-      std::fflush(f.get()) != 0)
-    throw bad("identity: cannot write key file " + path);
+      std::fflush(f.get()) != 0 || ::fsync(::fileno(f.get())) != 0) {
+    f.reset();
+    std::remove(temporary.c_str());
+    throw bad("identity: cannot write key file " + temporary);
+  }
+  f.reset();
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw bad("identity: cannot rename " + temporary + " to " + path);
+  }
+  auto directory = std::filesystem::path(path).parent_path();
+  if (directory.empty()) directory = ".";
+  const int dirFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dirFd >= 0 && ::fsync(dirFd) == 0;
+  if (dirFd >= 0) ::close(dirFd);
+  if (!synced) throw bad("identity: cannot sync the directory of " + path);
 }
 
 std::string AgentIdentity::sign(std::string_view data) const {

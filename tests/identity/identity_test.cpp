@@ -50,6 +50,22 @@ TEST(Identity, KeyFileIsCreatedPrivateAndLoadedBack) {
   EXPECT_TRUE(AgentIdentity::verify(created.publicKey(), "x", loaded.sign("x")));
 }
 
+TEST(Identity, SavingReplacesTheKeyFileWholeAndLeavesNothingBeside) {
+  TempDir dir;
+  auto path = (dir.path / "agent.pem").string();
+  AgentIdentity::loadOrCreate(path);
+  // A temporary file left by a crash while saving is overwritten, not read.
+  std::ofstream(path + ".tmp") << "cut short";
+  auto replacement = AgentIdentity::generate();
+  replacement.savePem(path);
+  EXPECT_EQ(AgentIdentity::loadPem(path).publicKey(), replacement.publicKey());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // A key file that cannot be written (its directory is gone) is an error, and no key is lost.
+  EXPECT_THROW(replacement.savePem((dir.path / "missing" / "agent.pem").string()), Error);
+}
+
 TEST(Identity, BadKeyFilesGiveClearErrors) {
   TempDir dir;
   auto expectError = [](const std::string& path, const std::string& words) {
