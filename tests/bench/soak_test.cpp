@@ -3,6 +3,8 @@
 // whose queue overflows. Every transfer completes: loss slows a transfer, never stops it.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "bench/namespaced_soak.hpp"
 #include "bench/soak_scenario.hpp"
 
@@ -22,11 +24,18 @@ SoakOptions shortSoak(std::size_t transfers, int udpReceiveBuffer) {
   return o;
 }
 
+// Every note: the summary first, then what each stall left behind.
+std::string allNotes(const ScenarioResult& r) {
+  std::string all;
+  for (const auto& note : r.notes) all += note + "\n";
+  return all;
+}
+
 void expectNoStall(const ScenarioResult& r, std::size_t transfers) {
   const auto& soak = r.extra.at("soak");
   EXPECT_EQ(soak.at("transfers").get<std::size_t>(), transfers);
-  EXPECT_EQ(soak.at("stalls").get<std::size_t>(), 0u) << r.notes.at(0);
-  EXPECT_EQ(soak.at("silent_stalls").get<std::size_t>(), 0u) << r.notes.at(0);
+  EXPECT_EQ(soak.at("stalls").get<std::size_t>(), 0u) << allNotes(r);
+  EXPECT_EQ(soak.at("silent_stalls").get<std::size_t>(), 0u) << allNotes(r);
   // Every transfer completed, each delivering every message it sent (counted per transfer).
   EXPECT_EQ(soak.at("bulk_mbit_per_s").at("samples").get<std::size_t>(), transfers);
   EXPECT_GT(r.bulkMbitPerS, 0);
