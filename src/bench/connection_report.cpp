@@ -6,6 +6,7 @@ std::string describeConnection(PeerConnection& pc) {
   auto st = pc.stats();
   std::string s = toString(st.state);
   if (!st.failureReason.empty()) s += " (" + st.failureReason + ")";
+  if (!st.disconnectReason.empty()) s += " (" + st.disconnectReason + ")";
   s += ", DTLS bytes sent " + std::to_string(st.bytesSent) + " received " +
        std::to_string(st.bytesReceived);
   if (st.sctp)

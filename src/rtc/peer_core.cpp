@@ -184,6 +184,7 @@ void PeerCore::createDtls() {
   };
   cb.onClosed = [this] {
     setDtlsState(DtlsState::Closed);
+    if (disconnectReason_.empty()) disconnectReason_ = "DTLS closed by the peer";
     closeChannels();
     if (sctp_) sctp_->shutdown();
     setState(PeerConnectionState::Disconnected);
@@ -244,7 +245,8 @@ void PeerCore::handleDtlsConnected() {
     if (dtls_) dtls_->send(data, length);
   };
   cb.onConnected = [this] { handleSctpConnected(); };
-  cb.onClosed = [this](const std::string&) {
+  cb.onClosed = [this](const std::string& reason) {
+    if (disconnectReason_.empty()) disconnectReason_ = reason;
     closeChannels();
     if (!closed_) setState(PeerConnectionState::Disconnected);
   };
@@ -511,6 +513,7 @@ PeerConnectionStats PeerCore::stats() const {
   s.bytesReceived = bytesReceived_;
   s.dataChannels = channels_.size();
   s.failureReason = failReason_;
+  s.disconnectReason = disconnectReason_;
   return s;
 }
 

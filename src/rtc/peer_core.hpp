@@ -114,6 +114,7 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
   std::uint64_t lastHeardRecords_ = 0;  // recordsReceived_ when the watchdog last saw it move
   std::chrono::steady_clock::time_point lastHeard_;
   std::string failReason_;
+  std::string disconnectReason_;  // the first reason the connection went to Disconnected
   std::atomic<std::uint64_t> bytesSent_{0};
   std::atomic<std::uint64_t> bytesReceived_{0};
 };

@@ -260,7 +260,10 @@ void SctpTransport::handleNotification(const std::byte* data, std::size_t length
           }
           break;
         case SCTP_COMM_LOST:
-          return closeWith("SCTP association lost");
+          // sac_error: the cause code of an ABORT the peer sent, or the local reason (for
+          // example the retransmission limit): the only clue to why, so it goes in the reason.
+          return closeWith("SCTP association lost (error " +
+                           std::to_string(note.sn_assoc_change.sac_error) + ")");
         case SCTP_SHUTDOWN_COMP:
           return closeWith("SCTP association shut down");
         case SCTP_CANT_STR_ASSOC:

@@ -73,7 +73,8 @@ struct PeerConnectionStats {
   std::uint64_t bytesSent = 0;  // DTLS payload bytes
   std::uint64_t bytesReceived = 0;
   std::size_t dataChannels = 0;
-  std::string failureReason;  // why the connection failed, when it did
+  std::string failureReason;     // why the connection failed, when it did
+  std::string disconnectReason;  // why it went to Disconnected, when it did (e.g. SCTP lost)
 };
 
 // Counters of the process's one SCTP stack (all connections together) since it started; 32-bit
