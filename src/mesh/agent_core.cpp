@@ -222,8 +222,12 @@ void AgentCore::shutdown() {
     shutdown_ = true;
     bandwidthTimer_.cancel();
     holdsTimer_.cancel();
+    // Peers get the log's head as it stands at the close: written first, so it can be shown.
+    if (config_.witness) config_.witness->flush();
     for (auto& [id, link] : links) {
-      if (link->state() == PeerState::Connected) signal(id, "bye", nlohmann::json::object());
+      if (link->state() != PeerState::Connected) continue;
+      link->closing();
+      signal(id, "bye", nlohmann::json::object());
     }
     links.clear();
     if (durable_) {

@@ -278,6 +278,11 @@ void LinkDelivery::resumeReceiving() {
   drive();
 }
 
+void LinkDelivery::closing() {
+  session_.closing(now());
+  drive();
+}
+
 void LinkDelivery::pump() {
   configure();
   session_.pump(now());

@@ -44,6 +44,7 @@ class LinkDelivery final : private DurableState::Listener {
   bool enqueue(const IFMessage& message, int hops);
   void pump();
   void resumeReceiving();
+  void closing();  // see link::Session::closing
   void failAll(const std::string& reason);
 
   std::size_t unacknowledged() const { return session_.unacknowledged(); }

@@ -30,6 +30,7 @@ void Session::close() {
   authenticated_ = refused_ = peerReadsZstd_ = false;
   peerReadsWhead_ = wheadSentOnConnection_ = false;
   wheadDue_.reset();
+  wheadSentAt_.reset();
   // What the batch held is still in the queue as sent: resent after the next hello.
   batch_.clear();
   batchBytes_ = 0;
@@ -120,7 +121,14 @@ void Session::sendWhead(Clock::time_point now) {
   if (!head || (wheadSentOnConnection_ && head->events == wheadSentEvents_)) return;
   wheadSentOnConnection_ = true;
   wheadSentEvents_ = head->events;
+  wheadSentAt_ = now;
   transmit(now, encode(Whead{head->seq, std::move(head->hash), std::move(head->sig)}), false);
+}
+
+void Session::closing(Clock::time_point now) {
+  // A head sooner than wheadMinGap after the last would be dropped unread by the peer.
+  if (!wheadSentAt_ || now - *wheadSentAt_ >= config_.wheadMinGap) sendWhead(now);
+  flushBatch();
 }
 
 void Session::sendHello() {

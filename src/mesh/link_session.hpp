@@ -158,6 +158,10 @@ class Session {
   std::optional<Clock::time_point> nextDeadline() const;
   // A message held back by deliver can be taken now: ask the peer to resend (a hello).
   void resumeReceiving();
+  // The agent is closing the link: its witness head goes out once more if the log grew since the
+  // last one shown and the peer will take it (wheadMinGap since the last), with what waits in a
+  // batch, so the peer's record of the log reaches the close.
+  void closing(Clock::time_point now);
   // Everything held, for reporting undeliverable (outbox keys appended to `keys`).
   std::vector<IFMessage> takeAll(const std::string& reason,
                                  std::vector<std::uint64_t>* keys = nullptr);
@@ -264,7 +268,8 @@ class Session {
   // Witness heads: ours to this connection's peer, and the peer's last one taken.
   bool peerReadsWhead_ = false;  // the peer's hello on this connection announced it
   bool wheadSentOnConnection_ = false;
-  std::uint64_t wheadSentEvents_ = 0;  // WitnessHead::events of the last head shown
+  std::uint64_t wheadSentEvents_ = 0;             // WitnessHead::events of the last head shown
+  std::optional<Clock::time_point> wheadSentAt_;  // when this connection last showed one
   std::optional<Clock::time_point> wheadDue_;
   std::optional<Clock::time_point> peerWheadAt_;
   Whead peerWhead_;

@@ -65,6 +65,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // A frame of this peer was held back because the next hop's queue was full; the hop has room
   // again: ask the peer to resend what we have not delivered (a hello).
   void resumeReceiving() { delivery_.resumeReceiving(); }
+  // The agent is stopping: the peer is shown the witness log's head once more.
+  void closing() { delivery_.closing(); }
   void failAll(const std::string& reason);
   // Moves waiting messages into the channel: Control/High always, Normal/Low while the channel
   // holds less than its budget (channel_budget.hpp), at most the high-water mark.

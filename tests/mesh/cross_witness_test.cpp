@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "ifmesh/witness.hpp"
 #include "mesh/mesh_fixture.hpp"
@@ -179,6 +180,49 @@ TEST(CrossWitness, PeerLogShowsACutAndARewrite) {
   auto hidden = ifmesh({"witness", "verify", forged.string(), "--key", key}, dir.path);
   EXPECT_EQ(hidden.exitCode, 0) << hidden.out;
   EXPECT_NE(hidden.out.find("unsigned tail"), std::string::npos) << hidden.out;
+}
+
+// An agent that stops shows each peer its log's head as it stands at the close, so what the
+// peer saw covers the traffic of the last seconds, not only up to the last periodic head.
+TEST(CrossWitness, APeerSeesTheHeadOfTheLogAsItStoodAtTheClose) {
+  TempDir dir;
+  auto server = startSignaling();
+  auto config = [&](const std::string& id) {
+    auto witness = std::make_shared<Witness>();
+    witness->addSink(std::make_shared<FileWitnessSink>((dir.path / (id + ".jsonl")).string()));
+    return meshAgentConfig(id, *server, witness);
+  };
+  Inbox inboxB;
+  auto b = std::make_unique<Agent>(config("b"));
+  inboxB.attach(*b);
+  b->connectToSignaling();
+  ASSERT_TRUE(b->waitRegistered(5s));
+  std::uint64_t lastSent = 0;
+  {
+    Agent a(config("a"));
+    a.connectToSignaling();
+    ASSERT_TRUE(a.waitRegistered(5s));
+    a.connect("b");
+    ASSERT_TRUE(waitFor([&] { return latestHeadSeen(dir.path / "b.jsonl", "a") > 0; }, 10s, 20ms))
+        << "b recorded no head of a's log";
+    const auto firstHead = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(1100ms);  // b takes at most one head of a per second
+    for (int n = 0; n < 20; ++n) a.send("b", numbered(n));
+    ASSERT_TRUE(waitFor([&] { return inboxB.size() == 20; }));
+    // Stopped before a's next periodic head (5 s after the first) would show the traffic.
+    ASSERT_LT(std::chrono::steady_clock::now() - firstHead, 4s) << "too slow to tell";
+  }
+  for (const auto& l : readLines(dir.path / "a.jsonl")) {
+    auto j = nlohmann::json::parse(l, nullptr, false);
+    if (!j.is_discarded() && j.value("event", "") == "ifmessage_sent")
+      lastSent = std::max(lastSent, j["seq"].get<std::uint64_t>());
+  }
+  ASSERT_GT(lastSent, 0u);
+  EXPECT_TRUE(
+      waitFor([&] { return latestHeadSeen(dir.path / "b.jsonl", "a") >= lastSent; }, 5s, 20ms))
+      << "b's latest head of a's log is seq " << latestHeadSeen(dir.path / "b.jsonl", "a")
+      << ", a's last send is seq " << lastSent;
+  b.reset();
 }
 
 }  // namespace

@@ -177,6 +177,36 @@ TEST(LinkSessionWhead, SentOnEachConnectionThenWhileTheLogAdvances) {
   EXPECT_EQ(heads[0].seq, 9u);
 }
 
+TEST(LinkSessionWhead, ClosingShowsTheHeadOnceMoreWhenThePeerWillTakeIt) {
+  Pair p;
+  p.open();
+  p.session->takeOutput();
+  p.hello(true);
+  ASSERT_EQ(p.sentHeads().size(), 1u);
+  // Closing within the peer's minimum gap: the peer would drop a head unread, none is sent.
+  p.setHead(6, 6);
+  p.now += 500ms;
+  p.session->closing(p.now);
+  EXPECT_TRUE(p.sentHeads().empty()) << "a head the peer drops unread";
+  // Past the gap and before the interval: the head as the log stands at the close.
+  p.now += 600ms;
+  p.session->closing(p.now);
+  auto heads = p.sentHeads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].seq, 6u);
+  // The log did not advance since: nothing new to show.
+  p.now += 2s;
+  p.session->closing(p.now);
+  EXPECT_TRUE(p.sentHeads().empty());
+  // In MEDIUM/LOW a head waits in the batch: closing sends it now, with what waits beside it.
+  p.session->setBatchDelay(200ms);
+  p.setHead(12, 12);
+  p.session->closing(p.now);
+  heads = p.sentHeads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].seq, 12u);
+}
+
 TEST(LinkSessionWhead, NoHeadNoFrame) {
   Pair p;
   p.head.reset();  // nothing signed yet
