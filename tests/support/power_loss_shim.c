@@ -42,9 +42,9 @@ static int (*realOpenat)(int, const char*, int, ...);
 static int (*realOpenat64)(int, const char*, int, ...);
 static int (*realClose)(int);
 static ssize_t (*realWrite)(int, const void*, size_t);
-static ssize_t (*realPwrite)(int, const void*, size_t, off_t);
+static ssize_t (*realPwrite)(int, const void*, size_t, off64_t);
 static ssize_t (*realPwrite64)(int, const void*, size_t, off64_t);
-static int (*realFtruncate)(int, off_t);
+static int (*realFtruncate)(int, off64_t);
 static int (*realFtruncate64)(int, off64_t);
 static int (*realFsync)(int);
 static int (*realFdatasync)(int);
@@ -161,61 +161,38 @@ static int isTracked(int fd) {
   return fd >= 0 && fd < kMaxFd && tracked[fd] != NULL;
 }
 
-int open(const char* path, int flags, ...) {
-  resolve();
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  int fd = realOpen(path, flags, mode);
+/* open and its variants: the mode argument is there only when the flags create a file. */
+static mode_t modeArgument(int flags, va_list ap) {
+  return flags & (O_CREAT | O_TMPFILE) ? va_arg(ap, mode_t) : 0;
+}
+
+static int opened(int fd) {
   track(fd);
   return fd;
 }
 
-int open64(const char* path, int flags, ...) {
-  resolve();
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
+#define OPEN_LIKE(name, real)                  \
+  int name(const char* path, int flags, ...) { \
+    resolve();                                 \
+    va_list ap;                                \
+    va_start(ap, flags);                       \
+    mode_t mode = modeArgument(flags, ap);     \
+    va_end(ap);                                \
+    return opened(real(path, flags, mode));    \
   }
-  int fd = realOpen64(path, flags, mode);
-  track(fd);
-  return fd;
-}
-
-int openat(int dirfd, const char* path, int flags, ...) {
-  resolve();
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
+#define OPENAT_LIKE(name, real)                           \
+  int name(int dirfd, const char* path, int flags, ...) { \
+    resolve();                                            \
+    va_list ap;                                           \
+    va_start(ap, flags);                                  \
+    mode_t mode = modeArgument(flags, ap);                \
+    va_end(ap);                                           \
+    return opened(real(dirfd, path, flags, mode));        \
   }
-  int fd = realOpenat(dirfd, path, flags, mode);
-  track(fd);
-  return fd;
-}
-
-int openat64(int dirfd, const char* path, int flags, ...) {
-  resolve();
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  int fd = realOpenat64(dirfd, path, flags, mode);
-  track(fd);
-  return fd;
-}
+OPEN_LIKE(open, realOpen)
+OPEN_LIKE(open64, realOpen64)
+OPENAT_LIKE(openat, realOpenat)
+OPENAT_LIKE(openat64, realOpenat64)
 
 int close(int fd) {
   resolve();
@@ -245,24 +222,27 @@ ssize_t write(int fd, const void* data, size_t length) {
   return n;
 }
 
-ssize_t pwrite(int fd, const void* data, size_t length, off_t offset) {
-  resolve();
-  if (!isTracked(fd)) return realPwrite(fd, data, length, offset);
+_Static_assert(sizeof(off_t) == sizeof(off64_t), "pwrite and pwrite64 share one path");
+
+/* pwrite and pwrite64 (the same offset type on this 64-bit target). */
+static ssize_t trackedPwrite(ssize_t (*real)(int, const void*, size_t, off64_t), int fd,
+                             const void* data, size_t length, off64_t offset) {
+  if (!isTracked(fd)) return real(fd, data, length, offset);
   pthread_mutex_lock(&lock);
   if (isTracked(fd)) saveBeforeWrite(fd, (uint64_t)offset, length);
-  ssize_t n = realPwrite(fd, data, length, offset);
+  ssize_t n = real(fd, data, length, offset);
   pthread_mutex_unlock(&lock);
   return n;
 }
 
+ssize_t pwrite(int fd, const void* data, size_t length, off_t offset) {
+  resolve();
+  return trackedPwrite(realPwrite, fd, data, length, offset);
+}
+
 ssize_t pwrite64(int fd, const void* data, size_t length, off64_t offset) {
   resolve();
-  if (!isTracked(fd)) return realPwrite64(fd, data, length, offset);
-  pthread_mutex_lock(&lock);
-  if (isTracked(fd)) saveBeforeWrite(fd, (uint64_t)offset, length);
-  ssize_t n = realPwrite64(fd, data, length, offset);
-  pthread_mutex_unlock(&lock);
-  return n;
+  return trackedPwrite(realPwrite64, fd, data, length, offset);
 }
 
 /* Logs the bytes a truncation removes. Called with lock held, for a tracked descriptor. */
@@ -277,24 +257,24 @@ static void saveBeforeTruncate(int fd, uint64_t newSize) {
   saveBeforeWrite(fd, newSize, size - newSize);
 }
 
-int ftruncate(int fd, off_t size) {
-  resolve();
-  if (!isTracked(fd)) return realFtruncate(fd, size);
+/* ftruncate and ftruncate64 (the same size type on this 64-bit target). */
+static int trackedTruncate(int (*real)(int, off64_t), int fd, off64_t size) {
+  if (!isTracked(fd)) return real(fd, size);
   pthread_mutex_lock(&lock);
   if (isTracked(fd)) saveBeforeTruncate(fd, (uint64_t)size);
-  int r = realFtruncate(fd, size);
+  int r = real(fd, size);
   pthread_mutex_unlock(&lock);
   return r;
 }
 
+int ftruncate(int fd, off_t size) {
+  resolve();
+  return trackedTruncate(realFtruncate, fd, size);
+}
+
 int ftruncate64(int fd, off64_t size) {
   resolve();
-  if (!isTracked(fd)) return realFtruncate64(fd, size);
-  pthread_mutex_lock(&lock);
-  if (isTracked(fd)) saveBeforeTruncate(fd, (uint64_t)size);
-  int r = realFtruncate64(fd, size);
-  pthread_mutex_unlock(&lock);
-  return r;
+  return trackedTruncate(realFtruncate64, fd, size);
 }
 
 /* A sync covers the writes logged before it began; writes that race with it are not counted. */
