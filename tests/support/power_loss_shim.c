@@ -54,18 +54,20 @@ static int (*realFdatasync)(int);
  * store the same values. */
 static void resolve(void) {
   if (realFdatasync) return;
-  realOpen = dlsym(RTLD_NEXT, "open");
-  realOpen64 = dlsym(RTLD_NEXT, "open64");
-  realOpenat = dlsym(RTLD_NEXT, "openat");
-  realOpenat64 = dlsym(RTLD_NEXT, "openat64");
-  realClose = dlsym(RTLD_NEXT, "close");
-  realWrite = dlsym(RTLD_NEXT, "write");
-  realPwrite = dlsym(RTLD_NEXT, "pwrite");
-  realPwrite64 = dlsym(RTLD_NEXT, "pwrite64");
-  realFtruncate = dlsym(RTLD_NEXT, "ftruncate");
-  realFtruncate64 = dlsym(RTLD_NEXT, "ftruncate64");
-  realFsync = dlsym(RTLD_NEXT, "fsync");
-  realFdatasync = dlsym(RTLD_NEXT, "fdatasync");
+  struct {
+    void** slot;
+    const char* name;
+  } const reals[] = {
+      {(void**)&realOpen, "open"},           {(void**)&realOpen64, "open64"},
+      {(void**)&realOpenat, "openat"},       {(void**)&realOpenat64, "openat64"},
+      {(void**)&realClose, "close"},         {(void**)&realWrite, "write"},
+      {(void**)&realPwrite, "pwrite"},       {(void**)&realPwrite64, "pwrite64"},
+      {(void**)&realFtruncate, "ftruncate"}, {(void**)&realFtruncate64, "ftruncate64"},
+      {(void**)&realFsync, "fsync"},         {(void**)&realFdatasync, "fdatasync"}};
+  for (size_t i = 0; i < sizeof reals / sizeof reals[0]; ++i) {
+    void* found = dlsym(RTLD_NEXT, reals[i].name);
+    memcpy(reals[i].slot, &found, sizeof found);  // a function pointer's bytes, without aliasing
+  }
 }
 
 static void die(const char* what) {
