@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "ifmesh/error.hpp"
+#include "sync_directory.hpp"
 
 namespace ifmesh {
 
@@ -181,10 +182,8 @@ void AgentIdentity::savePem(const std::string& path) const {
   }
   auto directory = std::filesystem::path(path).parent_path();
   if (directory.empty()) directory = ".";
-  const int dirFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool synced = dirFd >= 0 && ::fsync(dirFd) == 0;
-  if (dirFd >= 0) ::close(dirFd);
-  if (!synced) throw bad("identity: cannot sync the directory of " + path);
+  if (detail::syncDirectory(directory) != 0)
+    throw bad("identity: cannot sync the directory of " + path);
 }
 
 std::string AgentIdentity::sign(std::string_view data) const {

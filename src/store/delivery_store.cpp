@@ -1,8 +1,6 @@
 #include "store/delivery_store.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,6 +8,7 @@
 
 #include "ifmesh/error.hpp"
 #include "store/sqlite_db.hpp"
+#include "sync_directory.hpp"
 
 #include <sqlite3.h>
 
@@ -36,16 +35,6 @@ std::int64_t i64(std::uint64_t v) {
 }
 std::uint64_t u64(std::int64_t v) {
   return v < 0 ? 0 : static_cast<std::uint64_t>(v);
-}
-
-void syncDirectory(const std::string& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  const int error = errno;
-  if (fd >= 0) ::close(fd);
-  if (!synced)
-    throw Error(Errc::Io,
-                "cannot sync the state directory " + directory + ": " + std::strerror(error));
 }
 
 }  // namespace
@@ -80,7 +69,9 @@ DeliveryStore::DeliveryStore(const std::string& directory) {
   db_->exec("COMMIT");
   // The database and its log now exist: make their names durable, so that a power loss cannot
   // take the files that later syncs of their contents rely on.
-  syncDirectory(directory);
+  if (int error = syncDirectory(directory); error != 0)
+    throw Error(Errc::Io,
+                "cannot sync the state directory " + directory + ": " + std::strerror(error));
   insertOutbox_ = std::make_unique<Statement>(
       *db_, "INSERT INTO outbox(peer, hops, droppable, message) VALUES(?1, ?2, ?3, ?4)");
   deleteOutbox_ = std::make_unique<Statement>(*db_, "DELETE FROM outbox WHERE key = ?1");
