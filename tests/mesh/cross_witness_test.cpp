@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -20,13 +19,6 @@ namespace ifmesh::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("ifmesh-xwit-" + std::to_string(::getpid()) + "-" + newTraceId().substr(0, 8));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::vector<std::string> readLines(const fs::path& p) {
   std::ifstream in(p);
@@ -127,7 +119,7 @@ std::size_t lastSignedBefore(const std::vector<std::string>& ls, std::uint64_t b
 }
 
 TEST(CrossWitness, PeerLogShowsACutAndARewrite) {
-  TempDir dir;
+  TempDir dir("ifmesh-xwit");
   const std::uint64_t seen = runPair(dir.path);
   ASSERT_GT(seen, 20u);
   const fs::path a = dir.path / "a.jsonl", b = dir.path / "b.jsonl";
@@ -185,7 +177,7 @@ TEST(CrossWitness, PeerLogShowsACutAndARewrite) {
 // An agent that stops shows each peer its log's head as it stands at the close, so what the
 // peer saw covers the traffic of the last seconds, not only up to the last periodic head.
 TEST(CrossWitness, APeerSeesTheHeadOfTheLogAsItStoodAtTheClose) {
-  TempDir dir;
+  TempDir dir("ifmesh-xwit");
   auto server = startSignaling();
   auto config = [&](const std::string& id) {
     auto witness = std::make_shared<Witness>();

@@ -3,8 +3,6 @@
 // it back (here a relay); a sender that restarts numbers on after what it accepted.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "ifmesh/error.hpp"
@@ -15,16 +13,14 @@ namespace ifmesh::test {
 namespace {
 
 TEST(DurableReplay, AReplayToARestartedDestinationIsRejected) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ifmesh-durable-replay-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  TempDir dir("ifmesh-durable-replay");
   auto server = startSignaling();
   WitnessEvents events;
   Inbox inbox;
   auto startBob = [&] {
     auto c = meshAgentConfig("bob", *server);
     c.witness = events.witness;
-    c.state.directory = (dir / "bob").string();
+    c.state.directory = (dir.path / "bob").string();
     auto bob = std::make_unique<Agent>(c);
     inbox.attach(*bob);
     bob->connectToSignaling();
@@ -54,18 +50,15 @@ TEST(DurableReplay, AReplayToARestartedDestinationIsRejected) {
   EXPECT_EQ(inbox.size(), 1u) << "the replay was delivered";
 
   bob.reset();
-  std::filesystem::remove_all(dir);
 }
 
 // A refused send uses no sequence number, on disk either: a restarted sender numbers on after
 // the last message it accepted.
 TEST(DurableStamps, ARefusedSendLeavesNoNumberBehind) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ifmesh-durable-stamps-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  TempDir dir("ifmesh-durable-stamps");
   auto server = startSignaling();
   auto c = meshAgentConfig("a", *server);
-  c.state.directory = dir.string();
+  c.state.directory = dir.path.string();
   c.bandwidth.queue.maxMessages = 3;
   {
     Agent a(c);
@@ -76,22 +69,18 @@ TEST(DurableStamps, ARefusedSendLeavesNoNumberBehind) {
   Agent again(c);
   EXPECT_EQ(again.lastSequence("b", MessagePriority::Normal), 3u)
       << "the refused message's number was kept";
-  std::filesystem::remove_all(dir);
 }
 
 // A broadcast that reached nobody still returns: it waits for a commit, which it asks for.
 TEST(DurableBroadcast, ToNoPeerReturns) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ifmesh-durable-broadcast-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  TempDir dir("ifmesh-durable-broadcast");
   auto server = startSignaling();
   auto c = meshAgentConfig("lonely", *server);
-  c.state.directory = dir.string();
+  c.state.directory = dir.path.string();
   {
     Agent agent(c);
     agent.broadcast(numbered(1));
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

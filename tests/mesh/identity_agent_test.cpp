@@ -4,8 +4,6 @@
 // misbehaving relays are raw peers (RawLinkPeer) that speak the link protocol by hand.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -18,14 +16,6 @@
 namespace ifmesh::test {
 namespace {
 
-struct TempDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() /
-      ("ifmesh-id-agent-" + std::to_string(::getpid()) + "-" + newTraceId());
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 // Who alice is in a Trio: an agent, or a raw peer with her key (for frames of her own link).
 enum class Alice { Agent, RawPeer };
 
@@ -34,7 +24,7 @@ enum class Alice { Agent, RawPeer };
 // even alice's direct messages to bob are signed, which gives the tests genuine signed messages
 // to replay and tamper with.
 struct Trio {
-  TempDir dir;
+  TempDir dir{"ifmesh-id-agent"};
   std::string aliceKeyFile = (dir.path / "alice.pem").string();
   std::unique_ptr<signaling::Server> server = startSignaling();
   WitnessEvents events;
@@ -235,7 +225,7 @@ TEST(AuthenticatedAgents, HelloWithAnotherFingerprintGetsTheLinkRefused) {
 }
 
 TEST(AuthenticatedAgents, BadKeyFileIsAClearConstructorError) {
-  TempDir dir;
+  TempDir dir("ifmesh-id-agent");
   auto path = dir.path / "bad.pem";
   std::ofstream(path) << "not a key\n";
   auto server = startSignaling();

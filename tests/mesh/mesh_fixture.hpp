@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,10 +13,27 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/signaling.hpp"
+#include "ifmesh/witness.hpp"
 
 namespace ifmesh::test {
 
 using namespace std::chrono_literals;
+
+// A fresh directory under the system's temporary one, named `prefix` and something unique, removed
+// with everything in it when the test leaves its scope (also after a failed assertion).
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix)
+      : path(std::filesystem::temp_directory_path() / (prefix + "-" + newTraceId())) {
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 // port 0: any free port; a fixed one lets a test restart the server where agents expect it.
 inline std::unique_ptr<signaling::Server> startSignaling(std::uint16_t port = 0) {
