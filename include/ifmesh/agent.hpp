@@ -134,6 +134,12 @@ class IFMESH_API Agent {
 
   const std::string& id() const;
   void connectToSignaling();
+  // Stops the agent as its destructor does: shows connected peers the witness head, says bye to
+  // them, closes every link and the signaling connection, and commits the state store. A send
+  // waiting for queue room under QueuePolicy::Block stops waiting; it and every later send or
+  // connect throw Error(InvalidState). Idempotent, any thread but the agent's own I/O thread; the
+  // Agent object must still outlive every call into it.
+  void close();
   // Waits until the agent is registered with the signaling server, and returns early with the
   // reason when it cannot be:
   // - the server refused the registration (its code): the agent does not ask again on this

@@ -32,6 +32,10 @@ const std::string& Agent::id() const {
   return core_->config().agentId;
 }
 
+void Agent::close() {
+  core_->shutdown();
+}
+
 void Agent::connectToSignaling() {
   core_->start();
 }

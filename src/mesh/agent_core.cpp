@@ -214,10 +214,12 @@ std::uint64_t AgentCore::spaceGeneration() {
 
 bool AgentCore::waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(spaceMutex_);
-  return spaceCv_.wait_until(lock, deadline, [&] { return spaceGeneration_ != seen; });
+  return spaceCv_.wait_until(lock, deadline,
+                             [&] { return spaceGeneration_ != seen || spaceClosed_; });
 }
 
 void AgentCore::shutdown() {
+  if (closing_.exchange(true)) return;
   loop_.invoke([this] {
     shutdown_ = true;
     bandwidthTimer_.cancel();
@@ -239,6 +241,11 @@ void AgentCore::shutdown() {
     }
   });
   signaling_.close();
+  {
+    std::lock_guard lock(spaceMutex_);
+    spaceClosed_ = true;
+  }
+  spaceCv_.notify_all();
 }
 
 void AgentCore::registered(const std::vector<std::string>& agents) {
@@ -289,6 +296,7 @@ std::shared_ptr<PeerLink> AgentCore::link(const std::string& peerId, bool create
 }
 
 void AgentCore::connect(const std::string& peerId) {
+  if (shutdown_) throw Error(Errc::InvalidState, "the agent is closed");
   if (peerId == config_.agentId)
     throw Error(Errc::InvalidArgument, "an agent cannot connect to itself");
   link(peerId, true)->start();
@@ -306,6 +314,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
 std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
                                              bool mayWait,
                                              std::shared_ptr<std::promise<void>> acked) {
+  if (shutdown_) throw Error(Errc::InvalidState, "the agent is closed");
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
   // Stored before the message is: a stored message's number is never above the stored one, so

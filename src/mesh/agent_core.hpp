@@ -4,6 +4,7 @@
 // on the agent's I/O loop: signaling events and public calls are posted there, so links need no
 // locks (see src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's
 // thread), Registration, the send-space wait and the bandwidth stats (any thread).
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -96,7 +97,8 @@ class AgentCore final : public LinkHost,
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
   void spaceFreed() override;  // loop thread: a queue shrank
   std::uint64_t spaceGeneration();
-  // Waits until the generation moves past `seen` or the deadline passes; false on timeout.
+  // Waits until the generation moves past `seen`, the agent shuts down, or the deadline passes;
+  // false on timeout.
   bool waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
   void sampleBandwidth();
   QualityMode qualityMode() override { return bandwidth_.mode(); }
@@ -165,6 +167,8 @@ class AgentCore final : public LinkHost,
   std::mutex spaceMutex_;
   std::condition_variable spaceCv_;
   std::uint64_t spaceGeneration_ = 0;  // guarded by spaceMutex_
+  bool spaceClosed_ = false;           // guarded by spaceMutex_: shutdown() ends every wait
+  std::atomic<bool> closing_{false};   // shutdown() ran (any thread)
 };
 
 }  // namespace ifmesh::detail

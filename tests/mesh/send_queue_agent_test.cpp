@@ -6,6 +6,8 @@
 #include <atomic>
 #include <future>
 #include <numeric>
+#include <optional>
+#include <thread>
 
 #include "ifmesh/error.hpp"
 #include "mesh/mesh_fixture.hpp"
@@ -177,6 +179,44 @@ TEST(AgentSendQueue, BlockWaitsForRoomThenProceedsAndTimesOut) {
     (m.source == "a" ? fromA : fromC).push_back(m.payload["n"].get<int>());
   EXPECT_EQ(fromA, range(0, 40));
   EXPECT_EQ(fromC, range(0, 10));
+}
+
+TEST(AgentSendQueue, CloseEndsASendBlockedOnAFullQueue) {
+  auto server = startSignaling();
+  auto config = meshAgentConfig("a", *server);
+  config.bandwidth.queue.maxMessages = 4;
+  config.bandwidth.queue.policy = QueuePolicy::Block;
+  config.bandwidth.queue.blockTimeout = 30s;
+  Agent a(config);
+  a.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s));
+  for (int i = 0; i < 4; ++i) a.send("b", numbered(i));  // held for b, which never starts
+
+  std::promise<std::optional<Errc>> outcome;
+  std::thread sender([&] {
+    try {
+      a.send("b", numbered(4));
+      outcome.set_value(std::nullopt);
+    } catch (const Error& e) {
+      outcome.set_value(e.code());
+    }
+  });
+  auto result = outcome.get_future();
+  EXPECT_EQ(result.wait_for(300ms), std::future_status::timeout);  // blocked
+  auto closedAt = std::chrono::steady_clock::now();
+  a.close();
+  ASSERT_EQ(result.wait_for(20s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - closedAt, 5s);  // not the 30 s timeout
+  EXPECT_EQ(result.get(), Errc::InvalidState);
+  sender.join();
+
+  try {
+    a.send("b", numbered(5));
+    FAIL() << "a closed agent accepted a message";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::InvalidState);
+  }
+  a.close();  // idempotent
 }
 
 }  // namespace
