@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 
 #include "ifmesh/error.hpp"
 #include "store/message_journal.hpp"
@@ -31,6 +32,11 @@ struct NativeAgent::Shared {
   std::mutex sendMutex;
   std::vector<SendRequest> sends;
   bool sendsPosted = false;
+  // Under QueuePolicy::Block the sends run on the binding's sender thread, which may wait for
+  // queue room; the I/O thread must not (its acknowledgements make the room).
+  bool blocking = false;
+  std::condition_variable sendsQueued;
+  std::atomic<bool> stopping{false};  // close() began: outcomes are Python's (Closed) from here
 
   // Declared last: its thread, which calls finished(), ends before the members above go.
   ReceiptWaiter waiter;
@@ -77,45 +83,67 @@ struct NativeAgent::Shared {
       batch.swap(sends);
       sendsPosted = false;
     }
-    for (auto& r : batch) {
-      IFMessage m;
-      m.id = newMessageId();
-      m.payload = nlohmann::json::parse(r.payloadJson, nullptr, false);
-      if (m.payload.is_discarded()) {
-        fail(r.token, static_cast<int>(Errc::InvalidArgument), "payload is not valid JSON");
-        continue;
+    for (auto& r : batch) sendOne(r);
+  }
+
+  // The sender thread (QueuePolicy::Block): sends in the order Python queued them, each one
+  // waiting for room as long as the policy allows, until close() stops it.
+  void runBlockingSends() {
+    std::vector<SendRequest> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(sendMutex);
+        sendsQueued.wait(lock, [&] { return stopping || !sends.empty(); });
+        if (stopping) return;
+        batch.swap(sends);
       }
-      m.priority = static_cast<MessagePriority>(r.priority);
-      m.traceId = std::move(r.traceId);
-      m.droppable = r.droppable;
-      std::string id = m.id;
-      // A send nobody waits on, without a state store, is plain Agent::send: its message lets
-      // the peer acknowledge at its own pace, where sendAsync's asks for a prompt
-      // acknowledgement. With a store, sendAsync's receipt says when the message is durable.
-      bool plain = !r.waitForAck && !durableStore;
-      SendReceipt receipt;
-      try {
-        if (plain)
-          receipt.sequence = agent->send(r.to, std::move(m));
-        else
-          receipt = agent->sendAsync(r.to, std::move(m));
-      } catch (const Error& e) {
-        fail(r.token, static_cast<int>(e.code()), e.what());
-        continue;
-      } catch (const std::exception& e) {
-        fail(r.token, static_cast<int>(Errc::Internal), e.what());
-        continue;
+      for (auto& r : batch) {
+        if (stopping) return;
+        sendOne(r);
       }
-      if (plain) {
-        Event e(Event::Kind::Accepted);
-        e.token = r.token;
-        e.sequence = receipt.sequence;
-        emit(std::move(e));
-      } else if (r.waitForAck) {
-        waiter.add(r.to, {r.token, receipt.sequence, std::move(id), receipt.acknowledged});
-      } else {
-        waiter.add({}, {r.token, receipt.sequence, {}, receipt.durable});
-      }
+      batch.clear();
+    }
+  }
+
+  // One send, its outcome reported as an event (I/O thread, or the sender thread under Block).
+  void sendOne(SendRequest& r) {
+    IFMessage m;
+    m.id = newMessageId();
+    m.payload = nlohmann::json::parse(r.payloadJson, nullptr, false);
+    if (m.payload.is_discarded()) {
+      fail(r.token, static_cast<int>(Errc::InvalidArgument), "payload is not valid JSON");
+      return;
+    }
+    m.priority = static_cast<MessagePriority>(r.priority);
+    m.traceId = std::move(r.traceId);
+    m.droppable = r.droppable;
+    std::string id = m.id;
+    // A send nobody waits on, without a state store, is plain Agent::send: its message lets
+    // the peer acknowledge at its own pace, where sendAsync's asks for a prompt
+    // acknowledgement. With a store, sendAsync's receipt says when the message is durable.
+    bool plain = !r.waitForAck && !durableStore;
+    SendReceipt receipt;
+    try {
+      if (plain)
+        receipt.sequence = agent->send(r.to, std::move(m));
+      else
+        receipt = agent->sendAsync(r.to, std::move(m));
+    } catch (const Error& e) {
+      if (!stopping) fail(r.token, static_cast<int>(e.code()), e.what());
+      return;
+    } catch (const std::exception& e) {
+      if (!stopping) fail(r.token, static_cast<int>(Errc::Internal), e.what());
+      return;
+    }
+    if (plain) {
+      Event e(Event::Kind::Accepted);
+      e.token = r.token;
+      e.sequence = receipt.sequence;
+      emit(std::move(e));
+    } else if (r.waitForAck) {
+      waiter.add(r.to, {r.token, receipt.sequence, std::move(id), receipt.acknowledged});
+    } else {
+      waiter.add({}, {r.token, receipt.sequence, {}, receipt.durable});
     }
   }
 
@@ -130,6 +158,7 @@ struct NativeAgent::Shared {
 
 NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : id_(config.agentId) {
   const bool durableStore = !config.state.directory.empty();
+  const bool blocking = config.bandwidth.queue.policy == QueuePolicy::Block;
   // One line per delivered message, the IFMessage as the link carries it, journaled before the
   // agent acknowledges it (store/message_journal.hpp).
   std::shared_ptr<detail::store::MessageJournal> journal;
@@ -156,6 +185,8 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   }
   shared_->agent = agent_.get();
   shared_->durableStore = durableStore;
+  shared_->blocking = blocking;
+  if (blocking) sender_ = std::thread([s = shared_] { s->runBlockingSends(); });
   auto s = shared_;
   agent_->onMessage([s, journal](const IFMessage& m) {
     // Journaled before this process started: Python saw it then, or reads it from there.
@@ -210,10 +241,13 @@ void NativeAgent::send(SendRequest request) {
   {
     std::lock_guard lock(shared_->sendMutex);
     shared_->sends.push_back(std::move(request));
-    post = !shared_->sendsPosted;
+    post = !shared_->sendsPosted && !shared_->blocking;
     shared_->sendsPosted = true;
   }
-  if (post) a.post([s = shared_] { s->runSends(); });
+  if (shared_->blocking)
+    shared_->sendsQueued.notify_one();
+  else if (post)
+    a.post([s = shared_] { s->runSends(); });
 }
 
 std::vector<Event> NativeAgent::takeEvents() {
@@ -257,8 +291,18 @@ void NativeAgent::dropConnection(const std::string& peer) {
 }
 
 void NativeAgent::close() {
-  // Receipts still open are failed with Closed by the Python side.
-  if (shared_) shared_->waiter.stop();
+  // Receipts still open, and sends not yet made, are failed with Closed by the Python side.
+  if (shared_) {
+    shared_->waiter.stop();
+    {
+      std::lock_guard lock(shared_->sendMutex);
+      shared_->stopping = true;
+    }
+    shared_->sendsQueued.notify_one();
+  }
+  // Ends a send the sender thread is blocked in, before that thread is joined.
+  if (agent_) agent_->close();
+  if (sender_.joinable()) sender_.join();
   // The agent's destructor stops its threads: no callback runs after it.
   agent_.reset();
   if (shared_) shared_->agent = nullptr;

@@ -1,8 +1,9 @@
 #pragma once
 // The C++ Agent as the Python package drives it. Nothing here takes the GIL: the agent's threads
 // queue events and signal an eventfd that the asyncio loop watches (loop.add_reader), and sends
-// are queued and handed to the agent's I/O thread in batches, so a Python caller never waits for
-// that thread and that thread never waits for Python.
+// are queued and handed to the agent's I/O thread in batches (under QueuePolicy::Block, to a
+// sender thread of the binding's, which may wait for queue room), so a Python caller never waits
+// for either thread and neither waits for Python.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "event_queue.hpp"
@@ -72,6 +74,7 @@ class NativeAgent {
   std::shared_ptr<std::atomic<bool>> witnessEvents_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<Agent> agent_;
+  std::thread sender_;  // under QueuePolicy::Block: makes the sends, which may wait for room
 };
 
 }  // namespace ifmesh::python

@@ -53,6 +53,58 @@ async def test_queue_full_and_oversize_raise(signal_url):
         assert (await b.recv(10)).payload == {"after": 1}
 
 
+async def test_block_policy_waits_for_room_instead_of_failing(signal_url):
+    queue = {"queue_max_messages": 8, "block_timeout_ms": 10000}
+    a = await start(unique("a"), signal_url, bandwidth={**queue, "queue_policy": "block"})
+    b = await start(unique("b"), signal_url)
+    async with a, b:
+        await a.send(b.id, {"warm": True})
+        await b.recv(10)
+        # 300 sends at once through a queue of 8 (under "fail" most are refused): each waits
+        # for room, none is refused.
+        results = await asyncio.gather(*[a.send_nowait(b.id, {"i": i}) for i in range(300)],
+                                       return_exceptions=True)
+        assert all(isinstance(r, int) for r in results), [r for r in results if not
+                                                          isinstance(r, int)][:3]
+        assert a.stats()["rejected_messages"] == 0
+        assert [(await b.recv(10)).payload["i"] for _ in range(300)] == list(range(300))
+
+
+async def test_block_policy_times_out_and_close_ends_the_wait(signal_url):
+    bandwidth = {"queue_max_messages": 4, "queue_policy": "block", "block_timeout_ms": 300}
+    a = await start(unique("a"), signal_url, bandwidth=bandwidth)
+    b = await start(unique("b"), signal_url)
+    async with b:
+        await a.send(b.id, {"warm": True})
+        await b.recv(10)
+        # ack=False messages are acknowledged on b's next message back: the queue stays full.
+        for i in range(4):
+            await a.send(b.id, {"i": i}, ack=False)
+        t0 = asyncio.get_running_loop().time()
+        with pytest.raises(ifmesh.QueueFull):
+            await a.send(b.id, {"i": 4}, ack=False)
+        assert asyncio.get_running_loop().time() - t0 >= 0.25  # waited out block_timeout_ms
+        # b's message acknowledges the four; the next send finds room.
+        await b.send(a.id, "ack please", ack=False)
+        await a.recv(10)
+        assert await a.send(b.id, {"i": 5}, ack=False) > 0
+        assert [(await b.recv(10)).payload["i"] for _ in range(5)] == [0, 1, 2, 3, 5]
+        await a.close()
+
+    patient = {"queue_max_messages": 2, "queue_policy": "block", "block_timeout_ms": 30000}
+    c = await start(unique("c"), signal_url, bandwidth=patient)
+    absent = unique("absent")  # messages wait for it to register, filling the queue
+    for i in range(2):
+        await c.send(absent, {"i": i}, ack=False)
+    held = [c.send_nowait(absent, {"i": i}, ack=False) for i in range(2, 5)]
+    await asyncio.sleep(0.3)
+    t0 = asyncio.get_running_loop().time()
+    await c.close()
+    assert asyncio.get_running_loop().time() - t0 < 5  # not the 30 s block timeout
+    results = await asyncio.gather(*held, return_exceptions=True)
+    assert all(isinstance(r, ifmesh.Closed) for r in results), results
+
+
 async def test_registration_refusals(spawn, tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("s3cret-for-the-test\n")
