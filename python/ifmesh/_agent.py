@@ -249,6 +249,11 @@ class Agent:
         self._native.set_witness_events(True)
         return handler
 
+    def remove_witness_handler(self, handler: WitnessHandler) -> None:
+        """Stops calling a handler given to :meth:`on_witness` (no error if it is not there)."""
+        if handler in self._witness_handlers:
+            self._witness_handlers.remove(handler)
+
     def on_peer_state(self, handler: PeerStateHandler) -> PeerStateHandler:
         """Calls ``handler(peer, state)`` when a link changes state (connecting, connected,
         reconnecting, unreachable, disconnected)."""

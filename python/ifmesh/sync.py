@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
+from . import errors
 from ._agent import Agent
-from ._message import Message, Payload, Priority
+from ._message import Message, Payload, Priority, WitnessEvent
+
+_CLOSED = object()
 
 
 class SyncAgent:
@@ -26,6 +30,8 @@ class SyncAgent:
                                         daemon=True)
         self._thread.start()
         self._agent: Optional[Agent] = None
+        self._witness_queues: list[queue.Queue] = []
+        self._lock = threading.Lock()
 
     @classmethod
     def start(cls, **options: Any) -> "SyncAgent":
@@ -84,6 +90,41 @@ class SyncAgent:
         except asyncio.TimeoutError:
             raise TimeoutError("no message within the timeout") from None
 
+    def messages(self, timeout: Optional[float] = None) -> Iterator[Message]:
+        """Every delivered message, in arrival order, until the agent closes; raises
+        TimeoutError when none arrives within ``timeout`` seconds."""
+        while True:
+            try:
+                yield self.recv(timeout)
+            except errors.Closed:
+                return
+
+    def witness_events(self, timeout: Optional[float] = None) -> Iterator[WitnessEvent]:
+        """Every audit event from the first iteration on, until the agent closes; raises
+        TimeoutError when none comes within ``timeout`` seconds. Each iterator has its own
+        unbounded queue: read it, or leave the loop (which unregisters it)."""
+        q: queue.Queue = queue.Queue()
+        with self._lock:
+            if self._loop.is_closed():
+                return
+            self._witness_queues.append(q)
+        handler = self.on_witness(q.put)
+        try:
+            while True:
+                try:
+                    item = q.get(timeout=timeout)
+                except queue.Empty:
+                    raise TimeoutError("no witness event within the timeout") from None
+                if item is _CLOSED:
+                    return
+                yield item
+        finally:
+            with self._lock:
+                self._witness_queues.remove(q)
+                open_loop = not self._loop.is_closed()
+            if open_loop:
+                self._call(lambda: self.agent.remove_witness_handler(handler))
+
     def on_message(self, handler: Callable[[Message], Any]) -> Callable[[Message], Any]:
         return self._call(lambda: self.agent.on_message(handler))
 
@@ -103,13 +144,17 @@ class SyncAgent:
         if self._agent is not None and not self._loop.is_closed():
             self._run(self._agent.close())
         self._stop_loop()
+        with self._lock:
+            for q in self._witness_queues:
+                q.put(_CLOSED)
 
     def _stop_loop(self) -> None:
         if self._loop.is_closed():
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
-        self._loop.close()
+        with self._lock:
+            self._loop.close()
 
     def __enter__(self) -> "SyncAgent":
         return self

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+
+import pytest
 
 import ifmesh
 from conftest import LOOPBACK, unique
@@ -95,3 +98,36 @@ def test_sync_agent(signal_url):
         assert a.recv(10).payload == {"echo": {"hello": "sync"}}
         assert b.id in a.peers()
         assert seen_threads == {"ifmesh-loop"}
+
+
+def test_sync_agent_iterators(signal_url):
+    a = ifmesh.SyncAgent.start(id=unique("sa"), signaling_url=signal_url, local_addresses=LOOPBACK)
+    with ifmesh.SyncAgent.start(id=unique("sb"), signaling_url=signal_url,
+                                local_addresses=LOOPBACK) as b:
+        events: list[ifmesh.WitnessEvent] = []
+        done = threading.Event()
+
+        def audit() -> None:
+            for ev in a.witness_events(timeout=20):
+                events.append(ev)
+            done.set()  # the iterator ended with the agent
+
+        reader = threading.Thread(target=audit)
+        reader.start()
+        while not a._witness_queues:  # registered once the generator runs
+            time.sleep(0.01)
+        for i in range(3):
+            a.send(b.id, {"i": i}, timeout=10)
+        got = []
+        for msg in b.messages(timeout=10):
+            got.append(msg.payload["i"])
+            if len(got) == 3:
+                break
+        assert got == [0, 1, 2]
+        with pytest.raises(TimeoutError):
+            next(b.messages(timeout=0.2))
+        a.close()
+        assert done.wait(10)
+        reader.join()
+        sent = [e for e in events if e.event == "ifmessage_sent"]
+        assert len(sent) == 3 and all(e.agent_id == a.id for e in events)
