@@ -19,6 +19,7 @@ from ._message import (
     WitnessEvent,
     decode_payload,
     encode_payload,
+    priority_of,
     priority_value,
 )
 
@@ -383,7 +384,7 @@ class Agent:
         except ValueError:
             log.error("agent %s: undecodable payload from %s dropped", self.id, e[2])
             return
-        msg = Message(e[1], e[2], e[3], e[4], e[5], Priority(e[6]), e[7], e[8], payload, e[10])
+        msg = Message(e[1], e[2], e[3], e[4], e[5], priority_of(e[6]), e[7], e[8], payload, e[10])
         for h in list(self._message_handlers):
             self._call(h, msg)
         if self._inbox_wanted or not self._message_handlers:
@@ -395,7 +396,7 @@ class Agent:
         except Exception:
             log.exception("agent %s: handler %r raised", self.id, handler)
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._task_done)

@@ -28,6 +28,8 @@ class Priority(enum.IntEnum):
 
 
 def priority_value(priority: "Priority | int | str") -> int:
+    if type(priority) is Priority:
+        return priority.value
     if isinstance(priority, str):
         try:
             return int(Priority[priority.upper()])
@@ -41,15 +43,30 @@ def priority_value(priority: "Priority | int | str") -> int:
     return value
 
 
+#: Made once: json.dumps and json.loads with options build a coder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_DECODER = json.JSONDecoder()
+_PRIORITIES = tuple(Priority)
+
+
 def encode_payload(payload: Payload) -> str:
     """The payload as compact JSON text; bytes become ``{"$bytes": base64}``."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         payload = {BYTES_KEY: base64.b64encode(bytes(payload)).decode("ascii")}
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(payload)
 
 
-def decode_payload(text: bytes) -> Any:
-    value = json.loads(text)
+def priority_of(value: int) -> Priority:
+    """The Priority of a lane number the native agent reported (0 to 3)."""
+    return _PRIORITIES[value]
+
+
+def decode_payload(text: str) -> Any:
+    """The payload of a delivered message (its compact JSON text, as the native agent hands it
+    over); raises ValueError for text that is not one JSON value."""
+    value, end = _DECODER.raw_decode(text)
+    if end != len(text):
+        raise ValueError(f"extra data after the JSON value at {end}")
     if isinstance(value, dict) and len(value) == 1 and BYTES_KEY in value:
         encoded = value[BYTES_KEY]
         if isinstance(encoded, str):

@@ -54,9 +54,10 @@ const char* errcName(int code) {
 py::tuple eventTuple(Event& e) {
   switch (e.kind) {
     case Event::Kind::Message: {
+      // The payload text is valid UTF-8 (dumped with invalid sequences replaced): a str.
       const IFMessage& m = e.message;
       return py::make_tuple("message", m.id, m.source, m.destination, m.timestamp, m.sequence,
-                            static_cast<int>(m.priority), m.traceId, m.level, py::bytes(e.text),
+                            static_cast<int>(m.priority), m.traceId, m.level, py::str(e.text),
                             m.incarnation);
     }
     case Event::Kind::Accepted:

@@ -14,11 +14,14 @@ from ifmesh._message import decode_payload, encode_payload, priority_value
 def test_bytes_round_trip_and_plain_json():
     text = encode_payload(b"\x00\x01\xfe")
     assert json.loads(text) == {"$bytes": "AAH+"}
-    assert decode_payload(text.encode()) == b"\x00\x01\xfe"
-    assert decode_payload(encode_payload({"a": [1, None, "é"]}).encode()) == {"a": [1, None, "é"]}
+    assert decode_payload(text) == b"\x00\x01\xfe"
+    assert decode_payload(encode_payload({"a": [1, None, "é"]})) == {"a": [1, None, "é"]}
     # Only the exact one-key form with valid base64 is bytes; anything else stays JSON.
-    assert decode_payload(b'{"$bytes": "not base64!"}') == {"$bytes": "not base64!"}
-    assert decode_payload(b'{"$bytes": "AA==", "x": 1}') == {"$bytes": "AA==", "x": 1}
+    assert decode_payload('{"$bytes": "not base64!"}') == {"$bytes": "not base64!"}
+    assert decode_payload('{"$bytes": "AA==", "x": 1}') == {"$bytes": "AA==", "x": 1}
+    for bad in ('{"a": 1} x', '{"a": 1}{"b": 2}', ""):
+        with pytest.raises(ValueError):
+            decode_payload(bad)
     with pytest.raises(ValueError):
         encode_payload({"nan": float("nan")})
 
