@@ -43,8 +43,10 @@ def priority_value(priority: "Priority | int | str") -> int:
     return value
 
 
-#: Made once: json.dumps and json.loads with options build a coder per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+#: Made once: json.dumps and json.loads with options build a coder per call. The encoder
+#: escapes non-ASCII characters (its fastest mode): the native agent parses the text, so what
+#: travels is the same UTF-8 either way.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _DECODER = json.JSONDecoder()
 _PRIORITIES = tuple(Priority)
 

@@ -7,6 +7,8 @@
 #include <condition_variable>
 
 #include "ifmesh/error.hpp"
+#include "json/json_reader.hpp"
+#include "json/json_writer.hpp"
 #include "store/message_journal.hpp"
 
 namespace ifmesh::python {
@@ -109,7 +111,7 @@ struct NativeAgent::Shared {
   void sendOne(SendRequest& r) {
     IFMessage m;
     m.id = newMessageId();
-    m.payload = nlohmann::json::parse(r.payloadJson, nullptr, false);
+    m.payload = detail::json::parse(r.payloadJson);
     if (m.payload.is_discarded()) {
       fail(r.token, static_cast<int>(Errc::InvalidArgument), "payload is not valid JSON");
       return;
@@ -193,9 +195,13 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     if (journal && !journal->write(m, serialize(m))) return;
     Event e(Event::Kind::Message);
     e.message = m;
-    // Serialized here, off the Python thread; the payload came from JSON text, so replacing
-    // bad UTF-8 never happens on a valid message.
-    e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // Serialized here, off the Python thread. The payload came from strictly parsed JSON text,
+    // so its strings are valid UTF-8; should one not be, it is replaced, never thrown.
+    try {
+      e.text = detail::json::dump(m.payload);
+    } catch (const nlohmann::json::type_error&) {
+      e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
     e.message.payload = nullptr;
     s->emit(std::move(e));
   });
