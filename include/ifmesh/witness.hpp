@@ -72,6 +72,10 @@ class IFMESH_API WitnessSink {
   virtual void useSigner(const WitnessSigner& signer) { (void)signer; }
   // The latest signed record written (and handed to the kernel) by this sink, if any.
   virtual std::optional<WitnessHead> signedHead() const { return std::nullopt; }
+  // Whether the sink takes events now. While no sink of a Witness does, an agent does not build
+  // its per-message events (ifmessage_sent, ifmessage_received); other events still reach
+  // record(). Any thread.
+  virtual bool wantsEvents() const { return true; }
 };
 
 class IFMESH_API CallbackWitnessSink : public WitnessSink {
@@ -142,6 +146,8 @@ class IFMESH_API Witness {
   void setSigner(const WitnessSigner& signer);
   // The signed head of the first sink that has one (WitnessSink::signedHead).
   std::optional<WitnessHead> signedHead();
+  // Whether any sink wants events now (WitnessSink::wantsEvents).
+  bool wantsEvents();
 
  private:
   std::mutex mutex_;

@@ -158,6 +158,26 @@ struct NativeAgent::Shared {
   }
 };
 
+namespace {
+
+// Hands witness events to Python once it asked for them (on_witness, witness_events); until
+// then the agent builds no per-message events for it.
+class SwitchedWitnessSink : public CallbackWitnessSink {
+ public:
+  SwitchedWitnessSink(std::function<void(const WitnessEvent&)> fn,
+                      std::shared_ptr<std::atomic<bool>> on)
+      : CallbackWitnessSink(std::move(fn)), on_(std::move(on)) {}
+  void record(const WitnessEvent& w) override {
+    if (on_->load()) CallbackWitnessSink::record(w);
+  }
+  bool wantsEvents() const override { return on_->load(); }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> on_;
+};
+
+}  // namespace
+
 NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : id_(config.agentId) {
   const bool durableStore = !config.state.directory.empty();
   const bool blocking = config.bandwidth.queue.policy == QueuePolicy::Block;
@@ -171,13 +191,13 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   if (eventFd_ < 0) throw Error(Errc::Io, "eventfd failed");
   shared_ = std::make_shared<Shared>(eventFd_);
   if (!config.witness) config.witness = std::make_shared<Witness>();
-  config.witness->addSink(std::make_shared<CallbackWitnessSink>(
-      [s = shared_, on = witnessEvents_](const WitnessEvent& w) {
-        if (!on->load()) return;
+  config.witness->addSink(std::make_shared<SwitchedWitnessSink>(
+      [s = shared_](const WitnessEvent& w) {
         Event e(Event::Kind::Witness);
         e.witness = w;
         s->emit(std::move(e));
-      }));
+      },
+      witnessEvents_));
   try {
     agent_ = std::make_unique<Agent>(std::move(config));
   } catch (...) {

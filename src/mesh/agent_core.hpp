@@ -57,9 +57,12 @@ class AgentCore final : public LinkHost,
                                     bool mayWait = false);
   void signal(const std::string& to, const std::string& type, nlohmann::json body) override;
   void witness(const char* event, const std::string& peerId, nlohmann::json metadata = {}) override;
-  // Whether witness events go anywhere: per-message events (two JSON objects per message) are
-  // not even built otherwise.
-  bool witnessing() const override { return config_.witness != nullptr; }
+  // Whether witness events go anywhere now: per-message events (two JSON objects per message)
+  // are not even built otherwise.
+  bool witnessing() const override {
+    return config_.witness != nullptr && config_.witness->wantsEvents();
+  }
+  bool hasWitness() const override { return config_.witness != nullptr; }
   std::optional<WitnessHead> witnessHead() override;
   // A message taken off a link, for the router (MessageRouter::receive).
   bool receive(const IFMessage& message, int hops, const std::string& fromPeer) override {

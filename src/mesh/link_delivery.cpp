@@ -111,7 +111,7 @@ link::SessionConfig LinkDelivery::sessionConfig() {
   c.ackEvery = kAckEvery;
   c.ackDelay = kAckDelay;
   c.peerKey = [this] { return host_.peerKey(peerId_); };
-  if (host_.witnessing()) {
+  if (host_.hasWitness()) {
     c.readsWhead = true;
     c.witnessHead = [this] { return host_.witnessHead(); };
   }

@@ -65,7 +65,11 @@ class LinkHost {
   virtual void compressed(std::size_t before, std::size_t after) = 0;
   virtual void witness(const char* event, const std::string& peerId,
                        nlohmann::json metadata = {}) = 0;
+  // Whether witness events go anywhere now (WitnessSink::wantsEvents): per-message events are
+  // not built otherwise.
   virtual bool witnessing() const = 0;
+  // Whether the agent has a witness at all: its links then take the heads their peers show.
+  virtual bool hasWitness() const = 0;
   // The signed head of the agent's witness log, when it is signed with the agent's own key (the
   // key a peer checks it with).
   virtual std::optional<WitnessHead> witnessHead() = 0;

@@ -105,6 +105,13 @@ std::optional<WitnessHead> Witness::signedHead() {
   return std::nullopt;
 }
 
+bool Witness::wantsEvents() {
+  std::lock_guard lock(mutex_);
+  for (auto& sink : sinks_)
+    if (sink->wantsEvents()) return true;
+  return false;
+}
+
 void Witness::emit(const std::string& event, const std::string& agentId, const std::string& peerId,
                    nlohmann::json metadata, std::string traceId) {
   WitnessEvent e{event,

@@ -1,6 +1,7 @@
 // Agents through a real signaling server and real DataChannels on 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -68,6 +69,47 @@ TEST(Agent, TwoAgentsExchangeIFMessagesWithWitnessEvents) {
   std::lock_guard lock(m);
   for (const char* e : {"peer_connected", "ifmessage_sent", "ifmessage_received"})
     EXPECT_NE(std::find(events.begin(), events.end(), e), events.end()) << e;
+}
+
+// A sink that can be switched on: while it is off, the agents build no per-message events.
+class SwitchedSink : public WitnessSink {
+ public:
+  void record(const WitnessEvent& e) override {
+    std::lock_guard lock(mutex);
+    events.push_back(e.event);
+  }
+  bool wantsEvents() const override { return on; }
+  std::size_t count(const std::string& name) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count(events.begin(), events.end(), name));
+  }
+  std::atomic<bool> on{false};
+  std::mutex mutex;
+  std::vector<std::string> events;
+};
+
+TEST(Agent, MessageEventsAreBuiltOnlyWhileASinkWantsThem) {
+  auto server = startSignaling();
+  auto witness = std::make_shared<Witness>();
+  auto sink = std::make_shared<SwitchedSink>();
+  witness->addSink(sink);
+  Inbox rb;
+  Agent a(meshAgentConfig("agent-a", *server, witness, agentHealing())),
+      b(meshAgentConfig("agent-b", *server, witness, agentHealing()));
+  rb.attach(b);
+  a.connectToSignaling();
+  b.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s) && b.waitRegistered(5s));
+  for (int i = 0; i < 5; ++i) a.send("agent-b", numbered(i));
+  ASSERT_TRUE(eventually([&] { return rb.size() == 5; }));
+  EXPECT_EQ(sink->count("ifmessage_sent"), 0u);
+  EXPECT_EQ(sink->count("ifmessage_received"), 0u);
+  EXPECT_GE(sink->count("peer_connected"), 1u);  // other events still reach the sink
+
+  sink->on = true;
+  for (int i = 5; i < 8; ++i) a.send("agent-b", numbered(i));
+  ASSERT_TRUE(eventually([&] { return rb.size() == 8 && sink->count("ifmessage_received") == 3; }));
+  EXPECT_EQ(sink->count("ifmessage_sent"), 3u);
 }
 
 TEST(Agent, OversizeMessageIsRejectedClearly) {
