@@ -222,11 +222,21 @@ std::string encode(const Whead& head) {
 
 std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
                       std::string_view messageJson, bool ackRequested) {
+  // Appended piece by piece into one reserved buffer: the message is copied once.
   std::string f;
-  f.reserve(messageJson.size() + 64);
-  f = "{\"t\":\"msg\",\"s\":" + std::to_string(seq) + ",\"h\":" + std::to_string(hops);
-  if (lane != static_cast<int>(MessagePriority::Normal)) f += ",\"l\":" + std::to_string(lane);
-  if (ack != 0) f += ",\"a\":" + std::to_string(ack);
+  f.reserve(messageJson.size() + 96);
+  f += "{\"t\":\"msg\",\"s\":";
+  f += std::to_string(seq);
+  f += ",\"h\":";
+  f += std::to_string(hops);
+  if (lane != static_cast<int>(MessagePriority::Normal)) {
+    f += ",\"l\":";
+    f += std::to_string(lane);
+  }
+  if (ack != 0) {
+    f += ",\"a\":";
+    f += std::to_string(ack);
+  }
   if (ackRequested) f += ",\"r\":1";
   f += ",\"m\":";
   f += messageJson;
@@ -235,7 +245,8 @@ std::string encodeMsg(std::uint64_t seq, int hops, int lane, std::uint64_t ack,
 }
 
 std::size_t maxMsgFrameBytes(int hops, std::string_view messageJson) {
-  return encodeMsg(UINT64_MAX, hops, kLanes - 1, UINT64_MAX, messageJson, true).size();
+  // The longest envelope, measured without copying the message into it.
+  return encodeMsg(UINT64_MAX, hops, kLanes - 1, UINT64_MAX, {}, true).size() + messageJson.size();
 }
 
 std::string encodeBatch(std::span<const std::string> frames) {
