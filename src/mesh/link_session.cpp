@@ -197,11 +197,11 @@ void Session::pump(Clock::time_point now) {
     // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
     // batch delay throttle a link to one channel's worth per delay.
     if (!urgent && connection_.channelFull && connection_.channelFull(outputBytes_)) return;
-    const auto& sent = queue_.send(*lane, [&](std::uint64_t seq, const SendQueue::Waiting& w) {
-      // A message somebody waits for asks the peer to acknowledge it promptly.
-      return encodeMsg(seq, w.hops, *lane, takeAck(*lane), w.json, w.acked != nullptr);
-    });
-    transmit(now, sent.frame, urgent);
+    const auto& sent = queue_.send(*lane);
+    // A message somebody waits for asks the peer to acknowledge it promptly.
+    transmit(now,
+             encodeMsg(sent.seq, sent.hops, *lane, takeAck(*lane), sent.json, sent.ackRequested()),
+             urgent);
   }
 }
 
@@ -236,7 +236,7 @@ void Session::resume(const Counters& counters, std::vector<Stored> messages) {
   // from the last one the peer acknowledged.
   for (auto& m : messages) {
     std::string json = serialize(m.message);
-    queue_.pushResumed(std::move(m.message), std::move(json), m.hops, m.key);
+    queue_.pushResumed(m.message, std::move(json), m.hops, m.key);
   }
 }
 
@@ -263,7 +263,8 @@ void Session::committed(Clock::time_point now, const CommitPoint& point) {
 
 void Session::resendSent(Clock::time_point now) {
   for (int lane = 0; lane < kLanes; ++lane)
-    for (const auto& s : queue_.sent(lane)) transmit(now, s.frame, urgentLane(lane));
+    for (const auto& s : queue_.sent(lane))
+      transmit(now, encodeMsg(s.seq, s.hops, lane, 0, s.json, s.ackRequested()), urgentLane(lane));
 }
 
 void Session::peerRestarted(std::uint64_t incarnation) {
@@ -281,9 +282,7 @@ void Session::peerRestarted(std::uint64_t incarnation) {
 }
 
 void Session::renumber(int lane, std::uint64_t after) {
-  queue_.renumber(lane, after, [&](int l, const SendQueue::Sent& s) {
-    return encodeMsg(s.seq, s.hops, l, 0, serialize(s.message), s.ackRequested());
-  });
+  queue_.renumber(lane, after);
 }
 
 void Session::peerLostState(const Hello& hello) {

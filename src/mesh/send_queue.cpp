@@ -1,12 +1,40 @@
 #include "mesh/send_queue.hpp"
 
 #include "ifmesh/error.hpp"
+#include "json/json_reader.hpp"
 
 namespace ifmesh::detail {
 
 namespace {
 void fail(const std::shared_ptr<std::promise<void>>& acked, const std::string& reason) {
   if (acked) acked->set_exception(std::make_exception_ptr(Error(Errc::Undeliverable, reason)));
+}
+
+// Every field but the payload (which stays in the message's JSON text).
+IFMessage withoutPayload(const IFMessage& m) {
+  IFMessage h;
+  h.id = m.id;
+  h.timestamp = m.timestamp;
+  h.level = m.level;
+  h.source = m.source;
+  h.destination = m.destination;
+  h.version = m.version;
+  h.payload = nullptr;
+  h.sequence = m.sequence;
+  h.traceId = m.traceId;
+  h.priority = m.priority;
+  h.incarnation = m.incarnation;
+  h.signature = m.signature;
+  h.droppable = m.droppable;
+  return h;
+}
+
+// The message as it was pushed: its payload back from the JSON text it was serialized to.
+IFMessage withPayload(IFMessage&& m, const std::string& json) {
+  auto value = json::parse(json);
+  if (value.is_object())
+    if (auto it = value.find("payload"); it != value.end()) m.payload = std::move(*it);
+  return std::move(m);
 }
 }  // namespace
 
@@ -46,7 +74,8 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   }
   std::vector<IFMessage> dropped;
   for (auto [lane, index] : plan) {
-    dropped.push_back(lanes_[lane].waiting[index].message);
+    const auto& w = lanes_[lane].waiting[index];
+    dropped.push_back(withPayload(IFMessage(w.message), w.json));
     if (keys) keys->push_back(lanes_[lane].waiting[index].key);
     fail(lanes_[lane].waiting[index].acked, "dropped: queue full");
   }
@@ -71,14 +100,33 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   return dropped;
 }
 
-void SendQueue::push(IFMessage message, std::string json, int hops, std::uint64_t key,
+void SendQueue::push(const IFMessage& message, std::string json, int hops, std::uint64_t key,
                      std::shared_ptr<std::promise<void>> acked, bool held) {
   auto& l = lanes_[static_cast<int>(message.priority)];
   ++messages_;
   bytes_ += json.size();
   waitingBytes_ += json.size();
   l.waiting.push_back(
-      {std::move(message), std::move(json), hops, nextOrder_++, key, std::move(acked), held});
+      {withoutPayload(message), std::move(json), hops, nextOrder_++, key, std::move(acked), held});
+}
+
+const SendQueue::Sent& SendQueue::send(int lane) {
+  auto& l = lanes_[lane];
+  Waiting w = std::move(l.waiting.front());
+  l.waiting.pop_front();
+  waitingBytes_ -= w.json.size();
+  l.sent.push_back(
+      {l.nextSeq++, std::move(w.json), std::move(w.message), w.hops, w.key, std::move(w.acked)});
+  return l.sent.back();
+}
+
+void SendQueue::renumber(int lane, std::uint64_t after) {
+  auto& l = lanes_[lane];
+  std::uint64_t seq = after;
+  for (auto& s : l.sent) s.seq = ++seq;
+  l.nextSeq = seq + 1;
+  // The neighbour has none of them under their new numbers, whatever it had before.
+  for (auto& w : l.waiting) w.resumed = false;
 }
 
 void SendQueue::release(std::uint64_t order) {
@@ -99,7 +147,7 @@ std::size_t SendQueue::acknowledge(int lane, std::uint64_t seq, std::vector<std:
   auto& s = lanes_[lane].sent;
   std::size_t released = 0;
   while (!s.empty() && s.front().seq <= seq) {
-    bytes_ -= s.front().frame.size();
+    bytes_ -= s.front().json.size();
     --messages_;
     ++released;
     if (keys) keys->push_back(s.front().key);
@@ -125,12 +173,12 @@ std::vector<IFMessage> SendQueue::takeAll(const std::string& reason,
   std::vector<IFMessage> out;
   for (auto& l : lanes_) {
     for (auto& s : l.sent) {
-      out.push_back(std::move(s.message));
+      out.push_back(withPayload(std::move(s.message), s.json));
       if (keys) keys->push_back(s.key);
       fail(s.acked, reason);
     }
     for (auto& w : l.waiting) {
-      out.push_back(std::move(w.message));
+      out.push_back(withPayload(std::move(w.message), w.json));
       if (keys) keys->push_back(w.key);
       fail(w.acked, reason);
     }

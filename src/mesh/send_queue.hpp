@@ -2,7 +2,9 @@
 // The messages one link holds for its neighbour, one lane per priority. A message first waits
 // (no link sequence yet, so it can still be overtaken or dropped), then is sent with the next
 // link sequence of its lane and kept until the neighbour acknowledges it. No I/O: PeerLink
-// decides when to send.
+// decides when to send. A held message keeps its payload only as JSON text (inside `json`): a
+// payload tree costs several times its text in memory, and copying and freeing it per message
+// was a large part of a send; the messages handed back out (dropFor, takeAll) get it back.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -20,8 +22,8 @@ namespace ifmesh::detail {
 class SendQueue {
  public:
   struct Waiting {
-    IFMessage message;
-    std::string json;  // the serialized IFMessage
+    IFMessage message;  // without its payload
+    std::string json;   // the serialized IFMessage, payload included
     int hops = 0;
     std::uint64_t order = 0;  // arrival order over all lanes
     std::uint64_t key = 0;    // its outbox entry in the agent's state store (0: none)
@@ -36,9 +38,9 @@ class SendQueue {
   };
   struct Sent {
     std::uint64_t seq;
-    std::string frame;
-    IFMessage message;
-    int hops = 0;  // to rebuild the frame when renumbered
+    std::string json;   // the serialized IFMessage, payload included
+    IFMessage message;  // without its payload
+    int hops = 0;
     std::uint64_t key = 0;
     std::shared_ptr<std::promise<void>> acked;
     // Its frame asks for a prompt acknowledgement: somebody waits for it.
@@ -58,7 +60,8 @@ class SendQueue {
   std::vector<IFMessage> dropFor(std::size_t bytes, const BandwidthConfig::Queue& limits,
                                  std::vector<std::uint64_t>* keys = nullptr);
 
-  void push(IFMessage message, std::string json, int hops, std::uint64_t key = 0,
+  // Queues `message`, whose serialized form is `json`; its payload is not copied.
+  void push(const IFMessage& message, std::string json, int hops, std::uint64_t key = 0,
             std::shared_ptr<std::promise<void>> acked = nullptr, bool held = false);
   // The arrival order the next message pushed gets.
   std::uint64_t nextOrder() const { return nextOrder_; }
@@ -68,38 +71,12 @@ class SendQueue {
   // High only).
   std::optional<int> nextLane(bool urgentOnly) const;
   // Takes the lane's first waiting message and records it as sent with the lane's next link
-  // sequence; `frame` builds the channel frame from (sequence, waiting message).
-  template <typename MakeFrame>
-  const Sent& send(int lane, MakeFrame&& frame) {
-    auto& l = lanes_[lane];
-    Waiting w = std::move(l.waiting.front());
-    l.waiting.pop_front();
-    waitingBytes_ -= w.json.size();
-    bytes_ -= w.json.size();
-    std::uint64_t seq = l.nextSeq++;
-    Sent s{seq, frame(seq, w), std::move(w.message), w.hops, w.key, std::move(w.acked)};
-    bytes_ += s.frame.size();
-    l.sent.push_back(std::move(s));
-    return l.sent.back();
-  }
+  // sequence (the caller builds its frame).
+  const Sent& send(int lane);
   // The neighbour waits for link sequence `after` + 1 in `lane` (a restarted neighbour: 1 in
   // every lane): the lane's sent messages are numbered from there, in order, and the lane
-  // continues after them. `frame` rebuilds the channel frame from (lane, sent message with its
-  // new sequence).
-  template <typename MakeFrame>
-  void renumber(int lane, std::uint64_t after, MakeFrame&& frame) {
-    auto& l = lanes_[lane];
-    std::uint64_t seq = after;
-    for (auto& s : l.sent) {
-      bytes_ -= s.frame.size();
-      s.seq = ++seq;
-      s.frame = frame(lane, s);
-      bytes_ += s.frame.size();
-    }
-    l.nextSeq = seq + 1;
-    // The neighbour has none of them under their new numbers, whatever it had before.
-    for (auto& w : l.waiting) w.resumed = false;
-  }
+  // continues after them.
+  void renumber(int lane, std::uint64_t after);
   // Cumulative acknowledgement of a lane; returns how many messages it released (their keys
   // appended to `keys`). An acknowledgement beyond what was sent releases resumed messages it
   // covers: the process before sent them with those sequences, and the neighbour has them.
@@ -114,9 +91,9 @@ class SendQueue {
   void resume(int lane, std::uint64_t acknowledged) {
     lanes_[lane].nextSeq = acknowledged + 1 + lanes_[lane].sent.size();
   }
-  void pushResumed(IFMessage message, std::string json, int hops, std::uint64_t key) {
+  void pushResumed(const IFMessage& message, std::string json, int hops, std::uint64_t key) {
     const int lane = static_cast<int>(message.priority);
-    push(std::move(message), std::move(json), hops, key);
+    push(message, std::move(json), hops, key);
     lanes_[lane].waiting.back().resumed = true;
   }
   // Everything held, in lane then arrival order (for failing them all, for `reason`; keys to
