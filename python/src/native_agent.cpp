@@ -214,7 +214,18 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     // Journaled before this process started: Python saw it then, or reads it from there.
     if (journal && !journal->write(m, serialize(m))) return;
     Event e(Event::Kind::Message);
-    e.message = m;
+    // The fields Python reads; the payload travels as text (a copy of its tree would cost more
+    // than the text).
+    e.message.id = m.id;
+    e.message.source = m.source;
+    e.message.destination = m.destination;
+    e.message.timestamp = m.timestamp;
+    e.message.sequence = m.sequence;
+    e.message.priority = m.priority;
+    e.message.traceId = m.traceId;
+    e.message.level = m.level;
+    e.message.incarnation = m.incarnation;
+    e.message.payload = nullptr;
     // Serialized here, off the Python thread. The payload came from strictly parsed JSON text,
     // so its strings are valid UTF-8; should one not be, it is replaced, never thrown.
     try {
@@ -222,7 +233,6 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     } catch (const nlohmann::json::type_error&) {
       e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    e.message.payload = nullptr;
     s->emit(std::move(e));
   });
   agent_->onUndeliverable(
