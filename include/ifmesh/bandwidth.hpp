@@ -42,7 +42,7 @@ struct BandwidthConfig {
   // agents are not bounded here (their senders are).
   struct Queue {
     std::size_t maxMessages = 10000;
-    std::size_t maxBytes = 16 * 1024 * 1024;
+    std::size_t maxBytes = 16 * 1024 * 1024;  // their serialized IFMessages (JSON text)
     QueuePolicy policy = QueuePolicy::Fail;
     std::chrono::milliseconds blockTimeout{10000};
     // Normal and Low messages wait in the agent while the channel holds this much, so a Control
