@@ -9,6 +9,7 @@
 #include "ifmesh/identity.hpp"
 #include "ifmesh/witness.hpp"
 #include "native_agent.hpp"
+#include "rtc_bindings.hpp"
 
 namespace py = pybind11;
 using namespace ifmesh;
@@ -242,4 +243,6 @@ PYBIND11_MODULE(_ifmesh, m) {
       },
       py::arg("path"), py::arg("keys") = std::vector<std::string>{});
   m.def("new_message_id", &newMessageId);
+
+  bindRtc(m);
 }
