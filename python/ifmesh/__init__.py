@@ -5,6 +5,8 @@ in-order delivery per (source, destination, priority).
     await agent.send("bob", {"hello": 1})
     async for msg in agent.messages():
         ...
+
+``ifmesh.PeerConnection`` gives the bare WebRTC DataChannels, without agents (ifmesh/rtc.py).
 """
 
 from . import errors
@@ -12,11 +14,14 @@ from ._agent import Agent
 from ._ifmesh import new_message_id, verify_witness_file
 from ._message import BYTES_KEY, Message, Priority, WitnessEvent
 from .errors import (
+    ChannelClosed,
     Closed,
     DuplicateId,
     Error,
     InvalidArgument,
     InvalidState,
+    MalformedCandidate,
+    MalformedSdp,
     MessageTooLarge,
     QueueFull,
     RegistrationError,
@@ -25,22 +30,30 @@ from .errors import (
     Undeliverable,
     Unreachable,
 )
+from .rtc import DataChannel, IceCandidate, PeerConnection, SessionDescription
 from .sync import SyncAgent
 
 __all__ = [
     "Agent",
     "BYTES_KEY",
+    "ChannelClosed",
     "Closed",
+    "DataChannel",
     "DuplicateId",
     "Error",
+    "IceCandidate",
     "InvalidArgument",
     "InvalidState",
+    "MalformedCandidate",
+    "MalformedSdp",
     "Message",
     "MessageTooLarge",
+    "PeerConnection",
     "Priority",
     "QueueFull",
     "RegistrationError",
     "RegistrationTimeout",
+    "SessionDescription",
     "SyncAgent",
     "Unauthorized",
     "Undeliverable",
