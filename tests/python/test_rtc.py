@@ -269,6 +269,22 @@ def test_a_connection_needs_a_running_loop():
         ifmesh.PeerConnection()
 
 
+async def test_a_connection_without_candidates_fails_with_its_reason():
+    a = ifmesh.PeerConnection(local_addresses=LOOPBACK, connect_timeout=1)
+    b = ifmesh.PeerConnection(local_addresses=LOOPBACK, connect_timeout=1)
+    async with a, b:
+        ch = a.create_data_channel("never")
+        closed = asyncio.Event()
+        ch.on("close", closed.set)
+        await negotiate(a, b)  # no candidates cross: no pair can be checked
+        with pytest.raises(ifmesh.InvalidState, match="failed"):
+            await a.wait_connected(10)
+        assert a.connection_state == "failed" and a.stats()["failure_reason"]
+        with pytest.raises(ifmesh.ChannelClosed):
+            await ch.wait_open(10)
+        await asyncio.wait_for(closed.wait(), 5)
+
+
 async def test_close_events_fire_and_sends_on_a_closed_channel_raise():
     a, b, ca, cb = await open_pair()
     async with a, b:
