@@ -24,7 +24,7 @@ class InvalidState(Error):
 
 
 class Closed(InvalidState):
-    """The agent is closed (or closed while the call waited)."""
+    """The agent or peer connection is closed (or closed while the call waited)."""
 
     code = "Closed"
 

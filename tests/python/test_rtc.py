@@ -248,6 +248,11 @@ async def test_bad_sdp_and_candidates_raise():
         await pc.create_offer()
     with pytest.raises(ifmesh.Closed):
         pc.create_data_channel("late")
+    with pytest.raises(ifmesh.Closed):
+        await pc.wait_connected(1)
+    with pytest.raises(ifmesh.Closed):
+        await pc.next_data_channel(1)
+    assert [c async for c in pc.ice_candidates()] == []
 
 
 async def test_configuration_options_are_checked():
