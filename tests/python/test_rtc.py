@@ -384,11 +384,11 @@ async def test_create_connect_close_cycles_keep_rss_flat():
     grown = rss_mib() - before
     print(f"{cycles} cycles in {elapsed:.1f} s, RSS {before:.1f} MiB -> {before + grown:.1f} MiB")
     # Every connection's sockets and eventfd go with it (the sockets once its I/O thread ran
-    # the teardown it posted).
+    # the teardown it posted). Fewer is fine: what an earlier test left may close meanwhile.
     deadline = time.monotonic() + 5
     while len(os.listdir("/proc/self/fd")) > fds and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    assert len(os.listdir("/proc/self/fd")) == fds
+    assert len(os.listdir("/proc/self/fd")) <= fds
     if not SANITIZED:
         assert abs(grown) <= 10, f"RSS grew {grown:.1f} MiB over {cycles} cycles"
 
