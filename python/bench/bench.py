@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -23,6 +24,51 @@ import time
 import ifmesh
 
 LOOPBACK = ["127.0.0.1"]
+
+_WORDS = ("the a of to and in for on with is was from by at this that after before while agent "
+          "request response report summary analysis result query document contract invoice "
+          "payment customer account order shipment inventory forecast budget quarter revenue "
+          "risk compliance review approval deadline meeting schedule team project milestone "
+          "release deploy service latency error timeout retry cache database index search model "
+          "prompt context token embedding vector score threshold anomaly alert incident ticket "
+          "status pending completed failed running queued escalated resolved high low medium "
+          "critical urgent region europe asia legal finance sales support research security "
+          "policy clause section table chart note draft final version update change increase "
+          "decrease stable trend weekly monthly estimate actual variance supplier vendor client "
+          "user session access verified signed processed extracted classified flagged").split()
+_KINDS = ("observation", "metric", "finding", "task_update", "tool_call", "citation", "handoff")
+
+
+def agent_payloads(count: int = 64, size: int = 1024, seed: int = 7) -> list[dict]:
+    """`count` JSON agent messages of about `size` bytes with the entropy of real ones (mixed
+    words, ids, numbers; zstd shrinks a batch of them about 3-5x), not a repeated string that
+    the LOW mode's compression would make nearly free."""
+    rng = random.Random(seed)
+
+    def words(n: int) -> str:
+        # Common words far more often than rare ones, as in text.
+        return " ".join(_WORDS[min(rng.randrange(len(_WORDS)), rng.randrange(len(_WORDS)))]
+                        for _ in range(n))
+
+    out = []
+    for i in range(count):
+        payload = {"task": f"task-{rng.getrandbits(40):010x}", "from": f"agent-{words(1)}",
+                   "records": []}
+        while True:
+            record = {"id": f"{rng.getrandbits(32):08x}-{rng.getrandbits(48):012x}",
+                      "kind": rng.choice(_KINDS), "ts": 1764979200000 + i * 250 + rng.randrange(250),
+                      "text": words(6 + rng.randrange(20)),
+                      "value": {"amount": round(rng.random() * 10000, 3), "unit": words(1)},
+                      "ok": rng.randrange(5) != 0}
+            payload["records"].append(record)
+            if len(json.dumps(payload, separators=(",", ":"))) >= size:
+                payload["records"].pop()
+                payload["pad"] = words(1)
+                while len(json.dumps(payload, separators=(",", ":"))) < size:
+                    payload["pad"] += " " + words(1)
+                break
+        out.append(payload)
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -46,8 +92,9 @@ async def rtt(a: ifmesh.Agent, peer: str, samples: int) -> dict:
 
 
 async def throughput(a: ifmesh.Agent, peer: str, count: int, window: int = 2000) -> dict:
-    """1 KiB payloads, at most `window` unacknowledged; the clock stops at the last ack."""
-    blob = "x" * 1024
+    """1 KiB agent messages (agent_payloads), at most `window` unacknowledged; the clock stops
+    at the last ack."""
+    payloads = agent_payloads()
     outstanding = 0
     done = asyncio.Event()
     finished = 0
@@ -67,7 +114,7 @@ async def throughput(a: ifmesh.Agent, peer: str, count: int, window: int = 2000)
             if outstanding >= window:
                 await asyncio.sleep(0.0005)
         outstanding += 1
-        a.send_nowait(peer, {"b": blob}).add_done_callback(settled)
+        a.send_nowait(peer, payloads[i % len(payloads)]).add_done_callback(settled)
     await done.wait()
     dt = time.perf_counter() - t
     return {"msgs_per_s": round(count / dt), "mbit_per_s": round(count * 1024 * 8 / dt / 1e6, 1)}
@@ -154,7 +201,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--cli", default="build/ifmesh", help="the C++ ifmesh command")
     p.add_argument("--samples", type=int, default=2000, help="echo round trips")
-    p.add_argument("--count", type=int, default=20000, help="1 KiB messages for msgs/s")
+    p.add_argument("--count", type=int, default=100000, help="1 KiB messages for msgs/s")
     p.add_argument("--signatures", default="relayed", choices=["relayed", "always"],
                    help="message_signatures of the agents (the C++ bench signs relayed only)")
     p.add_argument("--no-cpp", dest="cpp", action="store_false",
