@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import inspect
 import itertools
 import json
 import logging
@@ -12,6 +11,7 @@ import weakref
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Optional, Union
 
 from . import _ifmesh, errors
+from ._handlers import HandlerRunner
 from ._message import (
     Message,
     Payload,
@@ -60,7 +60,8 @@ class Agent:
         self._witness_handlers: list[WitnessHandler] = []
         self._witness_queues: list[asyncio.Queue] = []
         self._peer_handlers: list[PeerStateHandler] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._runner = HandlerRunner(log, lambda: f"agent {self.id}")
+        self._call = self._runner.call
         self._closed = False
         _live.add(native)
         loop.add_reader(self._fd, self._drain)
@@ -390,18 +391,3 @@ class Agent:
         if self._inbox_wanted or not self._message_handlers:
             self._inbox.put_nowait(msg)
 
-    def _call(self, handler: Callable[..., Any], *args: Any) -> None:
-        try:
-            result = handler(*args)
-        except Exception:
-            log.exception("agent %s: handler %r raised", self.id, handler)
-            return
-        if result is not None and inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("agent %s: handler task raised", self.id, exc_info=task.exception())

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import inspect
 import logging
 import weakref
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterable, Optional, Union
 
 from . import _ifmesh, errors
+from ._handlers import HandlerRunner
 
 log = logging.getLogger("ifmesh.rtc")
 
@@ -81,7 +81,7 @@ class _Emitter:
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Callable[..., Any]]] = {e: [] for e in self._EVENTS}
-        self._tasks: set[asyncio.Task] = set()
+        self._runner = HandlerRunner(log, lambda: type(self).__name__)
 
     def on(self, event: str, handler: Optional[Callable[..., Any]] = None) -> Any:
         """Calls ``handler`` on every ``event``; without ``handler``, a decorator."""
@@ -106,20 +106,7 @@ class _Emitter:
 
     def _emit(self, event: str, *args: Any) -> None:
         for handler in list(self._handlers[event]):
-            try:
-                result = handler(*args)
-            except Exception:
-                log.exception("%s handler %r raised", event, handler)
-                continue
-            if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                self._tasks.add(task)
-                task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("handler task raised", exc_info=task.exception())
+            self._runner.call(handler, *args, what=f"{event} handler")
 
 
 def _settle(waiters: list, exc: Optional[BaseException] = None) -> None:

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "dict_options.hpp"
 #include "ifmesh/error.hpp"
 
 namespace py = pybind11;
@@ -11,17 +12,6 @@ namespace py = pybind11;
 namespace ifmesh::python {
 
 namespace {
-
-template <typename T>
-bool take(const py::dict& d, const char* key, T& out) {
-  if (!d.contains(key) || d[key].is_none()) return false;
-  try {
-    out = d[key].cast<T>();
-  } catch (const py::cast_error&) {
-    throw Error(Errc::InvalidArgument, std::string("option '") + key + "' has the wrong type");
-  }
-  return true;
-}
 
 void takeMs(const py::dict& d, const char* key, std::chrono::milliseconds& out) {
   long long ms = 0;

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dict_options.hpp"
 #include "ifmesh/error.hpp"
 #include "native_peer_connection.hpp"
 
@@ -17,17 +18,6 @@ namespace py = pybind11;
 namespace ifmesh::python {
 
 namespace {
-
-template <typename T>
-bool take(const py::dict& d, const char* key, T& out) {
-  if (!d.contains(key) || d[key].is_none()) return false;
-  try {
-    out = d[key].cast<T>();
-  } catch (const py::cast_error&) {
-    throw Error(Errc::InvalidArgument, std::string("option '") + key + "' has the wrong type");
-  }
-  return true;
-}
 
 template <typename T>
 void takeBounded(const py::dict& d, const char* key, T& out, long long low, long long high) {

@@ -13,15 +13,7 @@ import textwrap
 import pytest
 
 import ifmesh
-from conftest import LOOPBACK, unique
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+from conftest import LOOPBACK, rss_mib, unique
 
 
 @pytest.mark.skipif(os.environ.get("IFMESH_SANITIZED") == "1",

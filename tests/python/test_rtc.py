@@ -14,17 +14,9 @@ import time
 import pytest
 
 import ifmesh
-from conftest import LOOPBACK, REPO
+from conftest import LOOPBACK, REPO, rss_mib
 
 SANITIZED = os.environ.get("IFMESH_SANITIZED") == "1"
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def trickle(a: ifmesh.PeerConnection, b: ifmesh.PeerConnection) -> None:
