@@ -112,7 +112,7 @@ std::optional<Clock::time_point> Session::nextDeadline() const {
   return due;
 }
 
-void Session::sendWhead(Clock::time_point now) {
+void Session::sendWhead(Clock::time_point now, bool urgent) {
   if (!ready() || !peerReadsWhead_ || !config_.witnessHead) return wheadDue_.reset();
   wheadDue_ = now + config_.wheadInterval;
   auto head = config_.witnessHead();
@@ -122,13 +122,15 @@ void Session::sendWhead(Clock::time_point now) {
   wheadSentOnConnection_ = true;
   wheadSentEvents_ = head->events;
   wheadSentAt_ = now;
-  transmit(now, encode(Whead{head->seq, std::move(head->hash), std::move(head->sig)}), false);
+  transmit(now, encode(Whead{head->seq, std::move(head->hash), std::move(head->sig)}), urgent);
 }
 
 void Session::closing(Clock::time_point now) {
-  // A head sooner than wheadMinGap after the last would be dropped unread by the peer.
-  if (!wheadSentAt_ || now - *wheadSentAt_ >= config_.wheadMinGap) sendWhead(now);
   flushBatch();
+  // A head sooner than wheadMinGap after the last would be dropped unread by the peer. Urgent:
+  // the connection closes right after, and a frame still waiting for the channel's send window
+  // would go with it.
+  if (!wheadSentAt_ || now - *wheadSentAt_ >= config_.wheadMinGap) sendWhead(now, true);
 }
 
 void Session::sendHello() {

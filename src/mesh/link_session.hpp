@@ -211,7 +211,7 @@ class Session {
   void onHello(Clock::time_point now, const Hello& hello);
   void onMsg(Clock::time_point now, Msg& msg);
   void onWhead(Clock::time_point now, const Whead& head);
-  void sendWhead(Clock::time_point now);
+  void sendWhead(Clock::time_point now, bool urgent = false);
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
   void emit(std::string text, bool urgent);

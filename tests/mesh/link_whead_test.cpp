@@ -188,21 +188,26 @@ TEST(LinkSessionWhead, ClosingShowsTheHeadOnceMoreWhenThePeerWillTakeIt) {
   p.now += 500ms;
   p.session->closing(p.now);
   EXPECT_TRUE(p.sentHeads().empty()) << "a head the peer drops unread";
-  // Past the gap and before the interval: the head as the log stands at the close.
+  // Past the gap and before the interval: the head as the log stands at the close, urgent (the
+  // connection closes next, and a frame waiting for the send window would go with it).
   p.now += 600ms;
   p.session->closing(p.now);
-  auto heads = p.sentHeads();
-  ASSERT_EQ(heads.size(), 1u);
-  EXPECT_EQ(heads[0].seq, 6u);
+  auto out = p.session->takeOutput();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].urgent);
+  auto frames = decode(out[0].bytes);
+  ASSERT_EQ(frames.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<Whead>(frames[0]));
+  EXPECT_EQ(std::get<Whead>(frames[0]).seq, 6u);
   // The log did not advance since: nothing new to show.
   p.now += 2s;
   p.session->closing(p.now);
   EXPECT_TRUE(p.sentHeads().empty());
-  // In MEDIUM/LOW a head waits in the batch: closing sends it now, with what waits beside it.
+  // In MEDIUM/LOW too: closing sends what waits in the batch, then the head, at once.
   p.session->setBatchDelay(200ms);
   p.setHead(12, 12);
   p.session->closing(p.now);
-  heads = p.sentHeads();
+  auto heads = p.sentHeads();
   ASSERT_EQ(heads.size(), 1u);
   EXPECT_EQ(heads[0].seq, 12u);
 }
