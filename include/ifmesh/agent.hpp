@@ -28,7 +28,9 @@ struct HealingConfig {
   std::chrono::milliseconds maxDelay{60000};
   double jitter = 0.2;  // +/- 20 %
   int maxRetries = 10;
-  int turnAfterFailures = 3;  // direct attempts before falling back to TURN
+  // Direct attempts before falling back to TURN (AgentConfig::turnServers); 0: every attempt
+  // this agent offers goes through TURN, relay candidates only.
+  int turnAfterFailures = 3;
   std::chrono::milliseconds attemptTimeout{10000};
 };
 

@@ -9,6 +9,8 @@ LinkHealing::LinkHealing(LinkHost& host, std::string peerId, std::function<void(
     : host_(host), peerId_(std::move(peerId)), retry_(std::move(retry)) {}
 
 void LinkHealing::attemptStarted() {
+  // With healing.turnAfterFailures 0 the first attempt already goes through TURN.
+  fallBackToTurnIfDue();
   if (failedAttempts_ > 0)
     host_.witness("reconnection_attempt_started", peerId_,
                   {{"attempt_number", failedAttempts_ + 1}, {"strategy", strategy()}});
@@ -62,13 +64,17 @@ std::optional<std::string> LinkHealing::retryOrGiveUp(std::string givingUpReason
   return std::nullopt;
 }
 
+void LinkHealing::fallBackToTurnIfDue() {
+  if (useRelay_ || failedAttempts_ < host_.linkSettings().healing.turnAfterFailures ||
+      !host_.linkSettings().turnAvailable)
+    return;
+  useRelay_ = true;
+  host_.witness("reconnection_using_turn", peerId_, {{"failed_attempts", failedAttempts_}});
+}
+
 void LinkHealing::schedule() {
   const auto& healing = host_.linkSettings().healing;
-  if (!useRelay_ && failedAttempts_ >= healing.turnAfterFailures &&
-      host_.linkSettings().turnAvailable) {
-    useRelay_ = true;
-    host_.witness("reconnection_using_turn", peerId_, {{"failed_attempts", failedAttempts_}});
-  }
+  fallBackToTurnIfDue();
   auto delay = mesh::backoffDelay(healing, failedAttempts_, host_.rng());
   host_.witness("reconnection_attempt_scheduled", peerId_,
                 {{"attempt_number", failedAttempts_ + 1},

@@ -37,6 +37,8 @@ class LinkHealing {
  private:
   std::optional<std::string> retryOrGiveUp(std::string givingUpReason);
   void schedule();
+  // Attempts go through TURN from now on once healing.turnAfterFailures attempts failed.
+  void fallBackToTurnIfDue();
   const char* strategy() const { return useRelay_ ? "turn" : "direct"; }
 
   LinkHost& host_;
