@@ -25,8 +25,10 @@ volatile std::sig_atomic_t stopRequested = 0;
 
 struct AgentArgs {
   std::string id, signal = "ws://127.0.0.1:8443", connect, witnessFile, token, tokenFile, caFile,
-                  recordFile, keyFile, stateDir, messageSignatures = "always";
-  std::vector<std::string> stun, localAddresses;
+                  recordFile, keyFile, stateDir, messageSignatures = "always", turnUsername,
+                  turnPassword, turnPasswordFile;
+  std::vector<std::string> stun, turn, localAddresses;
+  int turnAfterFailures = 3;
   LogOptions log;
   bool echo = false;
   bool verbose = false;
@@ -46,6 +48,21 @@ void addCommon(CLI::App* cmd, AgentArgs& a) {
                   "system's CAs)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--stun", a.stun, "STUN server URL (stun:host:port)");
+  cmd->add_option("--turn", a.turn,
+                  "TURN server URL (turn:host:port?transport=udp) a link falls back to after "
+                  "--turn-after-failures failed direct attempts");
+  cmd->add_option("--turn-username", a.turnUsername, "TURN long-term credential: user name");
+  cmd->add_option("--turn-password", a.turnPassword,
+                  "TURN long-term credential: password (visible in ps: prefer "
+                  "--turn-password-file or IFMESH_TURN_PASSWORD)");
+  cmd->add_option("--turn-password-file", a.turnPasswordFile,
+                  "Read the TURN password from this file's first line")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--turn-after-failures", a.turnAfterFailures,
+                  "Failed direct attempts before a link goes through --turn; 0: relay only from "
+                  "the first attempt this agent offers")
+      ->check(CLI::Range(0, 1000))
+      ->default_val(3);
   cmd->add_option("--local-address", a.localAddresses, "Gather ICE candidates only on these");
   cmd->add_option("--witness", a.witnessFile, "Append audit events to this JSON-lines file");
   cmd->add_option("--key-file", a.keyFile,
@@ -92,6 +109,10 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   checkAgentId("--id", a.id);
   checkSignalingUrl("--signal", a.signal);
   for (const auto& s : a.stun) checkIceServerUrl("--stun", s);
+  for (const auto& s : a.turn) {
+    checkIceServerUrl("--turn", s);
+    if (s.rfind("turn", 0) != 0) throw UsageError(flagError("--turn", s, "expected a turn: URL"));
+  }
   AgentConfig c;
   c.agentId = a.id;
   c.signalingUrl = a.signal;
@@ -104,6 +125,12 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
   c.identity.messageSignatures =
       a.messageSignatures == "relayed" ? MessageSignatures::Relayed : MessageSignatures::Always;
   for (const auto& s : a.stun) c.iceServers.push_back({s, "", ""});
+  if (!a.turn.empty()) {
+    std::string password = secretFrom(a.turnPassword, a.turnPasswordFile, "--turn-password-file",
+                                      "IFMESH_TURN_PASSWORD");
+    for (const auto& s : a.turn) c.turnServers.push_back({s, a.turnUsername, password});
+  }
+  c.healing.turnAfterFailures = a.turnAfterFailures;
   if (!a.witnessFile.empty() || log) c.witness = std::make_shared<Witness>();
   if (!a.witnessFile.empty()) c.witness->addSink(std::make_shared<FileWitnessSink>(a.witnessFile));
   if (log)

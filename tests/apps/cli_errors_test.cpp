@@ -82,6 +82,8 @@ TEST(Cli, EveryWrongCommandLineIsOneErrorLineAndExitCode2) {
       {{"agent", "--id", "a", "--connect", "sideways"}, "--connect 'sideways'"},
       {{"agent", "--id", "a\nb\x1b[31m"}, "--id 'a?b?[31m'"},
       {{"agent", "--id", "a", "--stun", "foo"}, "--stun 'foo'"},
+      {{"agent", "--id", "a", "--turn", "foo"}, "--turn 'foo'"},
+      {{"agent", "--id", "a", "--turn", "stun:127.0.0.1:3478"}, "--turn 'stun:127.0.0.1:3478'"},
       {{"send", "--id", "a", "--to", "b", "--payload", "{nope"}, "--payload '{nope'"},
       {{"send", "--id", "a", "--to", "a"}, "--to 'a'"},
       {{"signal", "--port", "99999"}, "--port"},
