@@ -27,6 +27,7 @@ export interface HealingOptions {
   maxDelay?: number;
   jitter?: number;
   maxRetries?: number;
+  /** Failed direct attempts before attempts go through TURN, relay candidates only (3); 0: from the first. */
   turnAfterFailures?: number;
   attemptTimeout?: number;
 }
@@ -42,6 +43,7 @@ export interface AgentOptions {
   token?: string;
   /** Ed25519 identity: an Identity, PEM or PKCS #8 DER, a JWK, or {seed}. Default: a fresh key. */
   keys?: KeyInput;
+  /** stun: servers serve direct attempts, turn: servers (with username and credential) the attempts through TURN. */
   iceServers?: RTCIceServer[];
   /** Extra RTCPeerConnection configuration (node-datachannel takes e.g. bindAddress). */
   rtcConfig?: Record<string, unknown>;

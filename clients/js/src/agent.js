@@ -21,6 +21,8 @@ export { PeerState };
 
 const RELAY_TYPES = new Set(['offer', 'answer', 'ice-candidate', 'connect-request', 'bye']);
 
+const isTurnUrl = (url) => /^turns?:/.test(url);
+
 function randomUuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -62,9 +64,7 @@ export class Agent extends Emitter {
     this.healing = { ...HEALING_DEFAULTS, ...(options.healing ?? {}) };
     this.RTCPeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     if (!this.RTCPeerConnection) throw new Error('no RTCPeerConnection (pass options.RTCPeerConnection)');
-    this.turnAvailable = this.options.iceServers.some((s) =>
-      [].concat(s.urls).some((u) => /^turns?:/.test(u)),
-    );
+    this.turnAvailable = this.options.iceServers.some((s) => [].concat(s.urls).some(isTurnUrl));
     // 52 random bits, never 0: the same range as the C++ agent's.
     this.incarnation = (randomWireId() % 0xfffffffffffff) + 1;
     this.keys = new KeyDirectory();
@@ -290,8 +290,15 @@ export class Agent extends Emitter {
 
   // ---- used by PeerLink ----
 
+  // A direct attempt gathers with the stun: servers only; an attempt through TURN with the turn:
+  // servers only, relay candidates only (the C++ agent's AgentConfig::iceServers and turnServers).
   rtcConfig(relay) {
-    const cfg = { ...(this.options.rtcConfig ?? {}), iceServers: this.options.iceServers };
+    const iceServers = [];
+    for (const server of this.options.iceServers) {
+      const urls = [].concat(server.urls).filter((u) => isTurnUrl(u) === relay);
+      if (urls.length) iceServers.push({ ...server, urls });
+    }
+    const cfg = { ...(this.options.rtcConfig ?? {}), iceServers };
     if (relay) cfg.iceTransportPolicy = 'relay';
     return cfg;
   }

@@ -119,6 +119,7 @@ export class PeerLink {
   attempt() {
     if (this.intentional || this.agent.closed) return;
     this.retryTimer = null;
+    this.fallBackToTurnIfDue(); // turnAfterFailures 0: the first attempt already goes through TURN
     if (this.failedAttempts > 0)
       this.witness('reconnection_attempt_started', {
         attempt_number: this.failedAttempts + 1,
@@ -177,6 +178,7 @@ export class PeerLink {
 
   handleOffer(sid, sdp) {
     this.intentional = false;
+    this.fallBackToTurnIfDue();
     this.createConnection(sid);
     this.conn.answer(sdp);
     if (!this.attemptTimer) this.armAttemptTimer();
@@ -341,12 +343,18 @@ export class PeerLink {
     this.schedule();
   }
 
+  // Connections go through TURN (relay candidates only) from now on once turnAfterFailures
+  // attempts failed and a turn: server is configured.
+  fallBackToTurnIfDue() {
+    const h = this.agent.healing;
+    if (this.useRelay || this.failedAttempts < h.turnAfterFailures || !this.agent.turnAvailable) return;
+    this.useRelay = true;
+    this.witness('reconnection_using_turn', { failed_attempts: this.failedAttempts });
+  }
+
   schedule() {
     const h = this.agent.healing;
-    if (!this.useRelay && this.failedAttempts >= h.turnAfterFailures && this.agent.turnAvailable) {
-      this.useRelay = true;
-      this.witness('reconnection_using_turn', { failed_attempts: this.failedAttempts });
-    }
+    this.fallBackToTurnIfDue();
     const delay = backoffDelay(h, this.failedAttempts);
     this.witness('reconnection_attempt_scheduled', {
       attempt_number: this.failedAttempts + 1,
