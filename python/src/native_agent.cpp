@@ -208,7 +208,6 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   shared_->agent = agent_.get();
   shared_->durableStore = durableStore;
   shared_->blocking = blocking;
-  if (blocking) sender_ = std::thread([s = shared_] { s->runBlockingSends(); });
   auto s = shared_;
   agent_->onMessage([s, journal](const IFMessage& m) {
     // Journaled before this process started: Python saw it then, or reads it from there.
@@ -255,6 +254,8 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     e.text = message;
     s->emit(std::move(e));
   });
+  // Last: nothing after it may throw, or the constructor would leave a joinable thread behind.
+  if (blocking) sender_ = std::thread([s] { s->runBlockingSends(); });
 }
 
 NativeAgent::~NativeAgent() {
