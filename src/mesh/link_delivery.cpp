@@ -85,10 +85,7 @@ void LinkDelivery::storeCounters() {
 void LinkDelivery::committing(std::uint64_t commit) {
   // The counters as stored, not the session's: a commit made while the session is inside a
   // delivery (a forward's drive on another link) does not hold that delivery yet.
-  auto point = session_.commitPoint();
-  point.peerIncarnation = storedCounters_.peerIncarnation;
-  point.delivered = storedCounters_.delivered;
-  commits_.emplace_back(commit, point);
+  commits_.emplace_back(commit, session_.commitPoint(storedCounters_));
 }
 
 void LinkDelivery::committed(std::uint64_t commit) {

@@ -250,6 +250,10 @@ Session::CommitPoint Session::commitPoint() const {
   return p;
 }
 
+Session::CommitPoint Session::commitPoint(const Counters& stored) const {
+  return {stored.peerIncarnation, stored.delivered, queue_.nextOrder()};
+}
+
 void Session::committed(Clock::time_point now, const CommitPoint& point) {
   queue_.release(point.queued);
   if (config_.durableAcks && point.peerIncarnation == peerIncarnation_) {

@@ -184,6 +184,9 @@ class Session {
   };
   // Everything queued and delivered so far.
   CommitPoint commitPoint() const;
+  // Everything queued so far, with the delivery counters as `stored` holds them (a commit made
+  // while the session is inside a delivery does not hold that delivery yet).
+  CommitPoint commitPoint(const Counters& stored) const;
   // A commit is durable: the messages queued before it may be sent, and what it counts as
   // delivered may be acknowledged (durableAcks). A commit that counts another peer process's
   // messages says nothing about this one's.
