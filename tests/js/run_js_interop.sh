@@ -60,9 +60,11 @@ trap 'exit 130' INT TERM
 loopback_netns_up "$ns"
 
 echo "js_interop: namespace $ns, ifmesh $cli"
-# Its own deadline, below ctest's, so a hang still ends through the trap above.
+# Its own deadline, below ctest's, so a hang still ends through the trap above. Force-exit:
+# once the tests are done, a handle still open (support.mjs prints them) does not keep the
+# process alive.
 ip netns exec "$ns" env IFMESH_CLI="$cli" \
-  timeout --kill-after=5 150 node --test --test-reporter=spec "${tests[@]}" &
+  timeout --kill-after=5 150 node --test --test-force-exit --test-reporter=spec "${tests[@]}" &
 pid=$!
 wait "$pid"
 pid=

@@ -49,11 +49,28 @@ export class Child {
       return this.out.match(re);
     }, timeoutMs);
   }
-  kill(signal = 'SIGTERM') {
+  // Stops the child and waits for its exit. A child that outlives SIGTERM by `graceMs` is a
+  // bug (an agent must stop on SIGTERM): it is killed, and the call fails with its output.
+  async kill(signal = 'SIGTERM', graceMs = 10000) {
     if (!this.exited) this.proc.kill(signal);
-    return this.exitPromise;
+    if (signal === 'SIGKILL') return this.exitPromise;
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve(null), graceMs)));
+    const exited = await Promise.race([this.exitPromise, late]);
+    clearTimeout(timer);
+    if (exited) return exited;
+    this.proc.kill('SIGKILL');
+    await this.exitPromise;
+    throw new Error(`${this.name} did not exit within ${graceMs} ms of ${signal}:\n${this.out.slice(-2000)}`);
   }
 }
+
+// What keeps a test process alive once its tests are done (node --test-force-exit ends it):
+// printed, so a leaked handle shows in the log instead of as a hang.
+process.on('exit', () => {
+  const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+  if (open.length) console.log(`open handles at exit: ${open.join(', ')}`);
+});
 
 export async function startSignal() {
   const c = new Child('ifmesh signal', CLI, ['signal', '--address', LOOPBACK, '--port', '0']);
