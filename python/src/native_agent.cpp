@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <utility>
 
 #include "ifmesh/error.hpp"
 #include "json/json_reader.hpp"
 #include "json/json_writer.hpp"
+#include "mesh/message_header.hpp"
 #include "store/message_journal.hpp"
 
 namespace ifmesh::python {
@@ -213,18 +215,8 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     // Journaled before this process started: Python saw it then, or reads it from there.
     if (journal && !journal->write(m, serialize(m))) return;
     Event e(Event::Kind::Message);
-    // The fields Python reads; the payload travels as text (a copy of its tree would cost more
-    // than the text).
-    e.message.id = m.id;
-    e.message.source = m.source;
-    e.message.destination = m.destination;
-    e.message.timestamp = m.timestamp;
-    e.message.sequence = m.sequence;
-    e.message.priority = m.priority;
-    e.message.traceId = m.traceId;
-    e.message.level = m.level;
-    e.message.incarnation = m.incarnation;
-    e.message.payload = nullptr;
+    // The payload travels as text: a copy of its tree would cost more than the text.
+    e.message = detail::withoutPayload(m);
     // Serialized here, off the Python thread. The payload came from strictly parsed JSON text,
     // so its strings are valid UTF-8; should one not be, it is replaced, never thrown.
     try {
@@ -278,8 +270,8 @@ void NativeAgent::send(SendRequest request) {
   {
     std::lock_guard lock(shared_->sendMutex);
     shared_->sends.push_back(std::move(request));
-    post = !shared_->sendsPosted && !shared_->blocking;
-    shared_->sendsPosted = true;
+    // One runSends posted at a time; under Block the sender thread takes them instead.
+    post = !shared_->blocking && !std::exchange(shared_->sendsPosted, true);
   }
   if (shared_->blocking)
     shared_->sendsQueued.notify_one();

@@ -2,31 +2,13 @@
 
 #include "ifmesh/error.hpp"
 #include "json/json_reader.hpp"
+#include "mesh/message_header.hpp"
 
 namespace ifmesh::detail {
 
 namespace {
 void fail(const std::shared_ptr<std::promise<void>>& acked, const std::string& reason) {
   if (acked) acked->set_exception(std::make_exception_ptr(Error(Errc::Undeliverable, reason)));
-}
-
-// Every field but the payload (which stays in the message's JSON text).
-IFMessage withoutPayload(const IFMessage& m) {
-  IFMessage h;
-  h.id = m.id;
-  h.timestamp = m.timestamp;
-  h.level = m.level;
-  h.source = m.source;
-  h.destination = m.destination;
-  h.version = m.version;
-  h.payload = nullptr;
-  h.sequence = m.sequence;
-  h.traceId = m.traceId;
-  h.priority = m.priority;
-  h.incarnation = m.incarnation;
-  h.signature = m.signature;
-  h.droppable = m.droppable;
-  return h;
 }
 
 // The message as it was pushed: its payload back from the JSON text it was serialized to.
@@ -76,8 +58,8 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   for (auto [lane, index] : plan) {
     const auto& w = lanes_[lane].waiting[index];
     dropped.push_back(withPayload(IFMessage(w.message), w.json));
-    if (keys) keys->push_back(lanes_[lane].waiting[index].key);
-    fail(lanes_[lane].waiting[index].acked, "dropped: queue full");
+    if (keys) keys->push_back(w.key);
+    fail(w.acked, "dropped: queue full");
   }
   for (int lane = 0; lane < kMessagePriorities; ++lane) {
     auto& w = lanes_[lane].waiting;
