@@ -116,4 +116,13 @@ void LinkConnection::sendBinary(std::span<const std::byte> bytes, bool urgent) {
     channel_->send(bytes);
 }
 
+nlohmann::json LinkConnection::selectedPath() const {
+  nlohmann::json path = nlohmann::json::object();
+  if (auto pair = pc_->stats().selectedPair) {
+    path["local_candidate_type"] = pair->localType;
+    path["remote_candidate_type"] = pair->remoteType;
+  }
+  return path;
+}
+
 }  // namespace ifmesh::detail

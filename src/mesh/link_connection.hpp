@@ -59,6 +59,9 @@ class LinkConnection {
   const std::string& remoteFingerprint() const { return remoteFingerprint_; }
   std::string localFingerprint() const { return pc_->localFingerprint(); }
   PeerConnectionStats stats() const { return pc_->stats(); }
+  // Which path ICE chose (local_candidate_type, remote_candidate_type: host to host, say), for
+  // the witness; empty before a pair is selected.
+  nlohmann::json selectedPath() const;
 
  private:
   void releaseCandidates();

@@ -15,10 +15,11 @@ PeerLink::PeerLink(LinkHost& agent, std::string peerId)
       delivery_(
           agent, peerId_, [this] { authFailures_ = 0; },
           [this](const std::string& reason) { refuse(reason); }),
-      healing_(agent, peerId_, [this] { attempt(); }) {}
+      healing_(agent, peerId_, [this] { attempt(); }),
+      attemptSlot_(agent) {}
 
 PeerLink::~PeerLink() {
-  releaseAttemptSlot();
+  attemptSlot_.release();
   closeConnection();
 }
 
@@ -39,34 +40,22 @@ void PeerLink::setState(PeerState next) {
 }
 
 void PeerLink::start() {
+  endByeDrain();
   intentional_ = false;
   if (state_ == PeerState::Connected) return;
   // Restarting would tear down an attempt in flight at each directory change of a forming mesh.
-  if (attemptTimer_.active() || healing_.retryScheduled() || waitingForAttemptSlot_) return;
+  if (attemptTimer_.active() || healing_.retryScheduled() || attemptSlot_.waiting()) return;
   attempt();
 }
 
 void PeerLink::resumeAttempt() {
-  waitingForAttemptSlot_ = false;
+  attemptSlot_.resumed();
   attempt();
-}
-
-void PeerLink::releaseAttemptSlot() {
-  if (!holdsAttemptSlot_) return;
-  holdsAttemptSlot_ = false;
-  agent_.releaseAttemptSlot();
 }
 
 void PeerLink::attempt() {
   if (intentional_) return;
-  if (isOfferer() && !holdsAttemptSlot_) {
-    if (waitingForAttemptSlot_) return;
-    if (!agent_.takeAttemptSlot(shared_from_this())) {
-      waitingForAttemptSlot_ = true;
-      return;
-    }
-    holdsAttemptSlot_ = true;
-  }
+  if (isOfferer() && !attemptSlot_.take(shared_from_this())) return;
   healing_.attemptStarted();
   armAttemptTimer();
   if (isOfferer())
@@ -118,6 +107,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
 }
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
+  endByeDrain();
   intentional_ = false;
   // The peer started over (restarted, or lost what we still hold): ours is down from now.
   if (state_ == PeerState::Connected) onTransportDown("peer offered a new connection");
@@ -156,6 +146,7 @@ void PeerLink::handleCandidate(std::uint64_t sid, const std::string& candidate,
 }
 
 void PeerLink::handleConnectRequest() {
+  endByeDrain();
   if (!isOfferer() || intentional_) return;
   if (state_ == PeerState::Connected && connection_ && connection_->isOpen()) {
     // The peer lost the connection we still believe in: start over.
@@ -168,7 +159,23 @@ void PeerLink::handleConnectRequest() {
 }
 
 void PeerLink::handleBye() {
-  stop("peer said bye");
+  if (!connection_ || state_ != PeerState::Connected) return stop("peer said bye");
+  // The bye comes through signaling and can overtake the peer's last frames (the head of its
+  // witness log at the close), which are still on the connection's path. The link stops healing
+  // now and reads on until the transport closes: the peer's ABORT follows its frames on that
+  // path. kByeDrain bounds the wait should the ABORT be lost.
+  intentional_ = true;
+  attemptSlot_.release();
+  healing_.cancel();
+  attemptTimer_.cancel();
+  byeDrain_ = agent_.loop().addTimer(kByeDrain, [this] {
+    stop("peer said bye");
+    return false;
+  });
+}
+
+void PeerLink::endByeDrain() {
+  if (byeDrain_.active()) stop("peer said bye");
 }
 
 void PeerLink::disconnect() {
@@ -178,7 +185,8 @@ void PeerLink::disconnect() {
 
 void PeerLink::stop(const char* reason) {
   intentional_ = true;
-  releaseAttemptSlot();
+  byeDrain_.cancel();
+  attemptSlot_.release();
   healing_.cancel();
   attemptTimer_.cancel();
   closeConnection();
@@ -198,21 +206,16 @@ void PeerLink::closeConnection() {
 }
 
 void PeerLink::onChannelOpen() {
-  releaseAttemptSlot();
+  attemptSlot_.release();
   attemptTimer_.cancel();
   setState(PeerState::Connected);
-  nlohmann::json link = nlohmann::json::object();
-  if (agent_.witnessing() && connection_) {
-    if (auto pair = connection_->stats().selectedPair) {  // which path ICE chose, e.g. host to host
-      link["local_candidate_type"] = pair->localType;
-      link["remote_candidate_type"] = pair->remoteType;
-    }
-  }
-  healing_.connected(std::move(link));
+  healing_.connected(agent_.witnessing() && connection_ ? connection_->selectedPath()
+                                                        : nlohmann::json::object());
   openDelivery();  // the peer's hello may have opened it already
 }
 
 void PeerLink::onTransportDown(std::string why) {
+  if (byeDrain_.active()) return stop("peer said bye");
   if (intentional_ || state_ == PeerState::Unreachable) return;
   if (connection_)
     if (auto reason = connection_->stats().failureReason; !reason.empty())
@@ -239,7 +242,7 @@ void PeerLink::attemptTimedOut() {
 }
 
 void PeerLink::attemptFailed(const std::string& why) {
-  releaseAttemptSlot();
+  attemptSlot_.release();
   closeConnection();
   healed(healing_.attemptFailed(why));
 }
@@ -278,7 +281,7 @@ void PeerLink::refuse(const std::string& reason) {
     auto self = weak.lock();
     if (!self || self->sid_ != sid || self->intentional_) return;
     // The attempt ends here: its slot and its timeout go with it.
-    self->releaseAttemptSlot();
+    self->attemptSlot_.release();
     self->attemptTimer_.cancel();
     self->closeConnection();
     self->healed(self->healing_.refused(self->authFailures_));

@@ -15,6 +15,7 @@
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
+#include "mesh/attempt_slot.hpp"
 #include "mesh/link_delivery.hpp"
 #include "mesh/link_healing.hpp"
 #include "rtc/io_loop.hpp"
@@ -23,6 +24,9 @@ namespace ifmesh::detail {
 
 class LinkHost;
 class LinkConnection;
+
+// How long a link reads on after the peer's bye when the connection's close does not arrive.
+inline constexpr std::chrono::milliseconds kByeDrain{2000};
 
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
@@ -84,7 +88,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void armAttemptTimer();
   void attemptTimedOut();
   void stop(const char* reason);  // intentional: no healing
-  void releaseAttemptSlot();
+  // After the peer's bye: what its connection still carries is read until the transport closes.
+  void endByeDrain();
   void attemptFailed(const std::string& why);
   // What healing decided after a failure: a retry (Reconnecting), or giving up (why).
   void healed(const std::optional<std::string>& givenUp);
@@ -106,9 +111,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   LinkHealing healing_;
   rtc::IoLoop::Timer attemptTimer_;
+  rtc::IoLoop::Timer byeDrain_;  // active while reading on after the peer's bye
   std::size_t connectionsCreated_ = 0;
-  bool holdsAttemptSlot_ = false;  // an offer of ours is in flight (the agent's budget)
-  bool waitingForAttemptSlot_ = false;
+  AttemptSlot attemptSlot_;  // an offer of ours is in flight (the agent's budget)
 };
 
 }  // namespace ifmesh::detail
