@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "ifmesh/error.hpp"
-#include "mesh/frame_compression.hpp"
 #include "mesh/link_auth.hpp"
 
 namespace ifmesh::detail::link {
@@ -15,7 +14,11 @@ bool urgentLane(int lane) {
 }  // namespace
 
 Session::Session(SessionConfig config, Deliver deliver)
-    : config_(std::move(config)), deliver_(std::move(deliver)) {}
+    : config_(std::move(config)),
+      deliver_(std::move(deliver)),
+      heads_(config_),
+      output_([this](std::size_t before, std::size_t after) { event<Compressed>(before, after); },
+              [this](std::size_t frames) { event<BatchSent>(frames); }) {}
 
 void Session::open(Connection connection) {
   close();
@@ -27,70 +30,20 @@ void Session::open(Connection connection) {
 void Session::close() {
   open_ = false;
   connection_ = {};
-  authenticated_ = refused_ = peerReadsZstd_ = false;
-  peerReadsWhead_ = wheadSentOnConnection_ = false;
-  wheadDue_.reset();
-  wheadSentAt_.reset();
+  authenticated_ = refused_ = false;
+  heads_.connectionClosed();
   // What the batch held is still in the queue as sent: resent after the next hello.
-  batch_.clear();
-  batchBytes_ = 0;
-  batchDue_.reset();
+  output_.reset();
   // Acks owed go out in the next connection's hello.
   ackDue_.reset();
-  output_.clear();
-  outputBytes_ = 0;
-}
-
-void Session::setCompression(bool enabled, std::size_t threshold, int level) {
-  compress_ = enabled;
-  compressThreshold_ = threshold;
-  compressLevel_ = level;
-}
-
-std::vector<Outgoing> Session::takeOutput() {
-  outputBytes_ = 0;
-  return std::exchange(output_, {});
 }
 
 std::vector<Event> Session::takeEvents() {
   return std::exchange(events_, {});
 }
 
-void Session::emit(std::string text, bool urgent) {
-  if (compress_ && peerReadsZstd_ && text.size() > compressThreshold_) {
-    if (auto z = compressFrame(text, compressLevel_)) {
-      event<Compressed>(text.size(), z->size());
-      outputBytes_ += z->size();
-      output_.push_back({std::move(*z), true, urgent});
-      return;
-    }
-  }
-  outputBytes_ += text.size();
-  output_.push_back({std::move(text), false, urgent});
-}
-
 void Session::transmit(Clock::time_point now, std::string frame, bool urgent) {
-  if (!open_) return;  // kept in the queue, resent after the next hello
-  // Control/High frames go out at once, ahead of whatever waits in the batch.
-  if (urgent || (batchDelay_.count() == 0 && batch_.empty())) return emit(std::move(frame), urgent);
-  // MEDIUM/LOW quality: frames leave together, once per batch delay.
-  if (batchBytes_ + frame.size() > kMaxBatchBytes) flushBatch();
-  batchBytes_ += frame.size() + 1;
-  batch_.push_back(std::move(frame));
-  if (!batchDue_) batchDue_ = now + std::max(batchDelay_, std::chrono::milliseconds(1));
-}
-
-void Session::flushBatch() {
-  batchDue_.reset();
-  if (batch_.empty()) return;
-  if (batch_.size() == 1) {
-    emit(std::move(batch_.front()), false);
-  } else {
-    emit(encodeBatch(batch_), false);
-    event<BatchSent>(batch_.size());
-  }
-  batch_.clear();
-  batchBytes_ = 0;
+  if (open_) output_.send(now, std::move(frame), urgent);  // else resent after the next hello
 }
 
 void Session::tick(Clock::time_point now) {
@@ -98,39 +51,31 @@ void Session::tick(Clock::time_point now) {
     ackDue_.reset();
     sendAcks(now);
   }
-  if (wheadDue_ && now >= *wheadDue_) sendWhead(now);
-  if (batchDue_ && now >= *batchDue_) {
-    flushBatch();
+  if (auto due = heads_.due(); due && now >= *due) sendWhead(now);
+  if (auto due = output_.batchDue(); due && now >= *due) {
+    output_.flush();
     pump(now);
   }
 }
 
 std::optional<Clock::time_point> Session::nextDeadline() const {
   std::optional<Clock::time_point> due;
-  for (const auto& d : {ackDue_, batchDue_, wheadDue_})
+  for (const auto& d : {ackDue_, output_.batchDue(), heads_.due()})
     if (d && (!due || *d < *due)) due = d;
   return due;
 }
 
 void Session::sendWhead(Clock::time_point now, bool urgent) {
-  if (!ready() || !peerReadsWhead_ || !config_.witnessHead) return wheadDue_.reset();
-  wheadDue_ = now + config_.wheadInterval;
-  auto head = config_.witnessHead();
-  // Once per connection, then only when the log recorded more than the heads it was shown:
-  // two agents showing each other their heads do not keep each other's logs growing.
-  if (!head || (wheadSentOnConnection_ && head->events == wheadSentEvents_)) return;
-  wheadSentOnConnection_ = true;
-  wheadSentEvents_ = head->events;
-  wheadSentAt_ = now;
-  transmit(now, encode(Whead{head->seq, std::move(head->hash), std::move(head->sig)}), urgent);
+  if (!ready()) return heads_.cancel();
+  if (auto head = heads_.take(now)) transmit(now, encode(*head), urgent);
 }
 
 void Session::closing(Clock::time_point now) {
-  flushBatch();
+  output_.flush();
   // A head sooner than wheadMinGap after the last would be dropped unread by the peer. Urgent:
   // the connection closes right after, and a frame still waiting for the channel's send window
   // would go with it.
-  if (!wheadSentAt_ || now - *wheadSentAt_ >= config_.wheadMinGap) sendWhead(now, true);
+  if (heads_.peerWouldTake(now)) sendWhead(now, true);
 }
 
 void Session::sendHello() {
@@ -143,7 +88,7 @@ void Session::sendHello() {
   h.signature = connection_.helloSignature;
   h.readsZstd = true;
   h.readsWhead = config_.readsWhead;
-  emit(encode(h), true);
+  output_.sendNow(encode(h), true);
 }
 
 Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops,
@@ -198,7 +143,8 @@ void Session::pump(Clock::time_point now) {
     bool urgent = urgentLane(*lane);
     // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode
     // batch delay throttle a link to one channel's worth per delay.
-    if (!urgent && connection_.channelFull && connection_.channelFull(outputBytes_)) return;
+    if (!urgent && connection_.channelFull && connection_.channelFull(output_.pendingBytes()))
+      return;
     const auto& sent = queue_.send(*lane);
     // A message somebody waits for asks the peer to acknowledge it promptly.
     transmit(now,
@@ -376,18 +322,9 @@ void Session::handle(Clock::time_point now, Frame& frame) {
 }
 
 void Session::onWhead(Clock::time_point now, const Whead& head) {
-  // Sent only to a receiver that announced it: anyone else sending one breaks the protocol.
-  if (!config_.readsWhead) return event<Rejected>("whead not announced", std::string());
-  if (head.seq == peerWhead_.seq && head.hash == peerWhead_.hash) return;  // nothing new
-  // At most one head per gap is checked (a signature check each) and recorded (a witness record
-  // each): a peer flooding heads is bounded in both, and an honest one sends far fewer.
-  if (peerWheadAt_ && now - *peerWheadAt_ < config_.wheadMinGap) return;
-  peerWheadAt_ = now;
-  const PublicKey* key = config_.peerKey ? config_.peerKey() : nullptr;
-  if (!key || !key->verify(witnessSignedBytes(head.hash), head.sig))
-    return event<Rejected>("whead: signature does not verify with the peer's key", std::string());
-  peerWhead_ = head;
-  event<PeerWhead>(head);
+  auto received = heads_.receive(now, head);
+  if (received.refused) return event<Rejected>(received.refused, std::string());
+  if (received.taken) event<PeerWhead>(*received.taken);
 }
 
 void Session::onHello(Clock::time_point now, const Hello& hello) {
@@ -407,10 +344,9 @@ void Session::onHello(Clock::time_point now, const Hello& hello) {
     authenticated_ = true;
     event<Authenticated>();
   }
-  peerReadsZstd_ = hello.readsZstd;
-  peerReadsWhead_ = hello.readsWhead;
+  output_.setPeerReadsZstd(hello.readsZstd);
   // Our head follows our hello on every connection to a peer that reads it.
-  if (peerReadsWhead_ && config_.witnessHead && !wheadSentOnConnection_) sendWhead(now);
+  if (heads_.peerHello(hello.readsWhead)) sendWhead(now);
   if (hello.incarnation != 0) {
     // Our hello precedes all we send on a connection, so peerIncarnation_ is known before
     // anything from that process is delivered: a different one is a restart.

@@ -22,41 +22,14 @@
 #include "ifmesh/ifmessage.hpp"
 #include "ifmesh/witness.hpp"
 #include "mesh/link_codec.hpp"
+#include "mesh/link_output.hpp"
+#include "mesh/link_session_config.hpp"
+#include "mesh/link_witness_heads.hpp"
 #include "mesh/send_queue.hpp"
 
 namespace ifmesh::detail::link {
 
 using Clock = std::chrono::steady_clock;
-
-struct SessionConfig {
-  std::string ownId, peerId;
-  std::uint64_t incarnation = 0;  // ours: a new process has a new one
-  std::size_t maxMessageBytes = 256 * 1024;
-  BandwidthConfig::Queue queue;
-  // A received message is acknowledged alone after ackEvery messages of a lane or ackDelay;
-  // before that a message of ours to the peer carries the ack.
-  std::uint64_t ackEvery = 64;
-  std::chrono::milliseconds ackDelay{5000};
-  // A message whose frame asks for it ("r") is acknowledged at once instead: nextDeadline() is
-  // now, so everything that arrived together shares one ack.
-  // The key the directory gives for the peer (nullptr: none known), looked up at its hello.
-  std::function<const PublicKey*()> peerKey;
-  // With a state store: a message is acknowledged only once committed() says that its delivery
-  // is durable, and every queued message is first handed to `persist`, which returns its
-  // outbox key (reported back when the message is acknowledged, dropped or taken), and sent
-  // only once committed() says that it is durable.
-  bool durableAcks = false;
-  std::function<std::uint64_t(const IFMessage&, const std::string& json, int hops)> persist;
-  // Witness heads (docs/witness.md). readsWhead: our hello announces that we take the peer's
-  // heads (we keep a witness log to record them in). witnessHead: our own log's signed head
-  // (null or nothing: none to show), shown to a peer that announced it reads heads once per
-  // connection and then at most every wheadInterval while the log recorded more than heads.
-  bool readsWhead = false;
-  std::function<std::optional<WitnessHead>()> witnessHead;
-  std::chrono::milliseconds wheadInterval{5000};
-  // A peer's heads are taken at most once per wheadMinGap; the ones between are dropped unread.
-  std::chrono::milliseconds wheadMinGap{1000};
-};
 
 // The counters a state store keeps for a link (see resume()).
 struct Counters {
@@ -64,14 +37,6 @@ struct Counters {
   std::array<std::uint64_t, kLanes> acknowledged{};  // ours, by the peer
   std::array<std::uint64_t, kLanes> delivered{};     // the peer's, to us
   bool operator==(const Counters&) const = default;
-};
-
-// One channel message to send, in order.
-struct Outgoing {
-  std::string bytes;
-  bool binary = false;  // a compressed frame ("IFZ1" + zstd)
-  // A hello, or a Control/High frame: it must not wait behind the transport's send window.
-  bool urgent = false;
 };
 
 // Events, in the order they happened.
@@ -125,6 +90,9 @@ class Session {
   // unacknowledged, resent by the peer after our next hello; see resumeReceiving).
   using Deliver = std::function<bool(IFMessage&&, int hops)>;
   Session(SessionConfig config, Deliver deliver);
+  // Its parts hold on to its config and to itself.
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Connection lifecycle.
   // Says hello at once: our hello precedes everything else we send on a connection.
@@ -194,16 +162,18 @@ class Session {
 
   // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW; only
   // toward a peer whose hello on this connection says it reads zstd).
-  void setBatchDelay(std::chrono::milliseconds delay) { batchDelay_ = delay; }
-  void setCompression(bool enabled, std::size_t threshold, int level);
+  void setBatchDelay(std::chrono::milliseconds delay) { output_.setBatchDelay(delay); }
+  void setCompression(bool enabled, std::size_t threshold, int level) {
+    output_.setCompression(enabled, threshold, level);
+  }
 
-  std::vector<Outgoing> takeOutput();
+  std::vector<Outgoing> takeOutput() { return output_.take(); }
   std::vector<Event> takeEvents();
 
   std::size_t unacknowledged() const { return queue_.messages(); }
   std::size_t queuedBytes() const { return queue_.bytes(); }
   // Bytes not yet in the channel: waiting in the lanes and in the batch.
-  std::size_t backlogBytes() const { return queue_.waitingBytes() + batchBytes_; }
+  std::size_t backlogBytes() const { return queue_.waitingBytes() + output_.batchBytes(); }
   std::size_t waitingMessages() const { return queue_.waitingMessages(); }
   // At most half full, so a forward held back for it may be retried.
   bool hasRoomToForward() const;
@@ -217,8 +187,6 @@ class Session {
   void sendWhead(Clock::time_point now, bool urgent = false);
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
-  void emit(std::string text, bool urgent);
-  void flushBatch();
   void resendSent(Clock::time_point now);
   void peerRestarted(std::uint64_t incarnation);
   void peerLostState(const Hello& hello);
@@ -259,26 +227,8 @@ class Session {
   std::uint64_t peerIncarnation_ = 0;  // the peer process received_ counts from; 0: none yet
   std::optional<Clock::time_point> ackDue_;
 
-  std::chrono::milliseconds batchDelay_{0};
-  std::vector<std::string> batch_;
-  std::size_t batchBytes_ = 0;
-  std::optional<Clock::time_point> batchDue_;
-  bool compress_ = false;
-  bool peerReadsZstd_ = false;  // the peer's hello on this connection announced it
-  std::size_t compressThreshold_ = 0;
-  int compressLevel_ = 3;
-
-  // Witness heads: ours to this connection's peer, and the peer's last one taken.
-  bool peerReadsWhead_ = false;  // the peer's hello on this connection announced it
-  bool wheadSentOnConnection_ = false;
-  std::uint64_t wheadSentEvents_ = 0;             // WitnessHead::events of the last head shown
-  std::optional<Clock::time_point> wheadSentAt_;  // when this connection last showed one
-  std::optional<Clock::time_point> wheadDue_;
-  std::optional<Clock::time_point> peerWheadAt_;
-  Whead peerWhead_;
-
-  std::vector<Outgoing> output_;
-  std::size_t outputBytes_ = 0;
+  WitnessHeads heads_;  // ours shown to the peer, and the peer's
+  FrameOutput output_;  // batching and compression of what we send
   std::vector<Event> events_;
 };
 

@@ -1,0 +1,71 @@
+#include "mesh/link_output.hpp"
+
+#include <algorithm>
+
+#include "mesh/frame_compression.hpp"
+#include "mesh/link_codec.hpp"
+
+namespace ifmesh::detail::link {
+
+FrameOutput::FrameOutput(std::function<void(std::size_t, std::size_t)> compressed,
+                         std::function<void(std::size_t)> batched)
+    : compressed_(std::move(compressed)), batched_(std::move(batched)) {}
+
+void FrameOutput::setCompression(bool enabled, std::size_t threshold, int level) {
+  compress_ = enabled;
+  compressThreshold_ = threshold;
+  compressLevel_ = level;
+}
+
+void FrameOutput::send(Clock::time_point now, std::string frame, bool urgent) {
+  // Control/High frames go out at once, ahead of whatever waits in the batch.
+  if (urgent || (batchDelay_.count() == 0 && batch_.empty()))
+    return sendNow(std::move(frame), urgent);
+  // MEDIUM/LOW quality: frames leave together, once per batch delay.
+  if (batchBytes_ + frame.size() > kMaxBatchBytes) flush();
+  batchBytes_ += frame.size() + 1;
+  batch_.push_back(std::move(frame));
+  if (!batchDue_) batchDue_ = now + std::max(batchDelay_, std::chrono::milliseconds(1));
+}
+
+void FrameOutput::flush() {
+  batchDue_.reset();
+  if (batch_.empty()) return;
+  if (batch_.size() == 1) {
+    sendNow(std::move(batch_.front()), false);
+  } else {
+    sendNow(encodeBatch(batch_), false);
+    batched_(batch_.size());
+  }
+  batch_.clear();
+  batchBytes_ = 0;
+}
+
+void FrameOutput::reset() {
+  peerReadsZstd_ = false;
+  batch_.clear();
+  batchBytes_ = 0;
+  batchDue_.reset();
+  output_.clear();
+  outputBytes_ = 0;
+}
+
+std::vector<Outgoing> FrameOutput::take() {
+  outputBytes_ = 0;
+  return std::exchange(output_, {});
+}
+
+void FrameOutput::sendNow(std::string text, bool urgent) {
+  if (compress_ && peerReadsZstd_ && text.size() > compressThreshold_) {
+    if (auto z = compressFrame(text, compressLevel_)) {
+      compressed_(text.size(), z->size());
+      outputBytes_ += z->size();
+      output_.push_back({std::move(*z), true, urgent});
+      return;
+    }
+  }
+  outputBytes_ += text.size();
+  output_.push_back({std::move(text), false, urgent});
+}
+
+}  // namespace ifmesh::detail::link

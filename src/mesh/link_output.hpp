@@ -1,0 +1,66 @@
+#pragma once
+// What a link session sends, in order (docs/link-protocol.md, batching and compression): a frame
+// leaves alone, or in MEDIUM/LOW quality together with the others of one batch delay, and in LOW
+// compressed with zstd toward a peer whose hello says it reads it. Sans-IO: frames and time come
+// in, channel messages go out through take(). One thread calls it.
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ifmesh::detail::link {
+
+// One channel message to send, in order.
+struct Outgoing {
+  std::string bytes;
+  bool binary = false;  // a compressed frame ("IFZ1" + zstd)
+  // A hello, or a Control/High frame: it must not wait behind the transport's send window.
+  bool urgent = false;
+};
+
+class FrameOutput {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // compressed(before, after): a frame went out compressed. batched(frames): a batch went out.
+  FrameOutput(std::function<void(std::size_t, std::size_t)> compressed,
+              std::function<void(std::size_t)> batched);
+
+  void setBatchDelay(std::chrono::milliseconds delay) { batchDelay_ = delay; }
+  void setCompression(bool enabled, std::size_t threshold, int level);
+  // What the peer's hello on this connection announced.
+  void setPeerReadsZstd(bool reads) { peerReadsZstd_ = reads; }
+
+  // Queues a frame. Urgent ones (a hello, Control/High) leave at once, ahead of the batch.
+  void send(Clock::time_point now, std::string frame, bool urgent);
+  // Queues a frame to leave at once, not batched.
+  void sendNow(std::string frame, bool urgent);
+  // Sends what waits in the batch now.
+  void flush();
+  // The connection closed: what was not taken is dropped (the session's queue still holds
+  // every message in it as sent, to resend after the next hello).
+  void reset();
+
+  std::vector<Outgoing> take();
+  // Bytes of output not yet taken, and bytes waiting in the batch.
+  std::size_t pendingBytes() const { return outputBytes_; }
+  std::size_t batchBytes() const { return batchBytes_; }
+  std::optional<Clock::time_point> batchDue() const { return batchDue_; }
+
+ private:
+  std::function<void(std::size_t, std::size_t)> compressed_;
+  std::function<void(std::size_t)> batched_;
+  std::chrono::milliseconds batchDelay_{0};
+  std::vector<std::string> batch_;
+  std::size_t batchBytes_ = 0;
+  std::optional<Clock::time_point> batchDue_;
+  bool compress_ = false;
+  bool peerReadsZstd_ = false;
+  std::size_t compressThreshold_ = 0;
+  int compressLevel_ = 3;
+  std::vector<Outgoing> output_;
+  std::size_t outputBytes_ = 0;
+};
+
+}  // namespace ifmesh::detail::link
