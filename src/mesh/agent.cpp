@@ -99,9 +99,9 @@ SendReceipt submit(detail::AgentCore& core, const std::string& peerId, IFMessage
   }
   auto deadline = std::chrono::steady_clock::now() + q.blockTimeout;
   for (;;) {
-    auto seen = core.spaceGeneration();  // before trying, so no release is missed
+    auto seen = core.space.generation();  // before trying, so no release is missed
     if (attempt(true)) return receipt;
-    if (!core.waitForSpace(seen, deadline)) {
+    if (!core.space.wait(seen, deadline)) {
       attempt(false);  // one last try, counted (and thrown) as a refusal
       return receipt;
     }

@@ -38,6 +38,7 @@ AgentCore::AgentCore(AgentConfig config)
       signaling_(loop_),
       router_(*this, config_),
       stamper_(config_, identity_, incarnation_),
+      attempts_(loop_, config_.maxConnectingPeers),
       bandwidth_(config_.bandwidth),
       keys_(config_.identity.maxClockSkew) {
   if (config_.agentId.empty()) throw Error(Errc::InvalidArgument, "agent id must not be empty");
@@ -50,26 +51,11 @@ AgentCore::AgentCore(AgentConfig config)
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;
   linkSettings_.queue = config_.bandwidth.queue;
   linkSettings_.compression = config_.bandwidth.compression;
-  if (durable_) openState();
+  if (durable_) durable_->restore(stamper_, router_.replayGuard());
 }
 
 AgentCore::~AgentCore() {
   links.clear();  // before the state store they write to (empty after shutdown())
-}
-
-void AgentCore::openState() {
-  for (const auto& [key, last] : durable_->store().stamps())
-    stamper_.resume(key.first, key.second, last);
-  auto& guard = router_.replayGuard();
-  for (const auto& [source, s] : durable_->store().replayWindow())
-    guard.restore(source, {s.incarnation, s.newestMs, s.last});
-  guard.observe([this](const std::string& source, const ReplayGuard::Source* s) {
-    if (s)
-      durable_->store().setReplay(source, {s->incarnation, s->newestMs, s->last});
-    else
-      durable_->store().forgetReplay(source);
-    durable_->changed();
-  });
 }
 
 void AgentCore::postIfAlive(std::function<void()> task) {
@@ -100,47 +86,6 @@ void AgentCore::resumeStoredLinks() {
     auto l = link(peer, true);
     if (l->state() == PeerState::Connecting) l->start();
   }
-}
-
-bool AgentCore::takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) {
-  if (attemptsInFlight_ < config_.maxConnectingPeers) {
-    ++attemptsInFlight_;
-    return true;
-  }
-  waitingAttempts_.push_back(waiter);
-  return false;
-}
-
-void AgentCore::releaseAttemptSlot() {
-  if (attemptsInFlight_ > 0) --attemptsInFlight_;
-  if (waitingAttempts_.empty()) return;
-  // Not inline: the releasing link is in the middle of its own state change.
-  loop_.post([weak = weak_from_this()] {
-    if (auto self = weak.lock(); self && !self->shutdown_) self->startWaitingAttempts();
-  });
-}
-
-void AgentCore::startWaitingAttempts() {
-  while (attemptsInFlight_ < config_.maxConnectingPeers && !waitingAttempts_.empty()) {
-    auto l = waitingAttempts_.front().lock();
-    waitingAttempts_.pop_front();
-    if (l) l->resumeAttempt();
-  }
-}
-
-RtcConfiguration AgentCore::rtcConfig(bool relay) const {
-  RtcConfiguration c;
-  c.localAddresses = config_.localAddresses;
-  c.iceServers = config_.iceServers;
-  c.maxMessageSize = std::max<std::size_t>(config_.maxMessageBytes, 64 * 1024);
-  c.maxChannels = 16;  // one negotiated channel per peer; streams cost memory per association
-  // Every link of this agent on the agent's own I/O thread: its state is then single-threaded.
-  c.ioThread = static_cast<int>(loop_.index());
-  if (relay) {
-    c.iceServers = config_.turnServers;
-    c.forceRelay = true;
-  }
-  return c;
 }
 
 void AgentCore::start() {
@@ -200,22 +145,7 @@ void AgentCore::dropped(const IFMessage& message, const std::string& peerId) {
 
 void AgentCore::spaceFreed() {
   router_.resumeHeld(false);
-  {
-    std::lock_guard lock(spaceMutex_);
-    ++spaceGeneration_;
-  }
-  spaceCv_.notify_all();
-}
-
-std::uint64_t AgentCore::spaceGeneration() {
-  std::lock_guard lock(spaceMutex_);
-  return spaceGeneration_;
-}
-
-bool AgentCore::waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(spaceMutex_);
-  return spaceCv_.wait_until(lock, deadline,
-                             [&] { return spaceGeneration_ != seen || spaceClosed_; });
+  space.freed();
 }
 
 void AgentCore::shutdown() {
@@ -232,6 +162,7 @@ void AgentCore::shutdown() {
       signal(id, "bye", nlohmann::json::object());
     }
     links.clear();
+    attempts_.close();
     if (durable_) {
       try {
         durable_->commit(true);
@@ -241,11 +172,7 @@ void AgentCore::shutdown() {
     }
   });
   signaling_.close();
-  {
-    std::lock_guard lock(spaceMutex_);
-    spaceClosed_ = true;
-  }
-  spaceCv_.notify_all();
+  space.close();
 }
 
 void AgentCore::registered(const std::vector<std::string>& agents) {

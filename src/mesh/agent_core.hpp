@@ -19,13 +19,16 @@
 #include "ifmesh/identity.hpp"
 #include "mesh/agent_bandwidth.hpp"
 #include "mesh/agent_signaling.hpp"
+#include "mesh/attempt_budget.hpp"
 #include "mesh/durable_state.hpp"
 #include "mesh/key_directory.hpp"
 #include "mesh/link_host.hpp"
+#include "mesh/link_rtc_configuration.hpp"
 #include "mesh/message_router.hpp"
 #include "mesh/message_stamper.hpp"
 #include "mesh/peer_link.hpp"
 #include "mesh/registration.hpp"
+#include "mesh/send_space.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/io_loop.hpp"
 
@@ -71,16 +74,19 @@ class AgentCore final : public LinkHost,
   void peerStateChanged(const std::string& peerId, PeerState state) override;
   void undeliverable(const IFMessage& message, const std::string& reason) override;
   std::mt19937& rng() override { return rng_; }
-  // Connection attempt slots (config().maxConnectingPeers). False: `waiter` is queued and its
-  // resumeAttempt() runs once a slot frees.
-  bool takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) override;
-  void releaseAttemptSlot() override;
+  // Connection attempt slots (config().maxConnectingPeers; AttemptBudget).
+  bool takeAttemptSlot(const std::shared_ptr<PeerLink>& waiter) override {
+    return attempts_.take(waiter);
+  }
+  void releaseAttemptSlot() override { attempts_.release(); }
   // Random per Agent object, so a restarted process is told apart from the one before it.
   std::uint64_t incarnation() const override { return incarnation_; }
   const AgentIdentity& identity() const override { return identity_; }
   // The key the directory announced for an agent, or null (loop thread).
   const PublicKey* peerKey(const std::string& agentId) const override { return keys_.key(agentId); }
-  RtcConfiguration rtcConfig(bool relay) const override;
+  RtcConfiguration rtcConfig(bool relay) const override {
+    return linkRtcConfiguration(config_, loop_.index(), relay);
+  }
   std::chrono::milliseconds batchDelay() const override { return bandwidth_.batchDelay(); }
   void batchSent(std::size_t messages) override { bandwidth_.batchSent(messages); }
   void compressed(std::size_t before, std::size_t after) override {
@@ -99,10 +105,7 @@ class AgentCore final : public LinkHost,
 
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
   void spaceFreed() override;  // loop thread: a queue shrank
-  std::uint64_t spaceGeneration();
-  // Waits until the generation moves past `seen`, the agent shuts down, or the deadline passes;
-  // false on timeout.
-  bool waitForSpace(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
+  SendSpace space;
   void sampleBandwidth();
   QualityMode qualityMode() override { return bandwidth_.mode(); }
   BandwidthStats bandwidthStats() { return bandwidth_.stats(); }
@@ -134,13 +137,11 @@ class AgentCore final : public LinkHost,
   void deliver(const IFMessage& message) override { onMessage(message); }
   void wakeRouterAt(std::optional<std::chrono::steady_clock::time_point> due) override;
 
-  void startWaitingAttempts();
   // Forgets the keys of agents that left more than identity.maxClockSkew ago and did not come
   // back (their messages are stale by then) and are not linked to us.
   void forgetDeparted(std::chrono::steady_clock::time_point now);
   void refuseKeyless(const std::string& from, const char* type);
   void formTopology();
-  void openState();
   void commitState();
   void postIfAlive(std::function<void()> task);
   void resumeStoredLinks();
@@ -160,18 +161,13 @@ class AgentCore final : public LinkHost,
   MessageStamper stamper_;
   std::set<std::string> topologyLinks_;  // links the topology made (and may prune)
   bool shutdown_ = false;
-  std::size_t attemptsInFlight_ = 0;
-  std::deque<std::weak_ptr<PeerLink>> waitingAttempts_;
+  AttemptBudget attempts_;
   AgentBandwidth bandwidth_;
   rtc::IoLoop::Timer bandwidthTimer_;
   KeyDirectory keys_;                     // announced keys, latest per agent id
   std::set<std::string> keylessRefused_;  // ids whose link was refused (witnessed once)
   rtc::IoLoop::Timer holdsTimer_;         // when the router's earliest held forward is due
-  std::mutex spaceMutex_;
-  std::condition_variable spaceCv_;
-  std::uint64_t spaceGeneration_ = 0;  // guarded by spaceMutex_
-  bool spaceClosed_ = false;           // guarded by spaceMutex_: shutdown() ends every wait
-  std::atomic<bool> closing_{false};   // shutdown() ran (any thread)
+  std::atomic<bool> closing_{false};      // shutdown() ran (any thread)
 };
 
 }  // namespace ifmesh::detail

@@ -140,4 +140,17 @@ void DurableState::failed(const std::string& error) {
   waiting_.clear();
 }
 
+void DurableState::restore(MessageStamper& stamper, ReplayGuard& guard) {
+  for (const auto& [key, last] : store_.stamps()) stamper.resume(key.first, key.second, last);
+  for (const auto& [source, s] : store_.replayWindow())
+    guard.restore(source, {s.incarnation, s.newestMs, s.last});
+  guard.observe([this](const std::string& source, const ReplayGuard::Source* s) {
+    if (s)
+      store_.setReplay(source, {s->incarnation, s->newestMs, s->last});
+    else
+      store_.forgetReplay(source);
+    changed();
+  });
+}
+
 }  // namespace ifmesh::detail

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "mesh/message_stamper.hpp"
+#include "mesh/replay_guard.hpp"
 #include "store/delivery_store.hpp"
 #include "store/wal_syncer.hpp"
 
@@ -49,6 +51,9 @@ class DurableState {
   ~DurableState();
 
   store::DeliveryStore& store() { return store_; }
+  // Hands the stored end-to-end sequence numbers to `stamper` and the replay window to `guard`,
+  // and keeps the window stored as it changes from now on.
+  void restore(MessageStamper& stamper, ReplayGuard& guard);
   std::uint64_t incarnation(std::uint64_t fresh) { return store_.incarnation(fresh); }
 
   // What the store held for a link when the agent started; each is handed out once.
