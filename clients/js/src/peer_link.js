@@ -5,6 +5,9 @@ import { Connection, CHANNEL_HIGH_WATER } from './connection.js';
 import { LinkSession } from './session.js';
 import { verifyHello } from './identity.js';
 
+// How long a link reads on after the peer's bye when the connection's close does not arrive.
+const BYE_DRAIN_MS = 2000;
+
 export const PeerState = Object.freeze({
   Connecting: 'connecting',
   Connected: 'connected',
@@ -69,6 +72,7 @@ export class PeerLink {
     this.downSince = 0;
     this.attemptTimer = null;
     this.retryTimer = null;
+    this.byeDrain = null; // reading on after the peer's bye
     this.cancelTick = null;
     this.tickAt = null;
     this.pendingIn = []; // channel messages that came before the session opened
@@ -110,6 +114,7 @@ export class PeerLink {
   }
 
   start() {
+    this.endByeDrain();
     this.intentional = false;
     if (this.state === PeerState.Connected) return;
     if (this.attemptTimer || this.retryTimer) return;
@@ -177,6 +182,7 @@ export class PeerLink {
   }
 
   handleOffer(sid, sdp) {
+    this.endByeDrain();
     this.intentional = false;
     this.fallBackToTurnIfDue();
     this.createConnection(sid);
@@ -193,6 +199,7 @@ export class PeerLink {
   }
 
   handleConnectRequest() {
+    this.endByeDrain();
     if (!this.offerer || this.intentional) return;
     if (this.state === PeerState.Connected && this.conn && this.conn.isOpen) {
       this.onTransportDown('peer requested a new connection');
@@ -202,8 +209,19 @@ export class PeerLink {
     this.attempt();
   }
 
+  // The bye comes through signaling and can overtake the peer's last frames, still on the
+  // connection's path: the link stops healing now and reads on until the connection closes (the
+  // peer's SCTP ABORT follows its frames), for at most BYE_DRAIN_MS.
   handleBye() {
-    this.stop('peer said bye');
+    if (!this.conn || this.state !== PeerState.Connected) return this.stop('peer said bye');
+    this.intentional = true;
+    this.cancelTimers();
+    clearTimeout(this.byeDrain);
+    this.byeDrain = setTimeout(() => this.stop('peer said bye'), BYE_DRAIN_MS);
+  }
+
+  endByeDrain() {
+    if (this.byeDrain) this.stop('peer said bye');
   }
 
   disconnect() {
@@ -212,6 +230,8 @@ export class PeerLink {
   }
 
   stop(reason) {
+    clearTimeout(this.byeDrain);
+    this.byeDrain = null;
     this.intentional = true;
     this.cancelTimers();
     this.closeConnection();
@@ -288,6 +308,7 @@ export class PeerLink {
   }
 
   onTransportDown(why) {
+    if (this.byeDrain) return this.stop('peer said bye');
     if (this.intentional || this.state === PeerState.Unreachable) return;
     const wasConnected = this.state === PeerState.Connected;
     this.closeConnection();
