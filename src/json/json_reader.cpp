@@ -1,5 +1,7 @@
 #include "json/json_reader.hpp"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -19,6 +21,9 @@ class Reader {
  public:
   Reader(std::string_view text, std::size_t maxDepth)
       : p_(text.data()), end_(text.data() + text.size()), maxDepth_(maxDepth) {}
+
+  // The deepest array/object nesting read so far.
+  std::size_t deepest() const { return deepest_; }
 
   // False for text that is not one JSON value (surrounded by whitespace).
   bool document(Json& out) {
@@ -69,6 +74,7 @@ class Reader {
 
   bool object(Json& out, std::size_t depth) {
     if (depth > maxDepth_) throw TooDeep{};
+    deepest_ = std::max(deepest_, depth);
     ++p_;  // '{'
     out = Json::value_t::object;
     auto& members = out.get_ref<Json::object_t&>();
@@ -102,6 +108,7 @@ class Reader {
 
   bool array(Json& out, std::size_t depth) {
     if (depth > maxDepth_) throw TooDeep{};
+    deepest_ = std::max(deepest_, depth);
     ++p_;  // '['
     out = Json::value_t::array;
     auto& elements = out.get_ref<Json::array_t&>();
@@ -287,9 +294,25 @@ class Reader {
   const char* p_;
   const char* end_;
   std::size_t maxDepth_;
+  std::size_t deepest_ = 0;
 };
 
 }  // namespace
+
+Bounded parseBounded(std::string_view text, std::size_t maxDepth) {
+  Bounded result;
+  try {
+    Reader reader(text, maxDepth);
+    if (reader.document(result.value)) {
+      result.depth = reader.deepest();
+      return result;
+    }
+  } catch (const TooDeep&) {
+    result.tooDeep = true;
+  }
+  result.value = Json(Json::value_t::discarded);
+  return result;
+}
 
 nlohmann::json parse(std::string_view text, std::size_t maxDepth) {
   Json out;

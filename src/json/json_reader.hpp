@@ -15,4 +15,14 @@ namespace ifmesh::detail::json {
 // deeper than maxDepth arrays/objects is handed to nlohmann's parser, which takes any depth.
 nlohmann::json parse(std::string_view text, std::size_t maxDepth = 512);
 
+// As parse(), in one pass, for text that must not nest deeper than maxDepth: such text is
+// refused (tooDeep, and a discarded value) rather than parsed. depth: the deepest nesting of a
+// value read (1 for a flat object or array, 0 for a scalar).
+struct Bounded {
+  nlohmann::json value;
+  bool tooDeep = false;
+  std::size_t depth = 0;
+};
+Bounded parseBounded(std::string_view text, std::size_t maxDepth);
+
 }  // namespace ifmesh::detail::json

@@ -132,12 +132,12 @@ IFMessage ifmessageFromJson(std::string_view text, std::size_t maxBytes) {
   if (text.size() > maxBytes)
     throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(text.size()) +
                                            " bytes exceeds " + std::to_string(maxBytes));
-  if (detail::jsonNestingDepth(text, detail::kMaxJsonDepth) > detail::kMaxJsonDepth)
+  auto parsed = detail::json::parseBounded(text, detail::kMaxJsonDepth);
+  if (parsed.tooDeep)
     throw Error(Errc::InvalidArgument, "IFMessage: JSON nested deeper than " +
                                            std::to_string(detail::kMaxJsonDepth) + " levels");
-  nlohmann::json j = detail::json::parse(text);
-  if (j.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
-  return ifmessageFromJsonValue(std::move(j));
+  if (parsed.value.is_discarded()) throw Error(Errc::InvalidArgument, "IFMessage: not valid JSON");
+  return ifmessageFromJsonValue(std::move(parsed.value));
 }
 
 IFMessage ifmessageFromJsonValue(const nlohmann::json& j) {

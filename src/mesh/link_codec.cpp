@@ -147,12 +147,11 @@ Frame decodeOne(Json& frame) {
 std::vector<Frame> decode(std::string_view text) {
   std::vector<Frame> frames;
   // Too deep to copy or dump safely (the batch wrapper adds two levels): one malformed frame.
-  std::size_t depth = jsonNestingDepth(text, kMaxFrameDepth + 2);
-  if (depth > kMaxFrameDepth + 2) {
+  auto [parsed, tooDeep, depth] = json::parseBounded(text, kMaxFrameDepth + 2);
+  if (tooDeep) {
     frames.push_back(Malformed{"frame nested too deep"});
     return frames;
   }
-  Json parsed = json::parse(text);
   if (parsed.is_discarded()) {
     frames.push_back(Malformed{"malformed frame"});
     return frames;

@@ -131,6 +131,31 @@ TEST(JsonReader, DeepTextGoesToNlohmann) {
   expectSameRead(std::string(600, '[') + std::string(599, ']'));
 }
 
+// One pass: the depth it reports is the one a bracket count outside strings gives, and text
+// deeper than the bound is refused, never parsed.
+TEST(JsonReader, BoundedReadReportsTheDepthAndRefusesDeeperText) {
+  struct Case {
+    std::string text;
+    std::size_t depth;
+  };
+  for (const auto& c : std::vector<Case>{{"1", 0},
+                                         {"\"[[{\"", 0},
+                                         {"{}", 1},
+                                         {"[1,[2,[3]],{\"a\":{\"b\":1}}]", 3},
+                                         {"{\"s\":\"]]]\",\"t\":[[\"{{\"]]}", 3}}) {
+    auto r = parseBounded(c.text, 3);
+    EXPECT_FALSE(r.tooDeep) << c.text;
+    EXPECT_EQ(r.depth, c.depth) << c.text;
+    EXPECT_EQ(r.value, Json::parse(c.text)) << c.text;
+  }
+  auto deep = parseBounded("[[[[1]]]]", 3);
+  EXPECT_TRUE(deep.tooDeep);
+  EXPECT_TRUE(deep.value.is_discarded());
+  auto bad = parseBounded("[[1]", 3);
+  EXPECT_FALSE(bad.tooDeep);
+  EXPECT_TRUE(bad.value.is_discarded());
+}
+
 void expectSameWrite(const Json& value) {
   std::string theirs;
   try {
