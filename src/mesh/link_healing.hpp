@@ -21,6 +21,12 @@ class LinkHealing {
   LinkHealing(LinkHost& host, std::string peerId, std::function<void()> retry);
 
   bool relay() const { return useRelay_; }  // attempts go through TURN
+  // Whether an answer to the peer's offer goes through TURN: as our next attempt would
+  // (healing.turnAfterFailures, 0: from the first).
+  bool relayForAnswer() {
+    fallBackToTurnIfDue();
+    return useRelay_;
+  }
   bool retryScheduled() const { return timer_.active(); }
   void cancel() { timer_.cancel(); }
 

@@ -111,7 +111,7 @@ void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   intentional_ = false;
   // The peer started over (restarted, or lost what we still hold): ours is down from now.
   if (state_ == PeerState::Connected) onTransportDown("peer offered a new connection");
-  createConnection(false, sid);  // the offerer's session id names this connection
+  createConnection(healing_.relayForAnswer(), sid);  // the offerer's sid names it
   try {
     connection_->answer(sdp);
   } catch (const Error& e) {

@@ -1,7 +1,8 @@
 // A Node.js agent of clients/js and a C++ `ifmesh agent` through a real coturn (Debian's
 // `turnserver`), loopback only (run_js_interop.sh puts it all in a network namespace with only
-// `lo`): relay only from the first attempt, and the fallback to TURN after failed direct attempts
-// when the direct path between the two agents is blocked.
+// `lo`): relay only from the first attempt (on the offering and on the answering side), and the
+// fallback to TURN after failed direct attempts when the direct path between the two agents is
+// blocked.
 //
 // Addresses, all on lo: the signaling server and coturn listen on 127.0.0.1, coturn relays from
 // 127.0.0.2 (a TURN server's relayed address is never a client's own, so its permissions tell a
@@ -254,6 +255,25 @@ test('relay only from the first attempt: both ends select relay candidates', asy
   assert.equal(c.metadata.local_candidate_type, 'relay', JSON.stringify(c));
   assert.equal(c.metadata.remote_candidate_type, 'relay', JSON.stringify(c));
   await exchange(node, 'cpp-a', cpp);
+});
+
+test('a relay-only C++ agent answers through TURN too', async () => {
+  await freshSetup();
+  // 'a-node' < 'cpp-x': the Node agent offers directly; the C++ agent answers relay only, so
+  // the only pairs are the Node agent's host candidate with the C++ agent's relayed one.
+  const cpp = await cppAgent('cpp-x', turnFlags(0));
+  const node = await nodeAgent('a-node');
+  await waitFor('cpp-x witnessed the link', () => connectedEvents(cpp.witness()).length === 1, 20000);
+  const [c] = connectedEvents(cpp.witness());
+  assert.equal(c.peer_id, 'a-node');
+  assert.equal(c.event, 'peer_connected', JSON.stringify(c));
+  assert.equal(c.metadata.strategy, 'turn', JSON.stringify(c));
+  assert.equal(c.metadata.local_candidate_type, 'relay', JSON.stringify(c));
+  await waitFor('a-node connected', () => connectedEvents(node.events).length === 1);
+  const [w] = connectedEvents(node.events);
+  assert.equal(w.strategy, 'direct', JSON.stringify(w));
+  assert.equal(w.remote_candidate_type, 'relay', JSON.stringify(w));
+  await exchange(node, 'cpp-x', cpp);
 });
 
 test('the Node agent falls back to TURN after two failed direct attempts', async (t) => {
