@@ -88,6 +88,8 @@ IceCandidate parseCandidate(std::string_view line) {
     } else if (key == "rport") {
       c.relatedPort = number<std::uint16_t>(value, 65535, "rport");
     } else if (key == "tcptype") {
+      // active, passive or so (RFC 6544); any value must survive being written out again.
+      if (!isToken(value)) throw Error(Errc::MalformedCandidate, "invalid tcptype");
       c.tcpType = std::string(value);
     } else {
       if (!isToken(key) || !isToken(value))

@@ -194,8 +194,9 @@ TEST(Candidate, RejectsMalformedLines) {
         "candidate:1 0 udp 1 1.2.3.4 5 typ host", "candidate:1 1 sctp 1 1.2.3.4 5 typ host",
         "candidate:1 1 udp 99999999999 1.2.3.4 5 typ host",
         "candidate:1 1 udp 1 1.2.3.4 65536 typ host", "candidate:1 1 udp 1 1.2.3.4 5 typ magic",
-        "candidate:1 1 udp 1 1.2.3.4 5 typ host raddr",
-        "candidate:1 1 udp 1 1.2.3.4 -5 typ host"}) {
+        "candidate:1 1 udp 1 1.2.3.4 5 typ host raddr", "candidate:1 1 udp 1 1.2.3.4 -5 typ host",
+        // A value that would not survive being written out (the fuzzer found a line break).
+        "candidate:1 1 tcp 1 1.2.3.4 5 typ host tcptype \r\n raddr 1.2.3.4"}) {
     try {
       parseCandidate(bad);
       ADD_FAILURE() << "accepted: " << bad;
