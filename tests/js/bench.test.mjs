@@ -5,15 +5,16 @@
 //     and 1 KiB IFMessages per second (up to `window` unacknowledged), acknowledged and echoed;
 //   * the same echo agent flooded with the same 1 KiB messages by a C++ agent (`ifmesh flood`);
 //   * C++ against C++ in one process (`ifmesh bench --scenario mesh2`, small ping payloads);
-//   * two Node agents in this process, the same 1 KiB messages one way.
+//   * two Node agents in one process, the same 1 KiB messages one way.
 // Prints one JSON line `BENCH {...}`; asserts only that everything arrived.
-// IFMESH_JS_BENCH_SCALE multiplies the sample counts.
+// IFMESH_JS_BENCH_SCALE multiplies the sample counts. The Node agents run in a plain process
+// (bench_node_agents.mjs), as an application runs them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent } from '../../clients/js/src/node.js';
-import { CLI, Child, LOOPBACK, startCppAgent, startSignal, tempDir, waitFor } from './support.mjs';
+import { fileURLToPath } from 'node:url';
+import { CLI, Child, LOOPBACK, startCppAgent, startSignal, tempDir } from './support.mjs';
 
 const scale = Number(process.env.IFMESH_JS_BENCH_SCALE || 1);
 const tmp = tempDir();
@@ -23,100 +24,24 @@ after(async () => {
   tmp.remove();
 });
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const PAD = 'x'.repeat(1024 - 40); // {"n":…,"pad":"…"}: about 1 KiB of payload
+// The Node agents run in a process of their own, outside the test runner
+// (bench_node_agents.mjs says why).
+async function nodeAgents(args) {
+  const child = new Child('bench_node_agents', process.execPath, [fileURLToPath(new URL('./bench_node_agents.mjs', import.meta.url)), ...args]);
+  stops.push(() => child.kill());
+  assert.equal((await child.exitPromise).code, 0, child.out);
+  return JSON.parse(child.out.match(/^RESULT (.*)$/m)[1]);
+}
 
 async function nodeToCpp(signalUrl, mode, total) {
   const cppId = `bench-cpp-${mode}`;
   const cpp = await startCppAgent(signalUrl, cppId, ['--echo', '--message-signatures', mode]);
   stops.push(() => cpp.kill());
-  const agent = new Agent({ id: `bench-node-${mode}`, signalingUrl: signalUrl, localAddress: LOOPBACK, messageSignatures: mode });
-  stops.push(() => agent.close());
-  await agent.start();
-  await waitFor('link to the C++ agent', () => agent.peers().some((p) => p.id === cppId && p.state === 'connected'));
-
-  // Echo RTT: send, wait for the echo (matched by a key in the payload), one at a time.
-  let onEcho = null;
-  let echoes = 0;
-  agent.on('message', (m) => {
-    const echo = m.payload?.echo;
-    if (echo?.k !== undefined) onEcho?.(echo.k);
-    else if (echo?.n !== undefined) echoes++;
-  });
-  const rtt = async (k) => {
-    const t0 = performance.now();
-    const done = new Promise((r) => (onEcho = (got) => got === k && r()));
-    agent.send(cppId, { k }).catch(() => {});
-    await done;
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < 200; i++) await rtt(`w${i}`); // warm-up
-  const samples = [];
-  for (let i = 0; i < 500 * scale; i++) samples.push(await rtt(`r${i}`));
-  samples.sort((a, b) => a - b);
-
-  // 1 KiB messages, up to 512 unacknowledged; sends do not wait for one another.
-  const t0 = performance.now();
-  await pipelined(agent, cppId, total, PAD);
-  const acked = (performance.now() - t0) / 1000;
-  await waitFor('every echo', () => echoes >= total, 60000);
-  const echoed = (performance.now() - t0) / 1000;
-  const rejected = agent.stats().messagesRejected;
-  await agent.close();
-  return {
-    cppId,
-    result: {
-      rtt_ms: { p50: +percentile(samples, 50).toFixed(3), p99: +percentile(samples, 99).toFixed(3), samples: samples.length },
-      msgs_per_s: Math.round(total / acked),
-      echoed_per_s: Math.round(total / echoed),
-      messages: total,
-      rejected,
-    },
-  };
+  return { cppId, result: await nodeAgents(['node-cpp', signalUrl, mode, String(total), cppId]) };
 }
 
-// Two Node agents in this process (one thread for both): 1 KiB messages one way, acknowledged.
-async function nodeToNode(signalUrl, mode, total) {
-  const make = async (id) => {
-    const a = new Agent({ id, signalingUrl: signalUrl, localAddress: LOOPBACK, messageSignatures: mode });
-    stops.push(() => a.close());
-    return a.start();
-  };
-  const to = `bench-node-b-${mode}`;
-  const b = await make(to);
-  let received = 0;
-  b.on('message', () => received++);
-  const a = await make(`bench-node-a-${mode}`);
-  await waitFor('link between the Node agents', () => a.peers().some((p) => p.id === to && p.state === 'connected'));
-  const t0 = performance.now();
-  await pipelined(a, to, total, PAD);
-  const seconds = (performance.now() - t0) / 1000;
-  assert.equal(received, total);
-  await a.close();
-  await b.close();
-  return { msgs_per_s: Math.round(total / seconds), messages: total };
-}
-
-// Sends `total` messages {n, pad} with up to 512 unacknowledged; resolves when all are.
-function pipelined(agent, to, total, pad) {
-  const window = 512;
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let acked = 0;
-    let inFlight = 0;
-    const pump = () => {
-      while (inFlight < window && next < total) {
-        inFlight++;
-        agent.send(to, { n: next++, pad }).then(() => {
-          inFlight--;
-          if (++acked === total) resolve();
-          else pump();
-        }, reject);
-      }
-    };
-    pump();
-  });
-}
+// Two Node agents in one process (one thread for both): 1 KiB messages one way, acknowledged.
+const nodeToNode = (signalUrl, mode, total) => nodeAgents(['node-node', signalUrl, mode, String(total)]);
 
 // A C++ agent floods the same echo agent with `count` messages of about 1 KiB.
 async function cppToCpp(signalUrl, mode, cppId, count) {
