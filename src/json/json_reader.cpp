@@ -315,13 +315,9 @@ Bounded parseBounded(std::string_view text, std::size_t maxDepth) {
 }
 
 nlohmann::json parse(std::string_view text, std::size_t maxDepth) {
-  Json out;
-  try {
-    if (Reader(text, maxDepth).document(out)) return out;
-  } catch (const TooDeep&) {
-    return Json::parse(text.begin(), text.end(), nullptr, false);
-  }
-  return Json(Json::value_t::discarded);
+  auto bounded = parseBounded(text, maxDepth);
+  if (bounded.tooDeep) return Json::parse(text.begin(), text.end(), nullptr, false);
+  return std::move(bounded.value);
 }
 
 }  // namespace ifmesh::detail::json
