@@ -1,7 +1,6 @@
 #include "mesh/agent_core.hpp"
 #include "mesh/wire_id.hpp"
 
-#include <deque>
 #include <filesystem>
 
 #include "ifmesh/error.hpp"

@@ -5,11 +5,8 @@
 // locks (see src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's
 // thread), Registration, the send-space wait and the bandwidth stats (any thread).
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
