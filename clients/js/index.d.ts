@@ -74,6 +74,54 @@ export interface AgentOptions {
   topology?: 'all' | { hub: string };
   /** The bandwidth adapter (the C++ defaults: 100 ms, 512/1024/256/128 KiB, 0/50/200 ms). */
   bandwidth?: Partial<QualityConfig>;
+  /**
+   * A state store (docs/durability.md): the incarnation, the generated key, sequences, replay
+   * window, link counters and unacknowledged messages survive a crash. Node.js: `{directory,
+   * syncToDisk?}` (DIR/journal.jsonl); anywhere: `{journal}`, e.g. `new IndexedDbJournal(id)`.
+   */
+  state?: { directory?: string; syncToDisk?: boolean; journal?: StateJournal };
+}
+
+/** Where a StateStore keeps its journal: FileJournal (Node.js), IndexedDbJournal (browsers). */
+export interface StateJournal {
+  /** Everything written so far ('' for a new store). */
+  load(): Promise<string>;
+  /** Writes text after it; resolves once durable. */
+  append(text: string): Promise<void>;
+  /** Replaces all of it atomically; resolves once durable. */
+  replace(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Node.js entry only: DIR/journal.jsonl, fdatasync per commit unless syncToDisk is false. */
+export declare class FileJournal implements StateJournal {
+  constructor(directory: string, options?: { syncToDisk?: boolean });
+  load(): Promise<string>;
+  append(text: string): Promise<void>;
+  replace(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** IndexedDB database `ifmesh-state:<name>`, strict durability, one page at a time (Web Lock). */
+export declare class IndexedDbJournal implements StateJournal {
+  constructor(name: string);
+  load(): Promise<string>;
+  append(text: string): Promise<void>;
+  replace(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The agent's state in memory and in a journal, with group commit after each event-loop turn. */
+export declare class StateStore {
+  static open(journal: StateJournal): Promise<StateStore>;
+  readonly incarnation: number;
+  /** Commits handed to the journal, and those it reported durable. */
+  readonly written: number;
+  readonly durable: number;
+  storedPeers(): string[];
+  /** Resolves once everything written so far is durable. */
+  whenDurable(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface QualityConfig {
@@ -164,7 +212,8 @@ export type WitnessEventName =
   | 'link_refused'
   | 'peer_key_rejected'
   | 'bandwidth_quality_changed'
-  | 'forward_held';
+  | 'forward_held'
+  | 'state_store_failed';
 
 export declare const PeerState: {
   readonly Connecting: 'connecting';
@@ -185,6 +234,8 @@ export declare class Agent {
   /** Resolves once the next hop (the destination, or the hub) acknowledged the message. */
   send(to: string, payload: Json, options?: SendOptions): Promise<SendResult>;
   broadcast(payload: Json, options?: SendOptions): Promise<SendResult[]>;
+  /** Resolves once every message sent so far is in the state store (at once without one). */
+  durable(): Promise<void>;
   peers(): PeerInfo[];
   stats(): AgentStats;
   qualityMode(peer: string): QualityMode;

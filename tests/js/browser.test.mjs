@@ -50,8 +50,10 @@ before(async () => {
   signal = await startSignal();
   cleanups.push(() => signal.kill());
   const witnessFile = path.join(tmp.dir, 'cpp.witness.jsonl');
-  cpp = await startCppAgent(signal.url, 'cpp-web', ['--echo', '--witness', witnessFile]);
+  const recordFile = path.join(tmp.dir, 'cpp.record.jsonl');
+  cpp = await startCppAgent(signal.url, 'cpp-web', ['--echo', '--witness', witnessFile, '--record', recordFile]);
   cpp.witness = () => readJsonLines(witnessFile);
+  cpp.record = () => readJsonLines(recordFile);
   cleanups.push(() => cpp.kill());
   const server = http.createServer((req, res) => {
     const file = route(new URL(req.url, 'http://x').pathname);
@@ -209,6 +211,40 @@ test('mixed full mesh: 3 C++, 2 Node and 2 Chromium agents, every JS agent with 
     const bad = (await on(p, () => window.page.witness())).filter((w) => /rejected|auth_failed/.test(w.event));
     assert.deepEqual(bad, []);
   }
+});
+
+test('a Chromium agent with its state in IndexedDB: the tab closed mid-stream, a new tab resumes', async () => {
+  const to = 'cpp-web';
+  const count = 2000;
+  const first = await context.newPage();
+  first.on('pageerror', (e) => console.error(`[durable page error] ${e.message}`));
+  await first.goto(pageUrl);
+  await first.waitForFunction(() => window.pageReady === true);
+  const started = await on(first, ([url, peer]) => window.page.startDurable(url, 'browser-keep', peer), signal.url, to);
+  assert.equal(started.stored, 0);
+  await waitFor('the durable page linked to the C++ agent', () => on(first, ([peer]) => window.page.connectedTo(peer), to), 30000);
+  // All durable and a tenth acknowledged, then the tab is gone at once: no bye, no close of the
+  // agent.
+  const acked = await on(first, ([peer, n]) => window.page.sendDurable(peer, n, n / 10), to, count);
+  await first.close({ runBeforeUnload: false });
+
+  const second = await context.newPage();
+  second.on('pageerror', (e) => console.error(`[durable page 2 error] ${e.message}`));
+  await second.goto(pageUrl);
+  await second.waitForFunction(() => window.pageReady === true);
+  cleanups.push(() => on(second, () => window.page.close()).catch(() => {}));
+  const resumed = await on(second, ([url, peer]) => window.page.startDurable(url, 'browser-keep', peer), signal.url, to);
+  assert.equal(resumed.incarnation, started.incarnation, 'the same incarnation');
+  await waitFor('every stored message acknowledged', async () =>
+    (await on(second, ([peer]) => window.page.connectedTo(peer), to)) &&
+    (await on(second, ([peer]) => window.page.unacknowledged(peer), to)) === 0, 30000);
+  await waitFor('the record complete', () => cpp.record().filter((r) => r.source === 'browser-keep').length >= count);
+  const rec = cpp.record().filter((r) => r.source === 'browser-keep');
+  assert.deepEqual(rec.map((r) => r.seq), [...Array(count).keys()].map((k) => k + 1), 'each once, in order');
+  assert.ok(rec.every((r) => r.incarnation === started.incarnation));
+  console.log(`DURABLE_BROWSER ${acked} of ${count} acknowledged when the tab closed; the new tab's store held ${resumed.stored}`);
+  const bad = (await on(second, () => window.page.witness())).filter((w) => /rejected|auth_failed|state_store_failed/.test(w.event));
+  assert.deepEqual(bad, []);
 });
 
 // A Chromium agent against the C++ echo agent (every message signed and verified), as

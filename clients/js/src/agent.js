@@ -15,6 +15,7 @@ import { Identity, KeyDirectory, verifyMessageSignature } from './identity.js';
 import { HEALING_DEFAULTS, PeerLink, PeerState, randomWireId } from './peer_link.js';
 import { QualityController } from './quality.js';
 import { ReplayGuard } from './replay_guard.js';
+import { StateStore } from './state_store.js';
 import { SignalingClient } from './signaling.js';
 
 export { PeerState };
@@ -37,7 +38,8 @@ export class Agent extends Emitter {
   //   iceServers?, rtcConfig?, RTCPeerConnection?, WebSocket?, messageSignatures? ('always' |
   //   'relayed'), maxClockSkewMs? (120000), maxMessageBytes? (262144), healing?,
   //   zstdDecompress?(bytes, size), level? (2), ackDelayMs? (20), bandwidth? (quality.js),
-  //   topology? ('all' | {hub: id})}
+  //   topology? ('all' | {hub: id}), state? ({journal}: a state store's journal, state_store.js;
+  //   Node.js takes {directory, syncToDisk?})}
   constructor(options) {
     super();
     if (!isValidAgentId(options?.id)) throw new TypeError(`bad agent id ${options?.id}`);
@@ -84,6 +86,7 @@ export class Agent extends Emitter {
     this.closed = false;
     this.started = false;
     this.signaling = null;
+    this.store = null;
   }
 
   get publicKey() {
@@ -93,12 +96,34 @@ export class Agent extends Emitter {
   async start() {
     if (this.started) throw new Error('agent already started');
     this.started = true;
-    const k = this.options.keys;
+    if (this.options.state?.journal) await this.#openStore(this.options.state.journal);
+    const k = this.options.keys ?? this.store?.identityPem;
     this.identity = k instanceof Identity ? k : k ? await Identity.import(k) : await Identity.generate();
+    if (this.store && !k) this.store.keepIdentity(await this.identity.exportPem());
     this.keys.set(this.id, this.identity.publicKeyBase64);
     await this.#connectSignaling();
     this.qualityTimer = setInterval(() => this.#sampleBandwidth(), this.quality.config.checkInterval);
     return this;
+  }
+
+  // docs/durability.md: the incarnation, sequences, replay window and every link's counters and
+  // outbox come from the store; links with stored state exist before anyone joins, so a peer
+  // that joins gets the messages kept for it.
+  async #openStore(journal) {
+    const store = await StateStore.open(journal);
+    this.store = store;
+    this.incarnation = store.keepIncarnation(this.incarnation);
+    this.sequences = store.sequences;
+    this.replay.sources = store.replay;
+    this.replay.onChange = (source) => store.replayChanged(source);
+    store.onFailure = (e) => this._witness('state_store_failed', '', { error: e.message });
+    store.onDurable((commit) => {
+      for (const link of this.links.values()) {
+        link.session.durable(link.now(), commit);
+        link.flush();
+      }
+    });
+    for (const peer of store.storedPeers()) this.#link(peer);
   }
 
   // The bandwidth adapter: the largest and the average backlog over open channels (the channel's
@@ -389,6 +414,7 @@ export class Agent extends Emitter {
     const key = `${to}\n${lane}`;
     const sequence = (this.sequences.get(key) ?? 0) + 1;
     this.sequences.set(key, sequence);
+    this.store?.sequenceChanged(key);
     const message = {
       id: randomUuid(),
       timestamp: formatTimestamp(Date.now()),
@@ -441,6 +467,12 @@ export class Agent extends Emitter {
         .then(() => (signature ? signature.then(enqueue, reject) : enqueue()))
         .then(done, done);
     });
+  }
+
+  // Resolves once every message accepted so far is durable in the state store (at once without
+  // one): a message sent before this call survives a crash of this process from then on.
+  durable() {
+    return this.store ? this.store.whenDurable() : Promise.resolve();
   }
 
   // Sends to every agent in the directory that announced a key.
@@ -497,7 +529,7 @@ export class Agent extends Emitter {
   }
 
   // Says bye to connected peers, closes every connection and the signaling socket. Messages
-  // not yet acknowledged are rejected.
+  // not yet acknowledged are rejected (a state store keeps them for the next start).
   async close() {
     if (this.closed) return;
     this.closed = true;
@@ -510,5 +542,6 @@ export class Agent extends Emitter {
     // The byes are relayed before the socket closes.
     await new Promise((r) => setTimeout(r, 20));
     this.signaling?.close();
+    await this.store?.close();
   }
 }

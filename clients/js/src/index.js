@@ -5,6 +5,8 @@ export { Identity, KeyDirectory, verifyHello, verifyMessageSignature } from './i
 export { LinkSession, QueueFullError, MessageTooLargeError } from './session.js';
 export { SignalingClient, SignalingError } from './signaling.js';
 export { ReplayGuard } from './replay_guard.js';
+export { StateStore } from './state_store.js';
+export { IndexedDbJournal } from './indexeddb_journal.js';
 export { QualityController, QUALITY_DEFAULTS } from './quality.js';
 export { backoffDelay, HEALING_DEFAULTS } from './peer_link.js';
 export * as codec from './codec.js';

@@ -3,8 +3,10 @@
 import { WebSocket } from 'ws';
 import { decompress } from 'fzstd';
 import { Agent as BaseAgent } from './agent.js';
+import { FileJournal } from './file_journal.js';
 
 export * from './index.js';
+export { FileJournal };
 
 let polyfill = null;
 async function loadRTCPeerConnection() {
@@ -17,17 +19,22 @@ export function zstdDecompress(bytes, size) {
 }
 
 // options.localAddress: the one address ICE gathers on (libjuice skips loopback unless it is
-// bound to it, so loopback-only setups pass '127.0.0.1').
+// bound to it, so loopback-only setups pass '127.0.0.1'). options.state.directory: a state
+// directory (docs/durability.md), kept in DIR/journal.jsonl; state.syncToDisk (true).
 export class Agent extends BaseAgent {
   constructor(options) {
     const rtcConfig = { ...(options?.rtcConfig ?? {}) };
     if (options?.localAddress) rtcConfig.bindAddress = options.localAddress;
+    let state = options?.state;
+    if (state?.directory && !state.journal)
+      state = { ...state, journal: new FileJournal(state.directory, { syncToDisk: state.syncToDisk ?? true }) };
     super({
       WebSocket,
       zstdDecompress,
       RTCPeerConnection: options?.RTCPeerConnection ?? class {},
       ...options,
       rtcConfig,
+      state,
     });
     this.needsPolyfill = !options?.RTCPeerConnection;
   }

@@ -92,7 +92,9 @@ export class PeerLink {
       decompress: agent.options.zstdDecompress,
       // The non-urgent frames of one event-loop turn leave as one batch.
       coalesce: true,
+      store: agent.store?.link(peerId, () => this.session.storedCounters()),
     });
+    if (this.session.store?.restored) this.session.restore(this.session.store.restored);
   }
 
   now() {
@@ -421,7 +423,7 @@ export class PeerLink {
   }
 
   failAll(reason) {
-    for (const e of this.session.takeAll()) {
+    for (const e of this.session.dropAll()) {
       this.agent._witness('message_undeliverable', this.peerId, {
         message_id: e.message.id,
         reason,

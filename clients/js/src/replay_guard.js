@@ -9,6 +9,7 @@ export class ReplayGuard {
     this.windowMs = windowMs;
     this.maxSources = maxSources;
     this.sources = new Map(); // source -> {incarnation, highest: number[4], newest: ms}
+    this.onChange = null; // (source): its entry changed or was forgotten (a state store keeps it)
   }
 
   // True when the message is fresh (and records it), false for a replay.
@@ -19,6 +20,12 @@ export class ReplayGuard {
       this.sources.delete(message.source);
       s = undefined;
     }
+    const accepted = this.#accept(s, message, lane, timestampMs);
+    if (accepted) this.onChange?.(message.source);
+    return accepted;
+  }
+
+  #accept(s, message, lane, timestampMs) {
     if (!s) {
       if (this.sources.size >= this.maxSources) this.#forgetOldest();
       s = { incarnation: message.incarnation, highest: [0, 0, 0, 0], newest: timestampMs };
@@ -37,6 +44,9 @@ export class ReplayGuard {
   #forgetOldest() {
     let oldest = null;
     for (const [id, s] of this.sources) if (!oldest || s.newest < oldest[1]) oldest = [id, s.newest];
-    if (oldest) this.sources.delete(oldest[0]);
+    if (oldest) {
+      this.sources.delete(oldest[0]);
+      this.onChange?.(oldest[0]);
+    }
   }
 }

@@ -55,9 +55,11 @@ const DEFAULTS = {
 
 // What one link holds for its neighbour, one lane per priority: waiting (no link sequence yet),
 // then sent and kept until acknowledged.
+// `acked`: the last link sequence the peer acknowledged. With a state store a message may leave
+// only once the commit that holds it is durable (entry.commit).
 class SendQueue {
   constructor() {
-    this.lanes = Array.from({ length: LANES }, () => ({ waiting: [], sent: [], nextSeq: 1 }));
+    this.lanes = Array.from({ length: LANES }, () => ({ waiting: [], sent: [], nextSeq: 1, acked: 0 }));
     this.messages = 0;
     this.bytes = 0;
     this.waitingBytes = 0;
@@ -71,8 +73,11 @@ class SendQueue {
     this.bytes += entry.json.length;
     this.waitingBytes += entry.json.length;
   }
-  nextLane() {
-    for (let l = 0; l < LANES; l++) if (this.lanes[l].waiting.length) return l;
+  nextLane(durable = Infinity) {
+    for (let l = 0; l < LANES; l++) {
+      const head = this.lanes[l].waiting[0];
+      if (head && !(head.commit > durable)) return l;
+    }
     return -1;
   }
   send(lane, makeFrame) {
@@ -92,6 +97,7 @@ class SendQueue {
     while (n < sent.length && sent[n].seq <= seq) n++;
     if (!n) return [];
     const released = sent.splice(0, n);
+    this.lanes[lane].acked = released[n - 1].seq;
     this.messages -= n;
     for (const e of released) this.bytes -= e.frame.length;
     return released;
@@ -106,7 +112,22 @@ class SendQueue {
         this.bytes += e.frame.length;
       }
       l.nextSeq = seq + 1;
+      l.acked = 0;
     }
+  }
+  // Messages a state store kept: sent before, numbered on from what the peer acknowledged.
+  restore(lane, acked, entries, makeFrame) {
+    const l = this.lanes[lane];
+    l.acked = acked;
+    let seq = acked;
+    for (const e of entries) {
+      e.seq = ++seq;
+      e.frame = makeFrame(e);
+      l.sent.push(e);
+      this.messages++;
+      this.bytes += e.frame.length;
+    }
+    l.nextSeq = seq + 1;
   }
   waitingMessages() {
     return this.lanes.reduce((n, l) => n + l.waiting.length, 0);
@@ -128,17 +149,25 @@ export class LinkSession {
   //   ackEvery?, ackDelay?, promptAckHold?, coalesce? (false),
   //   verifyHello(hello, remoteFingerprint) -> Promise<reason|null>,
   //   deliver(message, hops, lane, check) -> boolean | Promise<boolean>, decompress?(bytes, size),
-  //   precheck?(message, hops) -> check (handed to deliver)}
+  //   precheck?(message, hops) -> check (handed to deliver),
+  //   store? (a StateStore link view, state_store.js: the session keeps its outbox and counters
+  //   there, sends a message only once it is durable and acknowledges only durable deliveries)}
   constructor(config) {
     this.config = { ...DEFAULTS, ...config };
     this.queue = new SendQueue();
+    // delivered: the last sequence taken or being delivered; settled: the last one delivered;
+    // ackable: the last one that may be acknowledged (settled, and with a store durable).
     this.received = Array.from({ length: LANES }, () => ({
       delivered: 0,
+      settled: 0,
+      ackable: 0,
       ackSent: 0,
       resyncRequestedAt: null,
       ackRequestedUpTo: 0, // the last sequence whose sender asked for a prompt ack
     }));
     this.peerIncarnation = 0;
+    this.store = this.config.store ?? null;
+    this.durableWaits = []; // {commit, lane, seq}: deliveries waiting for their commit
     this.ackDue = null;
     this.ackPrompt = false; // ackDue is a requested acknowledgement's (due at once)
     this.receiving = 0; // channel messages given to receive() and not yet handled
@@ -155,6 +184,51 @@ export class LinkSession {
     this.connection = null;
     this.generation = 0; // one per connection: frames of an older one are ignored
     this.chain = Promise.resolve();
+  }
+
+  // What a state store held for this link (its restored view): the peer's incarnation, the
+  // counters, and the messages not acknowledged, sent again after the next hello.
+  restore(stored) {
+    this.peerIncarnation = stored.incarnation;
+    for (let lane = 0; lane < LANES; lane++) {
+      const r = this.received[lane];
+      r.delivered = r.settled = r.ackable = r.ackSent = stored.delivered[lane];
+      const entries = stored.outbox[lane].map((e) => ({
+        message: JSON.parse(e.json),
+        json: e.json,
+        hops: e.hops,
+        lane,
+        key: e.key,
+        ackRequested: false,
+      }));
+      this.queue.restore(lane, stored.acked[lane], entries, (e) =>
+        encodeMsg(e.seq, e.hops, lane, 0, e.json, false),
+      );
+    }
+  }
+
+  // What the store keeps of the link's counters.
+  storedCounters() {
+    return {
+      incarnation: this.peerIncarnation,
+      delivered: this.received.map((r) => r.settled),
+      acked: this.queue.lanes.map((l) => l.acked),
+    };
+  }
+
+  // Commits up to `commit` are durable: their deliveries may be acknowledged, their messages sent.
+  durable(now, commit) {
+    let n = 0;
+    while (n < this.durableWaits.length && this.durableWaits[n].commit <= commit) {
+      const w = this.durableWaits[n++];
+      const r = this.received[w.lane];
+      if (w.seq > r.ackable) r.ackable = w.seq;
+    }
+    if (n) {
+      this.durableWaits.splice(0, n);
+      this.scheduleAck(now);
+    }
+    this.pump(now);
   }
 
   get ready() {
@@ -282,7 +356,7 @@ export class LinkSession {
     if (!this.isOpen) return;
     this.emit(
       encodeHello({
-        lanes: this.received.map((r) => r.delivered),
+        lanes: this.received.map((r) => r.ackable),
         inc: this.config.incarnation,
         peer: this.peerIncarnation,
         fp: this.connection.localFingerprint,
@@ -315,7 +389,10 @@ export class LinkSession {
       );
     }
     const ackRequested = meta !== undefined && meta !== null;
-    this.queue.push({ message, json, hops, lane: laneOf(message.priority), meta, ackRequested });
+    const lane = laneOf(message.priority);
+    const entry = { message, json, hops, lane, meta, ackRequested };
+    if (this.store) Object.assign(entry, this.store.add(lane, hops, json));
+    this.queue.push(entry);
     this.pump(now);
     return true;
   }
@@ -323,7 +400,8 @@ export class LinkSession {
   // Sends what waits: Control/High always, Normal/Low until the channel is full.
   pump(now) {
     if (!this.ready) return;
-    for (let lane = this.queue.nextLane(); lane >= 0; lane = this.queue.nextLane()) {
+    const durable = this.store ? this.store.durable : Infinity;
+    for (let lane = this.queue.nextLane(durable); lane >= 0; lane = this.queue.nextLane(durable)) {
       const urgent = isUrgentLane(lane);
       if (!urgent && this.connection.channelFull?.(this.outputBytes)) return;
       const e = this.queue.send(lane, (w) =>
@@ -338,7 +416,14 @@ export class LinkSession {
     this.sendHello();
   }
 
+  // Everything queued, taken out of the session (the agent closes; a store keeps it).
   takeAll() {
+    return this.queue.takeAll();
+  }
+
+  // Everything queued, given up: taken out of the session and of the store.
+  dropAll() {
+    this.store?.drop();
     return this.queue.takeAll();
   }
 
@@ -356,25 +441,32 @@ export class LinkSession {
       incarnation,
     });
     for (const r of this.received) {
-      r.delivered = r.ackSent = r.ackRequestedUpTo = 0;
+      r.delivered = r.settled = r.ackable = r.ackSent = r.ackRequestedUpTo = 0;
       r.resyncRequestedAt = null;
     }
+    this.durableWaits = [];
     this.clearAckDue();
     this.queue.renumber((e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json, e.ackRequested));
     this.peerIncarnation = incarnation;
+    this.store?.countersChanged();
   }
 
   acknowledged(lane, seq) {
     const released = this.queue.acknowledge(lane, seq);
-    if (released.length) this.event('released', { messages: released.length, entries: released });
+    if (!released.length) return;
+    if (this.store) {
+      this.store.release(lane, released[released.length - 1].key);
+      this.store.countersChanged();
+    }
+    this.event('released', { messages: released.length, entries: released });
   }
 
   takeAck(lane) {
     const r = this.received[lane];
-    if (r.delivered <= r.ackSent) return 0;
-    r.ackSent = r.delivered;
-    if (this.received.every((o) => o.delivered <= o.ackSent)) this.clearAckDue();
-    return r.delivered;
+    if (r.ackable <= r.ackSent) return 0;
+    r.ackSent = r.ackable;
+    if (this.received.every((o) => o.ackable <= o.ackSent)) this.clearAckDue();
+    return r.ackable;
   }
 
   // `direct`: each ack leaves at once as its own channel message instead of joining the batch
@@ -382,9 +474,9 @@ export class LinkSession {
   sendAcks(now, direct = false) {
     for (let lane = 0; lane < LANES; lane++) {
       const r = this.received[lane];
-      if (r.delivered <= r.ackSent) continue;
-      r.ackSent = r.delivered;
-      this.transmit(now, encodeAck(r.delivered, lane), direct || isUrgentLane(lane));
+      if (r.ackable <= r.ackSent) continue;
+      r.ackSent = r.ackable;
+      this.transmit(now, encodeAck(r.ackable, lane), direct || isUrgentLane(lane));
     }
   }
 
@@ -396,7 +488,7 @@ export class LinkSession {
     let owed = false;
     let requested = false;
     for (const r of this.received) {
-      if (r.delivered - r.ackSent >= this.config.ackEvery) {
+      if (r.ackable - r.ackSent >= this.config.ackEvery) {
         // At once, not when the turn is over: a turn that delivers many messages without
         // yielding (their signatures checked ahead) would hold the peer's queue until its end.
         // What this turn gathered goes first, so the channel keeps the order of the frames.
@@ -405,8 +497,8 @@ export class LinkSession {
         this.sendAcks(now, true);
         return;
       }
-      owed = owed || r.delivered > r.ackSent;
-      requested = requested || (r.delivered > r.ackSent && r.ackRequestedUpTo > r.ackSent);
+      owed = owed || r.ackable > r.ackSent;
+      requested = requested || (r.ackable > r.ackSent && r.ackRequestedUpTo > r.ackSent);
     }
     if (!owed) return; // nothing owed: a reply already carried the ack
     if (requested) {
@@ -514,6 +606,14 @@ export class LinkSession {
       r.resyncRequestedAt = r.delivered;
       return;
     }
+    r.settled = msg.seq;
+    if (this.store) {
+      // Acknowledged once the commit that holds the counters is durable (durable()).
+      this.durableWaits.push({ commit: this.store.commitOf(), lane: msg.lane, seq: msg.seq });
+      this.store.countersChanged();
+      return;
+    }
+    r.ackable = msg.seq;
     // A connection closed meanwhile: its successor's hello carries the acknowledgement.
     if (gen !== this.generation) return;
     this.scheduleAck(now);

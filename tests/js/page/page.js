@@ -1,6 +1,6 @@
 // The ifmesh package as a browser loads it: ES modules with native WebCrypto, WebSocket and
 // RTCPeerConnection. The test drives it through window.page.
-import { Agent, Identity, codec, verifyMessageSignature } from '/ifmesh/index.js';
+import { Agent, Identity, IndexedDbJournal, codec, verifyMessageSignature } from '/ifmesh/index.js';
 import { decompress } from '/fzstd.mjs';
 
 const hex = (h) => Uint8Array.from(h.match(/../g).map((b) => parseInt(b, 16)));
@@ -85,6 +85,36 @@ window.page = {
     });
     return { rtts, perSecond: count / ((performance.now() - t0) / 1000) };
   },
+  // An agent whose state store is in IndexedDB (retried while the signaling server still holds
+  // the id of a page that was just closed): its incarnation and what its store gave back.
+  async startDurable(url, id, to) {
+    for (let attempt = 0; ; attempt++) {
+      agent = new Agent({ id, signalingUrl: url, zstdDecompress, state: { journal: new IndexedDbJournal(id) } });
+      agent.on('witness', (w) => witness.push(w));
+      try {
+        await agent.start();
+        break;
+      } catch (e) {
+        await agent.close();
+        if (e.code !== 'duplicate_id' || attempt >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { incarnation: agent.incarnation, stored: this.unacknowledged(to) };
+  },
+  // Sends `count` numbered messages at once and resolves once all are durable and the peer
+  // acknowledged `ackedAtLeast`, with how many it had acknowledged by then.
+  async sendDurable(to, count, ackedAtLeast) {
+    let acked = 0;
+    let enough;
+    const acknowledged = new Promise((r) => (enough = r));
+    for (let n = 1; n <= count; n++)
+      agent.send(to, { n }).then(() => ++acked >= ackedAtLeast && enough(), () => {});
+    await Promise.all([agent.durable(), acknowledged]);
+    return acked;
+  },
+  unacknowledged: (to) => agent.peers().find((p) => p.id === to)?.unacknowledged ?? 0,
+  connectedTo: (to) => agent.peers().find((p) => p.id === to)?.state === 'connected',
   answersFrom: () =>
     received.filter((m) => m.payload && m.payload.in_reply_to && m.payload.echo && m.payload.echo.ask).map((m) => m.source),
   received: () => received,
