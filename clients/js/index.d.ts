@@ -213,6 +213,7 @@ export type WitnessEventName =
   | 'peer_key_rejected'
   | 'bandwidth_quality_changed'
   | 'forward_held'
+  | 'peer_state_regressed'
   | 'state_store_failed';
 
 export declare const PeerState: {

@@ -240,3 +240,34 @@ test('the file journal: survives a reopen, refuses a second owner, takes over a 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a peer restored from an older copy of its store: the loss is reported, the lane goes on', async () => {
+  const [ia, ib] = await Promise.all([Identity.generate(), Identity.generate()]);
+  const a = await durableEnd('a', 'b', ia, ib, new MemoryJournal(), 11);
+  const jb = new MemoryJournal();
+  const b = await durableEnd('b', 'a', ib, ia, jb, 22);
+  const events = [];
+  await openBoth(a, b);
+  await exchange(a, b);
+  a.session.enqueue(0, message('a', 'b', 1));
+  await exchange(a, b);
+  const olderCopy = jb.text; // b's store after delivering 1
+  for (let n = 2; n <= 3; n++) a.session.enqueue(0, message('a', 'b', n));
+  await exchange(a, b);
+  assert.deepEqual(b.delivered, [1, 2, 3]);
+  assert.equal(a.session.unacknowledged, 0);
+  events.push(...a.session.takeEvents());
+
+  // b comes back from the older copy: same incarnation, delivered 1 in the normal lane.
+  a.session.close();
+  const b2 = await durableEnd('b', 'a', ib, ia, new MemoryJournal(olderCopy), 999);
+  assert.equal(b2.incarnation, 22);
+  for (let n = 4; n <= 5; n++) a.session.enqueue(0, message('a', 'b', n));
+  await openBoth(a, b2);
+  await exchange(a, b2);
+  const lost = [...events, ...a.session.takeEvents()].filter((e) => e.type === 'peer_state_regressed');
+  assert.deepEqual(lost.map((e) => [e.lane, e.lost]), [[2, 2]]);
+  // 4 and 5 follow b's count (as 2 and 3) and are delivered; 2 and 3 are gone with its copy.
+  assert.deepEqual(b2.delivered, [4, 5]);
+  assert.equal(a.session.unacknowledged, 0);
+});

@@ -2,6 +2,7 @@
 // attempts under it, and the healing between them (the same backoff and states as
 // src/mesh/peer_link.cpp and src/mesh/link_healing.cpp).
 import { Connection, CHANNEL_HIGH_WATER } from './connection.js';
+import { PRIORITIES } from './codec.js';
 import { LinkSession } from './session.js';
 import { verifyHello } from './identity.js';
 
@@ -468,6 +469,9 @@ export class PeerLink {
             waiting: ev.waiting,
             delivered_from_old: ev.deliveredFromOld,
           });
+          break;
+        case 'peer_state_regressed':
+          this.witness('peer_state_regressed', { priority: PRIORITIES[ev.lane], lost: ev.lost });
           break;
         case 'batch_sent':
           if (ev.coalesced) this.stats.coalesced++;

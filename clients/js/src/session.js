@@ -102,18 +102,18 @@ class SendQueue {
     for (const e of released) this.bytes -= e.frame.length;
     return released;
   }
-  renumber(makeFrame) {
-    for (const l of this.lanes) {
-      let seq = 0;
-      for (const e of l.sent) {
-        this.bytes -= e.frame.length;
-        e.seq = ++seq;
-        e.frame = makeFrame(e);
-        this.bytes += e.frame.length;
-      }
-      l.nextSeq = seq + 1;
-      l.acked = 0;
+  // Numbers a lane's sent messages on from `after` (same order).
+  renumber(lane, after, makeFrame) {
+    const l = this.lanes[lane];
+    let seq = after;
+    for (const e of l.sent) {
+      this.bytes -= e.frame.length;
+      e.seq = ++seq;
+      e.frame = makeFrame(e);
+      this.bytes += e.frame.length;
     }
+    l.nextSeq = seq + 1;
+    l.acked = after;
   }
   // Messages a state store kept: sent before, numbered on from what the peer acknowledged.
   restore(lane, acked, entries, makeFrame) {
@@ -446,9 +446,27 @@ export class LinkSession {
     }
     this.durableWaits = [];
     this.clearAckDue();
-    this.queue.renumber((e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json, e.ackRequested));
+    for (let lane = 0; lane < LANES; lane++) this.#renumber(lane, 0);
     this.peerIncarnation = incarnation;
     this.store?.countersChanged();
+  }
+
+  #renumber(lane, after) {
+    this.queue.renumber(lane, after, (e) => encodeMsg(e.seq, e.hops, e.lane, 0, e.json, e.ackRequested));
+  }
+
+  // The same process acknowledges less than it did: its store lost what it had made durable
+  // (restored from an older copy, a disk that dropped synced writes). The messages in between
+  // are gone on both sides; numbering on from its count lets the lane go on instead of waiting
+  // for a resend nobody can make.
+  #peerLostState(hello) {
+    for (let lane = 0; lane < LANES; lane++) {
+      const acked = this.queue.lanes[lane].acked;
+      if (hello.lanes[lane] >= acked) continue;
+      this.event('peer_state_regressed', { lane, lost: acked - hello.lanes[lane] });
+      this.#renumber(lane, hello.lanes[lane]);
+      this.store?.countersChanged();
+    }
   }
 
   acknowledged(lane, seq) {
@@ -551,7 +569,10 @@ export class LinkSession {
   }
 
   async #onHello(gen, now, hello) {
-    if (!this.authenticated) {
+    // The first hello of a connection counts at least everything the peer acknowledged on the
+    // ones before; a later one may be older than an ack of this connection.
+    const first = !this.authenticated;
+    if (first) {
       const reason =
         hello.version !== PROTOCOL_VERSION
           ? 'unsupported_version'
@@ -569,8 +590,10 @@ export class LinkSession {
         this.peerRestarted(hello.inc);
       else this.peerIncarnation = hello.inc;
     }
-    if (hello.peer === undefined || hello.peer === this.config.incarnation)
+    if (hello.peer === undefined || hello.peer === this.config.incarnation) {
       for (let l = 0; l < LANES; l++) this.acknowledged(l, hello.lanes[l]);
+      if (first && hello.peer !== undefined) this.#peerLostState(hello);
+    }
     this.resendSent(now);
     this.pump(now);
   }
