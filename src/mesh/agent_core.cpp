@@ -183,7 +183,7 @@ void AgentCore::registered(const std::vector<std::string>& agents) {
   router_.resumeHeld(true);
 }
 
-void AgentCore::formTopology() {
+void AgentCore::formTopology(const std::string* joined) {
   if (config_.topology == Topology::Manual) return;
   const auto& directory = router_.directory();
   std::vector<std::string> all(directory.begin(), directory.end());
@@ -193,7 +193,8 @@ void AgentCore::formTopology() {
   for (const auto& peer : wanted) {
     topologyLinks_.insert(peer);
     auto l = link(peer, true);
-    if (l->state() == PeerState::Connecting && l->isOfferer()) l->start();
+    bool returned = joined && *joined == peer && l->stoppedByPeer();
+    if (l->isOfferer() && (l->state() == PeerState::Connecting || returned)) l->start();
   }
   // While the directory was still filling, small meshes were full; links the grown graph no
   // longer wants are closed once they carry nothing unacknowledged (traffic then forwards).
@@ -367,7 +368,7 @@ void AgentCore::witness(const char* event, const std::string& peerId, nlohmann::
 void AgentCore::agentJoined(const std::string& agentId) {
   router_.joined(agentId);
   keys_.joined(agentId);
-  formTopology();
+  formTopology(&agentId);
   router_.resumeHeld(true);
   forgetDeparted(std::chrono::steady_clock::now());
 }

@@ -138,7 +138,9 @@ class AgentCore final : public LinkHost,
   // back (their messages are stale by then) and are not linked to us.
   void forgetDeparted(std::chrono::steady_clock::time_point now);
   void refuseKeyless(const std::string& from, const char* type);
-  void formTopology();
+  // Links to the neighbours the topology wants; `joined`: the agent that just registered, whose
+  // link is started again if its previous process said bye.
+  void formTopology(const std::string* joined = nullptr);
   void commitState();
   void postIfAlive(std::function<void()> task);
   void resumeStoredLinks();

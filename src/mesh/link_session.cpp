@@ -72,6 +72,8 @@ void Session::sendWhead(Clock::time_point now, bool urgent) {
 
 void Session::closing(Clock::time_point now) {
   output_.flush();
+  ackDue_.reset();
+  sendAcks(now, true);
   // A head sooner than wheadMinGap after the last would be dropped unread by the peer. Urgent:
   // the connection closes right after, and a frame still waiting for the channel's send window
   // would go with it.
@@ -267,13 +269,13 @@ std::uint64_t Session::takeAck(int lane) {
   return ack;
 }
 
-void Session::sendAcks(Clock::time_point now) {
+void Session::sendAcks(Clock::time_point now, bool urgent) {
   for (int lane = 0; lane < kLanes; ++lane) {
     auto& r = received_[lane];
     const std::uint64_t ack = ackable(lane);
     if (ack <= r.ackSent) continue;
     r.ackSent = ack;
-    transmit(now, encode(Ack{ack, lane}), urgentLane(lane));
+    transmit(now, encode(Ack{ack, lane}), urgent || urgentLane(lane));
   }
 }
 

@@ -126,9 +126,11 @@ class Session {
   std::optional<Clock::time_point> nextDeadline() const;
   // A message held back by deliver can be taken now: ask the peer to resend (a hello).
   void resumeReceiving();
-  // The agent is closing the link: its witness head goes out once more if the log grew since the
-  // last one shown and the peer will take it (wheadMinGap since the last), with what waits in a
-  // batch, so the peer's record of the log reaches the close.
+  // The agent is closing the link: what waits in a batch goes out, then an acknowledgement of
+  // every delivery not yet acknowledged (a process that replaces this one is not handed them
+  // again), then the witness head once more if the log grew since the last one shown and the
+  // peer will take it (wheadMinGap since the last), so the peer's record of the log reaches the
+  // close.
   void closing(Clock::time_point now);
   // Everything held, for reporting undeliverable (outbox keys appended to `keys`).
   std::vector<IFMessage> takeAll(const std::string& reason,
@@ -199,7 +201,8 @@ class Session {
   }
   std::uint64_t takeAck(int lane);
   void scheduleAck(Clock::time_point now);
-  void sendAcks(Clock::time_point now);
+  // urgent: every ack leaves at once, not in a batch (at the close).
+  void sendAcks(Clock::time_point now, bool urgent = false);
   template <typename E, typename... Args>
   void event(Args&&... args) {
     events_.emplace_back(std::in_place_type<E>, std::forward<Args>(args)...);

@@ -41,7 +41,7 @@ void PeerLink::setState(PeerState next) {
 
 void PeerLink::start() {
   endByeDrain();
-  intentional_ = false;
+  intentional_ = peerSaidBye_ = false;
   if (state_ == PeerState::Connected) return;
   // Restarting would tear down an attempt in flight at each directory change of a forming mesh.
   if (attemptTimer_.active() || healing_.retryScheduled() || attemptSlot_.waiting()) return;
@@ -108,7 +108,7 @@ void PeerLink::createConnection(bool relay, std::uint64_t sid) {
 
 void PeerLink::handleOffer(std::uint64_t sid, const std::string& sdp) {
   endByeDrain();
-  intentional_ = false;
+  intentional_ = peerSaidBye_ = false;
   // The peer started over (restarted, or lost what we still hold): ours is down from now.
   if (state_ == PeerState::Connected) onTransportDown("peer offered a new connection");
   createConnection(healing_.relayForAnswer(), sid);  // the offerer's sid names it
@@ -147,7 +147,11 @@ void PeerLink::handleCandidate(std::uint64_t sid, const std::string& candidate,
 
 void PeerLink::handleConnectRequest() {
   endByeDrain();
-  if (!isOfferer() || intentional_) return;
+  if (!isOfferer()) return;
+  // After our own disconnect the request is refused; after the peer's bye it is a new process
+  // of the peer (or the same one changing its mind) asking to be linked again.
+  if (intentional_ && !peerSaidBye_) return;
+  intentional_ = peerSaidBye_ = false;
   if (state_ == PeerState::Connected && connection_ && connection_->isOpen()) {
     // The peer lost the connection we still believe in: start over.
     onTransportDown("peer requested a new connection");
@@ -159,6 +163,7 @@ void PeerLink::handleConnectRequest() {
 }
 
 void PeerLink::handleBye() {
+  peerSaidBye_ = true;
   if (!connection_ || state_ != PeerState::Connected) return stop("peer said bye");
   // The bye comes through signaling and can overtake the peer's last frames (the head of its
   // witness log at the close), which are still on the connection's path. The link stops healing
@@ -179,6 +184,7 @@ void PeerLink::endByeDrain() {
 }
 
 void PeerLink::disconnect() {
+  peerSaidBye_ = false;
   agent_.signal(peerId_, "bye", nlohmann::json::object());
   stop("local disconnect");
 }

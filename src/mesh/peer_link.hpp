@@ -41,6 +41,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::size_t queuedBytes() const { return delivery_.queuedBytes(); }
   std::size_t connectionsCreated() const { return connectionsCreated_; }
   bool connected() const { return state_ == PeerState::Connected; }
+  // The peer said bye and nothing started the link since: a new process of that id that
+  // registers or asks for a connection is linked again.
+  bool stoppedByPeer() const { return intentional_ && peerSaidBye_; }
   // Bytes queued in the open channel, in the batch and waiting in the agent, or nothing when
   // there is no open channel.
   std::optional<std::size_t> bufferedAmount() const;
@@ -106,6 +109,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::uint64_t sid_ = 0;  // signaling session of the current connection attempt
   int authFailures_ = 0;   // consecutive refused connections
   bool intentional_ = false;
+  bool peerSaidBye_ = false;  // intentional_ came from the peer's bye, not from this side
 
   LinkDelivery delivery_;
 

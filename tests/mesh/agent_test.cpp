@@ -199,6 +199,52 @@ TEST(Agent, MeshReformsAfterTheSignalingServerRestarts) {
   EXPECT_EQ(rb.messages[0].payload["n"], 7);
 }
 
+// A peer that closes (saying bye) and comes back as a new process under the same id is linked
+// again, in a full mesh and when it asks by hand, whichever side offers.
+void aPeerThatSaidByeIsLinkedAgainWhenItReturns(const std::string& stays,
+                                                const std::string& returns, Topology topology) {
+  auto server = startSignaling();
+  auto config = [&](const std::string& id) {
+    auto c = meshAgentConfig(id, *server, nullptr, agentHealing());
+    c.topology = topology;
+    return c;
+  };
+  Agent a(config(stays));
+  Inbox ra;
+  ra.attach(a);
+  a.connectToSignaling();
+  ASSERT_TRUE(a.waitRegistered(5s));
+  for (int round = 1; round <= 2; ++round) {
+    Agent b(config(returns));
+    Inbox rb;
+    rb.attach(b);
+    b.connectToSignaling();
+    ASSERT_TRUE(b.waitRegistered(5s));
+    if (topology == Topology::Manual) b.connect(stays);
+    ASSERT_TRUE(eventually([&] { return b.peers() == std::vector<std::string>{stays}; }, 10s))
+        << "round " << round;
+    a.send(returns, numbered(round));
+    b.send(stays, numbered(round));
+    ASSERT_TRUE(eventually(
+        [&] { return rb.size() == 1 && ra.size() == static_cast<std::size_t>(round); }, 10s))
+        << "round " << round << ": " << rb.size() << " at " << returns << ", " << ra.size()
+        << " at " << stays;
+    EXPECT_EQ(rb.messages[0].payload["n"], round);
+  }  // b closes: its bye reaches a
+}
+
+TEST(Agent, APeerThatSaidByeIsLinkedAgainWhenItReturnsAsTheAnswerer) {
+  aPeerThatSaidByeIsLinkedAgainWhenItReturns("a-stays", "b-returns", Topology::FullMesh);
+}
+
+TEST(Agent, APeerThatSaidByeIsLinkedAgainWhenItReturnsAsTheOfferer) {
+  aPeerThatSaidByeIsLinkedAgainWhenItReturns("b-stays", "a-returns", Topology::FullMesh);
+}
+
+TEST(Agent, APeerThatSaidByeAndAsksAgainIsLinkedAgain) {
+  aPeerThatSaidByeIsLinkedAgainWhenItReturns("a-stays", "b-returns", Topology::Manual);
+}
+
 // Twenty agents in the given topology; every agent sends to every other, and every message
 // arrives exactly once, forwarded where the topology has no direct link.
 void everyoneReachesEveryone(Topology topology, std::size_t k, std::size_t expectedLinksEach,
