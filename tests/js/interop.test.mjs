@@ -321,6 +321,27 @@ test('a durable Node receiver killed mid-stream and restarted: every message pro
   assert.doesNotMatch(first.out + second.out, /REJECTED/);
 });
 
+test('a Node agent that closes and starts again under the same id is linked again, in both roles', async () => {
+  await freshMesh();
+  const cpp = await cppAgent('m-cpp');
+  // 'a-again' < 'm-cpp' < 'z-again': the first Node agent offers, the C++ agent offers to the second.
+  for (const id of ['a-again', 'z-again']) {
+    for (let round = 1; round <= 2; round++) {
+      const a = await nodeAgent(id);
+      await waitFor(`${id} linked in round ${round}`, () => a.peers().some((p) => p.id === 'm-cpp' && p.state === 'connected'), 10000);
+      const acks = await Promise.all([1, 2, 3].map((i) => a.send('m-cpp', { round, i })));
+      assert.equal(acks.length, 3);
+      await waitFor('echoes', () => echoesOf(a, 'm-cpp').length === 3);
+      // Only this process's own echoes: what the previous one took was acknowledged at its close.
+      assert.deepEqual(echoesOf(a, 'm-cpp').map((m) => [m.payload.echo.round, m.payload.echo.i]).sort(),
+        [[round, 1], [round, 2], [round, 3]]);
+      await a.close();
+      agents.splice(agents.indexOf(a), 1);
+    }
+  }
+  assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed/.test(w.event)), []);
+});
+
 test('ifmesh flood (C++, bandwidth adapter, decimal payloads) against a Node echo agent', async () => {
   await freshMesh();
   const echo = await nodeAgent('node-echo');

@@ -66,6 +66,7 @@ export class PeerLink {
     this.conn = null;
     this.sid = 0;
     this.intentional = false;
+    this.peerSaidBye = false; // `intentional` came from the peer's bye, not from this side
     this.everConnected = false;
     this.failedAttempts = 0;
     this.authFailures = 0;
@@ -118,7 +119,7 @@ export class PeerLink {
 
   start() {
     this.endByeDrain();
-    this.intentional = false;
+    this.intentional = this.peerSaidBye = false;
     if (this.state === PeerState.Connected) return;
     if (this.attemptTimer || this.retryTimer) return;
     this.attempt();
@@ -186,7 +187,7 @@ export class PeerLink {
 
   handleOffer(sid, sdp) {
     this.endByeDrain();
-    this.intentional = false;
+    this.intentional = this.peerSaidBye = false;
     this.fallBackToTurnIfDue();
     this.createConnection(sid);
     this.conn.answer(sdp);
@@ -203,7 +204,11 @@ export class PeerLink {
 
   handleConnectRequest() {
     this.endByeDrain();
-    if (!this.offerer || this.intentional) return;
+    if (!this.offerer) return;
+    // After our own disconnect the request is refused; after the peer's bye it is a new process
+    // of the peer (or the same one changing its mind) asking to be linked again.
+    if (this.intentional && !this.peerSaidBye) return;
+    this.intentional = this.peerSaidBye = false;
     if (this.state === PeerState.Connected && this.conn && this.conn.isOpen) {
       this.onTransportDown('peer requested a new connection');
       return;
@@ -216,6 +221,7 @@ export class PeerLink {
   // connection's path: the link stops healing now and reads on until the connection closes (the
   // peer's SCTP ABORT follows its frames), for at most BYE_DRAIN_MS.
   handleBye() {
+    this.peerSaidBye = true;
     if (!this.conn || this.state !== PeerState.Connected) return this.stop('peer said bye');
     this.intentional = true;
     this.cancelTimers();
@@ -227,8 +233,17 @@ export class PeerLink {
     if (this.byeDrain) this.stop('peer said bye');
   }
 
+  // Before the bye, every delivery not yet acknowledged is acknowledged, after what waits in a
+  // batch: a process that replaces this one is not handed them again.
   disconnect() {
-    if (this.state === PeerState.Connected) this.agent._signal(this.peerId, 'bye', {});
+    this.peerSaidBye = false;
+    if (this.state === PeerState.Connected) {
+      this.session.flushBatch();
+      this.session.clearAckDue();
+      this.session.sendAcks(this.now(), true);
+      this.flush();
+      this.agent._signal(this.peerId, 'bye', {});
+    }
     this.stop('local disconnect');
   }
 
