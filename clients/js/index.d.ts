@@ -388,6 +388,12 @@ export declare class ReplayGuard {
 export declare const HEALING_DEFAULTS: Required<HealingOptions>;
 export declare function backoffDelay(healing: Required<HealingOptions>, attempt: number, random?: () => number): number;
 
+/**
+ * Node.js entry only: a W3C RTCPeerConnection over ifmesh's own DataChannel stack, through the
+ * addon the project's CMake builds (build/node/ifmesh_rtc.node; default path $IFMESH_NODE_ADDON).
+ */
+export declare function nativeRTCPeerConnection(addonPath?: string): typeof RTCPeerConnection;
+
 /** Node.js entry only: fzstd's decoder for compressed frames. */
 export declare function zstdDecompress(bytes: Uint8Array, size: number): Uint8Array;
 

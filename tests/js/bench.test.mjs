@@ -7,6 +7,8 @@
 //   * C++ against C++ in one process (`ifmesh bench --scenario mesh2`, small ping payloads);
 //   * two Node agents in one process, the same 1 KiB messages one way.
 // Prints one JSON line `BENCH {...}`; asserts only that everything arrived.
+// With $IFMESH_NODE_ADDON, the relayed mode's Node ↔ C++ figures are also taken with the Node
+// agent on ifmesh's own stack (node_cpp_ifmesh_stack) instead of node-datachannel.
 // IFMESH_JS_BENCH_SCALE multiplies the sample counts. The Node agents run in a plain process
 // (bench_node_agents.mjs), as an application runs them.
 import { test, after } from 'node:test';
@@ -26,8 +28,9 @@ after(async () => {
 
 // The Node agents run in a process of their own, outside the test runner
 // (bench_node_agents.mjs says why).
-async function nodeAgents(args) {
-  const child = new Child('bench_node_agents', process.execPath, [fileURLToPath(new URL('./bench_node_agents.mjs', import.meta.url)), ...args]);
+async function nodeAgents(args, env = {}) {
+  const child = new Child('bench_node_agents', process.execPath, [fileURLToPath(new URL('./bench_node_agents.mjs', import.meta.url)), ...args],
+    { env: { ...process.env, ...env } });
   stops.push(() => child.kill());
   assert.equal((await child.exitPromise).code, 0, child.out);
   return JSON.parse(child.out.match(/^RESULT (.*)$/m)[1]);
@@ -81,8 +84,13 @@ test('Node ↔ C++ echo RTT and 1 KiB message rate, C++ ↔ C++ alongside, both 
     const count = Math.min(total, 8000);
     const flood = await cppToCpp(signal.url, mode, node.cppId, count);
     assert.ok(flood.echoes_received >= count, JSON.stringify(flood));
+    const native =
+      mode === 'relayed' && process.env.IFMESH_NODE_ADDON
+        ? await nodeAgents(['node-cpp', signal.url, mode, String(total), node.cppId], { IFMESH_JS_RTC: 'native' })
+        : undefined;
     result[mode] = {
       node_cpp: node.result,
+      ...(native ? { node_cpp_ifmesh_stack: native } : {}),
       cpp_cpp_flood: flood,
       cpp_cpp_mesh2: await mesh2(mode),
       node_node_one_process: await nodeToNode(signal.url, mode, total),

@@ -5,8 +5,17 @@
 //
 //   node bench_node_agents.mjs node-cpp <signalUrl> <always|relayed> <total> <cppId>
 //   node bench_node_agents.mjs node-node <signalUrl> <always|relayed> <total>
-import { Agent } from '../../clients/js/src/node.js';
+import { Agent as NodeAgent, nativeRTCPeerConnection } from '../../clients/js/src/node.js';
 import { LOOPBACK, waitFor } from './support.mjs';
+
+// IFMESH_JS_RTC=native: the agents run on ifmesh's own stack (the addon at $IFMESH_NODE_ADDON)
+// instead of node-datachannel.
+const native = process.env.IFMESH_JS_RTC === 'native' ? nativeRTCPeerConnection() : null;
+class Agent extends NodeAgent {
+  constructor(options) {
+    super(native ? { ...options, RTCPeerConnection: native } : options);
+  }
+}
 
 const scale = Number(process.env.IFMESH_JS_BENCH_SCALE || 1);
 const PAD = 'x'.repeat(1024 - 40); // {"n":…,"pad":"…"}: about 1 KiB of payload

@@ -4,9 +4,10 @@ import { WebSocket } from 'ws';
 import { decompress } from 'fzstd';
 import { Agent as BaseAgent } from './agent.js';
 import { FileJournal } from './file_journal.js';
+import { nativeRTCPeerConnection } from './native_rtc.js';
 
 export * from './index.js';
-export { FileJournal };
+export { FileJournal, nativeRTCPeerConnection };
 
 let polyfill = null;
 async function loadRTCPeerConnection() {
