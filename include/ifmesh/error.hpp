@@ -28,6 +28,9 @@ enum class Errc {
 };
 
 IFMESH_API const char* toString(Errc code) noexcept;
+// The enumerator's own name ("MalformedSdp"): what the Python and Node.js bindings call the
+// error they raise.
+IFMESH_API const char* codeName(Errc code) noexcept;
 
 class IFMESH_API Error : public std::runtime_error {
  public:

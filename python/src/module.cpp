@@ -17,39 +17,10 @@ using namespace ifmesh::python;
 
 namespace {
 
-// Errc by the name the Python exception classes carry (ifmesh/errors.py).
+// Errc by the name the Python exception classes carry (ifmesh/errors.py); -1 is a receipt's
+// "undeliverable".
 const char* errcName(int code) {
-  switch (static_cast<Errc>(code)) {
-    case Errc::InvalidArgument:
-      return "InvalidArgument";
-    case Errc::InvalidState:
-      return "InvalidState";
-    case Errc::MalformedSdp:
-      return "MalformedSdp";
-    case Errc::MalformedCandidate:
-      return "MalformedCandidate";
-    case Errc::MalformedDcep:
-      return "MalformedDcep";
-    case Errc::MessageTooLarge:
-      return "MessageTooLarge";
-    case Errc::ChannelClosed:
-      return "ChannelClosed";
-    case Errc::TooManyChannels:
-      return "TooManyChannels";
-    case Errc::QueueFull:
-      return "QueueFull";
-    case Errc::MalformedFrame:
-      return "MalformedFrame";
-    case Errc::Io:
-      return "Io";
-    case Errc::Tls:
-      return "Tls";
-    case Errc::Undeliverable:
-      return "Undeliverable";
-    case Errc::Internal:
-      return "Internal";
-  }
-  return code == -1 ? "Undeliverable" : "Internal";
+  return code == -1 ? "Undeliverable" : codeName(static_cast<Errc>(code));
 }
 
 py::tuple eventTuple(Event& e) {

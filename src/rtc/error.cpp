@@ -36,4 +36,38 @@ const char* toString(Errc code) noexcept {
   return "unknown error";
 }
 
+const char* codeName(Errc code) noexcept {
+  switch (code) {
+    case Errc::InvalidArgument:
+      return "InvalidArgument";
+    case Errc::InvalidState:
+      return "InvalidState";
+    case Errc::MalformedSdp:
+      return "MalformedSdp";
+    case Errc::MalformedCandidate:
+      return "MalformedCandidate";
+    case Errc::MalformedDcep:
+      return "MalformedDcep";
+    case Errc::MessageTooLarge:
+      return "MessageTooLarge";
+    case Errc::ChannelClosed:
+      return "ChannelClosed";
+    case Errc::TooManyChannels:
+      return "TooManyChannels";
+    case Errc::QueueFull:
+      return "QueueFull";
+    case Errc::MalformedFrame:
+      return "MalformedFrame";
+    case Errc::Io:
+      return "Io";
+    case Errc::Tls:
+      return "Tls";
+    case Errc::Undeliverable:
+      return "Undeliverable";
+    case Errc::Internal:
+      break;
+  }
+  return "Internal";
+}
+
 }  // namespace ifmesh

@@ -6,17 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from '../../clients/js/src/node.js';
 import {
-  CLI, Child, LOOPBACK, readJsonLines, sleep, startCppAgent, startSignal, tempDir, waitFor,
+  CLI, Child, LOOPBACK, readJsonLines, sleep, startCppAgent, startSignal, testResources, waitFor,
 } from './support.mjs';
 
-const children = [];
-const agents = [];
-const tmp = tempDir();
-after(async () => {
-  for (const a of agents) await a.close();
-  for (const c of children.reverse()) await c.kill();
-  tmp.remove();
-});
+const { children, agents, tmp } = testResources(after);
 
 // Each test runs its own signaling server, so each starts from an empty directory.
 let signal;

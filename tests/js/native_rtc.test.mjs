@@ -6,17 +6,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Agent, nativeRTCPeerConnection } from '../../clients/js/src/node.js';
-import { Child, LOOPBACK, readJsonLines, startCppAgent, startSignal, tempDir, waitFor } from './support.mjs';
+import { Child, LOOPBACK, readJsonLines, startCppAgent, startSignal, testResources, waitFor } from './support.mjs';
 
 const RTCPeerConnection = nativeRTCPeerConnection();
-const children = [];
-const agents = [];
-const tmp = tempDir();
-after(async () => {
-  for (const a of agents) await a.close();
-  for (const c of children.reverse()) await c.kill();
-  tmp.remove();
-});
+const { children, agents, tmp } = testResources(after);
 
 async function pair() {
   const a = new RTCPeerConnection({ bindAddress: LOOPBACK });

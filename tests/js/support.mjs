@@ -13,6 +13,18 @@ export function tempDir() {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+// What one test file starts: child processes, agents and a temporary directory, all stopped
+// and removed by `after` (node:test's hook, passed in) when the file's tests are done.
+export function testResources(after) {
+  const r = { children: [], agents: [], tmp: tempDir() };
+  after(async () => {
+    for (const a of r.agents) await a.close();
+    for (const c of r.children.reverse()) await c.kill();
+    r.tmp.remove();
+  });
+  return r;
+}
+
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -10,335 +10,23 @@
 // released, so a callback that runs late calls nothing.
 #include <node_api.h>
 
-#include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
-#include <variant>
-#include <vector>
 
 #include "ifmesh/error.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
+#include "napi_values.hpp"
+#include "native_connection.hpp"
 
 namespace {
 
+using namespace ifmesh::node;
 using ifmesh::DataChannel;
 using ifmesh::PeerConnection;
 
-// What the JavaScript callback gets as its first argument.
-enum class Kind : std::int32_t {
-  Candidate = 0,          // (candidate, mid); an empty candidate ends the candidates
-  State = 1,              // (state)
-  DataChannel = 2,        // key, (label, protocol): a channel the peer opened
-  ChannelOpen = 3,        // key
-  ChannelClose = 4,       // key
-  ChannelError = 5,       // key, (text)
-  ChannelMessage = 6,     // key, (string | ArrayBuffer)
-  BufferedAmountLow = 7,  // key
-};
-
-struct Event {
-  Kind kind;
-  std::uint32_t key = 0;
-  std::string text;
-  std::string mid;
-  ifmesh::Message message;
-  std::shared_ptr<DataChannel> channel;
-};
-
-class EventSink {
- public:
-  explicit EventSink(napi_threadsafe_function tsfn) : tsfn_(tsfn) {}
-
-  void emit(Event event) {
-    std::lock_guard lock(mutex_);
-    if (!tsfn_) return;
-    events_.push_back(std::move(event));
-    if (wakePending_) return;
-    wakePending_ = true;
-    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
-  }
-
-  std::vector<Event> take() {
-    std::vector<Event> out;
-    std::lock_guard lock(mutex_);
-    out.swap(events_);
-    wakePending_ = false;
-    return out;
-  }
-
-  // Drops what waits and releases the thread-safe function; idempotent.
-  void close() {
-    std::vector<Event> dropped;  // destroyed outside the lock: they may hold channels
-    napi_threadsafe_function tsfn;
-    {
-      std::lock_guard lock(mutex_);
-      dropped.swap(events_);
-      tsfn = tsfn_;
-      tsfn_ = nullptr;
-    }
-    // Abort: calls still queued reach callJs without an environment, which then does nothing;
-    // the Connection they would drain may be gone.
-    if (tsfn) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Event> events_;
-  bool wakePending_ = false;
-  napi_threadsafe_function tsfn_;
-};
-
-void hookChannel(DataChannel& channel, const std::shared_ptr<EventSink>& sink, std::uint32_t key) {
-  auto simple = [&](Kind kind) {
-    return [sink, key, kind] { sink->emit(Event{kind, key, {}, {}, {}, {}}); };
-  };
-  channel.onOpen(simple(Kind::ChannelOpen));
-  channel.onClose(simple(Kind::ChannelClose));
-  channel.onBufferedAmountLow(simple(Kind::BufferedAmountLow));
-  channel.onError([sink, key](const std::string& text) {
-    sink->emit(Event{Kind::ChannelError, key, text, {}, {}, {}});
-  });
-  channel.onMessage([sink, key](ifmesh::Message&& message) {
-    Event e{Kind::ChannelMessage, key, {}, {}, {}, {}};
-    e.message = std::move(message);
-    sink->emit(std::move(e));
-  });
-}
-
-// ---- small N-API helpers; a failed call leaves a pending JavaScript exception ----
-
-bool throwError(napi_env env, const char* code, const std::string& message) {
-  napi_value msg, err, codeValue;
-  napi_create_string_utf8(env, message.c_str(), message.size(), &msg);
-  napi_create_error(env, nullptr, msg, &err);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &codeValue);
-  napi_set_named_property(env, err, "code", codeValue);
-  napi_throw(env, err);
-  return false;
-}
-
-// The error's `code`: the Errc's name, as the Python binding names its exception classes.
-const char* codeName(ifmesh::Errc code) {
-  using ifmesh::Errc;
-  switch (code) {
-    case Errc::InvalidArgument:
-      return "InvalidArgument";
-    case Errc::InvalidState:
-      return "InvalidState";
-    case Errc::MalformedSdp:
-      return "MalformedSdp";
-    case Errc::MalformedCandidate:
-      return "MalformedCandidate";
-    case Errc::MalformedDcep:
-      return "MalformedDcep";
-    case Errc::MessageTooLarge:
-      return "MessageTooLarge";
-    case Errc::ChannelClosed:
-      return "ChannelClosed";
-    case Errc::TooManyChannels:
-      return "TooManyChannels";
-    case Errc::QueueFull:
-      return "QueueFull";
-    case Errc::MalformedFrame:
-      return "MalformedFrame";
-    case Errc::Io:
-      return "Io";
-    case Errc::Tls:
-      return "Tls";
-    case Errc::Undeliverable:
-      return "Undeliverable";
-    case Errc::Internal:
-      break;
-  }
-  return "Internal";
-}
-
-void throwFrom(napi_env env, const std::exception& e) {
-  if (auto* ie = dynamic_cast<const ifmesh::Error*>(&e))
-    throwError(env, codeName(ie->code()), ie->what());
-  else
-    throwError(env, "Internal", e.what());
-}
-
-napi_value undefinedValue(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
-napi_value stringValue(napi_env env, const std::string& s) {
-  napi_value v;
-  napi_create_string_utf8(env, s.data(), s.size(), &v);
-  return v;
-}
-
-std::optional<std::string> stringArg(napi_env env, napi_value v, const char* what) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_string) {
-    throwError(env, "InvalidArgument", std::string(what) + " must be a string");
-    return std::nullopt;
-  }
-  std::size_t len = 0;
-  napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-  std::string s(len, '\0');
-  napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
-  return s;
-}
-
-std::optional<double> numberArg(napi_env env, napi_value v, const char* what) {
-  double d = 0;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    throwError(env, "InvalidArgument", std::string(what) + " must be a number");
-    return std::nullopt;
-  }
-  return d;
-}
-
-napi_value property(napi_env env, napi_value object, const char* name) {
-  napi_value v = nullptr;
-  bool has = false;
-  if (napi_has_named_property(env, object, name, &has) != napi_ok || !has) return nullptr;
-  napi_get_named_property(env, object, name, &v);
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  return t == napi_undefined || t == napi_null ? nullptr : v;
-}
-
-// ---- the connection object ----
-
-class Connection {
- public:
-  // Creates the connection; its events go through `tsfn` (whose context is this object).
-  void open(napi_threadsafe_function tsfn, ifmesh::RtcConfiguration config) {
-    sink_ = std::make_shared<EventSink>(tsfn);
-    try {
-      pc_ = std::make_shared<PeerConnection>(std::move(config));
-    } catch (...) {
-      sink_->close();
-      throw;
-    }
-    auto sink = sink_;
-    pc_->onLocalCandidate([sink](const ifmesh::Candidate& c) {
-      sink->emit(Event{Kind::Candidate, 0, c.candidate, c.mid, {}, {}});
-    });
-    pc_->onStateChange([sink](ifmesh::PeerConnectionState s) {
-      sink->emit(Event{Kind::State, 0, ifmesh::toString(s), {}, {}, {}});
-    });
-    pc_->onDataChannel([sink, keys = nextKey_](std::shared_ptr<DataChannel> channel) {
-      Event e{Kind::DataChannel, keys->fetch_add(1), {}, {}, {}, {}};
-      hookChannel(*channel, sink, e.key);
-      e.channel = std::move(channel);
-      sink->emit(std::move(e));
-    });
-  }
-  ~Connection() { close(); }
-
-  void close() {
-    if (pc_) pc_->close();
-    // The destructor stops the connection's callbacks; the closed sink drops any that ran late.
-    channels_.clear();
-    pc_.reset();
-    if (sink_) sink_->close();
-  }
-
-  PeerConnection* pc(napi_env env) {
-    if (!pc_) throwError(env, "InvalidState", "the peer connection is closed");
-    return pc_.get();
-  }
-  DataChannel* channel(napi_env env, napi_value keyValue) {
-    auto key = numberArg(env, keyValue, "channel");
-    if (!key) return nullptr;
-    auto it = channels_.find(static_cast<std::uint32_t>(*key));
-    if (it == channels_.end() || !pc_) {
-      throwError(env, "ChannelClosed", "the channel is closed");
-      return nullptr;
-    }
-    return it->second.get();
-  }
-  std::uint32_t add(std::shared_ptr<DataChannel> channel) {
-    std::uint32_t key = nextKey_->fetch_add(1);
-    hookChannel(*channel, sink_, key);
-    channels_.emplace(key, std::move(channel));
-    return key;
-  }
-
-  // Main thread: hands every waiting event to `callback`.
-  void drain(napi_env env, napi_value callback) {
-    if (!sink_) return;
-    napi_value global;
-    napi_get_global(env, &global);
-    for (auto& e : sink_->take()) {
-      napi_value args[4];
-      napi_create_int32(env, static_cast<std::int32_t>(e.kind), &args[0]);
-      napi_create_uint32(env, e.key, &args[1]);
-      args[2] = undefinedValue(env);
-      args[3] = undefinedValue(env);
-      switch (e.kind) {
-        case Kind::Candidate:
-          args[2] = stringValue(env, e.text);
-          args[3] = stringValue(env, e.mid);
-          break;
-        case Kind::State:
-        case Kind::ChannelError:
-          args[2] = stringValue(env, e.text);
-          break;
-        case Kind::DataChannel:
-          if (!pc_) continue;
-          args[2] = stringValue(env, e.channel->label());
-          args[3] = stringValue(env, e.channel->protocol());
-          channels_.emplace(e.key, std::move(e.channel));
-          break;
-        case Kind::ChannelMessage:
-          if (auto* text = std::get_if<std::string>(&e.message)) {
-            args[2] = stringValue(env, *text);
-          } else {
-            auto& bytes = std::get<ifmesh::Binary>(e.message);
-            void* data = nullptr;
-            napi_create_arraybuffer(env, bytes.size(), &data, &args[2]);
-            if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
-          }
-          break;
-        case Kind::ChannelClose:
-          channels_.erase(e.key);
-          break;
-        default:
-          break;
-      }
-      napi_value result;
-      if (napi_call_function(env, global, callback, 4, args, &result) != napi_ok) {
-        // A callback that throws: an uncaught exception, as from any event handler.
-        bool pending = false;
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-          napi_value ex;
-          napi_get_and_clear_last_exception(env, &ex);
-          napi_fatal_exception(env, ex);
-        }
-      }
-    }
-  }
-
- private:
-  std::shared_ptr<EventSink> sink_;
-  std::shared_ptr<PeerConnection> pc_;
-  std::shared_ptr<std::atomic<std::uint32_t>> nextKey_ =
-      std::make_shared<std::atomic<std::uint32_t>>(1);
-  std::unordered_map<std::uint32_t, std::shared_ptr<DataChannel>> channels_;
-};
-
-void callJs(napi_env env, napi_value callback, void* context, void* /*data*/) {
-  if (!env || !callback) return;  // the environment is going away
-  static_cast<Connection*>(context)->drain(env, callback);
-}
-
-// `this`'s Connection and up to N arguments (missing ones undefined).
 template <std::size_t N>
 Connection* self(napi_env env, napi_callback_info info, napi_value (&args)[N]) {
   std::size_t argc = N;
@@ -356,12 +44,6 @@ Connection* self(napi_env env, napi_callback_info info, napi_value (&args)[N]) {
 Connection* self(napi_env env, napi_callback_info info) {
   napi_value none[1];
   return self(env, info, none);
-}
-
-bool pendingException(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  return pending;
 }
 
 ifmesh::RtcConfiguration configFrom(napi_env env, napi_value cfg) {
@@ -455,46 +137,40 @@ napi_value construct(napi_env env, napi_callback_info info) {
   return thisArg;
 }
 
-// Runs `fn` and turns a C++ exception into a JavaScript one.
-template <typename F>
-napi_value guarded(napi_env env, F&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    throwFrom(env, e);
-    return nullptr;
-  }
+// A method on the connection: fn(connection, args) with N arguments, C++ exceptions turned into
+// JavaScript ones.
+template <std::size_t N, typename F>
+napi_value onConnection(napi_env env, napi_callback_info info, F&& fn) {
+  napi_value args[N];
+  auto* c = self(env, info, args);
+  auto* pc = c ? c->pc(env) : nullptr;
+  if (!pc) return nullptr;
+  return guarded(env, [&] { return fn(*pc, args); });
 }
 
 napi_value createOffer(napi_env env, napi_callback_info info) {
-  auto* c = self(env, info);
-  auto* pc = c ? c->pc(env) : nullptr;
-  if (!pc) return nullptr;
-  return guarded(env, [&] { return stringValue(env, pc->createOffer().sdp); });
+  return onConnection<1>(env, info, [&](PeerConnection& pc, napi_value*) {
+    return stringValue(env, pc.createOffer().sdp);
+  });
 }
 
 napi_value createAnswer(napi_env env, napi_callback_info info) {
-  auto* c = self(env, info);
-  auto* pc = c ? c->pc(env) : nullptr;
-  if (!pc) return nullptr;
-  return guarded(env, [&] { return stringValue(env, pc->createAnswer().sdp); });
+  return onConnection<1>(env, info, [&](PeerConnection& pc, napi_value*) {
+    return stringValue(env, pc.createAnswer().sdp);
+  });
 }
 
 // setRemoteDescription(type: 'offer' | 'answer', sdp)
 napi_value setRemoteDescription(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  auto* c = self(env, info, args);
-  auto* pc = c ? c->pc(env) : nullptr;
-  if (!pc) return nullptr;
-  auto type = stringArg(env, args[0], "type");
-  auto sdp = type ? stringArg(env, args[1], "sdp") : std::nullopt;
-  if (!sdp) return nullptr;
-  if (*type != "offer" && *type != "answer") {
-    throwError(env, "InvalidArgument", "type is offer or answer");
-    return nullptr;
-  }
-  return guarded(env, [&] {
-    pc->setRemoteDescription(ifmesh::Description{
+  return onConnection<2>(env, info, [&](PeerConnection& pc, napi_value* args) -> napi_value {
+    auto type = stringArg(env, args[0], "type");
+    auto sdp = type ? stringArg(env, args[1], "sdp") : std::nullopt;
+    if (!sdp) return nullptr;
+    if (*type != "offer" && *type != "answer") {
+      throwError(env, "InvalidArgument", "type is offer or answer");
+      return nullptr;
+    }
+    pc.setRemoteDescription(ifmesh::Description{
         *type == "offer" ? ifmesh::Description::Type::Offer : ifmesh::Description::Type::Answer,
         *sdp});
     return undefinedValue(env);
@@ -503,15 +179,11 @@ napi_value setRemoteDescription(napi_env env, napi_callback_info info) {
 
 // addRemoteCandidate(candidate, mid)
 napi_value addRemoteCandidate(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  auto* c = self(env, info, args);
-  auto* pc = c ? c->pc(env) : nullptr;
-  if (!pc) return nullptr;
-  auto candidate = stringArg(env, args[0], "candidate");
-  auto mid = candidate ? stringArg(env, args[1], "mid") : std::nullopt;
-  if (!mid) return nullptr;
-  return guarded(env, [&] {
-    pc->addRemoteCandidate(ifmesh::Candidate{*candidate, *mid});
+  return onConnection<2>(env, info, [&](PeerConnection& pc, napi_value* args) -> napi_value {
+    auto candidate = stringArg(env, args[0], "candidate");
+    auto mid = candidate ? stringArg(env, args[1], "mid") : std::nullopt;
+    if (!mid) return nullptr;
+    pc.addRemoteCandidate(ifmesh::Candidate{*candidate, *mid});
     return undefinedValue(env);
   });
 }
@@ -553,19 +225,43 @@ napi_value createDataChannel(napi_env env, napi_callback_info info) {
   });
 }
 
-// send(key, string | ArrayBuffer | ArrayBufferView)
-napi_value send(napi_env env, napi_callback_info info) {
-  napi_value args[2];
+// A method on the channel whose key is the first argument: fn(channel, args) with N arguments.
+template <std::size_t N, typename F>
+napi_value onChannel(napi_env env, napi_callback_info info, F&& fn) {
+  napi_value args[N];
   auto* c = self(env, info, args);
   auto* ch = c ? c->channel(env, args[0]) : nullptr;
   if (!ch) return nullptr;
-  napi_valuetype t;
-  napi_typeof(env, args[1], &t);
-  return guarded(env, [&]() -> napi_value {
+  return guarded(env, [&] { return fn(*ch, args); });
+}
+
+std::size_t elementBytes(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:
+      return 1;
+  }
+}
+
+// send(key, string | ArrayBuffer | ArrayBufferView)
+napi_value send(napi_env env, napi_callback_info info) {
+  return onChannel<2>(env, info, [&](DataChannel& ch, napi_value* args) -> napi_value {
+    napi_valuetype t;
+    napi_typeof(env, args[1], &t);
     if (t == napi_string) {
       auto text = stringArg(env, args[1], "data");
       if (!text) return nullptr;
-      ch->send(std::string_view(*text));
+      ch.send(std::string_view(*text));
       return undefinedValue(env);
     }
     void* data = nullptr;
@@ -578,14 +274,7 @@ napi_value send(napi_env env, napi_callback_info info) {
       std::size_t count = 0, offset = 0;
       napi_value buffer;
       napi_get_typedarray_info(env, args[1], &type, &count, &data, &buffer, &offset);
-      std::size_t unit =
-          type == napi_uint16_array || type == napi_int16_array                                 ? 2
-          : type == napi_uint32_array || type == napi_int32_array || type == napi_float32_array ? 4
-          : type == napi_float64_array || type == napi_bigint64_array ||
-                  type == napi_biguint64_array
-              ? 8
-              : 1;
-      length = count * unit;
+      length = count * elementBytes(type);
     } else if (napi_is_dataview(env, args[1], &is) == napi_ok && is) {
       napi_value buffer;
       std::size_t offset = 0;
@@ -594,72 +283,64 @@ napi_value send(napi_env env, napi_callback_info info) {
       throwError(env, "InvalidArgument", "data must be a string, ArrayBuffer or view");
       return nullptr;
     }
-    ch->send(std::span<const std::byte>(static_cast<const std::byte*>(data), length));
+    ch.send(std::span<const std::byte>(static_cast<const std::byte*>(data), length));
     return undefinedValue(env);
   });
 }
 
 napi_value bufferedAmount(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  auto* c = self(env, info, args);
-  auto* ch = c ? c->channel(env, args[0]) : nullptr;
-  if (!ch) return nullptr;
-  napi_value v;
-  napi_create_double(env, static_cast<double>(ch->bufferedAmount()), &v);
-  return v;
+  return onChannel<1>(env, info, [&](DataChannel& ch, napi_value*) {
+    return number(env, static_cast<double>(ch.bufferedAmount()));
+  });
 }
 
 napi_value setBufferedAmountLowThreshold(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  auto* c = self(env, info, args);
-  auto* ch = c ? c->channel(env, args[0]) : nullptr;
-  if (!ch) return nullptr;
-  auto bytes = numberArg(env, args[1], "threshold");
-  if (!bytes) return nullptr;
-  ch->setBufferedAmountLowThreshold(*bytes > 0 ? static_cast<std::size_t>(*bytes) : 0);
-  return undefinedValue(env);
+  return onChannel<2>(env, info, [&](DataChannel& ch, napi_value* args) -> napi_value {
+    auto bytes = numberArg(env, args[1], "threshold");
+    if (!bytes) return nullptr;
+    ch.setBufferedAmountLowThreshold(*bytes > 0 ? static_cast<std::size_t>(*bytes) : 0);
+    return undefinedValue(env);
+  });
 }
 
 napi_value maxMessageSize(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  auto* c = self(env, info, args);
-  auto* ch = c ? c->channel(env, args[0]) : nullptr;
-  if (!ch) return nullptr;
-  napi_value v;
-  napi_create_double(env, static_cast<double>(ch->maxMessageSize()), &v);
-  return v;
+  return onChannel<1>(env, info, [&](DataChannel& ch, napi_value*) {
+    return number(env, static_cast<double>(ch.maxMessageSize()));
+  });
 }
 
+// Closing a channel that is already closed does nothing.
 napi_value closeChannel(napi_env env, napi_callback_info info) {
   napi_value args[1];
   auto* c = self(env, info, args);
   if (!c) return nullptr;
-  if (auto* ch = c->channel(env, args[0]))
+  if (auto* ch = c->channel(env, args[0])) {
     ch->close();
-  else
-    napi_get_and_clear_last_exception(env, &args[0]);  // closing a closed channel is fine
+  } else {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
   return undefinedValue(env);
 }
 
 // stats() -> {state, localType, remoteType, rttMs}
 napi_value stats(napi_env env, napi_callback_info info) {
-  auto* c = self(env, info);
-  auto* pc = c ? c->pc(env) : nullptr;
-  if (!pc) return nullptr;
-  auto s = pc->stats();
-  napi_value out;
-  napi_create_object(env, &out);
-  napi_set_named_property(env, out, "state", stringValue(env, ifmesh::toString(s.state)));
-  if (s.selectedPair) {
-    napi_set_named_property(env, out, "localType", stringValue(env, s.selectedPair->localType));
-    napi_set_named_property(env, out, "remoteType", stringValue(env, s.selectedPair->remoteType));
-  }
-  if (s.rttMs) {
-    napi_value rtt;
-    napi_create_double(env, *s.rttMs, &rtt);
-    napi_set_named_property(env, out, "rttMs", rtt);
-  }
-  return out;
+  return onConnection<1>(env, info, [&](PeerConnection& pc, napi_value*) {
+    auto s = pc.stats();
+    napi_value out;
+    napi_create_object(env, &out);
+    napi_set_named_property(env, out, "state", stringValue(env, ifmesh::toString(s.state)));
+    if (s.selectedPair) {
+      napi_set_named_property(env, out, "localType", stringValue(env, s.selectedPair->localType));
+      napi_set_named_property(env, out, "remoteType", stringValue(env, s.selectedPair->remoteType));
+    }
+    if (s.rttMs) {
+      napi_value rtt;
+      napi_create_double(env, *s.rttMs, &rtt);
+      napi_set_named_property(env, out, "rttMs", rtt);
+    }
+    return out;
+  });
 }
 
 napi_value close(napi_env env, napi_callback_info info) {
