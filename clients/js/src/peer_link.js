@@ -233,14 +233,11 @@ export class PeerLink {
     if (this.byeDrain) this.stop('peer said bye');
   }
 
-  // Before the bye, every delivery not yet acknowledged is acknowledged, after what waits in a
-  // batch: a process that replaces this one is not handed them again.
+  // The session's last frames (session.closing) go before the bye.
   disconnect() {
     this.peerSaidBye = false;
     if (this.state === PeerState.Connected) {
-      this.session.flushBatch();
-      this.session.clearAckDue();
-      this.session.sendAcks(this.now(), true);
+      this.session.closing(this.now());
       this.flush();
       this.agent._signal(this.peerId, 'bye', {});
     }

@@ -115,19 +115,11 @@ class SendQueue {
     l.nextSeq = seq + 1;
     l.acked = after;
   }
-  // Messages a state store kept: sent before, numbered on from what the peer acknowledged.
-  restore(lane, acked, entries, makeFrame) {
-    const l = this.lanes[lane];
-    l.acked = acked;
-    let seq = acked;
-    for (const e of entries) {
-      e.seq = ++seq;
-      e.frame = makeFrame(e);
-      l.sent.push(e);
-      this.messages++;
-      this.bytes += e.frame.length;
-    }
-    l.nextSeq = seq + 1;
+  // Messages a state store kept, as sent before; renumber() gives them their sequences.
+  restore(lane, entries) {
+    for (const e of entries) e.frame = '';
+    this.lanes[lane].sent.push(...entries);
+    this.messages += entries.length;
   }
   waitingMessages() {
     return this.lanes.reduce((n, l) => n + l.waiting.length, 0);
@@ -201,9 +193,9 @@ export class LinkSession {
         key: e.key,
         ackRequested: false,
       }));
-      this.queue.restore(lane, stored.acked[lane], entries, (e) =>
-        encodeMsg(e.seq, e.hops, lane, 0, e.json, false),
-      );
+      // Numbered on from what the peer acknowledged: the sequences they had.
+      this.queue.restore(lane, entries);
+      this.#renumber(lane, stored.acked[lane]);
     }
   }
 
@@ -414,6 +406,15 @@ export class LinkSession {
   resumeReceiving() {
     for (const r of this.received) r.resyncRequestedAt = null;
     this.sendHello();
+  }
+
+  // The agent is closing the link (the C++ Session::closing): what waits in a batch goes out, then
+  // an acknowledgement of every delivery not yet acknowledged, so that a process that replaces
+  // this one is not handed them again.
+  closing(now) {
+    this.flushBatch();
+    this.clearAckDue();
+    this.sendAcks(now, true);
   }
 
   // Everything queued, taken out of the session (the agent closes; a store keeps it).

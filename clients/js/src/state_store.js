@@ -238,10 +238,10 @@ export class StateStore {
         return store.written + 1;
       },
       add(lane, hops, json) {
-        const k = store.nextKey++;
-        l.outbox[lane].push({ k, h: hops, m: json });
-        store.#record({ t: 'out', p: peer, l: lane, k, h: hops, m: json });
-        return { key: k, commit: store.written + 1 };
+        const e = { k: store.nextKey++, h: hops, m: json };
+        l.outbox[lane].push(e);
+        store.#write(store.#outRecord(peer, lane, e));
+        return { key: e.k, commit: store.written + 1 };
       },
       release(lane, key) {
         store.#release(l, lane, key);
@@ -259,7 +259,11 @@ export class StateStore {
   }
 
   #record(r) {
-    this.records.push(JSON.stringify(r));
+    this.#write(JSON.stringify(r));
+  }
+
+  #write(line) {
+    this.records.push(line);
     this.changed();
   }
 
@@ -316,8 +320,7 @@ export class StateStore {
 
   // The dirty counters as records, after the outbox records of this commit.
   #flushCounters() {
-    for (const key of this.dirtySequences)
-      this.records.push(JSON.stringify({ t: 'seq', k: key, v: this.sequences.get(key) ?? 0 }));
+    for (const key of this.dirtySequences) this.records.push(this.#sequenceRecord(key));
     for (const source of this.dirtyReplay) this.records.push(this.#replayRecord(source));
     for (const peer of this.dirtyLinks) {
       const l = this.links.get(peer);
@@ -337,6 +340,14 @@ export class StateStore {
     l.acked = [...c.acked];
   }
 
+  #sequenceRecord(key) {
+    return JSON.stringify({ t: 'seq', k: key, v: this.sequences.get(key) ?? 0 });
+  }
+
+  #outRecord(peer, lane, e) {
+    return JSON.stringify({ t: 'out', p: peer, l: lane, k: e.k, h: e.h, m: e.m });
+  }
+
   #replayRecord(source) {
     const s = this.replay.get(source);
     if (!s) return JSON.stringify({ t: 'rp', s: source, gone: true });
@@ -352,17 +363,15 @@ export class StateStore {
     const lines = [];
     if (this.incarnation) lines.push(JSON.stringify({ t: 'inc', v: this.incarnation }));
     if (this.identityPem) lines.push(JSON.stringify({ t: 'key', v: this.identityPem }));
-    for (const [k, v] of this.sequences) lines.push(JSON.stringify({ t: 'seq', k, v }));
+    for (const key of this.sequences.keys()) lines.push(this.#sequenceRecord(key));
     for (const source of this.replay.keys()) lines.push(this.#replayRecord(source));
     for (const [peer, l] of this.links) {
       this.#readCounters(l);
       lines.push(this.#linkRecord(peer, l));
       for (let lane = 0; lane < LANES; lane++)
-        for (const e of l.outbox[lane])
-          lines.push(JSON.stringify({ t: 'out', p: peer, l: lane, k: e.k, h: e.h, m: e.m }));
+        for (const e of l.outbox[lane]) lines.push(this.#outRecord(peer, lane, e));
     }
-    lines.push('{"t":"c"}');
-    return lines.join('\n') + '\n';
+    return lines.join('\n') + '\n' + COMMIT;
   }
 
   onDurable(fn) {
