@@ -136,8 +136,7 @@ export function nativeRTCPeerConnection(addonPath = process.env.IFMESH_NODE_ADDO
     }
     async addIceCandidate(c) {
       if (!c || !c.candidate) return;
-      const line = c.candidate.startsWith('a=') ? c.candidate.slice(2) : c.candidate;
-      this._native.addRemoteCandidate(line, c.sdpMid ?? '0');
+      this._native.addRemoteCandidate(c.candidate, c.sdpMid ?? '0'); // "a=" is taken too
     }
 
     createDataChannel(label, init = {}) {
