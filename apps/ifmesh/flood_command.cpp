@@ -1,9 +1,12 @@
 // `ifmesh flood`: sends a burst of large messages to one peer while measuring small control
 // messages' round trips (one at Normal priority, queued behind the flood, and one at the
 // --control-priority, which overtakes it), and prints what the bandwidth adapter did (JSON). Used
-// by the constrained-link test and benchmark; the peer runs `ifmesh agent --echo`.
+// by the constrained-link test and benchmark; the peer runs `ifmesh agent --echo`. With
+// --rtt-samples it first times echo round trips with one message in flight, the figure the
+// JavaScript and Python benchmarks set theirs beside.
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -26,6 +29,7 @@ struct FloodArgs {
   int timeoutMs = 120000;
   std::string controlPriority = "high";
   std::string messageSignatures = "always";
+  int rttSamples = 0;
 };
 
 // Median and largest of a set of round trips, in ms.
@@ -35,7 +39,10 @@ nlohmann::json rttSummary(std::vector<double> rtt) {
     return rtt.empty() ? 0.0
                        : rtt[std::min(rtt.size() - 1, static_cast<std::size_t>(p * rtt.size()))];
   };
-  return {{"samples", rtt.size()}, {"p50", pct(0.5)}, {"max", rtt.empty() ? 0 : rtt.back()}};
+  return {{"samples", rtt.size()},
+          {"p50", pct(0.5)},
+          {"p99", pct(0.99)},
+          {"max", rtt.empty() ? 0 : rtt.back()}};
 }
 
 int runFlood(const FloodArgs& a) {
@@ -55,6 +62,9 @@ int runFlood(const FloodArgs& a) {
   if (a.controlPriority == "control") priority = MessagePriority::Control;
   std::atomic<std::size_t> peakBuffered{0};
   std::atomic<int> echoed{0};
+  // The echo round trips with one message in flight: the key of the last echo seen.
+  std::condition_variable echoSeen;
+  std::int64_t lastEcho = -1;
   Agent agent(c);
   agent.onQualityChange([&](QualityMode from, QualityMode to) {
     std::lock_guard lock(mutex);
@@ -62,7 +72,11 @@ int runFlood(const FloodArgs& a) {
   });
   agent.onMessage([&](const IFMessage& m) {
     const auto& echo = m.payload.contains("echo") ? m.payload["echo"] : m.payload;
-    if (echo.contains("control")) {
+    if (echo.contains("k") && echo["k"].is_number_integer()) {
+      std::lock_guard lock(mutex);
+      lastEcho = echo["k"].get<std::int64_t>();
+      echoSeen.notify_all();
+    } else if (echo.contains("control")) {
       auto sent = echo["control"].get<std::int64_t>();
       auto now =
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
@@ -87,6 +101,21 @@ int runFlood(const FloodArgs& a) {
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // Echo round trips of a small message, one in flight, after 200 not counted.
+  std::vector<double> echoRtt;
+  for (int k = 0; k < 200 + a.rttSamples && a.rttSamples > 0; ++k) {
+    IFMessage m;
+    m.payload = {{"k", k}};
+    auto t0 = Clock::now();
+    agent.send(a.to, m);
+    std::unique_lock lock(mutex);
+    if (!echoSeen.wait_for(lock, std::chrono::seconds(10), [&] { return lastEcho == k; })) {
+      std::cerr << "no echo of round trip " << k << " within 10 s\n";
+      return 1;
+    }
+    if (k >= 200)
+      echoRtt.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   // JSON records like agents exchange, which zstd shrinks 3-5x (bench/flood_payload.hpp).
   std::vector<nlohmann::json> payloads;
@@ -165,6 +194,7 @@ int runFlood(const FloodArgs& a) {
                                       static_cast<double>(stats.bytesAfterCompression)},
       {"peak_queued_messages", stats.peakQueuedMessages},
       {"echoes_received", echoed.load()}};
+  if (a.rttSamples > 0) out["echo_rtt_ms"] = rttSummary(echoRtt);
   std::cout << out.dump() << std::endl;
   return allAcked ? 0 : 3;
 }
@@ -183,6 +213,10 @@ void addFloodCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--size", a->size, "Bytes of payload per message (JSON records, about)");
   cmd->add_option("--seed", a->seed,
                   "Seed of the generated payloads (the same seed, the same bytes)");
+  cmd->add_option("--rtt-samples", a->rttSamples,
+                  "First time this many echo round trips of a small message, one in flight "
+                  "(after 200 not counted); reported as echo_rtt_ms")
+      ->check(CLI::Range(0, 1000000));
   cmd->add_flag("--no-adapt", a->noAdapt, "Disable the bandwidth adapter (for comparison)");
   cmd->add_option("--timeout-ms", a->timeoutMs, "Give up waiting for acknowledgements after this");
   cmd->add_option("--control-priority", a->controlPriority,

@@ -3,12 +3,14 @@
 // hello), each against the C++ figures of the same run and mode:
 //   * a Node agent and a C++ `ifmesh agent --echo`: echo RTT p50/p99 with one message in flight,
 //     and 1 KiB IFMessages per second (up to `window` unacknowledged), acknowledged and echoed;
-//   * the same echo agent flooded with the same 1 KiB messages by a C++ agent (`ifmesh flood`);
+//   * a C++ agent process (`ifmesh flood`) against the same echo agent: echo RTT with one message
+//     in flight, then the same 1 KiB messages as a flood (the C++ ↔ C++ figures of the same shape:
+//     two processes, one link);
 //   * C++ against C++ in one process (`ifmesh bench --scenario mesh2`, small ping payloads);
 //   * two Node agents in one process, the same 1 KiB messages one way.
 // Prints one JSON line `BENCH {...}`; asserts only that everything arrived.
-// With $IFMESH_NODE_ADDON, the relayed mode's Node ↔ C++ figures are also taken with the Node
-// agent on ifmesh's own stack (node_cpp_ifmesh_stack) instead of node-datachannel.
+// With $IFMESH_NODE_ADDON, the Node ↔ C++ figures are also taken with the Node agent on
+// ifmesh's own stack (node_cpp_ifmesh_stack) instead of node-datachannel.
 // IFMESH_JS_BENCH_SCALE multiplies the sample counts. The Node agents run in a plain process
 // (bench_node_agents.mjs), as an application runs them.
 import { test, after } from 'node:test';
@@ -46,15 +48,22 @@ async function nodeToCpp(signalUrl, mode, total) {
 // Two Node agents in one process (one thread for both): 1 KiB messages one way, acknowledged.
 const nodeToNode = (signalUrl, mode, total) => nodeAgents(['node-node', signalUrl, mode, String(total)]);
 
-// A C++ agent floods the same echo agent with `count` messages of about 1 KiB.
+// A C++ agent times echo round trips against the same echo agent (one in flight, as the Node
+// agent does), then floods it with `count` messages of about 1 KiB.
 async function cppToCpp(signalUrl, mode, cppId, count) {
   const flood = new Child('ifmesh flood', CLI, ['flood', '--id', `bench-flood-${mode}`, '--to', cppId,
     '--signal', signalUrl, '--local-address', LOOPBACK, '--count', String(count), '--size', '1024',
-    '--message-signatures', mode]);
+    '--rtt-samples', String(500 * scale), '--message-signatures', mode]);
   stops.push(() => flood.kill());
   assert.equal((await flood.exitPromise).code, 0, flood.out);
   const r = JSON.parse(flood.out.trim().split('\n').pop());
-  return { msgs_per_s: Math.round(count / (r.drain_ms / 1000)), messages: count, echoes_received: r.echoes_received };
+  const rtt = r.echo_rtt_ms;
+  return {
+    rtt_ms: { p50: +rtt.p50.toFixed(3), p99: +rtt.p99.toFixed(3), samples: rtt.samples },
+    msgs_per_s: Math.round(count / (r.drain_ms / 1000)),
+    messages: count,
+    echoes_received: r.echoes_received,
+  };
 }
 
 async function mesh2(mode) {
@@ -84,14 +93,13 @@ test('Node ↔ C++ echo RTT and 1 KiB message rate, C++ ↔ C++ alongside, both 
     const count = Math.min(total, 8000);
     const flood = await cppToCpp(signal.url, mode, node.cppId, count);
     assert.ok(flood.echoes_received >= count, JSON.stringify(flood));
-    const native =
-      mode === 'relayed' && process.env.IFMESH_NODE_ADDON
+    const native = process.env.IFMESH_NODE_ADDON
         ? await nodeAgents(['node-cpp', signal.url, mode, String(total), node.cppId], { IFMESH_JS_RTC: 'native' })
         : undefined;
     result[mode] = {
       node_cpp: node.result,
       ...(native ? { node_cpp_ifmesh_stack: native } : {}),
-      cpp_cpp_flood: flood,
+      cpp_cpp_processes: flood,
       cpp_cpp_mesh2: await mesh2(mode),
       node_node_one_process: await nodeToNode(signal.url, mode, total),
     };
