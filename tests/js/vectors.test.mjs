@@ -100,6 +100,26 @@ test('vector 3: IFMessage signing input, signature and wire form', async () => {
   assert.equal(await verifyMessageSignature(id.publicKey, tampered), false);
 });
 
+// In Node.js a lone signature or check is made by node:crypto in the calling thread and a burst
+// by WebCrypto's thread pool (clients/js/src/node_ed25519.js): both give the vector's answers.
+test('vector 3 through both Ed25519 paths of Node.js: one at a time and a burst', async () => {
+  const v3 = section('Vector 3');
+  const [, sig, wire] = blocks(v3);
+  const id = await Identity.import({ seed: hex(SEED) });
+  const message = codec.decodeText(codec.encodeMsg(7, 0, 1, 0, wire))[0].message;
+  const { signature: _s, ...unsigned } = message;
+  assert.equal(await id.signMessage(unsigned), sig);
+  const signatures = await Promise.all(Array.from({ length: 12 }, () => id.signMessage(unsigned)));
+  assert.deepEqual(signatures, Array(12).fill(sig));
+  const tampered = { ...message, payload: { ...message.payload, n: 43 } };
+  const checks = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => verifyMessageSignature(id.publicKey, i % 3 ? message : tampered)),
+  );
+  assert.deepEqual(checks, Array.from({ length: 12 }, (_, i) => i % 3 !== 0));
+  const badSignature = { ...message, signature: sig.replace(/^./, sig[0] === 'A' ? 'B' : 'A') };
+  assert.equal(await verifyMessageSignature(id.publicKey, badSignature), false);
+});
+
 test('vector 4: the compressed channel message decodes to the batch of section 12', async () => {
   const v4 = section('Vector 4');
   const bytes = hex(blocks(v4)[0].replace(/\s+/g, ''));

@@ -1,10 +1,12 @@
 // ifmesh in Node.js: the environment-neutral agent with `ws` for signaling, node-datachannel's
-// W3C RTCPeerConnection for WebRTC, and fzstd to read compressed frames.
+// W3C RTCPeerConnection for WebRTC, node:crypto for Ed25519, and fzstd to read compressed frames.
 import { WebSocket } from 'ws';
 import { decompress } from 'fzstd';
 import { Agent as BaseAgent } from './agent.js';
 import { FileJournal } from './file_journal.js';
+import { setEd25519Implementation } from './identity.js';
 import { nativeRTCPeerConnection } from './native_rtc.js';
+import { nodeEd25519 } from './node_ed25519.js';
 
 export * from './index.js';
 export { FileJournal, nativeRTCPeerConnection };
@@ -14,6 +16,8 @@ async function loadRTCPeerConnection() {
   polyfill ??= import('node-datachannel/polyfill');
   return (await polyfill).RTCPeerConnection;
 }
+
+setEd25519Implementation(nodeEd25519);
 
 export function zstdDecompress(bytes, size) {
   return decompress(bytes, new Uint8Array(size));
