@@ -49,6 +49,10 @@ export interface AgentOptions {
   rtcConfig?: Record<string, unknown>;
   /** Node.js only: the one local address ICE gathers on ('127.0.0.1' for loopback). */
   localAddress?: string;
+  /**
+   * The WebRTC implementation. Browser: the page's. Node.js: ifmesh's addon when
+   * $IFMESH_NODE_ADDON names it, else node-datachannel's (nodeDataChannelRTCPeerConnection()).
+   */
   RTCPeerConnection?: typeof RTCPeerConnection;
   WebSocket?: typeof WebSocket;
   /**
@@ -393,6 +397,9 @@ export declare function backoffDelay(healing: Required<HealingOptions>, attempt:
  * addon the project's CMake builds (build/node/ifmesh_rtc.node; default path $IFMESH_NODE_ADDON).
  */
 export declare function nativeRTCPeerConnection(addonPath?: string): typeof RTCPeerConnection;
+
+/** Node.js entry only: node-datachannel's W3C RTCPeerConnection (the default without the addon). */
+export declare function nodeDataChannelRTCPeerConnection(): Promise<typeof RTCPeerConnection>;
 
 /** Node.js entry only: fzstd's decoder for compressed frames. */
 export declare function zstdDecompress(bytes: Uint8Array, size: number): Uint8Array;

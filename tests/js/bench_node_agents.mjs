@@ -5,15 +5,16 @@
 //
 //   node bench_node_agents.mjs node-cpp <signalUrl> <always|relayed> <total> <cppId>
 //   node bench_node_agents.mjs node-node <signalUrl> <always|relayed> <total>
-import { Agent as NodeAgent, nativeRTCPeerConnection } from '../../clients/js/src/node.js';
+import { Agent as NodeAgent, nativeRTCPeerConnection, nodeDataChannelRTCPeerConnection } from '../../clients/js/src/node.js';
 import { LOOPBACK, waitFor } from './support.mjs';
 
-// IFMESH_JS_RTC=native: the agents run on ifmesh's own stack (the addon at $IFMESH_NODE_ADDON)
-// instead of node-datachannel.
-const native = process.env.IFMESH_JS_RTC === 'native' ? nativeRTCPeerConnection() : null;
+// IFMESH_JS_RTC=native: the agents run on ifmesh's own stack (the addon at $IFMESH_NODE_ADDON);
+// otherwise on node-datachannel, whatever the environment says.
+const RTCPeerConnection =
+  process.env.IFMESH_JS_RTC === 'native' ? nativeRTCPeerConnection() : await nodeDataChannelRTCPeerConnection();
 class Agent extends NodeAgent {
   constructor(options) {
-    super(native ? { ...options, RTCPeerConnection: native } : options);
+    super({ ...options, RTCPeerConnection });
   }
 }
 

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Agent, nativeRTCPeerConnection } from '../../clients/js/src/node.js';
+import { Agent, nativeRTCPeerConnection, nodeDataChannelRTCPeerConnection } from '../../clients/js/src/node.js';
 import { Child, LOOPBACK, readJsonLines, startCppAgent, startSignal, testResources, waitFor } from './support.mjs';
 
 const RTCPeerConnection = nativeRTCPeerConnection();
@@ -86,9 +86,11 @@ test('Node agents on the native transport: with a C++ agent and a node-datachann
     await a.start();
     return a;
   };
-  // 'a-native' < 'n-cpp' < 'z-ndc': the native agent offers to both.
-  const native = await start('a-native', { RTCPeerConnection });
-  const other = await start('z-ndc');
+  // 'a-native' < 'n-cpp' < 'z-ndc': the native agent offers to both. It is on ifmesh's stack by
+  // default, since $IFMESH_NODE_ADDON names the addon.
+  const native = await start('a-native');
+  assert.equal(native.RTCPeerConnection.implementation, 'ifmesh');
+  const other = await start('z-ndc', { RTCPeerConnection: await nodeDataChannelRTCPeerConnection() });
   other.on('message', (m) => m.payload.ask && other.send(m.source, { echo: m.payload }).catch(() => {}));
   await waitFor('linked to both', () => native.peers().filter((p) => p.state === 'connected').length === 2, 30000);
   const sent = [];

@@ -95,6 +95,9 @@ export function nativeRTCPeerConnection(addonPath = process.env.IFMESH_NODE_ADDO
   const addon = createRequire(import.meta.url)(addonPath);
 
   return class RTCPeerConnection {
+    // Which stack this is (node-datachannel's class has no such field).
+    static implementation = 'ifmesh';
+
     constructor(config = {}) {
       const iceServers = [];
       for (const s of config.iceServers ?? [])

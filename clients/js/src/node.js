@@ -1,5 +1,7 @@
-// ifmesh in Node.js: the environment-neutral agent with `ws` for signaling, node-datachannel's
-// W3C RTCPeerConnection for WebRTC, node:crypto for Ed25519, and fzstd to read compressed frames.
+// ifmesh in Node.js: the environment-neutral agent with `ws` for signaling, a W3C
+// RTCPeerConnection for WebRTC (ifmesh's own stack through its addon when $IFMESH_NODE_ADDON
+// names it, node-datachannel's otherwise), node:crypto for Ed25519, and fzstd to read compressed
+// frames.
 import { WebSocket } from 'ws';
 import { decompress } from 'fzstd';
 import { Agent as BaseAgent } from './agent.js';
@@ -12,9 +14,18 @@ export * from './index.js';
 export { FileJournal, nativeRTCPeerConnection };
 
 let polyfill = null;
-async function loadRTCPeerConnection() {
+// node-datachannel's RTCPeerConnection (libdatachannel), from npm with its binaries.
+export async function nodeDataChannelRTCPeerConnection() {
   polyfill ??= import('node-datachannel/polyfill');
   return (await polyfill).RTCPeerConnection;
+}
+
+// The default: ifmesh's addon when $IFMESH_NODE_ADDON names it, since it measures a shorter echo
+// round trip against C++ agents (README.md, "ifmesh's own stack in Node.js"); node-datachannel,
+// which needs no build of ifmesh, otherwise.
+async function defaultRTCPeerConnection() {
+  if (process.env.IFMESH_NODE_ADDON) return nativeRTCPeerConnection(process.env.IFMESH_NODE_ADDON);
+  return nodeDataChannelRTCPeerConnection();
 }
 
 setEd25519Implementation(nodeEd25519);
@@ -45,7 +56,7 @@ export class Agent extends BaseAgent {
   }
 
   async start() {
-    if (this.needsPolyfill) this.RTCPeerConnection = await loadRTCPeerConnection();
+    if (this.needsPolyfill) this.RTCPeerConnection = await defaultRTCPeerConnection();
     return super.start();
   }
 }
