@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "ifmesh/agent.hpp"
 #include "ifmesh/error.hpp"
+#include "json/json_writer.hpp"
 #include "secret_source.hpp"
 #include "store/message_journal.hpp"
 #include "usage.hpp"
@@ -211,10 +212,13 @@ int runAgent(const AgentArgs& a) {
                   {{"source", m.source}, {"seq", m.sequence}, {"id", m.id}});
         return;
       }
-    } else {
+    } else if (log.enabled(LogLevel::Info)) {
       // One short line per message: payloads can be large, and stdout may be a pipe nobody
-      // drains.
-      std::size_t bytes = m.payload.dump().size();
+      // drains. The size is the payload's JSON text, written into a buffer kept for the next.
+      thread_local std::string text;
+      text.clear();
+      detail::json::append(text, m.payload);
+      const std::size_t bytes = text.size();
       log.write(LogLevel::Info, "message",
                 "message from " + m.source + " seq=" + std::to_string(m.sequence) + " id=" + m.id +
                     " bytes=" + std::to_string(bytes),
