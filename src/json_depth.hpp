@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "json/json_scan.hpp"
 
 namespace ifmesh::detail {
@@ -38,6 +40,19 @@ inline std::size_t jsonNestingDepth(std::string_view text, std::size_t cap) {
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
+  }
+  return deepest;
+}
+
+// The same measure of a value already parsed or built: what jsonNestingDepth gives for its JSON
+// text, found from the value's containers instead of every byte of its text; stops at cap + 1.
+inline std::size_t valueNestingDepth(const nlohmann::json& value, std::size_t cap) {
+  if (!value.is_structured()) return 0;
+  std::size_t deepest = 1;
+  if (cap == 0) return deepest;
+  for (const auto& member : value) {
+    deepest = std::max(deepest, 1 + valueNestingDepth(member, cap - 1));
+    if (deepest > cap) return deepest;
   }
   return deepest;
 }

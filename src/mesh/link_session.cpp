@@ -106,8 +106,9 @@ Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& messa
     throw Error(Errc::MessageTooLarge, "IFMessage of " + std::to_string(frameBytes) +
                                            " bytes exceeds the " +
                                            std::to_string(config_.maxMessageBytes) + "-byte limit");
-  // The peer drops deeper frames unacknowledged, which would stall every later message.
-  if (jsonNestingDepth(json, kMaxJsonDepth) > kMaxJsonDepth)
+  // The peer drops deeper frames unacknowledged, which would stall every later message. The
+  // message's text nests one level above its payload (no other field is a container).
+  if (1 + valueNestingDepth(message.payload, kMaxJsonDepth - 1) > kMaxJsonDepth)
     throw Error(Errc::InvalidArgument,
                 "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   Enqueued result;

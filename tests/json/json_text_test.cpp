@@ -7,6 +7,7 @@
 
 #include "json/json_reader.hpp"
 #include "json/json_writer.hpp"
+#include "json_depth.hpp"
 
 namespace ifmesh::detail::json {
 namespace {
@@ -154,6 +155,30 @@ TEST(JsonReader, BoundedReadReportsTheDepthAndRefusesDeeperText) {
   auto bad = parseBounded("[[1]", 3);
   EXPECT_FALSE(bad.tooDeep);
   EXPECT_TRUE(bad.value.is_discarded());
+}
+
+// The depth of a value is the depth of its text, below the cap and past it (both stop at
+// cap + 1), for containers nested in objects and arrays, beside strings full of brackets.
+TEST(JsonDepth, AValueMeasuresAsItsText) {
+  std::vector<Json> values = {1,
+                              "[[{",
+                              Json::object(),
+                              Json::array(),
+                              Json::parse(R"([1,[2,[3]],{"a":{"b":1}}])"),
+                              Json::parse(R"({"s":"]]]","t":[["{{"]],"u":[]})")};
+  Json deep = 1;
+  for (int i = 0; i < 120; ++i) deep = (i % 2) ? Json{{"k", deep}} : Json::array({deep, "x"});
+  values.push_back(deep);
+  for (const auto& v : values)
+    for (std::size_t cap : {0u, 1u, 2u, 3u, 99u, 100u, 150u}) {
+      const std::string text = v.dump();
+      const std::size_t fromText = ::ifmesh::detail::jsonNestingDepth(std::string_view(text), cap);
+      const std::size_t fromValue = ::ifmesh::detail::valueNestingDepth(v, cap);
+      if (fromText > cap)
+        EXPECT_GT(fromValue, cap) << text.substr(0, 80) << " cap " << cap;
+      else
+        EXPECT_EQ(fromValue, fromText) << text.substr(0, 80) << " cap " << cap;
+    }
 }
 
 void expectSameWrite(const Json& value) {
