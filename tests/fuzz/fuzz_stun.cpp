@@ -1,0 +1,48 @@
+// STUN datagrams as they would arrive on an ICE socket: read them; a message that reads writes
+// back to one that reads the same (attributes, class, method, transaction), the integrity check
+// runs on whatever arrived, and every attribute decoder takes whatever value it is given.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "fuzz_check.hpp"
+#include "ice/stun_message.hpp"
+
+namespace ice = ifmesh::ice;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::span<const std::uint8_t> datagram(data, size);
+  (void)ice::looksLikeStun(datagram);
+  std::string error;
+  auto parsed = ice::parseStun(datagram, &error);
+  if (!parsed) {
+    FUZZ_CHECK(!error.empty());
+    return 0;
+  }
+  FUZZ_CHECK(ice::looksLikeStun(datagram));
+  static const std::string key = "VOkJxbRl1RmTxUk/WvJxBt";
+  const auto keyBytes = std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size());
+  (void)ice::checkIntegrity(datagram, *parsed, keyBytes);
+  const auto& m = parsed->message;
+  for (const auto& a : m.attributes) {
+    (void)ice::decodeXorAddress(a.value, m.transactionId);
+    (void)ice::decodeErrorCode(a.value);
+    (void)ice::decodeUint32(a.value);
+    (void)ice::decodeUint64(a.value);
+  }
+  const auto again = ice::serializeStun(m, keyBytes, true);
+  auto reread = ice::parseStun(again, &error);
+  FUZZ_CHECK(reread);
+  FUZZ_CHECK(reread->message.method == m.method);
+  FUZZ_CHECK(reread->message.messageClass == m.messageClass);
+  FUZZ_CHECK(reread->message.transactionId == m.transactionId);
+  FUZZ_CHECK(reread->message.attributes.size() == m.attributes.size());
+  for (std::size_t i = 0; i < m.attributes.size(); ++i) {
+    FUZZ_CHECK(reread->message.attributes[i].type == m.attributes[i].type);
+    FUZZ_CHECK(reread->message.attributes[i].value == m.attributes[i].value);
+  }
+  FUZZ_CHECK(reread->fingerprint);
+  FUZZ_CHECK(ice::checkIntegrity(again, *reread, keyBytes));
+  return 0;
+}
