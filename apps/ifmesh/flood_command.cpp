@@ -32,7 +32,7 @@ struct FloodArgs {
   int rttSamples = 0;
 };
 
-// Median and largest of a set of round trips, in ms.
+// Median, 99th percentile and largest of a set of round trips, in ms.
 nlohmann::json rttSummary(std::vector<double> rtt) {
   std::sort(rtt.begin(), rtt.end());
   auto pct = [&](double p) {
