@@ -6,14 +6,10 @@ namespace ifmesh::ice {
 
 namespace {
 
-std::span<const std::uint8_t> bytesOf(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
 constexpr int kRoleConflict = 487;
 
-// A response to `request` (same transaction): a success, or an error with `code`, protected with
-// `password` when there is one (errors to unauthenticated requests go unprotected).
+// A response of class `cls` to `request` (same transaction), protected with `password` when
+// there is one (errors to unauthenticated requests go unprotected).
 std::vector<std::uint8_t> response(const StunMessage& request, StunClass cls,
                                    std::vector<StunAttribute> attributes,
                                    std::string_view password) {
@@ -22,7 +18,7 @@ std::vector<std::uint8_t> response(const StunMessage& request, StunClass cls,
   m.messageClass = cls;
   m.transactionId = request.transactionId;
   m.attributes = std::move(attributes);
-  return serializeStun(m, bytesOf(password), true);
+  return serializeStun(m, stunBytes(password), true);
 }
 
 std::vector<std::uint8_t> errorResponse(const StunMessage& request, int code,
@@ -48,7 +44,7 @@ BindingCheck::BindingCheck(const IceCredentials& credentials, IceRole role,
         encodeUint64(tieBreaker));
   if (nominate && role == IceRole::Controlling)
     m.add(stun_attribute::kUseCandidate, std::span<const std::uint8_t>{});
-  request_ = serializeStun(m, bytesOf(remotePassword_), true);
+  request_ = serializeStun(m, stunBytes(remotePassword_), true);
 }
 
 Clock::time_point BindingCheck::start(Clock::time_point now) {
@@ -85,7 +81,7 @@ bool BindingCheck::onResponse(std::span<const std::uint8_t> datagram, const Pars
       (m.messageClass != StunClass::Success && m.messageClass != StunClass::Error))
     return false;
   // Only the peer knows its password: anything else is a forgery, and the check goes on.
-  if (!checkIntegrity(datagram, parsed, bytesOf(remotePassword_))) return false;
+  if (!checkIntegrity(datagram, parsed, stunBytes(remotePassword_))) return false;
   deadline_.reset();
   if (m.messageClass == StunClass::Success) {
     const StunAttribute* mapped = m.find(stun_attribute::kXorMappedAddress);
@@ -129,7 +125,7 @@ BindingAnswer answerBindingRequest(std::span<const std::uint8_t> datagram, const
   const std::string_view name(reinterpret_cast<const char*>(username->value.data()),
                               username->value.size());
   const std::string expected = credentials.localUfrag + ":" + credentials.remoteUfrag;
-  if (name != expected || !checkIntegrity(datagram, parsed, bytesOf(credentials.localPassword))) {
+  if (name != expected || !checkIntegrity(datagram, parsed, stunBytes(credentials.localPassword))) {
     answer.refusal = name != expected ? "USERNAME of another session" : "bad MESSAGE-INTEGRITY";
     answer.response = errorResponse(m, 401, "Unauthorized", {});
     return answer;

@@ -98,7 +98,7 @@ void StunMessage::add(std::uint16_t type, std::span<const std::uint8_t> value) {
 }
 
 void StunMessage::add(std::uint16_t type, std::string_view text) {
-  add(type, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  add(type, stunBytes(text));
 }
 
 bool looksLikeStun(std::span<const std::uint8_t> datagram) {

@@ -44,6 +44,12 @@ inline constexpr std::uint16_t kIceControlling = 0x802A;
 
 using TransactionId = std::array<std::uint8_t, 12>;
 
+// The bytes of text (a USERNAME, a password as the key of MESSAGE-INTEGRITY), as the codec takes
+// them.
+inline std::span<const std::uint8_t> stunBytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
 struct StunAttribute {
   std::uint16_t type = 0;
   std::vector<std::uint8_t> value;  // without its padding

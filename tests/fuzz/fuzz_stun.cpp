@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   FUZZ_CHECK(ice::looksLikeStun(datagram));
   static const std::string key = "VOkJxbRl1RmTxUk/WvJxBt";
-  const auto keyBytes = std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size());
+  const auto keyBytes = ice::stunBytes(key);
   (void)ice::checkIntegrity(datagram, *parsed, keyBytes);
   const auto& m = parsed->message;
   for (const auto& a : m.attributes) {

@@ -90,11 +90,7 @@ TEST(BindingCheck, RequestsForAnotherSessionOrWithoutAFingerprintAreRefused) {
 
   // The same request without its FINGERPRINT: dropped, no answer.
   StunMessage bare = read(check.request()).message;
-  const auto noFingerprint =
-      serializeStun(bare,
-                    std::span(reinterpret_cast<const std::uint8_t*>(kBob.localPassword.data()),
-                              kBob.localPassword.size()),
-                    false);
+  const auto noFingerprint = serializeStun(bare, stunBytes(kBob.localPassword), false);
   auto dropped = answerBindingRequest(noFingerprint, read(noFingerprint), kBob, IceRole::Controlled,
                                       5, aliceAddress());
   EXPECT_FALSE(dropped.accepted);

@@ -16,10 +16,6 @@ std::vector<std::uint8_t> bytes(std::initializer_list<unsigned> list) {
   return out;
 }
 
-std::span<const std::uint8_t> text(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
 const std::string kPassword = "VOkJxbRl1RmTxUk/WvJxBt";
 const TransactionId kTransaction = {0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
                                     0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
@@ -69,8 +65,8 @@ TEST(StunMessage, ReadsTheSampleRequestOfRfc5769) {
   EXPECT_EQ(decodeUint32(m.find(stun_attribute::kPriority)->value), 0x6e0001ffu);
   EXPECT_EQ(decodeUint64(m.find(stun_attribute::kIceControlled)->value), 0x932ff9b151263b36u);
   EXPECT_TRUE(parsed->fingerprint);
-  EXPECT_TRUE(checkIntegrity(kRequest, *parsed, text(kPassword)));
-  EXPECT_FALSE(checkIntegrity(kRequest, *parsed, text("VOkJxbRl1RmTxUk/WvJxBu")));
+  EXPECT_TRUE(checkIntegrity(kRequest, *parsed, stunBytes(kPassword)));
+  EXPECT_FALSE(checkIntegrity(kRequest, *parsed, stunBytes("VOkJxbRl1RmTxUk/WvJxBu")));
   EXPECT_TRUE(looksLikeStun(kRequest));
 }
 
@@ -82,7 +78,7 @@ TEST(StunMessage, ReadsTheSampleResponsesOfRfc5769) {
     const auto& m = parsed->message;
     EXPECT_EQ(m.messageClass, StunClass::Success);
     EXPECT_EQ(valueText(m.find(stun_attribute::kSoftware)), "test vector");
-    EXPECT_TRUE(checkIntegrity(*vector, *parsed, text(kPassword)));
+    EXPECT_TRUE(checkIntegrity(*vector, *parsed, stunBytes(kPassword)));
     auto mapped =
         decodeXorAddress(m.find(stun_attribute::kXorMappedAddress)->value, m.transactionId);
     ASSERT_TRUE(mapped);
@@ -110,7 +106,7 @@ TEST(StunMessage, WritesWhatItReadsWithIntegrityAndFingerprint) {
   m.add(stun_attribute::kErrorCode, encodeErrorCode(487, "Role Conflict"));
   m.add(stun_attribute::kIceControlling, encodeUint64(0x0102030405060708u));
   m.add(stun_attribute::kUseCandidate, std::span<const std::uint8_t>{});
-  const auto wire = serializeStun(m, text(kPassword), true);
+  const auto wire = serializeStun(m, stunBytes(kPassword), true);
   EXPECT_EQ(wire.size() % 4, 0u);
   std::string error;
   auto parsed = parseStun(wire, &error);
@@ -127,14 +123,14 @@ TEST(StunMessage, WritesWhatItReadsWithIntegrityAndFingerprint) {
   EXPECT_EQ(err->code, 487);
   EXPECT_EQ(err->reason, "Role Conflict");
   EXPECT_TRUE(parsed->fingerprint);
-  EXPECT_TRUE(checkIntegrity(wire, *parsed, text(kPassword)));
+  EXPECT_TRUE(checkIntegrity(wire, *parsed, stunBytes(kPassword)));
   // Without integrity or fingerprint, neither is there.
   const auto bareWire = serializeStun(m, {}, false);
   auto bare = parseStun(bareWire);
   ASSERT_TRUE(bare);
   EXPECT_FALSE(bare->integrityOffset);
   EXPECT_FALSE(bare->fingerprint);
-  EXPECT_FALSE(checkIntegrity(bareWire, *bare, text(kPassword)));
+  EXPECT_FALSE(checkIntegrity(bareWire, *bare, stunBytes(kPassword)));
 }
 
 TEST(StunMessage, EveryClassAndMethodBitSurvives) {
@@ -179,11 +175,11 @@ TEST(StunMessage, RefusesHostileDatagramsWithAReason) {
   // A changed byte under MESSAGE-INTEGRITY fails it.
   StunMessage m;
   m.add(stun_attribute::kUsername, "a:b");
-  auto wire = serializeStun(m, text(kPassword), false);
+  auto wire = serializeStun(m, stunBytes(kPassword), false);
   wire[kStunHeaderBytes + 4] ^= 1;
   auto parsed = parseStun(wire);
   ASSERT_TRUE(parsed);
-  EXPECT_FALSE(checkIntegrity(wire, *parsed, text(kPassword)));
+  EXPECT_FALSE(checkIntegrity(wire, *parsed, stunBytes(kPassword)));
   // More attributes than a message may have.
   StunMessage many;
   for (std::size_t i = 0; i <= kMaxStunAttributes; ++i)
@@ -202,14 +198,14 @@ TEST(StunMessage, RefusesHostileDatagramsWithAReason) {
 TEST(StunMessage, AttributesAfterIntegrityAreIgnored) {
   StunMessage m;
   m.add(stun_attribute::kUsername, "a:b");
-  auto wire = serializeStun(m, text(kPassword), false);
+  auto wire = serializeStun(m, stunBytes(kPassword), false);
   const std::vector<std::uint8_t> extra = {0x80, 0x22, 0x00, 0x01, 'z', 0, 0, 0};
   wire.insert(wire.end(), extra.begin(), extra.end());
   wire[3] = static_cast<std::uint8_t>(wire.size() - kStunHeaderBytes);
   auto parsed = parseStun(wire);
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->message.find(stun_attribute::kSoftware), nullptr);
-  EXPECT_TRUE(checkIntegrity(wire, *parsed, text(kPassword)));
+  EXPECT_TRUE(checkIntegrity(wire, *parsed, stunBytes(kPassword)));
 }
 
 }  // namespace
