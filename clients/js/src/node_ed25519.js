@@ -1,6 +1,7 @@
 // Ed25519 for the Node.js entry (identity.js's setEd25519Implementation): node:crypto's one-shot
 // functions where they answer soonest, WebCrypto's thread pool for bursts.
 import { KeyObject, sign, verify } from 'node:crypto';
+import { webCryptoEd25519 } from './identity.js';
 
 // node:crypto answers in this thread, soonest: a lone message's signature and check (an echo's
 // round trip needs one of each in a turn) are made there. A burst goes to WebCrypto, whose thread
@@ -30,16 +31,13 @@ async function pooled(promise) {
     inPool--;
   }
 }
-const ED25519 = { name: 'Ed25519' };
 export const nodeEd25519 = {
-  sign: async (privateKey, bytes) =>
-    new Uint8Array(
-      inThisThread()
-        ? sign(null, bytes, keyObject(privateKey))
-        : await pooled(globalThis.crypto.subtle.sign(ED25519, privateKey, bytes)),
-    ),
+  sign: (privateKey, bytes) =>
+    inThisThread()
+      ? new Uint8Array(sign(null, bytes, keyObject(privateKey)))
+      : pooled(webCryptoEd25519.sign(privateKey, bytes)),
   verify: (publicKey, signature, bytes) =>
     inThisThread()
       ? verify(null, bytes, keyObject(publicKey), signature)
-      : pooled(globalThis.crypto.subtle.verify(ED25519, publicKey, signature, bytes)),
+      : pooled(webCryptoEd25519.verify(publicKey, signature, bytes)),
 };
