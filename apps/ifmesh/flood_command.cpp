@@ -32,6 +32,9 @@ struct FloodArgs {
   int rttSamples = 0;
 };
 
+// Echo round trips before --rtt-samples starts counting (connection and caches warm).
+constexpr int kWarmupRoundTrips = 200;
+
 // Median, 99th percentile and largest of a set of round trips, in ms.
 nlohmann::json rttSummary(std::vector<double> rtt) {
   std::sort(rtt.begin(), rtt.end());
@@ -102,9 +105,9 @@ int runFlood(const FloodArgs& a) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // Echo round trips of a small message, one in flight, after 200 not counted.
+  // Echo round trips of a small message, one in flight, after kWarmupRoundTrips not counted.
   std::vector<double> echoRtt;
-  for (int k = 0; k < 200 + a.rttSamples && a.rttSamples > 0; ++k) {
+  for (int k = 0; a.rttSamples > 0 && k < kWarmupRoundTrips + a.rttSamples; ++k) {
     IFMessage m;
     m.payload = {{"k", k}};
     auto t0 = Clock::now();
@@ -114,7 +117,7 @@ int runFlood(const FloodArgs& a) {
       std::cerr << "no echo of round trip " << k << " within 10 s\n";
       return 1;
     }
-    if (k >= 200)
+    if (k >= kWarmupRoundTrips)
       echoRtt.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   // JSON records like agents exchange, which zstd shrinks 3-5x (bench/flood_payload.hpp).
