@@ -91,6 +91,10 @@ struct AgentConfig {
   std::size_t partialMeshK = 0;  // 0: the original design's default k for the mesh size
   std::string hubId;             // for HubAndSpoke
   std::size_t maxMessageBytes = 256 * 1024;
+  // Received messages carry their payload as JSON text in IFMessage::payloadJson, checked but
+  // not parsed, and `payload` null: for a host that hands payloads on as text (the Python
+  // binding), which spares building a tree and serializing it again per message.
+  bool payloadAsText = false;
   // Offers this agent has in flight at once; further links wait their turn. Forming a large mesh
   // all at once overloads the I/O threads until ICE and DTLS time out and every attempt fails;
   // a bounded number of handshakes each finish fast.

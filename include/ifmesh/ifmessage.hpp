@@ -31,6 +31,12 @@ struct IFMessage {
   std::string destination;
   std::string version = "2.1";
   nlohmann::json payload = nlohmann::json::object();
+  // The payload as the text of one JSON value, in place of `payload` when not empty: for a
+  // sender that holds it as text already (a binding, a proxy), which spares building a tree.
+  // Agent::send checks it (one value, strict UTF-8, nesting) and the link carries it as it is,
+  // key order and all. A received message carries its payload here, with `payload` null, only
+  // for an agent configured with AgentConfig::payloadAsText.
+  std::string payloadJson;
   std::uint64_t sequence = 0;  // per (source, destination, priority), assigned by Agent::send
   std::string traceId;
   // On the wire as "priority" ("control" | "high" | "low"), omitted for Normal.
@@ -47,13 +53,17 @@ struct IFMessage {
 };
 
 IFMESH_API std::string newMessageId();  // UUID v4
+// The payload as a value: payloadJson parsed when set (Error(InvalidArgument) for text that is
+// not JSON), else a copy of payload.
+IFMESH_API nlohmann::json payloadValue(const IFMessage& message);
 IFMESH_API nlohmann::json toJson(const IFMessage& message);
 IFMESH_API std::string serialize(const IFMessage& message);
 // What the source signs: the compact JSON array
 //   ["ifmesh-msg-v1", id, timestamp, level, source, destination, version, sequence_num,
 //    priority name, trace_id, incarnation, payload]
-// (payload object keys sorted, as nlohmann::json always dumps them). Independent of the order
-// of the message's fields on the wire, and of the signature itself.
+// (payload object keys sorted, as nlohmann::json always dumps them; a payloadJson is parsed
+// first). Independent of the order of the message's fields and payload keys on the wire, and
+// of the signature itself.
 IFMESH_API std::string canonicalForm(const IFMessage& message);
 // Throws ifmesh::Error(InvalidArgument / MessageTooLarge) with the reason; never anything else.
 // JSON nested deeper than 100 levels is rejected (InvalidArgument).

@@ -113,11 +113,8 @@ struct NativeAgent::Shared {
   void sendOne(SendRequest& r) {
     IFMessage m;
     m.id = newMessageId();
-    m.payload = detail::json::parse(r.payloadJson);
-    if (m.payload.is_discarded()) {
-      fail(r.token, static_cast<int>(Errc::InvalidArgument), "payload is not valid JSON");
-      return;
-    }
+    // Spliced into the link frame as Python wrote it; the agent checks it is one JSON value.
+    m.payloadJson = std::move(r.payloadJson);
     m.priority = static_cast<MessagePriority>(r.priority);
     m.traceId = std::move(r.traceId);
     m.droppable = r.droppable;
@@ -189,6 +186,8 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
   if (!journalFile.empty())
     journal =
         std::make_shared<detail::store::MessageJournal>(journalFile, durableStore, "sequence_num");
+  // Payloads cross to Python as JSON text, so the agent keeps received ones as text.
+  config.payloadAsText = true;
   eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (eventFd_ < 0) throw Error(Errc::Io, "eventfd failed");
   shared_ = std::make_shared<Shared>(eventFd_);
@@ -215,14 +214,19 @@ NativeAgent::NativeAgent(AgentConfig config, const std::string& journalFile) : i
     // Journaled before this process started: Python saw it then, or reads it from there.
     if (journal && !journal->write(m, serialize(m))) return;
     Event e(Event::Kind::Message);
-    // The payload travels as text: a copy of its tree would cost more than the text.
     e.message = detail::withoutPayload(m);
-    // Serialized here, off the Python thread. The payload came from strictly parsed JSON text,
-    // so its strings are valid UTF-8; should one not be, it is replaced, never thrown.
-    try {
-      e.text = detail::json::dump(m.payload);
-    } catch (const nlohmann::json::type_error&) {
-      e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // The payload travels to Python as text: as it came over the link (payloadAsText), or
+    // serialized here, off the Python thread, for a message restored from a state store. Its
+    // strings came from strictly checked JSON text, so they are valid UTF-8; should one not
+    // be, it is replaced, never thrown.
+    if (!m.payloadJson.empty()) {
+      e.text = m.payloadJson;
+    } else {
+      try {
+        e.text = detail::json::dump(m.payload);
+      } catch (const nlohmann::json::type_error&) {
+        e.text = m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
     }
     s->emit(std::move(e));
   });

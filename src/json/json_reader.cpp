@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "json/json_scan.hpp"
+#include "json/json_validate.hpp"
 
 namespace ifmesh::detail::json {
 
@@ -19,8 +20,8 @@ struct TooDeep {};
 
 class Reader {
  public:
-  Reader(std::string_view text, std::size_t maxDepth)
-      : p_(text.data()), end_(text.data() + text.size()), maxDepth_(maxDepth) {}
+  Reader(std::string_view text, std::size_t maxDepth, const RawMember* raw)
+      : p_(text.data()), end_(text.data() + text.size()), maxDepth_(maxDepth), raw_(raw) {}
 
   // The deepest array/object nesting read so far.
   std::size_t deepest() const { return deepest_; }
@@ -47,11 +48,12 @@ class Reader {
     return true;
   }
 
-  bool value(Json& out, std::size_t depth) {
+  // rawScope: the value is a `raw_->parent` member's, whose `raw_->name` members stay text.
+  bool value(Json& out, std::size_t depth, bool rawScope = false) {
     if (p_ == end_) return false;
     switch (*p_) {
       case '{':
-        return object(out, depth + 1);
+        return object(out, depth + 1, rawScope);
       case '[':
         return array(out, depth + 1);
       case '"': {
@@ -72,7 +74,18 @@ class Reader {
     }
   }
 
-  bool object(Json& out, std::size_t depth) {
+  // A member's value as its text (RawMember), checked as value() would check it.
+  bool rawValue(Json& out, std::size_t depth) {
+    auto scan = scanValue(p_, end_, depth, maxDepth_);
+    if (scan.tooDeep) throw TooDeep{};
+    if (!scan.end) return false;
+    out = std::string(p_, scan.end);
+    deepest_ = std::max(deepest_, scan.depth);
+    p_ = scan.end;
+    return true;
+  }
+
+  bool object(Json& out, std::size_t depth, bool rawScope) {
     if (depth > maxDepth_) throw TooDeep{};
     deepest_ = std::max(deepest_, depth);
     ++p_;  // '{'
@@ -92,7 +105,11 @@ class Reader {
       ++p_;
       skipSpace();
       Json member;
-      if (!value(member, depth)) return false;
+      if (rawScope && key == raw_->name) {
+        if (!rawValue(member, depth)) return false;
+      } else if (!value(member, depth, raw_ && key == raw_->parent)) {
+        return false;
+      }
       members.insert_or_assign(std::move(key), std::move(member));  // the last one wins
       skipSpace();
       if (p_ == end_) return false;
@@ -132,23 +149,10 @@ class Reader {
     }
   }
 
-  static int hexDigit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
-  // The four hex digits after "\u", or -1.
+  // The code unit of the "\uXXXX" at p_, moving past it, or -1.
   long codeUnit() {
-    if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u') return -1;
-    long unit = 0;
-    for (int i = 2; i < 6; ++i) {
-      int d = hexDigit(p_[i]);
-      if (d < 0) return -1;
-      unit = unit * 16 + d;
-    }
-    p_ += 6;
+    long unit = unicodeEscape(p_, static_cast<std::size_t>(end_ - p_));
+    if (unit >= 0) p_ += 6;
     return unit;
   }
 
@@ -294,15 +298,16 @@ class Reader {
   const char* p_;
   const char* end_;
   std::size_t maxDepth_;
+  const RawMember* raw_;
   std::size_t deepest_ = 0;
 };
 
 }  // namespace
 
-Bounded parseBounded(std::string_view text, std::size_t maxDepth) {
+Bounded parseBounded(std::string_view text, std::size_t maxDepth, const RawMember* raw) {
   Bounded result;
   try {
-    Reader reader(text, maxDepth);
+    Reader reader(text, maxDepth, raw);
     if (reader.document(result.value)) {
       result.depth = reader.deepest();
       return result;

@@ -23,6 +23,13 @@ struct Bounded {
   bool tooDeep = false;
   std::size_t depth = 0;
 };
-Bounded parseBounded(std::string_view text, std::size_t maxDepth);
+// Where parseBounded keeps a member's value as its text: every member named `name` of an object
+// that is the value of a member named `parent`, at any depth. That text is checked as the rest
+// (json_validate.hpp) and stored as a string value holding it byte for byte, unparsed.
+struct RawMember {
+  std::string_view parent;
+  std::string_view name;
+};
+Bounded parseBounded(std::string_view text, std::size_t maxDepth, const RawMember* raw = nullptr);
 
 }  // namespace ifmesh::detail::json

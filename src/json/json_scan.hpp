@@ -2,7 +2,7 @@
 // Byte scans shared by the JSON writer and reader: eight bytes at a time through the plain text
 // of a string (no quote, no backslash, no control byte, ASCII), and strict UTF-8 validation of
 // one sequence, as RFC 3629 defines it (no overlong forms, no surrogates, nothing above
-// U+10FFFF) -- the same bytes nlohmann::json accepts.
+// U+10FFFF) -- the same bytes nlohmann::json accepts -- and \u escapes.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -46,6 +46,22 @@ inline std::size_t utf8Sequence(const char* p, std::size_t n) {
   if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
   if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
   return 0;
+}
+
+// The code unit of the escape "\uXXXX" at `p` (at most `n` bytes), or -1.
+inline long unicodeEscape(const char* p, std::size_t n) {
+  if (n < 6 || p[0] != '\\' || p[1] != 'u') return -1;
+  long unit = 0;
+  for (int i = 2; i < 6; ++i) {
+    const char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0) return -1;
+    unit = unit * 16 + d;
+  }
+  return unit;
 }
 
 }  // namespace ifmesh::detail::json

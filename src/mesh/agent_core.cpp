@@ -48,6 +48,7 @@ AgentCore::AgentCore(AgentConfig config)
   linkSettings_.healing = config_.healing;
   linkSettings_.turnAvailable = !config_.turnServers.empty();
   linkSettings_.maxMessageBytes = config_.maxMessageBytes;
+  linkSettings_.payloadAsText = config_.payloadAsText;
   linkSettings_.queue = config_.bandwidth.queue;
   linkSettings_.compression = config_.bandwidth.compression;
   if (durable_) durable_->restore(stamper_, router_.replayGuard());

@@ -74,7 +74,7 @@ Frame decodeHello(const Json& frame) {
   return h;
 }
 
-Frame decodeMsg(Json& frame) {
+Frame decodeMsg(Json& frame, bool payloadAsText) {
   auto seq = unsignedField(frame, "s");
   if (!seq) return Malformed{"frame without link sequence"};
   auto lane = laneField(frame);
@@ -101,6 +101,12 @@ Frame decodeMsg(Json& frame) {
     msg.message = ifmessageFromJsonValue(std::move(*m));  // the frame is ours to take
   } catch (const Error& e) {
     return Malformed{e.what()};
+  }
+  if (payloadAsText) {
+    // kRawPayload kept the payload's text as a string value (checked by the reader).
+    if (!msg.message.payload.is_string()) return Malformed{"msg payload not kept as text"};
+    msg.message.payloadJson = std::move(msg.message.payload.get_ref<std::string&>());
+    msg.message.payload = nullptr;
   }
   return msg;
 }
@@ -129,25 +135,29 @@ Frame decodeWhead(const Json& frame) {
   return Whead{*seq, hash->get<std::string>(), sig->get<std::string>()};
 }
 
-Frame decodeOne(Json& frame) {
+Frame decodeOne(Json& frame, bool payloadAsText) {
   if (frame.is_discarded() || !frame.is_object()) return Malformed{"malformed frame"};
   auto t = frame.find("t");
   if (t == frame.end() || !t->is_string()) return Malformed{"malformed frame"};
   const auto& type = t->get_ref<const std::string&>();
   if (type == "hello") return decodeHello(frame);
-  if (type == "msg") return decodeMsg(frame);
+  if (type == "msg") return decodeMsg(frame, payloadAsText);
   if (type == "ack") return decodeAck(frame);
   if (type == "whead") return decodeWhead(frame);
   // Bounded: the type string came in a channel message of bounded size.
   return Malformed{"unknown frame type " + type.substr(0, 64)};
 }
 
+// A msg frame's payload ("m": {..., "payload": ...}), when it is to stay text.
+constexpr json::RawMember kRawPayload{"m", "payload"};
+
 }  // namespace
 
-std::vector<Frame> decode(std::string_view text) {
+std::vector<Frame> decode(std::string_view text, bool payloadAsText) {
   std::vector<Frame> frames;
   // Too deep to copy or dump safely (the batch wrapper adds two levels): one malformed frame.
-  auto [parsed, tooDeep, depth] = json::parseBounded(text, kMaxFrameDepth + 2);
+  auto [parsed, tooDeep, depth] =
+      json::parseBounded(text, kMaxFrameDepth + 2, payloadAsText ? &kRawPayload : nullptr);
   if (tooDeep) {
     frames.push_back(Malformed{"frame nested too deep"});
     return frames;
@@ -170,7 +180,7 @@ std::vector<Frame> decode(std::string_view text) {
         if (inner.is_object() && inner.contains("t") && inner["t"] == "batch")
           frames.push_back(Malformed{"nested batch"});
         else
-          frames.push_back(decodeOne(inner));
+          frames.push_back(decodeOne(inner, payloadAsText));
       }
       return frames;
     }
@@ -179,18 +189,19 @@ std::vector<Frame> decode(std::string_view text) {
     frames.push_back(Malformed{"frame nested too deep"});
     return frames;
   }
-  frames.push_back(decodeOne(parsed));
+  frames.push_back(decodeOne(parsed, payloadAsText));
   return frames;
 }
 
-std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t maxTextBytes) {
+std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t maxTextBytes,
+                                bool payloadAsText) {
   std::string text;
   try {
     text = decompressFrame(message, maxTextBytes);
   } catch (const Error& e) {
     return {Malformed{e.what()}};
   }
-  return decode(text);
+  return decode(text, payloadAsText);
 }
 
 std::string encode(const Hello& hello) {

@@ -88,10 +88,12 @@ struct Malformed {
 using Frame = std::variant<Hello, Msg, Ack, Malformed, Whead>;
 
 // Every frame of a text channel message, batches split, in order. Never throws: hostile bytes
-// become Malformed entries.
-std::vector<Frame> decode(std::string_view text);
+// become Malformed entries. payloadAsText: a message's payload stays its checked text
+// (IFMessage::payloadJson), unparsed.
+std::vector<Frame> decode(std::string_view text, bool payloadAsText = false);
 // A binary channel message: decompressed (at most maxTextBytes) and decoded, or one Malformed.
-std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t maxTextBytes);
+std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t maxTextBytes,
+                                bool payloadAsText = false);
 
 std::string encode(const Hello& hello);
 std::string encode(const Ack& ack);

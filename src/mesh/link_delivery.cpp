@@ -104,6 +104,7 @@ link::SessionConfig LinkDelivery::sessionConfig() {
   c.peerId = peerId_;
   c.incarnation = host_.incarnation();
   c.maxMessageBytes = host_.linkSettings().maxMessageBytes;
+  c.payloadAsText = host_.linkSettings().payloadAsText;
   c.queue = host_.linkSettings().queue;
   c.ackEvery = kAckEvery;
   c.ackDelay = kAckDelay;

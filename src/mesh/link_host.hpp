@@ -28,6 +28,7 @@ struct LinkSettings {
   HealingConfig healing;
   bool turnAvailable = false;  // TURN servers to fall back to
   std::size_t maxMessageBytes = 0;
+  bool payloadAsText = false;  // AgentConfig::payloadAsText
   BandwidthConfig::Queue queue;
   BandwidthConfig::Compression compression;
 };

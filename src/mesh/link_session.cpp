@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ifmesh/error.hpp"
+#include "json/json_validate.hpp"
 #include "mesh/link_auth.hpp"
 
 namespace ifmesh::detail::link {
@@ -108,7 +109,17 @@ Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& messa
                                            std::to_string(config_.maxMessageBytes) + "-byte limit");
   // The peer drops deeper frames unacknowledged, which would stall every later message. The
   // message's text nests one level above its payload (no other field is a container).
-  if (1 + valueNestingDepth(message.payload, kMaxJsonDepth - 1) > kMaxJsonDepth)
+  std::size_t payloadDepth = 0;
+  if (message.payloadJson.empty()) {
+    payloadDepth = valueNestingDepth(message.payload, kMaxJsonDepth - 1);
+  } else {
+    // Spliced into the frame as it is: it must be JSON, or the whole frame is not.
+    auto checked = json::check(message.payloadJson, kMaxJsonDepth - 1);
+    if (!checked.ok && !checked.tooDeep)
+      throw Error(Errc::InvalidArgument, "payload is not one valid JSON value");
+    payloadDepth = checked.tooDeep ? kMaxJsonDepth : checked.depth;
+  }
+  if (1 + payloadDepth > kMaxJsonDepth)
     throw Error(Errc::InvalidArgument,
                 "IFMessage nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   Enqueued result;
@@ -302,13 +313,14 @@ void Session::scheduleAck(Clock::time_point now) {
 }
 
 void Session::receive(Clock::time_point now, std::string_view text) {
-  for (auto& frame : decode(text)) handle(now, frame);
+  for (auto& frame : decode(text, config_.payloadAsText)) handle(now, frame);
 }
 
 void Session::receiveBinary(Clock::time_point now, std::span<const std::byte> bytes) {
   // A batch holds at most kMaxBatchBytes of frames, or one frame up to maxMessageBytes. What a
   // bad one carried is never acknowledged: the gap makes us ask for a resend.
-  for (auto& frame : decodeBinary(bytes, config_.maxMessageBytes + kMaxBatchBytes + 64))
+  for (auto& frame :
+       decodeBinary(bytes, config_.maxMessageBytes + kMaxBatchBytes + 64, config_.payloadAsText))
     handle(now, frame);
 }
 

@@ -19,6 +19,8 @@ struct SessionConfig {
   std::string ownId, peerId;
   std::uint64_t incarnation = 0;  // ours: a new process has a new one
   std::size_t maxMessageBytes = 256 * 1024;
+  // Received messages keep their payload as text (IFMessage::payloadJson), checked, not parsed.
+  bool payloadAsText = false;
   BandwidthConfig::Queue queue;
   // A received message is acknowledged alone after ackEvery messages of a lane or ackDelay;
   // before that a message of ours to the peer carries the ack.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "json/json_reader.hpp"
+#include "json/json_validate.hpp"
 #include "json/json_writer.hpp"
 #include "json_depth.hpp"
 
@@ -20,6 +21,12 @@ void expectSameRead(const std::string& text) {
   Json ours = parse(text);
   Json theirs = Json::parse(text, nullptr, false);
   ASSERT_EQ(ours.is_discarded(), theirs.is_discarded()) << "text: " << text;
+  // The checker takes what the reader takes, but for the two whole-document corners it refuses
+  // (a byte order mark, bytes after a NUL).
+  const bool documentCorner = text.find('\0') != std::string::npos || text.starts_with("\xEF\xBB");
+  if (!documentCorner) {
+    EXPECT_EQ(check(text, 1000).ok, !ours.is_discarded()) << "text: " << text;
+  }
   if (ours.is_discarded()) return;
   EXPECT_EQ(ours, theirs) << "text: " << text;
   EXPECT_EQ(ours.dump(), theirs.dump()) << "text: " << text;
@@ -155,6 +162,51 @@ TEST(JsonReader, BoundedReadReportsTheDepthAndRefusesDeeperText) {
   auto bad = parseBounded("[[1]", 3);
   EXPECT_FALSE(bad.tooDeep);
   EXPECT_TRUE(bad.value.is_discarded());
+}
+
+// The checker's depth is the reader's, and it refuses deeper text the same way.
+TEST(JsonCheck, ReportsTheReadersDepthAndRefusesDeeperText) {
+  for (std::string text : {"1", "\"[[{\"", "{}", "[1,[2,[3]],{\"a\":{\"b\":1}}]",
+                           "{\"s\":\"]]]\",\"t\":[[\"{{\"]]}", " [[[1]]] "}) {
+    auto read = parseBounded(text, 3);
+    auto checked = check(text, 3);
+    EXPECT_TRUE(checked.ok) << text;
+    EXPECT_FALSE(checked.tooDeep) << text;
+    EXPECT_EQ(checked.depth, read.depth) << text;
+  }
+  auto deep = check("[[[[1]]]]", 3);
+  EXPECT_FALSE(deep.ok);
+  EXPECT_TRUE(deep.tooDeep);
+  // Deep text costs no stack: refused at the bound.
+  EXPECT_TRUE(check(std::string(200000, '['), 100).tooDeep);
+  // A value found inside a larger text, after its enclosing levels.
+  const std::string inner = R"({"x":[1,{"y":"}"}],"z":2})";
+  auto scan = scanValue(inner.data() + 5, inner.data() + inner.size(), 1, 10);
+  ASSERT_NE(scan.end, nullptr);
+  EXPECT_EQ(std::string(inner.data() + 5, scan.end), R"([1,{"y":"}"}])");
+  EXPECT_EQ(scan.depth, 3u);
+  EXPECT_TRUE(scanValue(inner.data() + 5, inner.data() + inner.size(), 1, 2).tooDeep);
+}
+
+// A RawMember's value stays its text, checked: byte for byte, at any depth, refused when it
+// is not JSON or nests too deep; the same name elsewhere is parsed as usual.
+TEST(JsonReader, KeepsRawMembersAsTheirText) {
+  const RawMember raw{"m", "payload"};
+  const std::string text =
+      R"({"m":{"id":1,"payload": {"z" : [1, 2.50],"a":"\u00e9"} },"payload":{"b":1},)"
+      R"("f":[{"m":{"payload":"s"}},{"m":{"payload":[[7]]}}]})";
+  auto r = parseBounded(text, 10, &raw);
+  ASSERT_FALSE(r.value.is_discarded());
+  EXPECT_EQ(r.value["m"]["payload"], R"({"z" : [1, 2.50],"a":"\u00e9"})");
+  EXPECT_EQ(r.value["m"]["id"], 1);
+  EXPECT_EQ(r.value["payload"], Json::parse(R"({"b":1})"));
+  EXPECT_EQ(r.value["f"][0]["m"]["payload"], "\"s\"");
+  EXPECT_EQ(r.value["f"][1]["m"]["payload"], "[[7]]");
+  EXPECT_EQ(r.depth, parseBounded(text, 10).depth);
+  EXPECT_TRUE(parseBounded(R"({"m":{"payload":[1,]}})", 10, &raw).value.is_discarded());
+  EXPECT_TRUE(parseBounded(R"({"m":{"payload":"\ud800"}})", 10, &raw).value.is_discarded());
+  EXPECT_TRUE(parseBounded(R"({"m":{"payload":[[[1]]]}})", 4, &raw).tooDeep);
+  EXPECT_FALSE(parseBounded(R"({"m":{"payload":[[1]]}})", 4, &raw).tooDeep);
 }
 
 // The depth of a value is the depth of its text, below the cap and past it (both stop at

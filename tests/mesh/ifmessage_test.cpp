@@ -88,6 +88,31 @@ TEST(IFMessage, SerializeWritesWhatTheJsonObjectDumps) {
   EXPECT_THROW(toJson(bad).dump(), nlohmann::json::type_error);
 }
 
+// A payload given as text goes into the message's text as it is, and a signature over it is
+// the one over the same payload as a tree: canonicalForm() does not depend on key order or
+// spacing.
+TEST(IFMessage, APayloadGivenAsTextIsSplicedAndSignsAsItsValue) {
+  IFMessage tree = sample();
+  tree.payload = {{"a", 1}, {"b", {true, nullptr, "x"}}};
+  IFMessage text = tree;
+  text.payload = nullptr;
+  text.payloadJson = R"({ "b":[true,null,"x"], "a":1 })";
+  EXPECT_EQ(canonicalForm(text), canonicalForm(tree));
+  EXPECT_EQ(toJson(text), toJson(tree));
+  EXPECT_EQ(payloadValue(text), tree.payload);
+  const std::string serialized = serialize(text);
+  EXPECT_NE(serialized.find(R"("payload":{ "b":[true,null,"x"], "a":1 },)"), std::string::npos);
+  EXPECT_EQ(ifmessageFromJson(serialized).payload, tree.payload);
+  IFMessage bad = sample();
+  bad.payloadJson = "{\"a\":";
+  try {
+    payloadValue(bad);
+    FAIL() << "text that is not JSON was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::InvalidArgument);
+  }
+}
+
 TEST(IFMessage, ParsingFromAValueItOwnsGivesTheSameMessage) {
   IFMessage m = sample();
   m.traceId = "trace";

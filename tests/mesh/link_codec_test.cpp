@@ -191,5 +191,38 @@ TEST(LinkCodec, DeepFramesAreMalformedWithoutRecursing) {
   }
 }
 
+// payloadAsText: the payload stays the text the sender wrote (key order, spaces and all),
+// checked as the rest of the frame; alone or in a batch, and a frame whose payload is not JSON
+// or nests too deep is Malformed as without the option.
+TEST(LinkCodec, PayloadsStayTextWhenAsked) {
+  const std::string payload = R"({"z" : [1, 2.50], "a":"caf\u00e9"})";
+  const auto& m = only<Msg>(decode(msgFrame(",\"h\":1", payload), true));
+  EXPECT_EQ(m.message.payloadJson, payload);
+  EXPECT_TRUE(m.message.payload.is_null());
+  EXPECT_EQ(m.message.source, "alice");
+  EXPECT_EQ(payloadValue(m.message), nlohmann::json::parse(payload));
+  // Passed on as it came.
+  EXPECT_NE(serialize(m.message).find(",\"payload\":" + payload + ","), std::string::npos);
+  EXPECT_EQ(only<Msg>(decode(msgFrame("", "\"text\""), true)).message.payloadJson, "\"text\"");
+  auto batch =
+      decode(encodeBatch(std::vector<std::string>{msgFrame("", "[1]"), encode(Ack{1, 2})}), true);
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(std::get<Msg>(batch[0]).message.payloadJson, "[1]");
+  // Without the option, the same frame's payload is a tree.
+  EXPECT_EQ(only<Msg>(decode(msgFrame("", payload))).message.payload,
+            nlohmann::json::parse(payload));
+  for (const std::string bad : {"[1,]", "01", "\"\\ud800\"", "\"\xff\""}) {
+    auto frames = decode(msgFrame("", bad), true);
+    ASSERT_EQ(frames.size(), 1u) << bad;
+    EXPECT_TRUE(std::holds_alternative<Malformed>(frames[0])) << bad;
+  }
+  EXPECT_EQ(only<Msg>(decode(msgFrame("", test::nestedArrays(kMaxJsonDepth - 1)), true))
+                .message.payloadJson,
+            test::nestedArrays(kMaxJsonDepth - 1));
+  auto deep = decode(msgFrame("", test::nestedArrays(kMaxJsonDepth)), true);
+  ASSERT_EQ(deep.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Malformed>(deep[0]));
+}
+
 }  // namespace
 }  // namespace ifmesh::detail::link

@@ -67,6 +67,30 @@ TEST(LinkSessionDepth, TheDeepestMessageTheReceiverTakesIsSentAndOneLevelMoreIsR
     EXPECT_EQ(e.code(), Errc::InvalidArgument) << e.what();
   }
   EXPECT_EQ(session.unacknowledged(), queued);
+
+  // The same payloads given as text are checked the same way, and text that is not one JSON
+  // value is refused before it could spoil a frame.
+  auto asText = [&](std::string payloadJson) {
+    IFMessage m = message(0);
+    m.payload = nullptr;
+    m.payloadJson = std::move(payloadJson);
+    return m;
+  };
+  auto refused = [&](const IFMessage& m) {
+    try {
+      session.enqueue(now, m, 0, nullptr);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::InvalidArgument) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(refused(asText(deepest.payload.dump())));
+  EXPECT_EQ(session.unacknowledged(), queued + 1);
+  EXPECT_TRUE(refused(asText(tooDeep.payload.dump())));
+  for (std::string bad : {"{\"a\":1", "1 2", "[1,]", "\"\xff\"", " ", "{}x"})
+    EXPECT_TRUE(refused(asText(bad))) << bad;
+  EXPECT_EQ(session.unacknowledged(), queued + 1);
 }
 
 }  // namespace
