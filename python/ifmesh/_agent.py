@@ -18,7 +18,7 @@ from ._message import (
     Priority,
     WitnessEvent,
     decode_payload,
-    encode_payload,
+    json_value,
     priority_of,
     priority_value,
 )
@@ -196,14 +196,17 @@ class Agent:
         """Queues a message and returns a future of its sequence number, resolved as for
         :meth:`send`. For many sends in a row without a coroutine each."""
         self._check_open()
+        lane = priority_value(priority)
+        token = next(self._tokens)
         try:
-            text = encode_payload(payload)
+            # The native module writes the payload's JSON text straight from the objects.
+            self._native.send(token, to, json_value(payload), lane, trace_id, droppable, ack)
         except (TypeError, ValueError) as e:
             raise errors.InvalidArgument(f"payload is not JSON-serializable: {e}") from None
-        token = next(self._tokens)
+        # Registered after the send: its outcome arrives as an event, which this thread reads
+        # only once this call has returned.
         fut = self._loop.create_future()
         self._pending[token] = fut
-        self._native.send(token, to, text, priority_value(priority), trace_id, droppable, ack)
         return fut
 
     async def send(

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Union
 
+from . import _ifmesh
+
 #: What ``send`` takes as a payload: JSON-able values, or bytes.
 Payload = Union[dict, list, str, int, float, bool, None, bytes, bytearray, memoryview]
 
@@ -43,19 +45,23 @@ def priority_value(priority: "Priority | int | str") -> int:
     return value
 
 
-#: Made once: json.dumps and json.loads with options build a coder per call. The encoder
-#: escapes non-ASCII characters (its fastest mode): the native agent parses the text, so what
-#: travels is the same UTF-8 either way.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+#: Made once: json.loads with options builds a decoder per call.
 _DECODER = json.JSONDecoder()
 _PRIORITIES = tuple(Priority)
 
 
-def encode_payload(payload: Payload) -> str:
-    """The payload as compact JSON text; bytes become ``{"$bytes": base64}``."""
+def json_value(payload: Payload) -> Any:
+    """The payload as a JSON value: bytes become ``{"$bytes": base64}``, the rest is itself."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
-        payload = {BYTES_KEY: base64.b64encode(bytes(payload)).decode("ascii")}
-    return _ENCODER.encode(payload)
+        return {BYTES_KEY: base64.b64encode(bytes(payload)).decode("ascii")}
+    return payload
+
+
+def encode_payload(payload: Payload) -> str:
+    """The payload as compact JSON text, written by the native module as the agent sends it
+    (``_ifmesh.encode_json``); bytes become ``{"$bytes": base64}``. TypeError or ValueError for
+    a payload JSON cannot hold."""
+    return _ifmesh.encode_json(json_value(payload))
 
 
 def priority_of(value: int) -> Priority:

@@ -8,6 +8,8 @@
 #include "ifmesh/error.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/witness.hpp"
+#include "json_depth.hpp"
+#include "json_encode.hpp"
 #include "native_agent.hpp"
 #include "rtc_bindings.hpp"
 
@@ -22,6 +24,9 @@ namespace {
 const char* errcName(int code) {
   return code == -1 ? "Undeliverable" : codeName(static_cast<Errc>(code));
 }
+
+// A payload's text nests one level below its message's, which the agent bounds.
+constexpr std::size_t kMaxPayloadDepth = detail::kMaxJsonDepth - 1;
 
 py::tuple eventTuple(Event& e) {
   switch (e.kind) {
@@ -118,16 +123,17 @@ PYBIND11_MODULE(_ifmesh, m) {
           py::arg("timeout"))
       .def(
           "send",
-          [](NativeAgent& a, std::uint64_t token, std::string to, std::string payloadJson,
-             int priority, std::string traceId, bool droppable, bool waitForAck) {
+          [](NativeAgent& a, std::uint64_t token, std::string to, py::handle payload, int priority,
+             std::string traceId, bool droppable, bool waitForAck) {
             if (priority < 0 || priority >= kMessagePriorities)
               throw Error(Errc::InvalidArgument, "priority must be 0 (control) to 3 (low)");
-            SendRequest r{token,     std::move(to),      std::move(payloadJson),
+            // Written here, from the objects, on the Python thread (it holds the GIL anyway).
+            SendRequest r{token,     std::move(to),      encodeJson(payload, kMaxPayloadDepth),
                           priority,  std::move(traceId), droppable,
                           waitForAck};
             a.send(std::move(r));
           },
-          py::arg("token"), py::arg("to"), py::arg("payload_json"), py::arg("priority"),
+          py::arg("token"), py::arg("to"), py::arg("payload"), py::arg("priority"),
           py::arg("trace_id"), py::arg("droppable"), py::arg("wait_for_ack"))
       .def("take_events",
            [](NativeAgent& a) {
@@ -214,6 +220,9 @@ PYBIND11_MODULE(_ifmesh, m) {
       },
       py::arg("path"), py::arg("keys") = std::vector<std::string>{});
   m.def("new_message_id", &newMessageId);
+  m.def(
+      "encode_json", [](py::handle value) { return py::str(encodeJson(value, kMaxPayloadDepth)); },
+      py::arg("value"));
 
   bindRtc(m);
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 
 import pytest
@@ -24,6 +25,46 @@ def test_bytes_round_trip_and_plain_json():
             decode_payload(bad)
     with pytest.raises(ValueError):
         encode_payload({"nan": float("nan")})
+
+
+def test_native_encoding_writes_what_json_dumps_writes():
+    from ifmesh import _ifmesh
+
+    class Colour(enum.IntEnum):
+        RED = 3
+
+    class Name(str, enum.Enum):
+        ADA = "ada"
+
+    values = [None, True, False, 0, -5, 2**63, -(2**64), 10**40, 2.5, -0.0, 1234.567, 0.1,
+              1e-07, 3e20, "", "plain", 'quote " backslash \\ slash /', "\x00\x1f\x7f\n\t",
+              "é 中 😀", [], {}, [1, [2, [3]]], (1, "two"), {"b": 1, "a": [True, None]},
+              {1: "int key", None: "none", False: "bool", 2.5: "float"}, Colour.RED, Name.ADA,
+              {"nested": {"deeper": [{"k": "v"}]}}]
+    for v in values:
+        ours = _ifmesh.encode_json(v)
+        assert ours == json.dumps(v, separators=(",", ":"), ensure_ascii=False), v
+        assert json.loads(ours) == json.loads(json.dumps(v))
+    # Floats: the shortest text that reads back as the same float, and a float stays a float.
+    for f in (2.0, 1e16, 1e22, 5e-324, 1.7976931348623157e308, 0.30000000000000004):
+        text = _ifmesh.encode_json(f)
+        assert json.loads(text) == f and isinstance(json.loads(text), float), text
+    for bad in (float("nan"), float("inf"), "\ud800", {"k": "\udfff"}):
+        with pytest.raises(ValueError):
+            _ifmesh.encode_json(bad)
+    for bad in ({"s": {1, 2}}, {(1, 2): 3}, object(), b"raw bytes"):
+        with pytest.raises(TypeError):
+            _ifmesh.encode_json(bad)
+    deep = 1
+    for _ in range(99):
+        deep = [deep]
+    assert _ifmesh.encode_json(deep) == "[" * 99 + "1" + "]" * 99
+    with pytest.raises(ValueError):
+        _ifmesh.encode_json([deep])
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError):
+        _ifmesh.encode_json(cycle)
 
 
 def test_priorities():
