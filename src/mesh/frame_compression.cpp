@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 
 #include "ifmesh/error.hpp"
 
@@ -10,14 +11,38 @@ namespace ifmesh::detail {
 
 namespace {
 constexpr char kMagic[4] = {'I', 'F', 'Z', '1'};
+
+// One compression and one decompression context per thread, kept: ZSTD_compress and
+// ZSTD_decompress make and free one per call, allocating and clearing hundreds of KiB of tables
+// for a frame of a few KiB.
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// Null when zstd could not allocate one: the frame then goes out uncompressed.
+ZSTD_CCtx* compressionContext() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> context(ZSTD_createCCtx());
+  return context.get();
 }
 
+ZSTD_DCtx* decompressionContext() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> context(ZSTD_createDCtx());
+  if (!context) throw Error(Errc::Internal, "zstd: out of memory for a decompression context");
+  return context.get();
+}
+}  // namespace
+
 std::optional<std::string> compressFrame(std::string_view text, int level) {
+  ZSTD_CCtx* context = compressionContext();
+  if (!context) return std::nullopt;
   std::string out(sizeof kMagic + ZSTD_compressBound(text.size()), '\0');
   std::memcpy(out.data(), kMagic, sizeof kMagic);
   // ZSTD_compress writes the content size into the frame header, which bounds decompression.
-  std::size_t n = ZSTD_compress(out.data() + sizeof kMagic, out.size() - sizeof kMagic, text.data(),
-                                text.size(), level);
+  std::size_t n = ZSTD_compressCCtx(context, out.data() + sizeof kMagic, out.size() - sizeof kMagic,
+                                    text.data(), text.size(), level);
   if (ZSTD_isError(n) || sizeof kMagic + n >= text.size()) return std::nullopt;
   out.resize(sizeof kMagic + n);
   return out;
@@ -41,7 +66,7 @@ std::string decompressFrame(std::span<const std::byte> message, std::size_t maxB
   if (ZSTD_isError(frameSize)) throw bad(ZSTD_getErrorName(frameSize));
   if (frameSize != size) throw bad("trailing bytes after the zstd frame");
   std::string out(static_cast<std::size_t>(original), '\0');
-  std::size_t n = ZSTD_decompress(out.data(), out.size(), data, size);
+  std::size_t n = ZSTD_decompressDCtx(decompressionContext(), out.data(), out.size(), data, size);
   if (ZSTD_isError(n)) throw bad(ZSTD_getErrorName(n));
   if (n != out.size()) throw bad("size differs from the recorded original size");
   return out;
