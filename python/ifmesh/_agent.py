@@ -17,8 +17,8 @@ from ._message import (
     Payload,
     Priority,
     WitnessEvent,
-    decode_payload,
     json_value,
+    payload_value,
     priority_of,
     priority_value,
 )
@@ -377,18 +377,17 @@ class Agent:
                     self._call(h, w)
                 for q in self._witness_queues:
                     q.put_nowait(w)
+            elif kind == "undecodable":
+                log.error("agent %s: message %s from %s dropped: %s", self.id, event[2],
+                          event[1], event[3])
             elif kind == "signaling_error":
                 log.warning("agent %s: signaling error %s: %s", self.id, event[1], event[2])
             elif kind == "quality":
                 log.info("agent %s: quality %s -> %s", self.id, event[1], event[2])
 
     def _deliver(self, e: tuple) -> None:
-        try:
-            payload = decode_payload(e[9])
-        except ValueError:
-            log.error("agent %s: undecodable payload from %s dropped", self.id, e[2])
-            return
-        msg = Message(e[1], e[2], e[3], e[4], e[5], priority_of(e[6]), e[7], e[8], payload, e[10])
+        msg = Message(e[1], e[2], e[3], e[4], e[5], priority_of(e[6]), e[7], e[8],
+                      payload_value(e[9]), e[10])
         for h in list(self._message_handlers):
             self._call(h, msg)
         if self._inbox_wanted or not self._message_handlers:

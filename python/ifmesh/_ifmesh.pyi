@@ -82,6 +82,10 @@ class NativePeerConnection:
 
 def verify_witness_file(path: str, keys: list[str] = ...) -> dict[str, Any]: ...
 def new_message_id() -> str: ...
+def decode_json(text: str) -> Any:
+    """The Python values of JSON text, as json.loads reads them; ValueError for text that is
+    not one JSON value (NaN and Infinity included) or nests deeper than 99 levels."""
+    ...
 def encode_json(value: Any) -> str:
     """Compact JSON text of a JSON-able value, as json.dumps(separators=(",", ":"),
     ensure_ascii=False, allow_nan=False) writes it but for floats, in their shortest round-trip

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import json
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -45,8 +44,6 @@ def priority_value(priority: "Priority | int | str") -> int:
     return value
 
 
-#: Made once: json.loads with options builds a decoder per call.
-_DECODER = json.JSONDecoder()
 _PRIORITIES = tuple(Priority)
 
 
@@ -70,12 +67,14 @@ def priority_of(value: int) -> Priority:
 
 
 def decode_payload(text: str) -> Any:
-    """The payload of a delivered message (its compact JSON text, as the native agent hands it
-    over); raises ValueError for text that is not one JSON value."""
-    value, end = _DECODER.raw_decode(text)
-    if end != len(text):
-        raise ValueError(f"extra data after the JSON value at {end}")
-    if isinstance(value, dict) and len(value) == 1 and BYTES_KEY in value:
+    """The payload of JSON text (``_ifmesh.decode_json``, as the agent reads a delivered one),
+    ``{"$bytes": base64}`` as bytes; raises ValueError for text that is not one JSON value."""
+    return payload_value(_ifmesh.decode_json(text))
+
+
+def payload_value(value: Any) -> Any:
+    """A delivered payload as the application sees it: ``{"$bytes": base64}`` as bytes."""
+    if type(value) is dict and len(value) == 1 and BYTES_KEY in value:
         encoded = value[BYTES_KEY]
         if isinstance(encoded, str):
             try:

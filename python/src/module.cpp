@@ -8,6 +8,7 @@
 #include "ifmesh/error.hpp"
 #include "ifmesh/identity.hpp"
 #include "ifmesh/witness.hpp"
+#include "json_decode.hpp"
 #include "json_depth.hpp"
 #include "json_encode.hpp"
 #include "native_agent.hpp"
@@ -31,10 +32,17 @@ constexpr std::size_t kMaxPayloadDepth = detail::kMaxJsonDepth - 1;
 py::tuple eventTuple(Event& e) {
   switch (e.kind) {
     case Event::Kind::Message: {
-      // The payload text is valid UTF-8 (dumped with invalid sequences replaced): a str.
       const IFMessage& m = e.message;
+      // The payload as Python values, read here from its text (checked by the agent, so this
+      // fails only for a bug; then the message is reported, not lost without a word).
+      py::object payload;
+      try {
+        payload = decodeJson(e.text, kMaxPayloadDepth);
+      } catch (const py::value_error& error) {
+        return py::make_tuple("undecodable", m.source, m.id, error.what());
+      }
       return py::make_tuple("message", m.id, m.source, m.destination, m.timestamp, m.sequence,
-                            static_cast<int>(m.priority), m.traceId, m.level, py::str(e.text),
+                            static_cast<int>(m.priority), m.traceId, m.level, std::move(payload),
                             m.incarnation);
     }
     case Event::Kind::Accepted:
@@ -220,6 +228,9 @@ PYBIND11_MODULE(_ifmesh, m) {
       },
       py::arg("path"), py::arg("keys") = std::vector<std::string>{});
   m.def("new_message_id", &newMessageId);
+  m.def(
+      "decode_json", [](std::string_view text) { return decodeJson(text, kMaxPayloadDepth); },
+      py::arg("text"));
   m.def(
       "encode_json", [](py::handle value) { return py::str(encodeJson(value, kMaxPayloadDepth)); },
       py::arg("value"));

@@ -18,6 +18,102 @@ using Json = nlohmann::json;
 
 struct TooDeep {};
 
+// The code unit of the "\uXXXX" at p, moving past it, or -1.
+long codeUnit(const char*& p, const char* end) {
+  long unit = unicodeEscape(p, static_cast<std::size_t>(end - p));
+  if (unit >= 0) p += 6;
+  return unit;
+}
+
+void appendUtf8(std::string& s, unsigned long cp) {
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    s += static_cast<char>(0xc0 | (cp >> 6));
+    s += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    s += static_cast<char>(0xe0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    s += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    s += static_cast<char>(0xf0 | (cp >> 18));
+    s += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    s += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+}  // namespace
+
+bool readString(const char*& p, const char* end, std::string& s) {
+  ++p;
+  for (;;) {
+    std::size_t run = plainRun(p, static_cast<std::size_t>(end - p));
+    s.append(p, run);
+    p += run;
+    if (p == end) return false;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      ++p;
+      return true;
+    }
+    if (c < 0x20) return false;
+    if (c >= 0x80) {
+      std::size_t len = utf8Sequence(p, static_cast<std::size_t>(end - p));
+      if (len == 0) return false;
+      s.append(p, len);
+      p += len;
+      continue;
+    }
+    // A backslash.
+    if (end - p < 2) return false;
+    switch (p[1]) {
+      case '"':
+        s += '"';
+        break;
+      case '\\':
+        s += '\\';
+        break;
+      case '/':
+        s += '/';
+        break;
+      case 'b':
+        s += '\b';
+        break;
+      case 'f':
+        s += '\f';
+        break;
+      case 'n':
+        s += '\n';
+        break;
+      case 'r':
+        s += '\r';
+        break;
+      case 't':
+        s += '\t';
+        break;
+      case 'u': {
+        long unit = codeUnit(p, end);
+        if (unit < 0) return false;
+        unsigned long cp = static_cast<unsigned long>(unit);
+        if (cp >= 0xdc00 && cp <= 0xdfff) return false;  // a low surrogate alone
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+          long low = codeUnit(p, end);
+          if (low < 0xdc00 || low > 0xdfff) return false;
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (static_cast<unsigned long>(low) - 0xdc00);
+        }
+        appendUtf8(s, cp);
+        continue;  // codeUnit() moved past the escape(s)
+      }
+      default:
+        return false;
+    }
+    p += 2;
+  }
+}
+
+namespace {
+
 class Reader {
  public:
   Reader(std::string_view text, std::size_t maxDepth, const RawMember* raw)
@@ -149,126 +245,14 @@ class Reader {
     }
   }
 
-  // The code unit of the "\uXXXX" at p_, moving past it, or -1.
-  long codeUnit() {
-    long unit = unicodeEscape(p_, static_cast<std::size_t>(end_ - p_));
-    if (unit >= 0) p_ += 6;
-    return unit;
-  }
-
-  static void appendUtf8(std::string& s, unsigned long cp) {
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      s += static_cast<char>(0xc0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xe0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      s += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      s += static_cast<char>(0xf0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      s += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-  }
-
-  // At the opening quote; leaves p_ after the closing one.
-  bool string(std::string& s) {
-    ++p_;
-    for (;;) {
-      std::size_t run = plainRun(p_, static_cast<std::size_t>(end_ - p_));
-      s.append(p_, run);
-      p_ += run;
-      if (p_ == end_) return false;
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        ++p_;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c >= 0x80) {
-        std::size_t len = utf8Sequence(p_, static_cast<std::size_t>(end_ - p_));
-        if (len == 0) return false;
-        s.append(p_, len);
-        p_ += len;
-        continue;
-      }
-      // A backslash.
-      if (end_ - p_ < 2) return false;
-      switch (p_[1]) {
-        case '"':
-          s += '"';
-          break;
-        case '\\':
-          s += '\\';
-          break;
-        case '/':
-          s += '/';
-          break;
-        case 'b':
-          s += '\b';
-          break;
-        case 'f':
-          s += '\f';
-          break;
-        case 'n':
-          s += '\n';
-          break;
-        case 'r':
-          s += '\r';
-          break;
-        case 't':
-          s += '\t';
-          break;
-        case 'u': {
-          long unit = codeUnit();
-          if (unit < 0) return false;
-          unsigned long cp = static_cast<unsigned long>(unit);
-          if (cp >= 0xdc00 && cp <= 0xdfff) return false;  // a low surrogate alone
-          if (cp >= 0xd800 && cp <= 0xdbff) {
-            long low = codeUnit();
-            if (low < 0xdc00 || low > 0xdfff) return false;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (static_cast<unsigned long>(low) - 0xdc00);
-          }
-          appendUtf8(s, cp);
-          continue;  // codeUnit() moved past the escape(s)
-        }
-        default:
-          return false;
-      }
-      p_ += 2;
-    }
-  }
-
-  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  bool string(std::string& s) { return readString(p_, end_, s); }
 
   bool number(Json& out) {
     const char* start = p_;
-    if (p_ != end_ && *p_ == '-') ++p_;
-    if (p_ == end_) return false;
-    if (*p_ == '0') {
-      ++p_;
-    } else if (*p_ >= '1' && *p_ <= '9') {
-      while (p_ != end_ && digit(*p_)) ++p_;
-    } else {
-      return false;
-    }
-    bool integer = true;
-    if (p_ != end_ && *p_ == '.') {
-      integer = false;
-      ++p_;
-      if (p_ == end_ || !digit(*p_)) return false;
-      while (p_ != end_ && digit(*p_)) ++p_;
-    }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      integer = false;
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || !digit(*p_)) return false;
-      while (p_ != end_ && digit(*p_)) ++p_;
-    }
+    const NumberToken shape = numberToken(p_, end_);
+    if (!shape.end) return false;
+    p_ = shape.end;
+    const bool integer = shape.integer;
     // strtoull/strtoll/strtod want a terminated string: the token, copied.
     std::string token(start, p_);
     char* stop = nullptr;

@@ -5,11 +5,17 @@
 // that overflows a double refused). Faster where messages spend their time: a string's plain
 // text is copied in runs instead of one byte at a time through a token buffer.
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace ifmesh::detail::json {
+
+// At the opening quote of a JSON string at `p`: appends its text, unescaped, to `out` and moves
+// `p` past the closing quote. False (`p` somewhere inside) for a string that is not JSON (strict
+// UTF-8, no control byte, no lone surrogate).
+bool readString(const char*& p, const char* end, std::string& out);
 
 // The value, or a discarded value (is_discarded()) for text that is not JSON. Text nested
 // deeper than maxDepth arrays/objects is handed to nlohmann's parser, which takes any depth.

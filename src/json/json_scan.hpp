@@ -48,6 +48,46 @@ inline std::size_t utf8Sequence(const char* p, std::size_t n) {
   return 0;
 }
 
+// A JSON number's token at `p`: where it ends (null when it is not a number) and its shape.
+struct NumberToken {
+  const char* end = nullptr;
+  bool integer = true;            // no fraction, no exponent
+  bool exponent = false;          // an exponent part
+  std::size_t integerDigits = 0;  // before any fraction, the sign included
+};
+
+inline NumberToken numberToken(const char* p, const char* end) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  NumberToken t;
+  const char* start = p;
+  if (p != end && *p == '-') ++p;
+  if (p == end) return t;
+  if (*p == '0') {
+    ++p;
+  } else if (*p >= '1' && *p <= '9') {
+    while (p != end && digit(*p)) ++p;
+  } else {
+    return t;
+  }
+  t.integerDigits = static_cast<std::size_t>(p - start);
+  if (p != end && *p == '.') {
+    t.integer = false;
+    ++p;
+    if (p == end || !digit(*p)) return t;
+    while (p != end && digit(*p)) ++p;
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    t.integer = false;
+    t.exponent = true;
+    ++p;
+    if (p != end && (*p == '+' || *p == '-')) ++p;
+    if (p == end || !digit(*p)) return t;
+    while (p != end && digit(*p)) ++p;
+  }
+  t.end = p;
+  return t;
+}
+
 // The code unit of the escape "\uXXXX" at `p` (at most `n` bytes), or -1.
 inline long unicodeEscape(const char* p, std::size_t n) {
   if (n < 6 || p[0] != '\\' || p[1] != 'u') return -1;

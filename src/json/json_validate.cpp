@@ -124,36 +124,14 @@ class Scanner {
     }
   }
 
-  static bool digit(char c) { return c >= '0' && c <= '9'; }
-
   bool number() {
     const char* start = p_;
-    if (p_ != end_ && *p_ == '-') ++p_;
-    if (p_ == end_) return false;
-    if (*p_ == '0') {
-      ++p_;
-    } else if (*p_ >= '1' && *p_ <= '9') {
-      while (p_ != end_ && digit(*p_)) ++p_;
-    } else {
-      return false;
-    }
-    const auto integerDigits = static_cast<std::size_t>(p_ - start);
-    if (p_ != end_ && *p_ == '.') {
-      ++p_;
-      if (p_ == end_ || !digit(*p_)) return false;
-      while (p_ != end_ && digit(*p_)) ++p_;
-    }
-    bool exponent = false;
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      exponent = true;
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || !digit(*p_)) return false;
-      while (p_ != end_ && digit(*p_)) ++p_;
-    }
+    const NumberToken shape = numberToken(p_, end_);
+    if (!shape.end) return false;
+    p_ = shape.end;
     // parse() refuses a number whose double is infinite. Without an exponent that needs more
     // than 308 integer digits, so only such tokens pay for a conversion.
-    if (!exponent && integerDigits <= 300) return true;
+    if (!shape.exponent && shape.integerDigits <= 300) return true;
     return std::isfinite(std::strtod(std::string(start, p_).c_str(), nullptr));
   }
 

@@ -67,6 +67,30 @@ def test_native_encoding_writes_what_json_dumps_writes():
         _ifmesh.encode_json(cycle)
 
 
+def test_native_decoding_reads_what_json_loads_reads():
+    from ifmesh import _ifmesh
+
+    texts = ['null', 'true', 'false', '0', '-0', '-5', '9223372036854775807',
+             '9223372036854775808', '-99999999999999999999999', '2.5', '-0.0', '1e5', '1E-7',
+             '1e-400', '0.30000000000000004', '""', '"plain"', r'"q\"b\\s\/n\n\t\b\f\r"',
+             r'"\u0041\u00e9\ud83d\ude00"', '"é 中 😀"', '[]', '{}', ' [1, [2, [3]]] ',
+             '{"b": 1, "a": [true, null]}', '{"a": 1, "a": 2}',
+             '{"records":[{"id":"x","v":{"amount":1.5}},{"id":"y","v":{"amount":-2}}]}']
+    for text in texts:
+        ours = _ifmesh.decode_json(text)
+        theirs = json.loads(text)
+        assert ours == theirs and type(ours) is type(theirs), text
+        assert json.dumps(ours) == json.dumps(theirs), text
+    for bad in ('', ' ', '{', '[1,]', '{"a"}', '{"a":1,}', '01', '1.', '.5', '+1', '-',
+                'NaN', 'Infinity', 'tru', '"open', r'"\x"', r'"\ud800"', r'"\udc00"',
+                '"tab\tin"', '[1 2]', '{} {}', '1 x'):
+        with pytest.raises(ValueError):
+            _ifmesh.decode_json(bad)
+    assert _ifmesh.decode_json("[" * 99 + "]" * 99) == json.loads("[" * 99 + "]" * 99)
+    with pytest.raises(ValueError):
+        _ifmesh.decode_json("[" * 100 + "]" * 100)
+
+
 def test_priorities():
     assert priority_value("HIGH") == 1 == priority_value(ifmesh.Priority.HIGH)
     assert priority_value("low") == 3
