@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "ice/binding_check.hpp"
+#include "ice_addresses.hpp"
 
 namespace ifmesh::ice {
 namespace {
@@ -16,10 +17,7 @@ const IceCredentials kBob{"bUfrag", "bob-password-0123456789ab", "aUfrag",
 const TransactionId kTransaction{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
 StunAddress aliceAddress() {
-  StunAddress a;
-  a.ip = {127, 0, 0, 1};
-  a.port = 40001;
-  return a;
+  return test::ipv4(127, 0, 0, 1, 40001);
 }
 
 ParsedStun read(const std::vector<std::uint8_t>& datagram) {

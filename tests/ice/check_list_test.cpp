@@ -5,23 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include "ice_addresses.hpp"
+
 namespace ifmesh::ice {
 namespace {
 
 StunAddress v4(std::uint8_t last, std::uint16_t port) {
-  StunAddress a;
-  a.ip[0] = 10;
-  a.ip[3] = last;
-  a.port = port;
-  return a;
+  return test::ipv4(10, 0, 0, last, port);
 }
 
 StunAddress v6(std::uint16_t port) {
-  StunAddress a;
-  a.ipv6 = true;
-  a.ip[15] = 1;
-  a.port = port;
-  return a;
+  return test::ipv6Loopback(port);
 }
 
 Candidate host(StunAddress address, std::uint16_t localPreference, std::string foundation) {

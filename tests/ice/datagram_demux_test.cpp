@@ -4,15 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include "ice_addresses.hpp"
+
 namespace ifmesh::ice {
 namespace {
 
 StunAddress at(std::uint8_t last, std::uint16_t port) {
-  StunAddress a;
-  a.ip[0] = 127;
-  a.ip[3] = last;
-  a.port = port;
-  return a;
+  return test::ipv4(127, 0, 0, last, port);
 }
 
 std::vector<std::uint8_t> request(const std::string& username, std::uint8_t transaction = 1) {
