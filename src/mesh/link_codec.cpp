@@ -7,6 +7,7 @@
 #include "ifmesh/error.hpp"
 #include "json/json_reader.hpp"
 #include "mesh/frame_compression.hpp"
+#include "mesh/link_frame_reader.hpp"
 
 namespace ifmesh::detail::link {
 
@@ -154,6 +155,11 @@ constexpr json::RawMember kRawPayload{"m", "payload"};
 }  // namespace
 
 std::vector<Frame> decode(std::string_view text, bool payloadAsText) {
+  if (auto common = readCommonFrames(text, payloadAsText)) return std::move(*common);
+  return decodeGeneral(text, payloadAsText);
+}
+
+std::vector<Frame> decodeGeneral(std::string_view text, bool payloadAsText) {
   std::vector<Frame> frames;
   // Too deep to copy or dump safely (the batch wrapper adds two levels): one malformed frame.
   auto [parsed, tooDeep, depth] =

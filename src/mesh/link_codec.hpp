@@ -91,6 +91,9 @@ using Frame = std::variant<Hello, Msg, Ack, Malformed, Whead>;
 // become Malformed entries. payloadAsText: a message's payload stays its checked text
 // (IFMessage::payloadJson), unparsed.
 std::vector<Frame> decode(std::string_view text, bool payloadAsText = false);
+// decode() without its reader of the common frames (link_frame_reader.hpp): every text through
+// a JSON tree. The same frames for every text; for tests and the fuzzer that compare the two.
+std::vector<Frame> decodeGeneral(std::string_view text, bool payloadAsText = false);
 // A binary channel message: decompressed (at most maxTextBytes) and decoded, or one Malformed.
 std::vector<Frame> decodeBinary(std::span<const std::byte> message, std::size_t maxTextBytes,
                                 bool payloadAsText = false);

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "mesh/frame_compression.hpp"
 #include "mesh/ifmessage_json.hpp"
+#include "mesh/link_frame_reader.hpp"
 
 namespace ifmesh::detail::link {
 namespace {
@@ -222,6 +225,78 @@ TEST(LinkCodec, PayloadsStayTextWhenAsked) {
   auto deep = decode(msgFrame("", test::nestedArrays(kMaxJsonDepth)), true);
   ASSERT_EQ(deep.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<Malformed>(deep[0]));
+}
+
+// The same frames from the reader of the common frames as from the general path, both payload
+// forms; and the texts it leaves to the general path (nothing read), which then decides.
+TEST(LinkCodec, TheCommonFramesReadAsTheGeneralPathReadsThem) {
+  IFMessage full = sample();
+  full.traceId = "trace \"1\"";
+  full.signature = "c2ln";
+  full.priority = MessagePriority::High;
+  full.incarnation = 99;
+  full.level = 10;
+  const std::string fullJson = serialize(full);
+  const std::vector<std::string> common = {
+      encodeMsg(1, 0, 2, 0, serialize(sample())),
+      encodeMsg(UINT64_MAX, 70000, 1, 5, fullJson, true),
+      encode(Ack{7, 3}),
+      encode(Ack{0, 2}),
+      encodeBatch(std::vector<std::string>{encodeMsg(3, 1, 3, 2, fullJson), encode(Ack{4, 0})}),
+      R"({"t":"batch","f":[]})",
+      " { \"m\" : " + test::withPayload(sample(), " [ 1 , {\"k\" : \"\\u00e9\"} ] ") +
+          " , \"s\" : 0 , \"t\" : \"msg\" } ",
+      msgFrame("", test::nestedArrays(kMaxJsonDepth - 1)),
+      "{\"t\":\"batch\",\"f\":[" + msgFrame("", test::nestedArrays(kMaxJsonDepth - 1)) + "]}",
+  };
+  for (bool asText : {false, true})
+    for (const auto& text : common) {
+      auto read = readCommonFrames(text, asText);
+      ASSERT_TRUE(read) << text.substr(0, 120);
+      auto general = decodeGeneral(text, asText);
+      ASSERT_EQ(read->size(), general.size()) << text.substr(0, 120);
+      for (std::size_t i = 0; i < general.size(); ++i) {
+        ASSERT_EQ((*read)[i].index(), general[i].index());
+        if (auto* m = std::get_if<Msg>(&general[i])) {
+          const auto& n = std::get<Msg>((*read)[i]);
+          EXPECT_EQ(serialize(n.message), serialize(m->message));
+          EXPECT_EQ(n.message.payloadJson, m->message.payloadJson);
+          EXPECT_EQ(std::tie(n.seq, n.hops, n.lane, n.ack, n.ackRequested),
+                    std::tie(m->seq, m->hops, m->lane, m->ack, m->ackRequested));
+        } else if (auto* a = std::get_if<Ack>(&general[i])) {
+          EXPECT_EQ(std::get<Ack>((*read)[i]).seq, a->seq);
+          EXPECT_EQ(std::get<Ack>((*read)[i]).lane, a->lane);
+        }
+      }
+    }
+  const std::vector<std::string> others = {
+      encode(Hello{}),
+      encode(Whead{1, std::string(64, 'a'), "c2ln"}),
+      msgFrame(",\"x\":1"),    // an unknown key
+      msgFrame(",\"s\":2"),    // a repeated one
+      msgFrame(",\"h\":-0"),   // a signed zero is not a count
+      msgFrame(",\"l\":4"),    // no such lane
+      msgFrame(",\"a\":1.0"),  // not an integer
+      msgFrame("", test::nestedArrays(kMaxJsonDepth)),
+      R"({"t":"batch","f":[{"t":"batch","f":[]}]})",
+      R"({"t":"batch","f":[{"t":"ack","seq":1},7]})",
+      R"({"t":"ack","seq":1,"lane":2})",
+      R"({"t":"ack","seq":18446744073709551616})",
+      R"({"t":"msg","s":1})",
+      std::string("{\"t\":\"ack\",\"seq\":1}\0", 22),
+      "\xEF\xBB\xBF{\"t\":\"ack\",\"seq\":1}",
+  };
+  for (const auto& text : others) {
+    EXPECT_FALSE(readCommonFrames(text, false)) << text.substr(0, 120);
+    EXPECT_FALSE(readCommonFrames(text, true)) << text.substr(0, 120);
+  }
+  // A level out of range, an unknown priority, an empty source: the general path refuses them.
+  for (const std::string& bad :
+       {std::string(",\"level\":11"), std::string(",\"priority\":\"urgent\"")}) {
+    std::string text = msgFrame("");
+    text.insert(text.rfind("}}"), bad);
+    EXPECT_FALSE(readCommonFrames(text, false)) << text;
+  }
 }
 
 }  // namespace
