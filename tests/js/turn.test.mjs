@@ -272,7 +272,10 @@ test('a relay-only C++ agent answers through TURN too', async () => {
   await waitFor('a-node connected', () => connectedEvents(node.events).length === 1);
   const [w] = connectedEvents(node.events);
   assert.equal(w.strategy, 'direct', JSON.stringify(w));
-  assert.equal(w.remote_candidate_type, 'relay', JSON.stringify(w));
+  // The C++ agent's relayed candidate, or the same address learnt as peer-reflexive: a check
+  // from it may arrive before the trickled candidate does (RFC 8445 7.3.1.3). Either way the
+  // C++ end sent from its relay, as its own event above says.
+  assert.ok(['relay', 'prflx'].includes(w.remote_candidate_type), JSON.stringify(w));
   await exchange(node, 'cpp-x', cpp);
 });
 

@@ -283,7 +283,7 @@ TEST(LinkCodec, TheCommonFramesReadAsTheGeneralPathReadsThem) {
       R"({"t":"ack","seq":1,"lane":2})",
       R"({"t":"ack","seq":18446744073709551616})",
       R"({"t":"msg","s":1})",
-      std::string("{\"t\":\"ack\",\"seq\":1}\0", 22),
+      std::string("{\"t\":\"ack\",\"seq\":1}\0junk", 24),
       "\xEF\xBB\xBF{\"t\":\"ack\",\"seq\":1}",
   };
   for (const auto& text : others) {
