@@ -34,7 +34,7 @@ void FrameOutput::flush() {
   if (batch_.size() == 1) {
     sendNow(std::move(batch_.front()), false);
   } else {
-    emit(encodeBatch(batch_), false, false);
+    sendNow(encodeBatch(batch_), false);
     batched_(batch_.size());
   }
   batch_.clear();
@@ -52,48 +52,20 @@ void FrameOutput::reset() {
 
 std::vector<Outgoing> FrameOutput::take() {
   outputBytes_ = 0;
-  std::vector<Outgoing> out;
-  out.reserve(output_.size());
-  std::vector<std::string> run;  // lone frames in a row, to leave as one batch
-  std::size_t runBytes = 0;
-  auto endRun = [&] {
-    if (run.size() == 1)
-      out.push_back({std::move(run.front()), false, false, true});
-    else if (run.size() > 1)
-      out.push_back({encodeBatch(run), false, false, false});
-    run.clear();
-    runBytes = 0;
-  };
-  for (auto& o : output_) {
-    if (!o.lone) {
-      endRun();
-      out.push_back(std::move(o));
-      continue;
-    }
-    if (runBytes + o.bytes.size() + 1 > kMaxBatchBytes) endRun();
-    runBytes += o.bytes.size() + 1;
-    run.push_back(std::move(o.bytes));
-  }
-  endRun();
-  output_.clear();
-  return out;
+  return std::exchange(output_, {});
 }
 
 void FrameOutput::sendNow(std::string text, bool urgent) {
-  emit(std::move(text), urgent, !urgent);
-}
-
-void FrameOutput::emit(std::string text, bool urgent, bool lone) {
   if (compress_ && peerReadsZstd_ && text.size() > compressThreshold_) {
     if (auto z = compressFrame(text, compressLevel_)) {
       compressed_(text.size(), z->size());
       outputBytes_ += z->size();
-      output_.push_back({std::move(*z), true, urgent, false});
+      output_.push_back({std::move(*z), true, urgent});
       return;
     }
   }
   outputBytes_ += text.size();
-  output_.push_back({std::move(text), false, urgent, lone});
+  output_.push_back({std::move(text), false, urgent});
 }
 
 }  // namespace ifmesh::detail::link

@@ -1,9 +1,8 @@
 #pragma once
 // What a link session sends, in order (docs/link-protocol.md, batching and compression): a frame
 // leaves alone, or in MEDIUM/LOW quality together with the others of one batch delay, and in LOW
-// compressed with zstd toward a peer whose hello says it reads it. Frames that are ready to leave
-// together (taken at once) share batches too, in any mode: nothing waits for that. Sans-IO:
-// frames and time come in, channel messages go out through take(). One thread calls it.
+// compressed with zstd toward a peer whose hello says it reads it. Sans-IO: frames and time come
+// in, channel messages go out through take(). One thread calls it.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -19,8 +18,6 @@ struct Outgoing {
   bool binary = false;  // a compressed frame ("IFZ1" + zstd)
   // A hello, or a Control/High frame: it must not wait behind the transport's send window.
   bool urgent = false;
-  // One Normal/Low frame as it is, which take() may put in a batch with the ones beside it.
-  bool lone = false;
 };
 
 class FrameOutput {
@@ -45,9 +42,6 @@ class FrameOutput {
   // every message in it as sent, to resend after the next hello).
   void reset();
 
-  // The channel messages to send, in order. Lone text frames of the Normal/Low lanes in a row
-  // go out as batches of at most kMaxBatchBytes: under load that spares the channel, DTLS and
-  // UDP cost of all but one of them, and a frame that is alone still leaves alone.
   std::vector<Outgoing> take();
   // Bytes of output not yet taken, and bytes waiting in the batch.
   std::size_t pendingBytes() const { return outputBytes_; }
@@ -65,9 +59,6 @@ class FrameOutput {
   bool peerReadsZstd_ = false;
   std::size_t compressThreshold_ = 0;
   int compressLevel_ = 3;
-  // A text channel message or a compressed one; `lone`: a single frame (Outgoing::lone).
-  void emit(std::string text, bool urgent, bool lone);
-
   std::vector<Outgoing> output_;
   std::size_t outputBytes_ = 0;
 };
