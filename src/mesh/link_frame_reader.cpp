@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <string>
 
 #include "json/json_reader.hpp"
@@ -109,33 +110,30 @@ class Reader {
 
   // "m": the IFMessage, with what ifmessageFromJsonValue requires of it.
   IFMessage message(std::size_t depth) {
+    // Its string fields, the first five required.
+    struct Text {
+      const char* key;
+      std::string IFMessage::*field;
+    };
+    static constexpr Text kTexts[] = {{"id", &IFMessage::id},
+                                      {"timestamp", &IFMessage::timestamp},
+                                      {"source", &IFMessage::source},
+                                      {"destination", &IFMessage::destination},
+                                      {"version", &IFMessage::version},
+                                      {"trace_id", &IFMessage::traceId},
+                                      {"signature", &IFMessage::signature}};
+    constexpr std::size_t kRequiredTexts = 5;
     IFMessage m;
-    bool id = false, timestamp = false, source = false, destination = false, version = false,
-         level = false, body = false, trace = false, signature = false, sequence = false,
-         incarnation = false, priority = false;
+    bool texts[std::size(kTexts)] = {};
+    bool level = false, body = false, sequence = false, incarnation = false, priority = false;
     members([&](const std::string& key) {
-      if (key == "id") {
-        once(id);
-        m.id = string();
-      } else if (key == "timestamp") {
-        once(timestamp);
-        m.timestamp = string();
-      } else if (key == "source") {
-        once(source);
-        m.source = string();
-      } else if (key == "destination") {
-        once(destination);
-        m.destination = string();
-      } else if (key == "version") {
-        once(version);
-        m.version = string();
-      } else if (key == "trace_id") {
-        once(trace);
-        m.traceId = string();
-      } else if (key == "signature") {
-        once(signature);
-        m.signature = string();
-      } else if (key == "level") {
+      for (std::size_t i = 0; i < std::size(kTexts); ++i)
+        if (key == kTexts[i].key) {
+          once(texts[i]);
+          m.*kTexts[i].field = string();
+          return;
+        }
+      if (key == "level") {
         once(level);
         std::uint64_t v = unsignedNumber();
         if (v < 1 || v > 10) throw Other{};
@@ -158,7 +156,9 @@ class Reader {
         throw Other{};
       }
     });
-    if (!id || !timestamp || !source || !destination || !version || !level || !body) throw Other{};
+    for (std::size_t i = 0; i < kRequiredTexts; ++i)
+      if (!texts[i]) throw Other{};
+    if (!level || !body) throw Other{};
     if (m.id.empty() || m.source.empty() || m.destination.empty() || m.version != "2.1")
       throw Other{};
     return m;
