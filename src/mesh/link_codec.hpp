@@ -28,8 +28,11 @@ constexpr std::uint16_t kChannelStreamId = 0;
 constexpr std::size_t kMaxFrameDepth = kMaxJsonDepth + 1;
 // Hop counts are clamped to this: far above any hop limit, and hops + 1 cannot overflow.
 constexpr int kMaxHops = 1 << 16;
-// Frames joined into one batch, at most this many bytes of them.
+// A batch channel message is at most this many bytes, its wrapper included (and never more than
+// the channel's max-message-size).
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
+// The bytes encodeBatch adds around its frames and their commas: {"t":"batch","f":[ and ]}.
+constexpr std::size_t kBatchOverhead = 20;
 constexpr int kLanes = kMessagePriorities;
 
 using LaneCounts = std::array<std::uint64_t, kLanes>;

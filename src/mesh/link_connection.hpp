@@ -48,6 +48,8 @@ class LinkConnection {
 
   bool isOpen() const { return channel_ && channel_->isOpen(); }
   std::size_t bufferedAmount() const { return channel_ ? channel_->bufferedAmount() : 0; }
+  // The largest message the open channel takes: the smaller max-message-size of the two ends.
+  std::size_t maxMessageSize() const { return channel_ ? channel_->maxMessageSize() : 0; }
   // Applies a link's budget to the channel (applyChannelBudget) and returns the channel's limit.
   std::size_t applyBudget(ChannelBudget& budget, std::size_t highWater);
   // Throws Error when the channel is closed.

@@ -143,6 +143,7 @@ void LinkDelivery::attach(LinkConnection& connection) {
   c.helloSignature = host_.identity().sign(
       helloSigningInput(host_.id(), host_.incarnation(), c.localFingerprint, peerId_));
   c.remoteFingerprint = connection.remoteFingerprint();
+  c.maxChannelMessage = connection.maxMessageSize();
   c.channelFull = [this](std::size_t pending) {
     return !connection_ || connection_->bufferedAmount() + pending >= channelLimit_;
   };
@@ -180,8 +181,10 @@ void LinkDelivery::drive() {
     // Outbox entries the peer acknowledged and the counters that say so change together,
     // before any callback below can lead to a commit: a restarted process numbers its stored
     // messages on from the stored acknowledgement, so the two must never be apart on disk.
-    for (const auto& e : events)
+    for (const auto& e : events) {
       if (auto* released = std::get_if<link::Released>(&e)) unstore(released->keys);
+      if (auto* tooLarge = std::get_if<link::TooLarge>(&e)) unstore({tooLarge->key});
+    }
     storeCounters();
   }
   for (auto& e : events) {
@@ -208,6 +211,9 @@ void LinkDelivery::drive() {
       host_.batchSent(batch->frames);
     } else if (auto* z = std::get_if<link::Compressed>(&e)) {
       host_.compressed(z->before, z->after);
+    } else if (auto* tooLarge = std::get_if<link::TooLarge>(&e)) {
+      host_.undeliverable(tooLarge->message, tooLarge->reason);
+      host_.spaceFreed();
     } else if (auto* head = std::get_if<link::PeerWhead>(&e)) {
       host_.witness(kPeerWitnessHeadEvent, peerId_,
                     {{"seq", head->head.seq}, {"hash", head->head.hash}, {"sig", head->head.sig}});

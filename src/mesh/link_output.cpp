@@ -3,13 +3,18 @@
 #include <algorithm>
 
 #include "mesh/frame_compression.hpp"
-#include "mesh/link_codec.hpp"
 
 namespace ifmesh::detail::link {
 
 FrameOutput::FrameOutput(std::function<void(std::size_t, std::size_t)> compressed,
                          std::function<void(std::size_t)> batched)
-    : compressed_(std::move(compressed)), batched_(std::move(batched)) {}
+    : compressed_(std::move(compressed)),
+      batched_(std::move(batched)),
+      batchLimit_(kMaxBatchBytes) {}
+
+void FrameOutput::setChannelMessageLimit(std::size_t bytes) {
+  batchLimit_ = bytes == 0 ? kMaxBatchBytes : std::min(bytes, kMaxBatchBytes);
+}
 
 void FrameOutput::setCompression(bool enabled, std::size_t threshold, int level) {
   compress_ = enabled;
@@ -22,7 +27,7 @@ void FrameOutput::send(Clock::time_point now, std::string frame, bool urgent) {
   if (urgent || (batchDelay_.count() == 0 && batch_.empty()))
     return sendNow(std::move(frame), urgent);
   // MEDIUM/LOW quality: frames leave together, once per batch delay.
-  if (batchBytes_ + frame.size() > kMaxBatchBytes) flush();
+  if (!fitsBatch(batchBytes_, frame.size())) flush();
   batchBytes_ += frame.size() + 1;
   batch_.push_back(std::move(frame));
   if (!batchDue_) batchDue_ = now + std::max(batchDelay_, std::chrono::milliseconds(1));

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "mesh/link_codec.hpp"
+
 namespace ifmesh::detail::link {
 
 // One channel message to send, in order.
@@ -31,6 +33,9 @@ class FrameOutput {
   void setCompression(bool enabled, std::size_t threshold, int level);
   // What the peer's hello on this connection announced.
   void setPeerReadsZstd(bool reads) { peerReadsZstd_ = reads; }
+  // The largest channel message the connection takes (its max-message-size; 0: no limit of its
+  // own). Batches stay within it and within kMaxBatchBytes.
+  void setChannelMessageLimit(std::size_t bytes);
 
   // Queues a frame. Urgent ones (a hello, Control/High) leave at once, ahead of the batch.
   void send(Clock::time_point now, std::string frame, bool urgent);
@@ -53,12 +58,17 @@ class FrameOutput {
   std::function<void(std::size_t)> batched_;
   std::chrono::milliseconds batchDelay_{0};
   std::vector<std::string> batch_;
-  std::size_t batchBytes_ = 0;
+  std::size_t batchBytes_ = 0;  // the batch's frames, one comma counted with each
+  std::size_t batchLimit_;      // bytes of a whole batch message
   std::optional<Clock::time_point> batchDue_;
   bool compress_ = false;
   bool peerReadsZstd_ = false;
   std::size_t compressThreshold_ = 0;
   int compressLevel_ = 3;
+  // Whether frames of `bytes` (commas counted) and one more of `frame` fit in one batch message.
+  bool fitsBatch(std::size_t bytes, std::size_t frame) const {
+    return kBatchOverhead + bytes + frame <= batchLimit_;
+  }
   std::vector<Outgoing> output_;
   std::size_t outputBytes_ = 0;
 };

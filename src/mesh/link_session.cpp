@@ -24,6 +24,7 @@ Session::Session(SessionConfig config, Deliver deliver)
 void Session::open(Connection connection) {
   close();
   connection_ = std::move(connection);
+  output_.setChannelMessageLimit(connection_.maxChannelMessage);
   open_ = true;
   sendHello();  // before anything else on every connection
 }
@@ -159,12 +160,27 @@ void Session::pump(Clock::time_point now) {
     // batch delay throttle a link to one channel's worth per delay.
     if (!urgent && connection_.channelFull && connection_.channelFull(output_.pendingBytes()))
       return;
+    if (tooLargeForChannel(*lane)) continue;
     const auto& sent = queue_.send(*lane);
     // A message somebody waits for asks the peer to acknowledge it promptly.
     transmit(now,
              encodeMsg(sent.seq, sent.hops, *lane, takeAck(*lane), sent.json, sent.ackRequested()),
              urgent);
   }
+}
+
+bool Session::tooLargeForChannel(int lane) {
+  const std::size_t limit = connection_.maxChannelMessage;
+  const auto& next = queue_.waitingFront(lane);
+  const std::size_t frame = maxMsgFrameBytes(next.hops, next.json);
+  if (limit == 0 || frame <= limit) return false;
+  std::string reason = "IFMessage frame of " + std::to_string(frame) + " bytes exceeds the " +
+                       std::to_string(limit) + "-byte max-message-size of the channel to " +
+                       config_.peerId;
+  std::uint64_t key = 0;
+  auto message = queue_.takeNext(lane, Error(Errc::MessageTooLarge, reason), &key);
+  event<TooLarge>(std::move(message), key, std::move(reason));
+  return true;
 }
 
 void Session::resumeReceiving() {

@@ -71,8 +71,15 @@ struct Compressed {
 struct PeerWhead {  // the peer showed its witness head, and its signature verifies
   Whead head;
 };
+// A waiting message whose frame is larger than the connection's channel takes (a peer with a
+// lower max-message-size than our own limit): taken from the queue unsent, never to be sent.
+struct TooLarge {
+  IFMessage message;
+  std::uint64_t key;  // its outbox key (with SessionConfig::persist)
+  std::string reason;
+};
 using Event = std::variant<Authenticated, AuthFailed, Rejected, Released, PeerRestarted,
-                           PeerLostState, BatchSent, Compressed, PeerWhead>;
+                           PeerLostState, BatchSent, Compressed, PeerWhead, TooLarge>;
 
 // What a connection brings to the session when it opens.
 struct Connection {
@@ -82,6 +89,9 @@ struct Connection {
   // Whether the channel holds enough that Normal/Low messages should wait, given `pending`
   // bytes of output not yet taken by the caller.
   std::function<bool(std::size_t pending)> channelFull;
+  // The largest message the channel takes (the smaller max-message-size of the two ends; 0: no
+  // limit). Batches stay within it; a frame beyond it is never sent (TooLarge).
+  std::size_t maxChannelMessage = 0;
 };
 
 class Session {
@@ -190,6 +200,9 @@ class Session {
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
   void resendSent(Clock::time_point now);
+  // Takes the lane's next waiting message out unsent (TooLarge) when its frame exceeds what the
+  // channel takes.
+  bool tooLargeForChannel(int lane);
   void peerRestarted(std::uint64_t incarnation);
   void peerLostState(const Hello& hello);
   void renumber(int lane, std::uint64_t after);

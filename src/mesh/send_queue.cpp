@@ -92,6 +92,18 @@ void SendQueue::push(const IFMessage& message, std::string json, int hops, std::
       {withoutPayload(message), std::move(json), hops, nextOrder_++, key, std::move(acked), held});
 }
 
+IFMessage SendQueue::takeNext(int lane, const Error& error, std::uint64_t* key) {
+  auto& l = lanes_[lane];
+  Waiting w = std::move(l.waiting.front());
+  l.waiting.pop_front();
+  --messages_;
+  bytes_ -= w.json.size();
+  waitingBytes_ -= w.json.size();
+  if (w.acked) w.acked->set_exception(std::make_exception_ptr(error));
+  if (key) *key = w.key;
+  return withPayload(std::move(w.message), w.json);
+}
+
 const SendQueue::Sent& SendQueue::send(int lane) {
   auto& l = lanes_[lane];
   Waiting w = std::move(l.waiting.front());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ifmesh/bandwidth.hpp"
+#include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
 
 namespace ifmesh::detail {
@@ -70,6 +71,11 @@ class SendQueue {
   // The highest-priority lane with a waiting message that is not held (urgentOnly: Control and
   // High only).
   std::optional<int> nextLane(bool urgentOnly) const;
+  // The lane's first waiting message (there must be one).
+  const Waiting& waitingFront(int lane) const { return lanes_[lane].waiting.front(); }
+  // Takes the lane's first waiting message out of the queue unsent, its payload back, failing
+  // whoever waits for its acknowledgement with `error`.
+  IFMessage takeNext(int lane, const Error& error, std::uint64_t* key);
   // Takes the lane's first waiting message and records it as sent with the lane's next link
   // sequence (the caller builds its frame).
   const Sent& send(int lane);

@@ -46,10 +46,11 @@ function message(from, to, priority, n) {
   };
 }
 
-async function open(a, b) {
+async function open(a, b, maxChannelMessage = 0) {
   const fa = `FA:${a.incarnation}`;
   const fb = `FB:${b.incarnation}`;
   a.session.open({ localFingerprint: fa, remoteFingerprint: fb, channelFull: () => false,
+    maxChannelMessage,
     helloSignature: await a.identity.signHello(a.id, a.incarnation, fa, b.id) });
   b.session.open({ localFingerprint: fb, remoteFingerprint: fa, channelFull: () => false,
     helloSignature: await b.identity.signHello(b.id, b.incarnation, fb, a.id) });
@@ -197,6 +198,32 @@ test('the hello announces zstd only when the session has a decoder', () => {
   assert.ok(hello(() => new Uint8Array()).includes('"compress":["zstd"]'));
   const decoded = codec.decodeText(hello(() => new Uint8Array()));
   assert.equal(decoded[0].readsZstd, true);
+});
+
+test('coalesce: every batch fits the channel, in UTF-8 bytes and with its wrapper', async () => {
+  const ia = await Identity.generate();
+  const ib = await Identity.generate();
+  const utf8 = new TextEncoder();
+  for (const [limit, text] of [[65536, 'x'], [65536, 'é'], [16384, '€']]) {
+    for (let extra = 0; extra < 24; extra++) {
+      const a = await end('la', 'lb', ia, ib);
+      const b = await end('lb', 'la', ib, ia);
+      a.session.config.coalesce = true;
+      await open(a, b, limit);
+      await run(a, b, 0, Math.random, false); // the hellos
+      for (let n = 1; n <= 120; n++) {
+        const m = message('la', 'lb', 'normal', n);
+        m.payload = { n, text: text.repeat(400 + extra) };
+        a.session.enqueue(0, m);
+      }
+      a.session.tick(0);
+      for (const o of a.session.takeOutput()) {
+        assert.ok(utf8.encode(o.data).length <= limit, `${utf8.encode(o.data).length} > ${limit}`);
+        await b.session.receive(0, o.data);
+      }
+      assert.equal(b.delivered.length, 120);
+    }
+  }
 });
 
 test('coalesce: the Normal frames of one turn leave as one batch when due, urgent ones at once', async () => {

@@ -1,8 +1,12 @@
 // Agent::sendAsync's receipt between two real agents: `acknowledged` completes once the peer has
 // the message, promptly for a lone message (its frame asks for the ack), and a message sent
-// with send() (nobody waits for its ack) is still delivered exactly once.
+// with send() (nobody waits for its ack) is still delivered exactly once; a message too large
+// for the peer's channel fails with MessageTooLarge and the link goes on.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
+#include "ifmesh/error.hpp"
 #include "mesh/mesh_fixture.hpp"
 
 namespace ifmesh::test {
@@ -34,6 +38,44 @@ TEST(SendReceipt, ALoneMessageIsAcknowledgedPromptly) {
   }
   EXPECT_EQ(alice.unacknowledged("bob"), 0u);
   EXPECT_EQ(inbox.numbers(), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+}
+
+// bob takes channel messages of at most 64 KiB, alice sends up to 256 KiB: a 100 KB message
+// reaches the channel, which refuses it; the receipt says so and the messages after it arrive.
+TEST(SendReceipt, AMessageTooLargeForThePeersChannelFailsAndTheLinkGoesOn) {
+  auto server = startSignaling();
+  auto bobConfig = meshAgentConfig("bob", *server);
+  bobConfig.maxMessageBytes = 64 * 1024;
+  Agent alice(meshAgentConfig("alice", *server)), bob(bobConfig);
+  Inbox inbox;
+  inbox.attach(bob);
+  std::atomic<int> undeliverable{0};
+  alice.onUndeliverable([&](const IFMessage&, const std::string&) { ++undeliverable; });
+  alice.connectToSignaling();
+  bob.connectToSignaling();
+  ASSERT_TRUE(alice.waitRegistered(5s));
+  ASSERT_TRUE(bob.waitRegistered(5s));
+  alice.connect("bob");
+  ASSERT_TRUE(waitFor([&] { return alice.peers().size() == 1; }));
+
+  IFMessage big = numbered(1);
+  big.payload["text"] = std::string(100 * 1000, 'x');
+  auto receipt = alice.sendAsync("bob", big);
+  ASSERT_EQ(receipt.acknowledged.wait_for(5s), std::future_status::ready);
+  try {
+    receipt.acknowledged.get();
+    FAIL() << "a message bob's channel cannot take was acknowledged";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::MessageTooLarge) << e.what();
+  }
+  EXPECT_EQ(undeliverable.load(), 1);
+  for (int n = 2; n < 50; ++n) alice.send("bob", numbered(n));
+  auto last = alice.sendAsync("bob", numbered(50));
+  ASSERT_EQ(last.acknowledged.wait_for(5s), std::future_status::ready);
+  last.acknowledged.get();
+  ASSERT_TRUE(waitFor([&] { return inbox.size() == 49; }));
+  EXPECT_EQ(inbox.numbers().front(), 2);
+  EXPECT_EQ(alice.unacknowledged("bob"), 0u);
 }
 
 }  // namespace

@@ -8,7 +8,11 @@ export const LANES = 4;
 export const PRIORITIES = ['control', 'high', 'normal', 'low'];
 export const NORMAL_LANE = 2;
 export const MAX_JSON_DEPTH = 100; // an IFMessage; a frame may be 101 deep, a batch 103
+// A batch channel message is at most this many bytes, its wrapper included (and never more than
+// the channel's max-message-size).
 export const MAX_BATCH_BYTES = 64 * 1024;
+// The bytes encodeBatch adds around its frames and their commas: {"t":"batch","f":[ and ]}.
+export const BATCH_OVERHEAD = 20;
 export const MAX_HOPS = 65536;
 export const IFMESSAGE_VERSION = '2.1';
 

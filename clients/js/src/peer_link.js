@@ -297,6 +297,7 @@ export class PeerLink {
         helloSignature: sig,
         remoteFingerprint: conn.remoteFingerprint,
         channelFull: (pending) => conn.bufferedAmount + pending >= CHANNEL_HIGH_WATER,
+        maxChannelMessage: conn.maxMessageSize,
       });
       this.flush();
       const pending = this.pendingIn;

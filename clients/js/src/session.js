@@ -9,6 +9,7 @@
 // one after another on an internal promise chain; receive() returns when its own are done.
 import {
   LANES,
+  BATCH_OVERHEAD,
   MAX_BATCH_BYTES,
   MAX_JSON_DEPTH,
   NORMAL_LANE,
@@ -25,6 +26,7 @@ import {
   maxMsgFrameBytes,
   preparePayload,
   serializeIFMessage,
+  utf8Length,
 } from './codec.js';
 
 export class QueueFullError extends Error {
@@ -166,6 +168,7 @@ export class LinkSession {
     this.batchDelay = 0;
     this.batch = [];
     this.batchBytes = 0;
+    this.batchLimit = MAX_BATCH_BYTES;
     this.batchDue = null;
     this.output = [];
     this.outputBytes = 0;
@@ -227,11 +230,13 @@ export class LinkSession {
     return this.isOpen && this.authenticated;
   }
 
-  // connection: {localFingerprint, helloSignature, remoteFingerprint, channelFull(pending)}.
+  // connection: {localFingerprint, helloSignature, remoteFingerprint, channelFull(pending),
+  // maxChannelMessage (the channel's max-message-size; 0 or absent: no limit of its own)}.
   // Says hello at once: it precedes everything else we send on a connection.
   open(connection) {
     this.close();
     this.connection = connection;
+    this.batchLimit = Math.min(MAX_BATCH_BYTES, connection.maxChannelMessage || Infinity);
     this.isOpen = true;
     this.sendHello();
   }
@@ -294,8 +299,12 @@ export class LinkSession {
     if (!this.isOpen) return; // kept in the queue, resent after the next hello
     const gather = this.batchDelay > 0 || this.config.coalesce;
     if (urgent || (!gather && this.batch.length === 0)) return this.emit(frame);
-    if (this.batchBytes + frame.length > MAX_BATCH_BYTES) this.flushBatch();
-    this.batchBytes += frame.length + 1;
+    // In UTF-8 bytes, as the channel counts them, with the wrapper and one comma per frame.
+    const bytes = utf8Length(frame);
+    if (this.batch.length && BATCH_OVERHEAD + this.batchBytes + bytes > this.batchLimit) {
+      this.flushBatch();
+    }
+    this.batchBytes += bytes + 1;
     this.batch.push(frame);
     if (this.batchDue === null) this.batchDue = this.batchDelay > 0 ? now + this.batchDelay : now;
   }
