@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -14,8 +16,23 @@
 #include "fuzz_check.hpp"
 #include "ifmesh/witness.hpp"
 
+namespace {
+// The file each input is written to, one per fuzzing process, removed when the process exits. A
+// plain array: it must outlive the exit handler that removes the file.
+char scratch[64];
+
+const char* scratchPath() {
+  if (scratch[0] == '\0') {
+    std::snprintf(scratch, sizeof scratch, "/tmp/ifmesh-fuzz-witness-writer-%d",
+                  static_cast<int>(::getpid()));
+    std::atexit([] { ::unlink(scratch); });
+  }
+  return scratch;
+}
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/ifmesh-fuzz-witness-writer-" + std::to_string(::getpid());
+  const std::string path = scratchPath();
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   const auto lastNewline = bytes.rfind('\n');
