@@ -1,5 +1,6 @@
 #include "rtc/io_loop.hpp"
 
+#include <glib-unix.h>
 #include <pthread.h>
 
 #include <string>
@@ -141,6 +142,49 @@ void IoLoop::Timer::cancel() {
 
 IoLoop::Timer IoLoop::addTimer(std::chrono::milliseconds interval, std::function<bool()> fn) {
   return Timer(*this, interval, std::move(fn));
+}
+
+}  // namespace ifmesh::rtc
+
+namespace ifmesh::rtc {
+
+IoLoop::FdWatch::FdWatch(GMainContext* context, int fd, std::function<void()> onReadable)
+    : source_(g_unix_fd_source_new(fd, G_IO_IN)) {
+  g_source_set_callback(source_, G_SOURCE_FUNC(&FdWatch::readable),
+                        new std::function<void()>(std::move(onReadable)),
+                        [](gpointer fn) { delete static_cast<std::function<void()>*>(fn); });
+  g_source_attach(source_, context);
+}
+
+gboolean IoLoop::FdWatch::readable(gint, GIOCondition, gpointer fn) {
+  (*static_cast<std::function<void()>*>(fn))();
+  return G_SOURCE_CONTINUE;
+}
+
+IoLoop::FdWatch::~FdWatch() {
+  cancel();
+}
+
+IoLoop::FdWatch::FdWatch(FdWatch&& other) noexcept
+    : source_(std::exchange(other.source_, nullptr)) {}
+
+IoLoop::FdWatch& IoLoop::FdWatch::operator=(FdWatch&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    source_ = std::exchange(other.source_, nullptr);
+  }
+  return *this;
+}
+
+void IoLoop::FdWatch::cancel() {
+  if (!source_) return;
+  g_source_destroy(source_);
+  g_source_unref(source_);
+  source_ = nullptr;
+}
+
+IoLoop::FdWatch IoLoop::watchReadable(int fd, std::function<void()> onReadable) {
+  return FdWatch(context_, fd, std::move(onReadable));
 }
 
 }  // namespace ifmesh::rtc

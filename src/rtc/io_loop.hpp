@@ -115,6 +115,25 @@ class IoLoop {
   // `fn` returns true to fire again after `interval`. Runs on the loop thread.
   Timer addTimer(std::chrono::milliseconds interval, std::function<bool()> fn);
 
+  // Calls `onReadable` on the loop thread whenever `fd` has data to read, until the returned
+  // handle is destroyed (or cancelled), which `onReadable` itself may do. Create and destroy it
+  // on the loop thread.
+  class FdWatch {
+   public:
+    FdWatch() = default;
+    FdWatch(GMainContext* context, int fd, std::function<void()> onReadable);
+    ~FdWatch();
+    FdWatch(FdWatch&& other) noexcept;
+    FdWatch& operator=(FdWatch&& other) noexcept;
+    void cancel();
+
+   private:
+    static gboolean readable(gint fd, GIOCondition condition, gpointer fn);
+    // The source owns the callback: GLib frees it once the source is gone and not dispatching.
+    GSource* source_ = nullptr;
+  };
+  FdWatch watchReadable(int fd, std::function<void()> onReadable);
+
  private:
   struct TaskSource;
   static gboolean prepareTasks(GSource* source, gint* timeout);
