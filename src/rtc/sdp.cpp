@@ -60,6 +60,7 @@ struct Section {
   std::string ufrag, pwd, fingerprintAlgorithm, fingerprint, setup;
   std::optional<std::uint16_t> sctpPort;
   std::optional<std::uint64_t> maxMessageSize;
+  std::optional<std::uint32_t> muxTag;
   std::vector<std::string> candidates;
   bool endOfCandidates = false;
 };
@@ -180,6 +181,9 @@ SessionDescription parse(std::string_view text, SessionDescription::Type type) {
       }
     } else if (name == "max-message-size") {
       target.maxMessageSize = number<std::uint64_t>(arg, UINT64_MAX, "max-message-size");
+    } else if (name == "x-ifmesh-mux") {
+      target.muxTag = number<std::uint32_t>(arg, UINT32_MAX, "x-ifmesh-mux");
+      if (*target.muxTag == 0) bad("x-ifmesh-mux must be 1..4294967295");
     } else if (name == "candidate") {
       if (target.candidates.size() >= 256) bad("too many candidates");
       target.candidates.push_back(std::string(value));
@@ -231,6 +235,7 @@ SessionDescription parse(std::string_view text, SessionDescription::Type type) {
   d.mid = data->mid.empty() ? "0" : data->mid;
   d.sctpPort = data->sctpPort.value_or(5000);
   d.maxMessageSize = data->maxMessageSize ? data->maxMessageSize : session.maxMessageSize;
+  d.muxTag = data->muxTag ? data->muxTag : session.muxTag;
   d.candidates = data->candidates;
   d.candidates.insert(d.candidates.end(), session.candidates.begin(), session.candidates.end());
   d.endOfCandidates = data->endOfCandidates || session.endOfCandidates;
@@ -253,6 +258,7 @@ std::string serialize(const SessionDescription& d) {
   data += std::string("a=setup:") + setup + "\r\n";
   data += "a=sctp-port:" + std::to_string(d.sctpPort) + "\r\n";
   if (d.maxMessageSize) data += "a=max-message-size:" + std::to_string(*d.maxMessageSize) + "\r\n";
+  if (d.muxTag) data += "a=x-ifmesh-mux:" + std::to_string(*d.muxTag) + "\r\n";
   for (const auto& c : d.candidates) data += "a=" + c + "\r\n";
   if (d.endOfCandidates) data += "a=end-of-candidates\r\n";
 

@@ -21,7 +21,10 @@ struct SessionDescription {
   std::string mid = "0";  // of the data m-section
   std::uint16_t sctpPort = 5000;
   std::optional<std::uint64_t> maxMessageSize;  // absent when the SDP has none; 0 = unlimited
-  std::vector<std::string> candidates;          // "candidate:..." (no "a=")
+  // a=x-ifmesh-mux:<tag>: this end shares one UDP socket among its connections and takes DTLS
+  // behind this tag (src/ice/datagram_demux.hpp); absent for any other end. 1..4294967295.
+  std::optional<std::uint32_t> muxTag;
+  std::vector<std::string> candidates;  // "candidate:..." (no "a=")
   bool endOfCandidates = false;
   std::uint64_t sessionId = 0;
   std::uint64_t sessionVersion = 0;

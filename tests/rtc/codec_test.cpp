@@ -81,6 +81,23 @@ TEST(Sdp, RoundTrips) {
   EXPECT_EQ(again.maxMessageSize, d.maxMessageSize);
 }
 
+// Our mux tag: carried when set, absent otherwise (what Chromium sends has none), and only a
+// 32-bit value above zero is taken.
+TEST(Sdp, MuxTagRoundTripsAndIsValidated) {
+  auto d = sdp::parse(kChromiumOffer, Type::Offer);
+  EXPECT_FALSE(d.muxTag);
+  EXPECT_EQ(sdp::serialize(d).find("x-ifmesh-mux"), std::string::npos);
+  d.muxTag = 4294967295u;
+  auto text = sdp::serialize(d);
+  EXPECT_NE(text.find("a=x-ifmesh-mux:4294967295\r\n"), std::string::npos);
+  EXPECT_EQ(sdp::parse(text, Type::Offer).muxTag, 4294967295u);
+  for (const char* bad : {"0", "4294967296", "-1", "12ab", ""}) {
+    std::string wrong = text;
+    wrong.replace(wrong.find("4294967295"), 10, bad);
+    EXPECT_THROW(sdp::parse(wrong, Type::Offer), Error) << bad;
+  }
+}
+
 TEST(Sdp, AnswerRejectsAudioAndVideoInPlace) {
   std::string offer = kChromiumOffer;
   auto data = offer.find("m=application");
