@@ -570,6 +570,30 @@ TEST(IceAgent, TenThousandTrickledCandidatesKeepStateBounded) {
   EXPECT_EQ(bob.candidatesRefused(), 10000 - c.maxRemoteCandidates);
 }
 
+TEST(IceAgent, ASuccessThatWouldTeachALocalCandidateBeyondTheLimitCountsAsAFailure) {
+  Pairing p;
+  auto c = config(IceRole::Controlling, kAlice, 2, 'a');
+  c.maxLocalCandidates = 1;
+  IceAgent alice(c);
+  alice.addLocal(p.a1);
+  EXPECT_FALSE(alice.addLocal(p.a2));
+  alice.addRemote(p.b1);
+  alice.remoteCandidatesComplete();
+  alice.tick(kStart);
+  const auto sent = alice.takeTransmits();
+  ASSERT_EQ(sent.size(), 1u);
+  const TransactionId id = parseStun(sent[0].bytes)->message.transactionId;
+  // Bob saw the check come from a NAT's address: a peer-reflexive candidate Alice has no room
+  // for.
+  const auto response = successResponse(id, test::ipv4(192, 0, 2, 1, 5555), kBob.localPassword);
+  alice.onStun(kStart + 10ms, p.a1.address, p.b1.address, response, *parseStun(response));
+  EXPECT_EQ(alice.checkList().locals().size(), 1u);
+  EXPECT_EQ(alice.checkList().pairs()[0].state, PairState::Failed);
+  EXPECT_EQ(alice.candidatesRefused(), 2u);
+  alice.tick(kStart + 10ms);
+  EXPECT_EQ(alice.state(), IceAgentState::Failed);
+}
+
 TEST(IceAgent, NeedsARandomSourceAndTransactionIds) {
   auto c = config(IceRole::Controlling, kAlice, 2, 'a');
   c.transactionId = nullptr;
