@@ -57,6 +57,21 @@ void DatagramDemux::remove(ConnectionId id) {
   entries_.erase(it);
 }
 
+bool DatagramDemux::untag(ConnectionId id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return false;
+  auto& e = it->second;
+  if (e.tag == 0) return true;
+  for (const auto& r : e.remotes) {
+    auto at = byAddress_.find(r);
+    if (at != byAddress_.end() && at->second != id) return false;
+  }
+  for (const auto& r : e.remotes) byAddress_[r] = id;
+  byTag_.erase(e.tag);
+  e.tag = 0;
+  return true;
+}
+
 bool DatagramDemux::allowRemote(ConnectionId id, const StunAddress& remote) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return false;

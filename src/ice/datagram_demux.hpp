@@ -49,6 +49,10 @@ class DatagramDemux {
   // DTLS). False, and nothing registered, when the id, ufrag or tag is taken.
   bool add(ConnectionId id, const std::string& localUfrag, std::uint32_t muxTag);
   void remove(ConnectionId id);
+  // The connection's peer sends no tag after all (its SDP announced none): its DTLS is routed by
+  // source address from now on, from the addresses allowed so far too. False when one of those
+  // is another untagged connection's (nothing changes then).
+  bool untag(ConnectionId id);
   // An address ICE proved the connection's peer at (a valid pair's remote). False when a
   // connection without a tag has it already: plain DTLS from it could not be told apart.
   bool allowRemote(ConnectionId id, const StunAddress& remote);

@@ -1,10 +1,12 @@
 #pragma once
-// ICE (RFC 8445) with trickle, on libnice. One NiceAgent per connection, all agents on the shared
-// I/O loop context. Loop thread only.
-#include <nice/agent.h>
-
+// What a PeerConnection needs of ICE (RFC 8445, trickle per RFC 8838): gathering local
+// candidates, checking pairs with the peer's, and carrying DTLS datagrams over the selected
+// pair. Two implementations: NiceIceTransport (libnice: a socket per connection, STUN and TURN
+// servers) and MuxIceTransport (our own agent of src/ice on the I/O thread's shared socket).
+// Loop thread only, callbacks included.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,55 +26,32 @@ class IceTransport {
     std::function<void(const std::uint8_t*, std::size_t)> onData;
   };
 
-  IceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling, Callbacks callbacks);
-  ~IceTransport();
-  IceTransport(const IceTransport&) = delete;
-  IceTransport& operator=(const IceTransport&) = delete;
+  virtual ~IceTransport() = default;
 
-  std::pair<std::string, std::string> localCredentials() const;  // ufrag, pwd
-  // Starts gathering; false when it cannot start (no usable local address). With no
-  // localAddresses configured and no interface but loopback (a fresh network namespace, a
-  // container without network), it gathers on 127.0.0.1, as libwebrtc does.
-  bool gather();
-  void setRemoteCredentials(const std::string& ufrag, const std::string& pwd);
+  virtual std::pair<std::string, std::string> localCredentials() const = 0;  // ufrag, pwd
+  // The tag this end takes DTLS behind (SDP a=x-ifmesh-mux), when it has one.
+  virtual std::optional<std::uint32_t> localMuxTag() const { return std::nullopt; }
+  // Starts gathering; false when it cannot start (no usable local address).
+  virtual bool gather() = 0;
+  virtual void setRemoteCredentials(const std::string& ufrag, const std::string& pwd) = 0;
+  // The peer's a=x-ifmesh-mux, or nothing when it announced none; before any remote candidate.
+  virtual void setRemoteMuxTag(std::optional<std::uint32_t>) {}
   // Throws ifmesh::Error(MalformedCandidate). Returns false for a candidate ignored on purpose
   // (mDNS hostname, other component, TCP).
-  bool addRemoteCandidate(const std::string& candidate);
-  void remoteGatheringDone();
-  bool send(const void* data, std::size_t length);
-  void shutdown();  // detaches from the loop; no callbacks afterwards
+  virtual bool addRemoteCandidate(const std::string& candidate) = 0;
+  virtual void remoteGatheringDone() = 0;
+  // A DTLS datagram to the peer over the selected pair; false when there is none (yet).
+  virtual bool send(const void* data, std::size_t length) = 0;
+  // Detaches from the loop; no callbacks afterwards.
+  virtual void shutdown() = 0;
 
-  IceState state() const { return state_; }
-  std::optional<CandidatePairStats> selectedPair() const { return selectedPair_; }
-
- private:
-  static void onRecv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer self);
-  static void onCandidate(NiceAgent*, NiceCandidate* candidate, gpointer self);
-  static void onGatheringDoneSignal(NiceAgent*, guint, gpointer self);
-  static void onComponentState(NiceAgent*, guint, guint, guint state, gpointer self);
-  static void onSelectedPair(NiceAgent*, guint, guint, NiceCandidate* local, NiceCandidate* remote,
-                             gpointer self);
-  void setState(IceState state);
-  std::string candidateLine(NiceCandidate* candidate) const;
-  bool sendNow(const void* data, std::size_t length);
-  void sendHeld();
-
-  IoLoop& loop_;
-  // The context our libnice agent runs in. Every call into the agent outside that context's
-  // dispatch may add or remove its sources, so it touches the cell (see ContextDriver).
-  ContextDriver::Lease cell_;
-  Callbacks callbacks_;
-  NiceAgent* agent_ = nullptr;
-  guint streamId_ = 0;
-  bool gathering_ = false;
-  bool anyInterface_ = false;  // no localAddresses configured
-  bool shutdown_ = false;
-  // Sending through a TURN relay may start permission and binding timers; a direct UDP send
-  // changes no source (and sends are the one call frequent enough for the touch to cost).
-  bool sendMayChangeSources_ = true;
-  int udpReceiveBufferBytes_ = 0;
-  IceState state_ = IceState::New;
-  std::optional<CandidatePairStats> selectedPair_;
+  virtual IceState state() const = 0;
+  virtual std::optional<CandidatePairStats> selectedPair() const = 0;
 };
+
+// The implementation `config` asks for (RtcConfiguration::sharedIceSocket), where it can serve
+// the configuration: STUN and TURN servers need libnice.
+std::unique_ptr<IceTransport> makeIceTransport(IoLoop& loop, const RtcConfiguration& config,
+                                               bool controlling, IceTransport::Callbacks callbacks);
 
 }  // namespace ifmesh::rtc

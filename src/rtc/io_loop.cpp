@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "rtc/udp_mux_hub.hpp"
+
 namespace ifmesh::rtc {
 
 struct IoLoop::TaskSource {
@@ -61,6 +63,7 @@ IoLoop::IoLoop(std::size_t index) : index_(index) {
     }
     // Drain what was posted before quit so no promise is left unresolved.
     runPending();
+    udpMux_.reset();
     driver_.reset();
     g_main_context_pop_thread_default(context_);
   });
@@ -73,6 +76,11 @@ IoLoop::~IoLoop() {
   g_source_destroy(taskSource_);
   g_source_unref(taskSource_);
   g_main_context_unref(context_);
+}
+
+UdpMuxHub& IoLoop::udpMux() {
+  if (!udpMux_) udpMux_ = std::make_unique<UdpMuxHub>(*this);
+  return *udpMux_;
 }
 
 void IoLoop::post(Task task) {

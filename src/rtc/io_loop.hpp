@@ -37,6 +37,8 @@
 
 namespace ifmesh::rtc {
 
+class UdpMuxHub;
+
 class IoLoop {
  public:
   using Task = std::function<void()>;
@@ -56,7 +58,7 @@ class IoLoop {
   std::vector<std::byte>& dtlsScratch() { return dtlsScratch_; }
   std::vector<std::byte>& sctpScratch() { return sctpScratch_; }
   // Datagrams one connection's ICE transport holds back while it handles a received datagram,
-  // to send them as one batch (ice_transport.cpp). One owner at a time per loop, for the same
+  // to send them as one batch (nice_ice_transport.cpp). One owner at a time per loop, for the same
   // reason as the scratch buffers above; kept here so their capacity is not kept per connection.
   struct HeldDatagrams {
     const void* owner = nullptr;
@@ -64,6 +66,9 @@ class IoLoop {
     std::vector<std::size_t> ends;  // where each ends in `bytes`
   };
   HeldDatagrams& heldDatagrams() { return heldDatagrams_; }
+  // The UDP sockets this loop's connections share (udp_mux_hub.hpp): made on first use,
+  // destroyed on this thread when the loop ends. Loop thread only.
+  UdpMuxHub& udpMux();
   bool isLoopThread() const { return std::this_thread::get_id() == threadId_; }
   // The loop whose thread is calling, or null on any other thread.
   static IoLoop* current();
@@ -145,6 +150,7 @@ class IoLoop {
   std::vector<std::byte> dtlsScratch_ = std::vector<std::byte>(1 << 16);
   std::vector<std::byte> sctpScratch_ = std::vector<std::byte>(1 << 16);
   HeldDatagrams heldDatagrams_;
+  std::unique_ptr<UdpMuxHub> udpMux_;
   GMainContext* context_ = nullptr;  // the loop's own context: posted tasks (timers: timers_)
   std::unique_ptr<ContextDriver> driver_;
   TimerQueue timers_;

@@ -58,7 +58,7 @@ void PeerCore::ensureIce(bool controlling) {
   };
   cb.onStateChange = [this](IceState s) { handleIceState(s); };
   cb.onData = [this](const std::uint8_t* data, std::size_t length) { handleIceData(data, length); };
-  ice_ = std::make_unique<rtc::IceTransport>(loop_, config_, controlling, std::move(cb));
+  ice_ = rtc::makeIceTransport(loop_, config_, controlling, std::move(cb));
 }
 
 void PeerCore::startGathering() {
@@ -84,6 +84,7 @@ sdp::SessionDescription PeerCore::buildLocal(Description::Type type) {
   d.fingerprint = runtime_.certificate().fingerprint();
   d.sctpPort = localSctpPort_;
   d.maxMessageSize = config_.maxMessageSize;
+  d.muxTag = ice_->localMuxTag();
   d.sessionId = sessionId_;
   d.sessionVersion = ++sessionVersion_;
   if (local_) d.candidates = local_->candidates;
@@ -142,6 +143,7 @@ void PeerCore::setRemoteDescription(const Description& description) {
   }
   remote_ = std::move(parsed);
   ice_->setRemoteCredentials(remote_->iceUfrag, remote_->icePwd);
+  ice_->setRemoteMuxTag(remote_->muxTag);
   for (const auto& c : remote_->candidates) {
     try {
       ice_->addRemoteCandidate(c);
@@ -283,7 +285,7 @@ void PeerCore::handleDtlsConnected() {
 // still talking to us; a peer that vanishes without a word (killed process, dead link, dead
 // relay) only shows as their absence. SCTP heartbeats (every consentTimeoutMs / 3 on an idle
 // association, answered by the peer) keep them coming while nothing else is sent.
-// libnice's own consent check is not used (ice_transport.cpp says why).
+// libnice's own consent check is not used (nice_ice_transport.cpp says why).
 void PeerCore::startConsentWatchdog() {
   if (config_.consentTimeoutMs == 0 || consentWatchdog_.active()) return;
   auto timeout = std::chrono::milliseconds(config_.consentTimeoutMs);

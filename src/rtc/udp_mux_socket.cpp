@@ -114,8 +114,9 @@ void UdpMuxSocket::onReadable() {
         continue;
       }
       ++counters_.received;
-      receiver_(std::span<const std::uint8_t>(in[i].bytes.data(), headers[i].msg_len),
-                fromSockaddr(in[i].address));
+      if (receiver_)
+        receiver_(std::span<const std::uint8_t>(in[i].bytes.data(), headers[i].msg_len),
+                  fromSockaddr(in[i].address));
       if (!*alive) return;  // the receiver destroyed this socket
     }
     if (static_cast<std::size_t>(n) < kBatch) break;

@@ -54,6 +54,7 @@ class UdpMuxSocket {
   UdpMuxSocket(const UdpMuxSocket&) = delete;
   UdpMuxSocket& operator=(const UdpMuxSocket&) = delete;
 
+  void setReceiver(Receiver receiver) { receiver_ = std::move(receiver); }
   // The bound address, with the port the kernel chose.
   const ice::StunAddress& localAddress() const { return local_; }
 

@@ -103,6 +103,28 @@ TEST(IceDatagramDemux, PlainDtlsFindsItsConnectionByAnAddressOnlyOneHolds) {
   EXPECT_TRUE(demux.allowRemote(2, browser));
 }
 
+// A connection that announced a tag to a peer that sends none (a browser, a libnice end): once
+// untagged, its plain DTLS is routed by the addresses ICE proved, and tagged DTLS no more.
+TEST(IceDatagramDemux, AConnectionUntaggedTakesPlainDtlsFromItsProvenAddresses) {
+  DatagramDemux demux;
+  ASSERT_TRUE(demux.add(1, "ufA", 77));
+  ASSERT_TRUE(demux.allowRemote(1, at(1, 5000)));
+  EXPECT_EQ(demux.classify(kDtls, at(1, 5000)).kind, Demuxed::Kind::Dropped);
+  ASSERT_TRUE(demux.untag(1));
+  auto plain = demux.classify(kDtls, at(1, 5000));
+  EXPECT_EQ(plain.kind, Demuxed::Kind::Dtls);
+  EXPECT_EQ(plain.connection, 1u);
+  EXPECT_EQ(demux.classify(DatagramDemux::tagged(77, kDtls), at(1, 5000)).kind,
+            Demuxed::Kind::Dropped);
+  EXPECT_TRUE(demux.untag(1));  // already untagged: nothing to do
+  // The tag is free again; an address another untagged connection holds cannot be taken.
+  ASSERT_TRUE(demux.add(2, "ufB", 77));
+  ASSERT_TRUE(demux.allowRemote(2, at(1, 5000)));
+  EXPECT_FALSE(demux.untag(2));
+  EXPECT_EQ(demux.classify(kDtls, at(1, 5000)).connection, 1u);
+  EXPECT_FALSE(demux.untag(9));  // no such connection
+}
+
 TEST(IceDatagramDemux, EverythingElseIsDroppedWithAReason) {
   DatagramDemux demux;
   ASSERT_TRUE(demux.add(1, "a", 0));

@@ -57,6 +57,13 @@ struct RtcConfiguration {
   // SCTP recovers every lost datagram, at some cost in throughput. The kernel caps the value at
   // net.core.rmem_max (raised by root only). Tests set a few KiB to make loss certain.
   int udpReceiveBufferBytes = 0;
+  // ICE by ifmesh's own agent on one UDP socket per I/O thread and local address, shared by all
+  // of the thread's connections (recvmmsg/sendmmsg batches, no GLib on the path), instead of
+  // libnice with sockets of its own per connection. Toward another such end, DTLS travels behind
+  // the receiver's tag (SDP a=x-ifmesh-mux); toward any other (a browser), as usual. It serves
+  // host candidates only: with iceServers, forceRelay, udpReceiveBufferBytes or a port range set,
+  // libnice serves the connection.
+  bool sharedIceSocket = false;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
   std::uint16_t portRangeEnd = 0;

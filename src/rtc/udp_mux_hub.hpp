@@ -1,0 +1,86 @@
+#pragma once
+// The shared UDP sockets of one I/O thread, one per local address, and the DatagramDemux that
+// hands each datagram to the connection it belongs to (src/ice/datagram_demux.hpp): the meeting
+// point of every MuxIceTransport of the thread. Loop thread only; IoLoop::udpMux() makes it on
+// first use and destroys it when the loop ends.
+//
+// A datagram the demux cannot place, or one that names a connection which is gone, is dropped
+// and counted: no connection pays for another's traffic or for a stranger's.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "ice/datagram_demux.hpp"
+#include "ice/stun_message.hpp"
+#include "rtc/udp_mux_socket.hpp"
+
+namespace ifmesh::rtc {
+
+class IoLoop;
+
+class UdpMuxHub {
+ public:
+  // What a connection takes from the hub.
+  class Endpoint {
+   public:
+    // A STUN message for this connection, read by parseStun, arrived at `localBase` from
+    // `source`.
+    virtual void onStun(const ice::StunAddress& localBase, const ice::StunAddress& source,
+                        std::span<const std::uint8_t> datagram, const ice::ParsedStun& parsed) = 0;
+    // A DTLS datagram for this connection (without its mux tag).
+    virtual void onDtls(std::span<const std::uint8_t> datagram) = 0;
+
+   protected:
+    ~Endpoint() = default;
+  };
+
+  struct Counters {
+    std::uint64_t dropped = 0;  // datagrams no connection took
+  };
+
+  explicit UdpMuxHub(IoLoop& loop) : loop_(loop) {}
+  UdpMuxHub(const UdpMuxHub&) = delete;
+  UdpMuxHub& operator=(const UdpMuxHub&) = delete;
+
+  // The socket on `address` (its port is ignored), bound on first use to a port of the
+  // kernel's choice. Throws Error(Io) when it cannot be bound.
+  UdpMuxSocket& socket(const ice::StunAddress& address);
+
+  // Registers a connection with a fresh local ufrag and, when `tagged`, a fresh mux tag (both
+  // unique on this thread), and returns its id; `ufrag` and `tag` receive them.
+  ice::ConnectionId add(Endpoint& endpoint, std::string& ufrag, std::uint32_t& tag, bool tagged);
+  // The connection's peer sends no tag (its SDP announced none): its DTLS is routed by source.
+  void untag(ice::ConnectionId id);
+  void remove(ice::ConnectionId id);
+  ice::DatagramDemux& demux() { return demux_; }
+
+  const Counters& counters() const { return counters_; }
+  std::size_t connections() const { return endpoints_.size(); }
+
+ private:
+  struct Registered {
+    Endpoint* endpoint;
+    std::string ufrag;
+    std::uint32_t tag;
+  };
+  void receive(const ice::StunAddress& localBase, std::span<const std::uint8_t> datagram,
+               const ice::StunAddress& source);
+  std::string freshUfrag();
+  std::uint32_t freshTag();
+
+  IoLoop& loop_;
+  ice::DatagramDemux demux_;
+  // Keyed by the address without its port; a socket's own address has the port it got.
+  std::map<std::pair<bool, std::array<std::uint8_t, 16>>, std::unique_ptr<UdpMuxSocket>> sockets_;
+  std::unordered_map<ice::ConnectionId, Registered> endpoints_;
+  ice::ConnectionId nextId_ = 1;
+  std::mt19937_64 random_{std::random_device{}()};
+  Counters counters_;
+};
+
+}  // namespace ifmesh::rtc
