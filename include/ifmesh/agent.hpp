@@ -85,6 +85,8 @@ struct AgentConfig {
   std::vector<IceServer> iceServers;   // STUN (and TURN used only for fallback unless forced)
   std::vector<IceServer> turnServers;  // relay fallback after turnAfterFailures direct attempts
   std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)
+  // The links' ICE on the I/O thread's shared UDP socket (RtcConfiguration::sharedIceSocket).
+  bool sharedIceSocket = false;
   std::shared_ptr<Witness> witness;  // optional audit trail, its logs signed with our identity
   HealingConfig healing;
   Topology topology = Topology::Manual;

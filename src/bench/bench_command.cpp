@@ -24,6 +24,7 @@ struct BenchArgs {
   double meshSeconds = 0;
   std::size_t soakTransfers = 200;
   int udpReceiveBuffer = 0;
+  bool sharedIceSocket = false;
 };
 
 int runBench(const BenchArgs& args) {
@@ -39,6 +40,7 @@ int runBench(const BenchArgs& args) {
   options.meshTraffic = std::chrono::milliseconds(static_cast<long>(args.meshSeconds * 1000));
   options.soakTransfers = args.soakTransfers;
   options.udpReceiveBufferBytes = args.udpReceiveBuffer;
+  options.sharedIceSocket = args.sharedIceSocket;
   options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
     bar.update(scenario + ": " + phase, f);
   };
@@ -108,6 +110,9 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::Range(0, 64 * 1024 * 1024));
   cmd->add_flag("--sign-every-message", args->signEveryMessage,
                 "Agent scenarios: Ed25519-sign every IFMessage, not only relayed ones");
+  cmd->add_flag("--shared-ice-socket", args->sharedIceSocket,
+                "p2p and agent scenarios: ICE by ifmesh's own agent on one UDP socket per I/O "
+                "thread instead of libnice");
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });
 }
 

@@ -126,14 +126,24 @@ std::size_t residentBytes() {
   return 0;
 }
 
-std::size_t threadCount() {
+// Entries of a /proc/self directory: threads (task) or open file descriptors (fd).
+std::size_t procEntries(const char* path) {
   std::size_t n = 0;
-  if (DIR* dir = opendir("/proc/self/task")) {
+  if (DIR* dir = opendir(path)) {
     while (dirent* e = readdir(dir))
       if (e->d_name[0] != '.') ++n;
     closedir(dir);
   }
   return n;
+}
+
+std::size_t threadCount() {
+  return procEntries("/proc/self/task");
+}
+
+// Less the one opendir holds while counting.
+std::size_t descriptorCount() {
+  return procEntries("/proc/self/fd") - 1;
 }
 
 ScenarioResult runMeshScenario(const MeshOptions& o) {
@@ -153,6 +163,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   server.start();
   std::size_t rssBefore = residentBytes();
   std::size_t threadsBefore = threadCount();
+  std::size_t descriptorsBefore = descriptorCount();
 
   std::vector<std::unique_ptr<Agent>> agents;
   std::atomic<bool> running{false};
@@ -173,6 +184,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
     c.agentId = id;
     c.signalingUrl = "ws://127.0.0.1:" + std::to_string(server.port());
     c.localAddresses = {"127.0.0.1"};
+    c.sharedIceSocket = o.sharedIceSocket;
     c.topology = o.topology;
     c.partialMeshK = o.k;
     c.hubId = "agent-000";
@@ -271,6 +283,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::size_t connections = links / 2;
   std::size_t rssEstablished = residentBytes();
   std::size_t threads = threadCount();
+  std::size_t descriptors = descriptorCount();
 
   // All-pairs traffic: each agent starts its window on its own I/O thread.
   auto trafficStart = Clock::now();
@@ -376,6 +389,9 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
       {"window_per_agent", o.window},
       {"teardown_ms", teardownMs},
       {"threads_before", threadsBefore},
+      {"descriptors", descriptors},
+      {"descriptors_before", descriptorsBefore},
+      {"ice", o.sharedIceSocket ? "shared socket per I/O thread" : "libnice"},
       {"sctp_per_round_trip", sctpPerRoundTrip(sctpBefore, sctpAfter, trips)},
       {"cpu_us_per_round_trip", cpuUsPerTrip},
       {"machine_steal_percent", stealPercent}};
@@ -419,10 +435,12 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
       r.notes.push_back("UDP floor: " + std::to_string(floorResult->sendErrors) +
                         " datagrams refused by the kernel (each shrank a window)");
   }
-  r.notes.push_back(std::to_string(connections) + " connections established in " +
-                    std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
-                    std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) +
-                    " threads");
+  r.notes.push_back(
+      std::to_string(connections) + " connections established in " +
+      std::to_string(static_cast<int>(establishMs)) + " ms; RSS " +
+      std::to_string(rssPeak / (1024 * 1024)) + " MiB; " + std::to_string(threads) + " threads; " +
+      std::to_string(descriptors) + " file descriptors (" + std::to_string(descriptorsBefore) +
+      " before); ICE: " + (o.sharedIceSocket ? "one shared UDP socket per I/O thread" : "libnice"));
   return r;
 }
 

@@ -24,6 +24,7 @@ struct MeshOptions {
   // ordered pair, a 100-agent mesh holds 9,900 in flight and RTT = 9,900 / throughput.
   std::size_t window = 4;
   MessageSignatures messageSignatures = MessageSignatures::Relayed;
+  bool sharedIceSocket = false;  // AgentConfig::sharedIceSocket
   std::chrono::milliseconds establishTimeout{120000};
   // After the mesh is torn down, the same traffic over plain UDP sockets for this long
   // (bench/mesh_udp_floor.hpp), reported as the scenario's floor; 0: none.

@@ -31,6 +31,7 @@ PairOptions pairOptions(const std::string& scenario, const SuiteOptions& s) {
   o.warmup = std::max<std::size_t>(100, s.samples / 10);
   o.setupConnections = s.setupConnections;
   o.config.udpReceiveBufferBytes = s.udpReceiveBufferBytes;
+  o.config.sharedIceSocket = s.sharedIceSocket;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
       cb(scenario, phase, f);
@@ -151,6 +152,7 @@ MeshOptions meshOptions(const std::string& scenario, std::size_t agents, const S
   o.scenario = scenario;
   o.agents = agents;
   if (s.signEveryMessage) o.messageSignatures = MessageSignatures::Always;
+  o.sharedIceSocket = s.sharedIceSocket;
   if (s.meshTraffic.count() > 0) o.duration = s.meshTraffic;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {

@@ -18,6 +18,8 @@ struct SuiteOptions {
   std::chrono::milliseconds meshTraffic{0};
   std::size_t soakTransfers = 200;  // soak scenarios: bulk + small-message transfers
   int udpReceiveBufferBytes = 0;    // pair and soak scenarios: SO_RCVBUF (0: system default)
+  // p2p and agent scenarios: ICE on the I/O thread's shared socket (sharedIceSocket).
+  bool sharedIceSocket = false;
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };

@@ -9,6 +9,7 @@ RtcConfiguration linkRtcConfiguration(const AgentConfig& config, std::size_t ioT
   c.localAddresses = config.localAddresses;
   c.iceServers = relay ? config.turnServers : config.iceServers;
   c.forceRelay = relay;
+  c.sharedIceSocket = config.sharedIceSocket;
   c.maxMessageSize = std::max<std::size_t>(config.maxMessageBytes, 64 * 1024);
   c.maxChannels = 16;  // one negotiated channel per peer; streams cost memory per association
   // Every link of an agent on the agent's own I/O thread: its state is then single-threaded.
