@@ -5,10 +5,11 @@ Usage: perf report -i perf.data --stdio --no-children --sort dso,sym -g none \
            | python3 scripts/perf-layers.py
 
 Each sample's own cost (no children) goes to the first layer whose rule matches its shared object
-and symbol; the rules follow the stack from the wire up: kernel, ICE (libnice, GLib), DTLS
-(OpenSSL), SCTP (usrsctp), the DataChannel layer (ifmesh::rtc), the agent's link protocol and
-routing (ifmesh::detail, ifmesh::link), JSON, Ed25519/SHA (libcrypto outside DTLS cannot be told
-apart and counts as DTLS), the allocator, the benchmark driver, and the rest.
+and symbol; the rules follow the stack from the wire up: kernel, ICE (libnice and GLib, or
+ifmesh::ice and the shared socket), DTLS (OpenSSL), SCTP (usrsctp), the DataChannel layer
+(ifmesh::rtc), the agent's link protocol and routing (ifmesh::detail, ifmesh::link), JSON,
+Ed25519/SHA (libcrypto outside DTLS cannot be told apart and counts as DTLS), the allocator, the
+benchmark driver, and the rest.
 """
 import re
 import sys
@@ -16,9 +17,11 @@ import sys
 RULES = [
     ("kernel", lambda dso, sym: dso.startswith("[kernel") or sym.startswith("[k]")),
     # GLib's socket calls that ifmesh hooks (libnice_hooks) live in the ifmesh binary.
-    ("ICE (libnice, GLib)", lambda dso, sym: dso.startswith(("libnice", "libglib", "libgio",
-                                                             "libgobject"))
-     or re.match(r"(g_|nice_)", sym) is not None),
+    # ICE: libnice and GLib, or our own agent (ifmesh::ice) and the shared socket it runs on.
+    ("ICE (libnice and GLib, or ifmesh::ice)", lambda dso, sym: dso.startswith((
+        "libnice", "libglib", "libgio", "libgobject"))
+     or re.match(r"(g_|nice_)", sym) is not None
+     or re.search(r"ifmesh::(ice::|rtc::(UdpMux|MuxIceTransport))", sym) is not None),
     ("DTLS, crypto (OpenSSL)", lambda dso, sym: dso.startswith(("libssl", "libcrypto"))),
     ("SCTP (usrsctp)", lambda dso, sym: re.search(r"\b(sctp|usrsctp|m_|sbappend|soreceive|"
                                                   r"sosend|sctp6?_|calculate_crc32c)", sym)

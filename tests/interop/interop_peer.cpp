@@ -67,6 +67,7 @@ struct Options {
   std::string url;
   std::string id = "cpp-peer";
   std::size_t maxMessageSize = 256 * 1024;
+  bool sharedIceSocket = false;  // --ice shared: RtcConfiguration::sharedIceSocket
 };
 
 // One PeerConnection, named by the offerer's session id.
@@ -161,6 +162,7 @@ class InteropPeer {
     RtcConfiguration config;
     config.localAddresses = {"127.0.0.1"};  // loopback only, never a STUN server
     config.maxMessageSize = options_.maxMessageSize;
+    config.sharedIceSocket = options_.sharedIceSocket;
     auto c = std::make_unique<Connection>();
     c->sid = sid;
     c->peer = peer;
@@ -272,7 +274,7 @@ class InteropPeer {
 
 void usage() {
   std::cerr << "usage: ifmesh_interop_peer --signal ws://127.0.0.1:PORT [--id cpp-peer]"
-               " [--max-message-size BYTES]\n";
+               " [--max-message-size BYTES] [--ice libnice|shared]\n";
 }
 
 }  // namespace
@@ -287,6 +289,9 @@ int main(int argc, char** argv) {
       options.id = argv[i + 1];
     else if (flag == "--max-message-size")
       options.maxMessageSize = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (flag == "--ice" &&
+             (std::string(argv[i + 1]) == "libnice" || std::string(argv[i + 1]) == "shared"))
+      options.sharedIceSocket = std::string(argv[i + 1]) == "shared";
     else
       return usage(), 2;
   }

@@ -5,7 +5,8 @@
 #   run_chromium_interop.sh <path to ifmesh CLI> <path to ifmesh_interop_peer>
 #
 # Needs root (ip netns). Env: CHROMIUM (default /usr/bin/chromium), IFMESH_INTEROP_KEEP_LOGS=1
-# prints the server and peer logs even on success.
+# prints the server and peer logs even on success, IFMESH_INTEROP_ICE=shared runs the C++ peers'
+# ICE on the shared socket per I/O thread (default: libnice).
 set -euo pipefail
 
 if (($# != 2)); then
@@ -83,17 +84,18 @@ pids+=($!)
 wait_line "$work/signal.log" 'ws://127\.0\.0\.1:[0-9]+' "${pids[-1]}"
 url=$(grep -oE 'ws://127\.0\.0\.1:[0-9]+' "$work/signal.log" | head -n1)
 
-"${in_ns[@]}" "$peer" --signal "$url" --id "$peer_id" >"$work/peer.log" 2>&1 &
+ice=${IFMESH_INTEROP_ICE:-libnice}
+"${in_ns[@]}" "$peer" --signal "$url" --id "$peer_id" --ice "$ice" >"$work/peer.log" 2>&1 &
 pids+=($!)
 wait_line "$work/peer.log" "^READY $peer_id" "${pids[-1]}"
 
 # A second peer announcing a smaller a=max-message-size than Chromium's 262144.
-"${in_ns[@]}" "$peer" --signal "$url" --id "$small_id" --max-message-size "$small_max" \
+"${in_ns[@]}" "$peer" --signal "$url" --id "$small_id" --max-message-size "$small_max" --ice "$ice" \
   >"$work/peer-small.log" 2>&1 &
 pids+=($!)
 wait_line "$work/peer-small.log" "^READY $small_id" "${pids[-1]}"
 
-echo "chromium_interop: namespace $ns, signaling $url, C++ peers '$peer_id', '$small_id'"
+echo "chromium_interop: namespace $ns, signaling $url, C++ peers '$peer_id', '$small_id' (ICE: $ice)"
 # Its own deadline, below ctest's 180 s, so a hang still ends through the trap above.
 "${in_ns[@]}" env IFMESH_SIGNAL_URL="$url" IFMESH_PEER_ID="$peer_id" CHROMIUM="$chromium" \
   IFMESH_SMALL_PEER_ID="$small_id" IFMESH_SMALL_MAX="$small_max" \
