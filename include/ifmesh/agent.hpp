@@ -85,8 +85,11 @@ struct AgentConfig {
   std::vector<IceServer> iceServers;   // STUN (and TURN used only for fallback unless forced)
   std::vector<IceServer> turnServers;  // relay fallback after turnAfterFailures direct attempts
   std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)
-  // The links' ICE on the I/O thread's shared UDP socket (RtcConfiguration::sharedIceSocket).
-  bool sharedIceSocket = false;
+  // The links' ICE by ifmesh's own agent on the I/O thread's shared UDP socket
+  // (RtcConfiguration::sharedIceSocket): at mesh100 twice the round trips per second of libnice
+  // at half the CPU per round trip (docs/WEBRTC-PERFORMANCE.md). false: libnice, a socket per
+  // link. Links through STUN or TURN servers use libnice either way.
+  bool sharedIceSocket = true;
   std::shared_ptr<Witness> witness;  // optional audit trail, its logs signed with our identity
   HealingConfig healing;
   Topology topology = Topology::Manual;

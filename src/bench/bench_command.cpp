@@ -24,7 +24,7 @@ struct BenchArgs {
   double meshSeconds = 0;
   std::size_t soakTransfers = 200;
   int udpReceiveBuffer = 0;
-  bool sharedIceSocket = false;
+  std::string ice;  // "", "libnice" or "shared"
 };
 
 int runBench(const BenchArgs& args) {
@@ -40,7 +40,7 @@ int runBench(const BenchArgs& args) {
   options.meshTraffic = std::chrono::milliseconds(static_cast<long>(args.meshSeconds * 1000));
   options.soakTransfers = args.soakTransfers;
   options.udpReceiveBufferBytes = args.udpReceiveBuffer;
-  options.sharedIceSocket = args.sharedIceSocket;
+  if (!args.ice.empty()) options.sharedIceSocket = args.ice == "shared";
   options.progress = [&bar](const std::string& scenario, const std::string& phase, double f) {
     bar.update(scenario + ": " + phase, f);
   };
@@ -110,9 +110,11 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
       ->check(CLI::Range(0, 64 * 1024 * 1024));
   cmd->add_flag("--sign-every-message", args->signEveryMessage,
                 "Agent scenarios: Ed25519-sign every IFMessage, not only relayed ones");
-  cmd->add_flag("--shared-ice-socket", args->sharedIceSocket,
-                "p2p and agent scenarios: ICE by ifmesh's own agent on one UDP socket per I/O "
-                "thread instead of libnice");
+  cmd->add_option("--ice", args->ice,
+                  "p2p and agent scenarios: 'shared' (ifmesh's own ICE agent on one UDP socket "
+                  "per I/O thread) or 'libnice' (a socket per connection); default: the "
+                  "library's (agents shared, PeerConnections libnice)")
+      ->check(CLI::IsMember({"libnice", "shared"}));
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });
 }
 

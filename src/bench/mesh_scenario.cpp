@@ -23,9 +23,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Each connection end holds a UDP socket, and every two ends share one GLib context's eventfd
-// (rtc/context_driver.hpp): a 100-agent mesh needs ~15,000 descriptors against a usual 20,000
-// limit. Raising the hard limit needs CAP_SYS_RESOURCE; without it we keep what we have.
+// On libnice each connection end holds a UDP socket, and every two ends share one GLib context's
+// eventfd (rtc/context_driver.hpp): a 100-agent mesh needs ~15,000 descriptors against a usual
+// 20,000 limit. On the shared sockets an agent holds a few (its signaling connection, both ends
+// of it in this process). Raising the hard limit needs CAP_SYS_RESOURCE; without it we keep what
+// we have.
 void raiseFileLimit(std::size_t wanted) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -37,8 +39,14 @@ void raiseFileLimit(std::size_t wanted) {
   setrlimit(RLIMIT_NOFILE, &limit);
 }
 
-std::size_t descriptorsFor(std::size_t connections) {
+std::size_t descriptorsFor(std::size_t connections, std::size_t agents, bool sharedIceSocket) {
+  if (sharedIceSocket) return agents * 4 + 1024;
   return connections * 3 + 1024;  // 2 sockets + 1 eventfd per connection, signaling, slack
+}
+
+// The UDP floor's sockets: one per connection end, beside the process's own.
+std::size_t floorDescriptorsFor(std::size_t connections) {
+  return connections * 2 + 1024;
 }
 
 // What one echo round trip cost the SCTP stack over the traffic phase (the 32-bit counters
@@ -108,8 +116,9 @@ double rssPerConnection(std::size_t rssBefore, std::size_t rssEstablished,
          static_cast<double>(connections);
 }
 
-std::optional<std::string> descriptorShortfall(std::size_t connections) {
-  std::size_t wanted = descriptorsFor(connections);
+std::optional<std::string> descriptorShortfall(std::size_t connections, std::size_t agents,
+                                               bool sharedIceSocket) {
+  std::size_t wanted = descriptorsFor(connections, agents, sharedIceSocket);
   raiseFileLimit(wanted);
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -150,7 +159,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   std::size_t plannedConnections = o.topology == Topology::FullMesh
                                        ? o.agents * (o.agents - 1) / 2
                                        : o.agents * std::max<std::size_t>(o.k, 1);
-  if (auto shortfall = descriptorShortfall(plannedConnections))
+  if (auto shortfall = descriptorShortfall(plannedConnections, o.agents, o.sharedIceSocket))
     throw std::runtime_error(*shortfall);
   ScenarioResult r;
   r.scenario = o.scenario;
@@ -359,7 +368,14 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   double teardownMs =
       std::chrono::duration<double, std::milli>(Clock::now() - teardownStart).count();
   std::optional<MeshFloorResult> floorResult;
-  if (o.floorDuration.count() > 0) {
+  rlimit fileLimit{};
+  getrlimit(RLIMIT_NOFILE, &fileLimit);
+  if (o.floorDuration.count() > 0 && floorDescriptorsFor(connections) > fileLimit.rlim_cur) {
+    r.notes.push_back("UDP floor not measured: its " + std::to_string(connections * 2) +
+                      " sockets need about " + std::to_string(floorDescriptorsFor(connections)) +
+                      " file descriptors; the limit here is " + std::to_string(fileLimit.rlim_cur) +
+                      " (raise it with ulimit -n)");
+  } else if (o.floorDuration.count() > 0) {
     if (o.progress) o.progress("udp floor", 0);
     try {  // the mesh's own figures stand without it
       floorResult = measureMeshUdpFloor(floor);

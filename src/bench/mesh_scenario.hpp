@@ -24,7 +24,7 @@ struct MeshOptions {
   // ordered pair, a 100-agent mesh holds 9,900 in flight and RTT = 9,900 / throughput.
   std::size_t window = 4;
   MessageSignatures messageSignatures = MessageSignatures::Relayed;
-  bool sharedIceSocket = false;  // AgentConfig::sharedIceSocket
+  bool sharedIceSocket = AgentConfig{}.sharedIceSocket;
   std::chrono::milliseconds establishTimeout{120000};
   // After the mesh is torn down, the same traffic over plain UDP sockets for this long
   // (bench/mesh_udp_floor.hpp), reported as the scenario's floor; 0: none.
@@ -36,7 +36,8 @@ ScenarioResult runMeshScenario(const MeshOptions& options);
 
 // Why this process cannot hold `connections` (file descriptors), after raising its limit as far
 // as it may; nothing when it can.
-std::optional<std::string> descriptorShortfall(std::size_t connections);
+std::optional<std::string> descriptorShortfall(std::size_t connections, std::size_t agents,
+                                               bool sharedIceSocket);
 
 // RSS growth per connection while the topology formed, in bytes; negative when the process
 // shrank meanwhile (the allocator returned more than the connections took).

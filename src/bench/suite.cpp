@@ -31,7 +31,7 @@ PairOptions pairOptions(const std::string& scenario, const SuiteOptions& s) {
   o.warmup = std::max<std::size_t>(100, s.samples / 10);
   o.setupConnections = s.setupConnections;
   o.config.udpReceiveBufferBytes = s.udpReceiveBufferBytes;
-  o.config.sharedIceSocket = s.sharedIceSocket;
+  if (s.sharedIceSocket) o.config.sharedIceSocket = *s.sharedIceSocket;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
       cb(scenario, phase, f);
@@ -152,7 +152,7 @@ MeshOptions meshOptions(const std::string& scenario, std::size_t agents, const S
   o.scenario = scenario;
   o.agents = agents;
   if (s.signEveryMessage) o.messageSignatures = MessageSignatures::Always;
-  o.sharedIceSocket = s.sharedIceSocket;
+  if (s.sharedIceSocket) o.sharedIceSocket = *s.sharedIceSocket;
   if (s.meshTraffic.count() > 0) o.duration = s.meshTraffic;
   if (s.progress)
     o.progress = [scenario, cb = s.progress](const std::string& phase, double f) {
@@ -267,7 +267,8 @@ std::optional<std::string> skipReason(const std::string& scenario, bool inFullSu
   if ((scenario == "soak-tbf" || scenario == "soak-netns") && !namespacedSoakAvailable())
     return "needs root and `ip netns` to build the namespace";
   if (scenario == "mesh100")
-    if (auto shortfall = descriptorShortfall(100 * 99 / 2)) return *shortfall;
+    if (auto shortfall = descriptorShortfall(100 * 99 / 2, 100, AgentConfig{}.sharedIceSocket))
+      return *shortfall;
   if (scenario == "turn" && !CoturnProcess::findBinary())
     return "coturn (turnserver) is not installed: run scripts/install-deps.sh";
   if (scenario == "constrained" && !NetnsPair::available())

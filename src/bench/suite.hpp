@@ -18,8 +18,9 @@ struct SuiteOptions {
   std::chrono::milliseconds meshTraffic{0};
   std::size_t soakTransfers = 200;  // soak scenarios: bulk + small-message transfers
   int udpReceiveBufferBytes = 0;    // pair and soak scenarios: SO_RCVBUF (0: system default)
-  // p2p and agent scenarios: ICE on the I/O thread's shared socket (sharedIceSocket).
-  bool sharedIceSocket = false;
+  // p2p and agent scenarios: ICE on the I/O thread's shared socket (true) or libnice (false);
+  // nothing: the library's defaults (RtcConfiguration: libnice, AgentConfig: shared).
+  std::optional<bool> sharedIceSocket;
   std::function<void(const std::string& scenario, const std::string& phase, double fraction)>
       progress;
 };
