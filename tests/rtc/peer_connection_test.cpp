@@ -7,11 +7,13 @@
 #include <thread>
 
 #include "ifmesh/error.hpp"
+#include "support/echo_both_ways.hpp"
 #include "support/pc_pair.hpp"
 
 namespace ifmesh {
 namespace {
 
+using test::expectEchoBothWays;
 using test::PcPair;
 using namespace std::chrono_literals;
 
@@ -192,24 +194,6 @@ TEST(PeerConnection, AnswerBeforeOfferIsAnInvalidStateError) {
 }
 
 // Messages both ways on an open pair: what a selected candidate pair must carry.
-void expectEchoBothWays(PcPair& pair, DataChannel& local) {
-  auto remote = pair.waitRemoteChannel();
-  ASSERT_TRUE(remote);
-  ASSERT_TRUE(test::waitOpen(*remote));
-  std::atomic<int> atRemote{0}, atLocal{0};
-  remote->onMessage([&](Message&&) { ++atRemote; });
-  local.onMessage([&](Message&&) { ++atLocal; });
-  for (int i = 0; i < 50; ++i) {
-    local.send("to answerer");
-    remote->send("to offerer");
-  }
-  test::eventually([&] { return atRemote >= 50 && atLocal >= 50; }, 10s, 1ms);
-  EXPECT_EQ(atRemote.load(), 50);
-  EXPECT_EQ(atLocal.load(), 50);
-  remote->onMessage(nullptr);
-  local.onMessage(nullptr);
-}
-
 TEST(PeerConnection, ConnectsWithEitherNominationModeOnEitherSide) {
   for (bool offererAggressive : {true, false}) {
     for (bool answererAggressive : {true, false}) {

@@ -8,11 +8,13 @@
 #include <atomic>
 #include <thread>
 
+#include "support/echo_both_ways.hpp"
 #include "support/pc_pair.hpp"
 
 namespace ifmesh {
 namespace {
 
+using test::expectEchoBothWays;
 using test::PcPair;
 using namespace std::chrono_literals;
 
@@ -30,24 +32,6 @@ int openDescriptors() {
     closedir(dir);
   }
   return n;
-}
-
-void expectEchoBothWays(PcPair& pair, DataChannel& local, int count = 50) {
-  auto remote = pair.waitRemoteChannel();
-  ASSERT_TRUE(remote);
-  ASSERT_TRUE(test::waitOpen(*remote));
-  std::atomic<int> atRemote{0}, atLocal{0};
-  remote->onMessage([&](Message&&) { ++atRemote; });
-  local.onMessage([&](Message&&) { ++atLocal; });
-  for (int i = 0; i < count; ++i) {
-    local.send("to answerer");
-    remote->send("to offerer");
-  }
-  test::eventually([&] { return atRemote >= count && atLocal >= count; }, 10s, 1ms);
-  EXPECT_EQ(atRemote.load(), count);
-  EXPECT_EQ(atLocal.load(), count);
-  remote->onMessage(nullptr);
-  local.onMessage(nullptr);
 }
 
 std::string localCandidate(PeerConnection& pc) {
