@@ -202,12 +202,7 @@ TEST(PeerConnection, ConnectsWithEitherNominationModeOnEitherSide) {
       RtcConfiguration a = test::loopbackConfig(), b = test::loopbackConfig();
       a.aggressiveNomination = offererAggressive;
       b.aggressiveNomination = answererAggressive;
-      PcPair pair(a, b);
-      auto channel = pair.offerer->createDataChannel("nomination");
-      pair.negotiate();
-      ASSERT_TRUE(pair.waitConnected());
-      ASSERT_TRUE(test::waitOpen(*channel));
-      expectEchoBothWays(pair, *channel);
+      test::connectAndEcho(a, b, "nomination");
     }
   }
 }

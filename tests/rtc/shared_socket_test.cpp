@@ -112,12 +112,7 @@ TEST(SharedIceSocket, InteroperatesWithALibniceEndInEitherRole) {
     SCOPED_TRACE(sharedOffers ? "shared socket offers" : "libnice offers");
     RtcConfiguration a = sharedOffers ? shared() : test::loopbackConfig();
     RtcConfiguration b = sharedOffers ? test::loopbackConfig() : shared();
-    PcPair pair(a, b);
-    auto channel = pair.offerer->createDataChannel("mixed");
-    pair.negotiate();
-    ASSERT_TRUE(pair.waitConnected());
-    ASSERT_TRUE(test::waitOpen(*channel));
-    expectEchoBothWays(pair, *channel);
+    test::connectAndEcho(a, b, "mixed");
   }
 }
 

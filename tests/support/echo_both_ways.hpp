@@ -1,10 +1,11 @@
 #pragma once
 // A PcPair's channel carries `count` messages each way: the offerer's `local` channel and the
-// channel it opened at the answerer.
+// channel it opened at the answerer. Failures are the caller's test's.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <string>
 
 #include "support/pc_pair.hpp"
 
@@ -27,6 +28,17 @@ inline void expectEchoBothWays(PcPair& pair, DataChannel& local, int count = 50)
   EXPECT_EQ(atLocal.load(), count);
   remote->onMessage(nullptr);
   local.onMessage(nullptr);
+}
+
+// Connects a pair with these configurations, opens channel `label` and echoes over it both ways.
+inline void connectAndEcho(const RtcConfiguration& offerer, const RtcConfiguration& answerer,
+                           const std::string& label) {
+  PcPair pair(offerer, answerer);
+  auto channel = pair.offerer->createDataChannel(label);
+  pair.negotiate();
+  ASSERT_TRUE(pair.waitConnected());
+  ASSERT_TRUE(waitOpen(*channel));
+  expectEchoBothWays(pair, *channel);
 }
 
 }  // namespace ifmesh::test
