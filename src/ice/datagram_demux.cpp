@@ -97,14 +97,19 @@ bool DatagramDemux::allowed(const Entry& entry, const StunAddress& source) const
   return std::find(entry.remotes.begin(), entry.remotes.end(), source) != entry.remotes.end();
 }
 
+void DatagramDemux::writeTagged(std::uint32_t peerTag, std::span<const std::uint8_t> payload,
+                                std::vector<std::uint8_t>& out) {
+  out.resize(kMuxTagBytes + payload.size());
+  out[0] = kMuxTagByte;
+  for (std::size_t i = 1; i < kMuxTagBytes; ++i)
+    out[i] = static_cast<std::uint8_t>(peerTag >> (8 * (kMuxTagBytes - 1 - i)));
+  std::copy(payload.begin(), payload.end(), out.begin() + kMuxTagBytes);
+}
+
 std::vector<std::uint8_t> DatagramDemux::tagged(std::uint32_t peerTag,
                                                 std::span<const std::uint8_t> payload) {
   std::vector<std::uint8_t> out;
-  out.reserve(kMuxTagBytes + payload.size());
-  out.push_back(kMuxTagByte);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<std::uint8_t>(peerTag >> shift));
-  out.insert(out.end(), payload.begin(), payload.end());
+  writeTagged(peerTag, payload, out);
   return out;
 }
 

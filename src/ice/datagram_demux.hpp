@@ -65,6 +65,9 @@ class DatagramDemux {
   std::size_t connections() const { return entries_.size(); }
 
   // `payload` (a DTLS datagram) behind the receiver's tag, as its peer is to send it.
+  // The same into `out` (its capacity kept from one datagram to the next).
+  static void writeTagged(std::uint32_t peerTag, std::span<const std::uint8_t> payload,
+                          std::vector<std::uint8_t>& out);
   static std::vector<std::uint8_t> tagged(std::uint32_t peerTag,
                                           std::span<const std::uint8_t> payload);
 

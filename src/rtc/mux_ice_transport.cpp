@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "ifmesh/error.hpp"
 #include "rtc/candidate.hpp"
@@ -44,10 +47,28 @@ const char* typeName(ice::CandidateType type) {
   return "host";
 }
 
+// The candidate line of `c` (RFC 8839), with `extensions` after its type.
+std::string candidateLine(const ice::Candidate& c,
+                          std::vector<std::pair<std::string, std::string>> extensions) {
+  IceCandidate line;
+  line.foundation = c.foundation.empty() ? "0" : c.foundation;
+  line.transport = "udp";
+  line.priority = c.priority;
+  line.address = formatAddress(c.address);
+  line.port = c.address.port;
+  line.type = typeName(c.type);
+  line.extensions = std::move(extensions);
+  return serializeCandidate(line);
+}
+
+void randomBytes(std::span<std::uint8_t> out) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
+    throw Error(Errc::Internal, "RAND_bytes failed");
+}
+
 std::uint64_t randomBits() {
   std::uint64_t v = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1)
-    throw Error(Errc::Internal, "RAND_bytes failed");
+  randomBytes(std::span(reinterpret_cast<std::uint8_t*>(&v), sizeof v));
   return v;
 }
 
@@ -99,12 +120,7 @@ MuxIceTransport::MuxIceTransport(IoLoop& loop, const RtcConfiguration& config, b
       callbacks_(std::move(callbacks)) {
   id_ = hub_.add(*this, ufrag_, tag_, true);
   // 128 bits in 22 ice-chars and more (RFC 8839: at least 22 characters).
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (int word = 0; word < 4; ++word) {
-    std::uint64_t bits = randomBits();
-    for (int i = 0; i < 6; ++i, bits >>= 6) pwd_ += kChars[bits & 63];
-  }
+  for (int word = 0; word < 4; ++word) appendIceChars(pwd_, randomBits(), 6);
 }
 
 MuxIceTransport::~MuxIceTransport() {
@@ -126,16 +142,7 @@ void MuxIceTransport::shutdown() {
 }
 
 std::string MuxIceTransport::localCandidateLine(const ice::Candidate& c) const {
-  IceCandidate line;
-  line.foundation = c.foundation;
-  line.component = 1;
-  line.transport = "udp";
-  line.priority = c.priority;
-  line.address = formatAddress(c.address);
-  line.port = c.address.port;
-  line.type = typeName(c.type);
-  line.extensions = {{"generation", "0"}, {"ufrag", ufrag_}};
-  return serializeCandidate(line);
+  return candidateLine(c, {{"generation", "0"}, {"ufrag", ufrag_}});
 }
 
 bool MuxIceTransport::gather() {
@@ -178,7 +185,6 @@ void MuxIceTransport::setRemoteCredentials(const std::string& ufrag, const std::
 
 void MuxIceTransport::setRemoteMuxTag(std::optional<std::uint32_t> tag) {
   remoteTag_ = tag;
-  remoteTagKnown_ = true;
   // The peer sends plain DTLS: it is routed by its source address.
   if (!tag && !shutdown_) hub_.untag(id_);
 }
@@ -203,8 +209,7 @@ void MuxIceTransport::startAgent() {
   c.random01 = [] { return static_cast<double>(randomBits() >> 11) * 0x1.0p-53; };
   c.transactionId = [] {
     ice::TransactionId id;
-    if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1)
-      throw Error(Errc::Internal, "RAND_bytes failed");
+    randomBytes(id);
     return id;
   };
   agent_.emplace(std::move(c));
@@ -263,11 +268,7 @@ bool MuxIceTransport::send(const void* data, std::size_t length) {
     selectedSocket_->send(selected_->remote, bytes);
     return true;
   }
-  scratch_.resize(ice::kMuxTagBytes + length);
-  scratch_[0] = ice::kMuxTagByte;
-  for (int i = 0; i < 4; ++i)
-    scratch_[1 + i] = static_cast<std::uint8_t>(*remoteTag_ >> (24 - 8 * i));
-  std::memcpy(scratch_.data() + ice::kMuxTagBytes, data, length);
+  ice::DatagramDemux::writeTagged(*remoteTag_, bytes, scratch_);
   selectedSocket_->send(selected_->remote, scratch_);
   return true;
 }
@@ -325,15 +326,8 @@ void MuxIceTransport::drive() {
         }
       for (const auto& r : list.remotes())
         if (r.address == selected->pair.remote) {
-          IceCandidate line;
-          line.foundation = r.foundation.empty() ? "0" : r.foundation;
-          line.transport = "udp";
-          line.priority = r.priority;
-          line.address = formatAddress(r.address);
-          line.port = r.address.port;
-          line.type = typeName(r.type);
-          stats.remoteCandidate = serializeCandidate(line);
-          stats.remoteType = line.type;
+          stats.remoteCandidate = candidateLine(r, {});
+          stats.remoteType = typeName(r.type);
         }
       selectedStats_ = stats;
       setState(IceState::Connected);

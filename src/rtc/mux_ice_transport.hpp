@@ -78,7 +78,6 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   std::uint32_t tag_ = 0;
   std::optional<std::string> remoteUfrag_, remotePwd_;
   std::optional<std::uint32_t> remoteTag_;
-  bool remoteTagKnown_ = false;
   std::vector<ice::Candidate> locals_;
   std::vector<ice::Candidate> pendingRemotes_;  // before the agent starts
   bool remoteDone_ = false;

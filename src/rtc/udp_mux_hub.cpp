@@ -26,16 +26,16 @@ UdpMuxSocket& UdpMuxHub::socket(const ice::StunAddress& address) {
   return *slot;
 }
 
-std::string UdpMuxHub::freshUfrag() {
-  // 8 ice-chars (RFC 8839: at least 4): 48 bits, so fresh ones rarely meet an existing one.
+void appendIceChars(std::string& out, std::uint64_t bits, int count) {
   static constexpr char kChars[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string ufrag(8, 'A');
-  std::uint64_t bits = random_();
-  for (auto& c : ufrag) {
-    c = kChars[bits & 63];
-    bits >>= 6;
-  }
+  for (int i = 0; i < count; ++i, bits >>= 6) out += kChars[bits & 63];
+}
+
+std::string UdpMuxHub::freshUfrag() {
+  // 8 ice-chars (RFC 8839: at least 4): 48 bits, so fresh ones rarely meet an existing one.
+  std::string ufrag;
+  appendIceChars(ufrag, random_(), 8);
   return ufrag;
 }
 

@@ -23,6 +23,10 @@ namespace ifmesh::rtc {
 
 class IoLoop;
 
+// `count` (at most 10) ice-chars (RFC 8839: ALPHA / DIGIT / "+" / "/") of 6 bits of `bits` each,
+// appended to `out`: the alphabet of ufrags and passwords.
+void appendIceChars(std::string& out, std::uint64_t bits, int count);
+
 class UdpMuxHub {
  public:
   // What a connection takes from the hub.
