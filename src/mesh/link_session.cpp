@@ -1,6 +1,7 @@
 #include "mesh/link_session.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "ifmesh/error.hpp"
 #include "json/json_validate.hpp"
@@ -171,9 +172,14 @@ void Session::pump(Clock::time_point now) {
 
 bool Session::tooLargeForChannel(int lane) {
   const std::size_t limit = connection_.maxChannelMessage;
+  if (limit == 0) return false;
   const auto& next = queue_.waitingFront(lane);
+  // The envelope is longest with the longest hop count: a message that fits with it fits, and
+  // only one near the limit costs an envelope's encoding to measure.
+  static const std::size_t kLongestEnvelope = maxMsgFrameBytes(std::numeric_limits<int>::max(), {});
+  if (next.json.size() + kLongestEnvelope <= limit) return false;
   const std::size_t frame = maxMsgFrameBytes(next.hops, next.json);
-  if (limit == 0 || frame <= limit) return false;
+  if (frame <= limit) return false;
   std::string reason = "IFMessage frame of " + std::to_string(frame) + " bytes exceeds the " +
                        std::to_string(limit) + "-byte max-message-size of the channel to " +
                        config_.peerId;
