@@ -1,14 +1,13 @@
 // PeerConnection over real UDP sockets on 127.0.0.1: negotiation, DTLS identity, errors, scale.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
-
 #include <atomic>
 #include <thread>
 
 #include "ifmesh/error.hpp"
 #include "support/echo_both_ways.hpp"
 #include "support/pc_pair.hpp"
+#include "support/proc_entries.hpp"
 
 namespace ifmesh {
 namespace {
@@ -18,13 +17,7 @@ using test::PcPair;
 using namespace std::chrono_literals;
 
 int threadCount() {
-  int n = 0;
-  if (DIR* dir = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(dir))
-      if (e->d_name[0] != '.') ++n;
-    closedir(dir);
-  }
-  return n;
+  return test::procEntries("/proc/self/task");
 }
 
 TEST(PeerConnection, ConnectsOnLoopbackAndReportsStates) {

@@ -3,13 +3,12 @@
 // libnice (no mux tag: plain DTLS routed by address), IPv6, and the descriptors it saves.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
-
 #include <atomic>
 #include <thread>
 
 #include "support/echo_both_ways.hpp"
 #include "support/pc_pair.hpp"
+#include "support/proc_entries.hpp"
 
 namespace ifmesh {
 namespace {
@@ -25,13 +24,7 @@ RtcConfiguration shared() {
 }
 
 int openDescriptors() {
-  int n = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (dirent* e = readdir(dir))
-      if (e->d_name[0] != '.') ++n;
-    closedir(dir);
-  }
-  return n;
+  return test::procEntries("/proc/self/fd");
 }
 
 std::string localCandidate(PeerConnection& pc) {
