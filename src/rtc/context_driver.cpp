@@ -63,7 +63,8 @@ void ContextDriver::Lease::touch() {
   if (cell_) cell_->driver->markStale(*cell_);
 }
 
-ContextDriver::ContextDriver(GMainContext* root) : root_(std::make_unique<Cell>()) {
+ContextDriver::ContextDriver(GMainContext* root, gint64 spinUs)
+    : spinUs_(std::max<gint64>(0, spinUs)), root_(std::make_unique<Cell>()) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) throw Error(Errc::Io, std::string("epoll_create1: ") + std::strerror(errno));
   root_->driver = this;
@@ -198,6 +199,21 @@ void ContextDriver::rebuildDeadlines() {
   deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
 }
 
+int ContextDriver::wait(epoll_event* events, int maxEvents, int timeoutMs, gint64 earliestUs) {
+  if (timeoutMs == 0 || spinUs_ == 0 || !lastRoundHadWork_)
+    return epoll_wait(epoll_, events, maxEvents, timeoutMs);
+  gint64 until = g_get_monotonic_time() + spinUs_;
+  if (earliestUs >= 0) until = std::min(until, earliestUs);
+  do {
+    int n = epoll_wait(epoll_, events, maxEvents, 0);
+    if (n != 0) return n;
+  } while (g_get_monotonic_time() < until);
+  if (earliestUs >= 0)
+    timeoutMs =
+        static_cast<int>(std::max<gint64>(0, (earliestUs - g_get_monotonic_time() + 999) / 1000));
+  return epoll_wait(epoll_, events, maxEvents, timeoutMs);
+}
+
 void ContextDriver::iterate(gint64 wakeUs) {
   prepare(*root_);
   for (Cell* cell : stale_) {
@@ -216,7 +232,8 @@ void ContextDriver::iterate(gint64 wakeUs) {
 
   constexpr int kMaxEvents = 512;
   epoll_event events[kMaxEvents];
-  int n = epoll_wait(epoll_, events, kMaxEvents, timeoutMs);
+  int n = wait(events, kMaxEvents, timeoutMs, earliest);
+  lastRoundHadWork_ = n > 0;
   ready_.clear();
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;

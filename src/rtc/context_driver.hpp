@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <vector>
 
+struct epoll_event;
+
 namespace ifmesh::rtc {
 
 class ContextDriver {
@@ -51,8 +53,9 @@ class ContextDriver {
     Cell* cell_ = nullptr;
   };
 
-  // `root` must be acquired by the thread that calls run().
-  explicit ContextDriver(GMainContext* root);
+  // `root` must be acquired by the thread that calls run(). `spinUs` is how long a round that
+  // follows one with work polls without sleeping before it blocks (0: never).
+  explicit ContextDriver(GMainContext* root, gint64 spinUs = 0);
   ~ContextDriver();
   ContextDriver(const ContextDriver&) = delete;
   ContextDriver& operator=(const ContextDriver&) = delete;
@@ -62,7 +65,9 @@ class ContextDriver {
   Lease lease();
   // One round: prepare what changed, wait in epoll (at most until the earliest timeout or
   // `wakeUs`, a monotonic time; -1 for none), then check and dispatch every context with work.
-  // Loop thread only.
+  // After a round with work the wait first polls for up to the spin budget: a thread that goes
+  // to sleep is woken by an inter-processor interrupt, which on a virtual machine costs tens of
+  // microseconds per wake-up, and a reply often comes back within that time. Loop thread only.
   void iterate(gint64 wakeUs = -1);
   std::size_t cellCount() const { return cells_.size(); }
 
@@ -90,7 +95,12 @@ class ContextDriver {
     bool operator>(const Deadline& other) const { return us > other.us; }
   };
 
+  // Waits for descriptors until `timeoutMs` (-1: no limit), polling first when spinning.
+  int wait(epoll_event* events, int maxEvents, int timeoutMs, gint64 earliestUs);
+
   int epoll_ = -1;
+  gint64 spinUs_ = 0;
+  bool lastRoundHadWork_ = false;
   std::unique_ptr<Cell> root_;
   std::vector<std::unique_ptr<Cell>> cells_;
   std::unordered_map<int, Cell*> owner_;  // registered descriptor -> its cell

@@ -38,7 +38,7 @@ IoLoop* IoLoop::current() {
   return currentLoop;
 }
 
-IoLoop::IoLoop(std::size_t index) : index_(index) {
+IoLoop::IoLoop(std::size_t index, std::chrono::microseconds spin) : index_(index) {
   context_ = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_NONE);
   kTaskFuncs.prepare = &IoLoop::prepareTasks;
   kTaskFuncs.check = &IoLoop::checkTasks;
@@ -49,13 +49,13 @@ IoLoop::IoLoop(std::size_t index) : index_(index) {
 
   std::promise<void> started;
   auto ready = started.get_future();
-  thread_ = std::thread([this, &started] {
+  thread_ = std::thread([this, &started, spin] {
     std::string name = "ifmesh-io-" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
     g_main_context_push_thread_default(context_);  // also acquires it for this thread
     currentLoop = this;
     threadId_ = std::this_thread::get_id();
-    driver_ = std::make_unique<ContextDriver>(context_);
+    driver_ = std::make_unique<ContextDriver>(context_, spin.count());
     started.set_value();
     while (!quit_) {
       driver_->iterate(timers_.nextDeadlineUs());

@@ -12,6 +12,8 @@
 //   waited for, so a callback must not synchronously call a connection on a *different* I/O
 //   thread that may be calling back at the same time (two loops waiting on each other). An Agent
 //   pins all its connections to one thread (RtcConfiguration::ioThread), which avoids that.
+// * An I/O thread that found work polls for up to 50 µs (IFMESH_IO_SPIN_US; 0 turns it off)
+//   before it sleeps, so that a reply arriving soon does not pay a wake-up.
 // * usrsctp runs without its own threads (usrsctp_init_nothreads). I/O thread 0 drives its
 //   timers; packets and upcalls it raises for an association owned by another thread are handed
 //   to the owner (Runtime::onSctpOutput). Upcalls never call back into usrsctp; they post the
@@ -43,7 +45,8 @@ class IoLoop {
  public:
   using Task = std::function<void()>;
 
-  explicit IoLoop(std::size_t index = 0);
+  // `spin`: how long the thread polls after a round with work before it sleeps (ContextDriver).
+  explicit IoLoop(std::size_t index = 0, std::chrono::microseconds spin = {});
   ~IoLoop();
   IoLoop(const IoLoop&) = delete;
   IoLoop& operator=(const IoLoop&) = delete;

@@ -64,6 +64,7 @@ class Runtime {
   void initUsrsctp();
   void startSctpTimer();
   static std::size_t poolSize();
+  static std::chrono::microseconds spinTime();
 
   // First in, last out: libnice logs until its last agent on the loops is gone.
   ::ifmesh::detail::LibniceLogRoute logRoute_;
