@@ -2,9 +2,11 @@
 // a sleeping loop does: tasks posted while it polls run, a timer due inside the budget fires at
 // its time rather than at the budget's end, and a budget of zero turns polling off.
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <future>
 #include <thread>
 
@@ -49,6 +51,19 @@ TEST(IoLoopSpin, ATimerDueWithinTheBudgetFiresAtItsTime) {
   }
 }
 
+// CPU time the loop's thread uses while the caller sleeps for `idle`, in milliseconds.
+double loopCpuMsOver(IoLoop& loop, std::chrono::milliseconds idle) {
+  timespec before{}, after{};
+  clockid_t clock{};
+  loop.invoke([&] {
+    pthread_getcpuclockid(pthread_self(), &clock);
+    clock_gettime(clock, &before);
+  });
+  std::this_thread::sleep_for(idle);
+  clock_gettime(clock, &after);
+  return (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
+}
+
 TEST(IoLoopSpin, NoBudgetMeansNoPolling) {
   IoLoop loop(0, 0us);
   std::atomic<int> ran{0};
@@ -56,32 +71,14 @@ TEST(IoLoopSpin, NoBudgetMeansNoPolling) {
   loop.invoke([] {});
   EXPECT_EQ(ran.load(), 10);
   // An idle loop without a budget sleeps: its thread uses next to no CPU over 200 ms.
-  timespec before{}, after{};
-  clockid_t clock;
-  loop.invoke([&] {
-    pthread_getcpuclockid(pthread_self(), &clock);
-    clock_gettime(clock, &before);
-  });
-  std::this_thread::sleep_for(200ms);
-  clock_gettime(clock, &after);
-  double cpuMs = (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
-  EXPECT_LT(cpuMs, 50.0);
+  EXPECT_LT(loopCpuMsOver(loop, 200ms), 50.0);
 }
 
 TEST(IoLoopSpin, AnIdleLoopStopsPollingAfterItsBudget) {
   IoLoop loop(0, 1ms);
-  timespec before{}, after{};
-  clockid_t clock;
-  loop.invoke([&] {
-    pthread_getcpuclockid(pthread_self(), &clock);
-    clock_gettime(clock, &before);
-  });
-  std::this_thread::sleep_for(300ms);
-  clock_gettime(clock, &after);
-  double cpuMs = (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
   // One budget of polling after the last task, then sleep: far below the 300 ms it would burn
   // polling all along.
-  EXPECT_LT(cpuMs, 100.0);
+  EXPECT_LT(loopCpuMsOver(loop, 300ms), 100.0);
 }
 
 }  // namespace
