@@ -199,19 +199,23 @@ void ContextDriver::rebuildDeadlines() {
   deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
 }
 
-int ContextDriver::wait(epoll_event* events, int maxEvents, int timeoutMs, gint64 earliestUs) {
-  if (timeoutMs == 0 || spinUs_ == 0 || !lastRoundHadWork_)
-    return epoll_wait(epoll_, events, maxEvents, timeoutMs);
+int ContextDriver::wait(epoll_event* events, int maxEvents, gint64 deadlineUs) {
+  // Whole milliseconds until the deadline, rounded up (epoll's unit); -1: none.
+  auto timeoutMs = [deadlineUs] {
+    if (deadlineUs < 0) return -1;
+    return static_cast<int>(
+        std::max<gint64>(0, (deadlineUs - g_get_monotonic_time() + 999) / 1000));
+  };
+  int timeout = timeoutMs();
+  if (timeout == 0 || spinUs_ == 0 || !lastRoundHadWork_)
+    return epoll_wait(epoll_, events, maxEvents, timeout);
   gint64 until = g_get_monotonic_time() + spinUs_;
-  if (earliestUs >= 0) until = std::min(until, earliestUs);
+  if (deadlineUs >= 0) until = std::min(until, deadlineUs);
   do {
     int n = epoll_wait(epoll_, events, maxEvents, 0);
     if (n != 0) return n;
   } while (g_get_monotonic_time() < until);
-  if (earliestUs >= 0)
-    timeoutMs =
-        static_cast<int>(std::max<gint64>(0, (earliestUs - g_get_monotonic_time() + 999) / 1000));
-  return epoll_wait(epoll_, events, maxEvents, timeoutMs);
+  return epoll_wait(epoll_, events, maxEvents, timeoutMs());
 }
 
 void ContextDriver::iterate(gint64 wakeUs) {
@@ -225,14 +229,10 @@ void ContextDriver::iterate(gint64 wakeUs) {
   gint64 earliest = root_->deadlineUs;
   for (gint64 candidate : {wakeUs, earliestCellDeadline()})
     if (candidate >= 0 && (earliest < 0 || candidate < earliest)) earliest = candidate;
-  int timeoutMs = -1;
-  if (earliest >= 0)
-    timeoutMs =
-        static_cast<int>(std::max<gint64>(0, (earliest - g_get_monotonic_time() + 999) / 1000));
 
   constexpr int kMaxEvents = 512;
   epoll_event events[kMaxEvents];
-  int n = wait(events, kMaxEvents, timeoutMs, earliest);
+  int n = wait(events, kMaxEvents, earliest);
   lastRoundHadWork_ = n > 0;
   ready_.clear();
   for (int i = 0; i < n; ++i) {

@@ -95,8 +95,8 @@ class ContextDriver {
     bool operator>(const Deadline& other) const { return us > other.us; }
   };
 
-  // Waits for descriptors until `timeoutMs` (-1: no limit), polling first when spinning.
-  int wait(epoll_event* events, int maxEvents, int timeoutMs, gint64 earliestUs);
+  // Waits for descriptors until `deadlineUs` (monotonic; -1: none), polling first when spinning.
+  int wait(epoll_event* events, int maxEvents, gint64 deadlineUs);
 
   int epoll_ = -1;
   gint64 spinUs_ = 0;

@@ -76,8 +76,9 @@ std::chrono::microseconds Runtime::spinTime() {
 
 Runtime::Runtime()
     : certificate_(Certificate::generate()), dtlsContext_(makeDtlsContext(certificate_)) {
+  const auto spin = spinTime();
   for (std::size_t i = 0, n = poolSize(); i < n; ++i)
-    loops_.push_back(std::make_unique<IoLoop>(i, spinTime()));
+    loops_.push_back(std::make_unique<IoLoop>(i, spin));
   initUsrsctp();
 }
 
