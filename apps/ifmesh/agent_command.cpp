@@ -143,27 +143,32 @@ AgentConfig configFrom(const AgentArgs& a, CliLog* log = nullptr) {
 
 // Why a message of `ifmesh send` is not delivered, once we are registered: the first error the
 // signaling server reported (a peer that is not there, a rate limit), else a message reported
-// undeliverable.
+// undeliverable. The agent's callbacks share the state: one may still run on the I/O thread after
+// this object is gone (it goes before the agent it watches), and writes into state that lives
+// until the agent drops its callbacks.
 class DeliveryFailures {
  public:
   explicit DeliveryFailures(Agent& agent) {
-    agent.onSignalingError([this](const std::string& code, const std::string& message) {
-      std::lock_guard lock(mutex_);
-      if (!signaling_) signaling_ = code + ": " + message;
+    agent.onSignalingError([s = state_](const std::string& code, const std::string& message) {
+      std::lock_guard lock(s->mutex);
+      if (!s->signaling) s->signaling = code + ": " + message;
     });
-    agent.onUndeliverable([this](const IFMessage&, const std::string& reason) {
-      std::lock_guard lock(mutex_);
-      undeliverable_ = reason;
+    agent.onUndeliverable([s = state_](const IFMessage&, const std::string& reason) {
+      std::lock_guard lock(s->mutex);
+      s->undeliverable = reason;
     });
   }
   std::optional<std::string> first() {
-    std::lock_guard lock(mutex_);
-    return signaling_ ? signaling_ : undeliverable_;
+    std::lock_guard lock(state_->mutex);
+    return state_->signaling ? state_->signaling : state_->undeliverable;
   }
 
  private:
-  std::mutex mutex_;
-  std::optional<std::string> signaling_, undeliverable_;
+  struct State {
+    std::mutex mutex;
+    std::optional<std::string> signaling, undeliverable;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // Registers, or throws at the first refusal (duplicate_id, unauthorized ...) or connection
