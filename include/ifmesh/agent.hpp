@@ -3,6 +3,7 @@
 // exchanges IFMessages with at-least-once transport and exactly-once, in-order delivery per
 // (source, destination) across reconnections.
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -134,6 +135,21 @@ struct SendReceipt {
   // through onUndeliverable instead.
   std::shared_future<void> acknowledged;
 };
+// The outcomes of a message Agent::sendAsync accepted, told to callbacks instead of futures, so
+// that no thread has to wait on them. Each set callback is called once with the message's
+// sequence number, on the agent's I/O thread after the work at hand (it may call into the agent;
+// like every callback of the agent it must not throw), and `error` null on success:
+// - durable: the message is durable (without a state store: at once), or Error(Io) when the
+//   store failed;
+// - acknowledged: the next hop acknowledged the message, or Error(Undeliverable) when it is
+//   reported through onUndeliverable instead. When it is unset the message does not ask its
+//   peer for a prompt acknowledgement.
+// A callback still uncalled when the agent is destroyed is destroyed uncalled.
+struct SendCallbacks {
+  using Outcome = std::function<void(std::uint64_t sequence, std::exception_ptr error)>;
+  Outcome durable;
+  Outcome acknowledged;
+};
 IFMESH_API const char* toString(PeerState s) noexcept;
 
 class IFMESH_API Agent {
@@ -191,6 +207,9 @@ class IFMESH_API Agent {
   // message asks its peer for a prompt acknowledgement (about a round trip after it left, where
   // send's messages are acknowledged on the peer's next message back, after 64 messages or 5 s).
   SendReceipt sendAsync(const std::string& peerId, IFMessage message);
+  // As sendAsync, with the outcomes told to `callbacks`; returns the message's sequence number.
+  // When it throws, neither callback is called.
+  std::uint64_t sendAsync(const std::string& peerId, IFMessage message, SendCallbacks callbacks);
   // The sequence number of the last message accepted for `peerId` in a priority lane (0: none
   // yet). With a state store it survives restarts: a producer resumes where it stopped.
   std::uint64_t lastSequence(const std::string& peerId, MessagePriority priority) const;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <unordered_set>
 #include <utility>
 
 #include "ifmesh/error.hpp"
@@ -23,10 +24,7 @@ constexpr int kUndeliverable = -1;
 
 // What the agent's callbacks share with the binding.
 struct NativeAgent::Shared {
-  explicit Shared(int fd)
-      : eventFd(fd), waiter([this](const ReceiptWaiter::Receipt& r, std::exception_ptr error) {
-          finished(r, error);
-        }) {}
+  explicit Shared(int fd) : eventFd(fd) {}
 
   int eventFd;
   EventQueue events;
@@ -42,8 +40,10 @@ struct NativeAgent::Shared {
   std::condition_variable sendsQueued;
   std::atomic<bool> stopping{false};  // close() began: outcomes are Python's (Closed) from here
 
-  // Declared last: its thread, which calls finished(), ends before the members above go.
-  ReceiptWaiter waiter;
+  // Ids of our messages whose acknowledgement is awaited or failed: their failure is reported
+  // through their send's outcome, not again through onUndeliverable.
+  std::mutex awaitedMutex;
+  std::unordered_set<std::string> awaited;
 
   void emit(Event event) {
     if (!events.push(std::move(event))) return;
@@ -60,22 +60,28 @@ struct NativeAgent::Shared {
     emit(std::move(e));
   }
 
-  // A receipt completed: acknowledged (a send with ack) or durable (one without).
-  void finished(const ReceiptWaiter::Receipt& r, std::exception_ptr error) {
+  // A send's outcome (SendCallbacks, I/O thread): acknowledged (a send with ack) or durable (one
+  // without); `messageId` is set for an acknowledgement.
+  void finished(std::uint64_t token, std::uint64_t sequence, const std::string& messageId,
+                std::exception_ptr error) {
     if (!error) {
-      Event e(r.messageId.empty() ? Event::Kind::Accepted : Event::Kind::Acknowledged);
-      e.token = r.token;
-      e.sequence = r.sequence;
+      if (!messageId.empty()) {
+        std::lock_guard lock(awaitedMutex);
+        awaited.erase(messageId);
+      }
+      Event e(messageId.empty() ? Event::Kind::Accepted : Event::Kind::Acknowledged);
+      e.token = token;
+      e.sequence = sequence;
       emit(std::move(e));
       return;
     }
     try {
       std::rethrow_exception(error);
     } catch (const Error& e) {
-      fail(r.token, e.code() == Errc::Undeliverable ? kUndeliverable : static_cast<int>(e.code()),
+      fail(token, e.code() == Errc::Undeliverable ? kUndeliverable : static_cast<int>(e.code()),
            e.what());
     } catch (const std::exception& e) {
-      fail(r.token, static_cast<int>(Errc::Internal), e.what());
+      fail(token, static_cast<int>(Errc::Internal), e.what());
     }
   }
 
@@ -118,41 +124,63 @@ struct NativeAgent::Shared {
     m.priority = static_cast<MessagePriority>(r.priority);
     m.traceId = std::move(r.traceId);
     m.droppable = r.droppable;
-    std::string id = m.id;
     // A send nobody waits on, without a state store, is plain Agent::send: its message lets
-    // the peer acknowledge at its own pace, where sendAsync's asks for a prompt
-    // acknowledgement. With a store, sendAsync's receipt says when the message is durable.
-    bool plain = !r.waitForAck && !durableStore;
-    SendReceipt receipt;
+    // the peer acknowledge at its own pace, where one with an acknowledgement callback asks for
+    // a prompt acknowledgement. With a store, the durable callback says when it is durable.
+    const bool plain = !r.waitForAck && !durableStore;
+    const std::uint64_t token = r.token;
+    std::string id;
+    if (r.waitForAck) {
+      id = m.id;
+      std::lock_guard lock(awaitedMutex);
+      awaited.insert(id);  // before the send: its outcome may come before sendAsync returns
+    }
+    std::uint64_t sequence = 0;
     try {
-      if (plain)
-        receipt.sequence = agent->send(r.to, std::move(m));
-      else
-        receipt = agent->sendAsync(r.to, std::move(m));
+      if (plain) {
+        sequence = agent->send(r.to, std::move(m));
+      } else {
+        SendCallbacks callbacks;
+        auto outcome = [this, token, id](std::uint64_t seq, std::exception_ptr error) {
+          finished(token, seq, id, std::move(error));
+        };
+        if (r.waitForAck)
+          callbacks.acknowledged = std::move(outcome);
+        else
+          callbacks.durable = std::move(outcome);
+        agent->sendAsync(r.to, std::move(m), std::move(callbacks));
+      }
     } catch (const Error& e) {
+      forget(id);
       if (!stopping) fail(r.token, static_cast<int>(e.code()), e.what());
       return;
     } catch (const std::exception& e) {
+      forget(id);
       if (!stopping) fail(r.token, static_cast<int>(Errc::Internal), e.what());
       return;
     }
     if (plain) {
       Event e(Event::Kind::Accepted);
       e.token = r.token;
-      e.sequence = receipt.sequence;
+      e.sequence = sequence;
       emit(std::move(e));
-    } else if (r.waitForAck) {
-      waiter.add(r.to, {r.token, receipt.sequence, std::move(id), receipt.acknowledged});
-    } else {
-      waiter.add({}, {r.token, receipt.sequence, {}, receipt.durable});
     }
   }
 
+  void forget(const std::string& id) {
+    if (id.empty()) return;
+    std::lock_guard lock(awaitedMutex);
+    awaited.erase(id);
+  }
+
   // I/O thread: a message we sent will not be delivered. A send waiting for its
-  // acknowledgement hears of it from its receipt; another one of ours (token 0: Python only
+  // acknowledgement hears of it from its callback; another one of ours (token 0: Python only
   // logs it) from here. A message forwarded for another agent is not ours to report.
   void undeliverable(const IFMessage& m, const std::string& reason) {
-    if (waiter.claimFailure(m.id)) return;
+    {
+      std::lock_guard lock(awaitedMutex);
+      if (awaited.erase(m.id) > 0) return;
+    }
     if (m.source == agent->id()) fail(0, kUndeliverable, m.destination + ": " + reason);
   }
 };
@@ -326,7 +354,6 @@ void NativeAgent::dropConnection(const std::string& peer) {
 void NativeAgent::close() {
   // Receipts still open, and sends not yet made, are failed with Closed by the Python side.
   if (shared_) {
-    shared_->waiter.stop();
     {
       std::lock_guard lock(shared_->sendMutex);
       shared_->stopping = true;

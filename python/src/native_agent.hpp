@@ -17,7 +17,6 @@
 
 #include "event_queue.hpp"
 #include "ifmesh/agent.hpp"
-#include "receipt_waiter.hpp"
 
 namespace ifmesh::python {
 

@@ -69,48 +69,84 @@ std::shared_future<void> ready() {
   return p.get_future().share();
 }
 
-// Accepts a message (see Agent::send). With `awaited`, the receipt's `acknowledged` future is
-// made and the message's frame asks the peer to acknowledge it promptly; without, nobody waits
-// for the acknowledgement and the peer acknowledges at its own pace.
-SendReceipt submit(detail::AgentCore& core, const std::string& peerId, IFMessage message,
-                   bool awaited) {
+// Accepts a message (see Agent::send) and returns its sequence number. With `acked` set, the
+// message's frame asks the peer to acknowledge it promptly and `acked` hears of the
+// acknowledgement; without, nobody waits for it and the peer acknowledges at its own pace.
+// `accepted` runs on the I/O thread once the message is accepted, never for a refused one.
+std::uint64_t submit(detail::AgentCore& core, const std::string& peerId, IFMessage message,
+                     const detail::AckNotice& acked,
+                     const std::function<void(std::uint64_t sequence)>& accepted) {
   const auto& q = core.config().bandwidth.queue;
-  std::shared_ptr<std::promise<void>> acked;
-  SendReceipt receipt;
-  if (awaited) {
-    acked = std::make_shared<std::promise<void>>();
-    receipt.acknowledged = acked->get_future().share();
-  }
-  // Accepted: the sequence number, and the future of the commit that makes the message durable.
+  std::uint64_t sequence = 0;
   auto attempt = [&](bool mayWait) {
     return core.loop().invoke([&]() -> bool {
-      auto sequence = mayWait ? core.send(peerId, message, true, acked)
-                              : core.send(peerId, std::move(message), false, acked);
-      if (!sequence) return false;
-      receipt.sequence = *sequence;
-      receipt.durable = core.durable() ? core.durable()->pendingCommitDone() : ready();
+      auto s = mayWait ? core.send(peerId, message, true, acked)
+                       : core.send(peerId, std::move(message), false, acked);
+      if (!s) return false;
+      sequence = *s;
+      accepted(sequence);
       return true;
     });
   };
   // Blocking the I/O thread would stop the very acknowledgements that make room: Fail there.
   if (q.policy != QueuePolicy::Block || core.loop().isLoopThread()) {
     attempt(false);
-    return receipt;
+    return sequence;
   }
   auto deadline = std::chrono::steady_clock::now() + q.blockTimeout;
   for (;;) {
     auto seen = core.space.generation();  // before trying, so no release is missed
-    if (attempt(true)) return receipt;
+    if (attempt(true)) return sequence;
     if (!core.space.wait(seen, deadline)) {
       attempt(false);  // one last try, counted (and thrown) as a refusal
-      return receipt;
+      return sequence;
     }
   }
+}
+
+// The callbacks of one Agent::sendAsync, and the sequence number they are told.
+struct Outcomes {
+  explicit Outcomes(SendCallbacks c) : callbacks(std::move(c)) {}
+  SendCallbacks callbacks;
+  std::uint64_t sequence = 0;  // set once accepted, before any callback runs (all are deferred)
+};
+
+// Hands an outcome to its callback after the work at hand (AgentCore::defer).
+detail::AckNotice deferredTo(detail::AgentCore& core, std::shared_ptr<Outcomes> outcomes,
+                             SendCallbacks::Outcome SendCallbacks::*which) {
+  if (!(outcomes->callbacks.*which)) return nullptr;
+  return [core = &core, outcomes = std::move(outcomes), which](std::exception_ptr error) {
+    core->defer([outcomes, which, error = std::move(error)] {
+      (outcomes->callbacks.*which)(outcomes->sequence, error);
+    });
+  };
 }
 }  // namespace
 
 SendReceipt Agent::sendAsync(const std::string& peerId, IFMessage message) {
-  return submit(*core_, peerId, std::move(message), true);
+  auto acked = std::make_shared<std::promise<void>>();
+  SendReceipt receipt;
+  receipt.acknowledged = acked->get_future().share();
+  receipt.sequence =
+      submit(*core_, peerId, std::move(message), detail::noticeFor(acked), [&](std::uint64_t) {
+        receipt.durable = core_->durable() ? core_->durable()->pendingCommitDone() : ready();
+      });
+  return receipt;
+}
+
+std::uint64_t Agent::sendAsync(const std::string& peerId, IFMessage message,
+                               SendCallbacks callbacks) {
+  auto outcomes = std::make_shared<Outcomes>(std::move(callbacks));
+  auto durable = deferredTo(*core_, outcomes, &SendCallbacks::durable);
+  auto acked = deferredTo(*core_, outcomes, &SendCallbacks::acknowledged);
+  return submit(*core_, peerId, std::move(message), acked, [&](std::uint64_t sequence) {
+    outcomes->sequence = sequence;
+    if (!durable) return;
+    if (core_->durable())
+      core_->durable()->whenDurable(std::move(durable));
+    else
+      durable(nullptr);
+  });
 }
 
 std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
@@ -120,9 +156,12 @@ std::uint64_t Agent::send(const std::string& peerId, IFMessage message) {
     if (q.policy != QueuePolicy::Block || core_->loop().isLoopThread())
       return *core_->loop().invoke([&] { return core_->send(peerId, std::move(message)); });
   }
-  auto receipt = submit(*core_, peerId, std::move(message), false);
-  if (!core_->loop().isLoopThread()) receipt.durable.get();
-  return receipt.sequence;
+  std::shared_future<void> durable;
+  auto sequence = submit(*core_, peerId, std::move(message), nullptr, [&](std::uint64_t) {
+    durable = core_->durable() ? core_->durable()->pendingCommitDone() : ready();
+  });
+  if (!core_->loop().isLoopThread()) durable.get();
+  return sequence;
 }
 
 std::uint64_t Agent::lastSequence(const std::string& peerId, MessagePriority priority) const {

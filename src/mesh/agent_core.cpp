@@ -64,6 +64,18 @@ void AgentCore::postIfAlive(std::function<void()> task) {
   });
 }
 
+void AgentCore::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+  if (deferred_.size() > 1) return;  // the batch's task is posted already
+  loop_.post([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    // Calls deferred while these run wait for the next task.
+    auto batch = std::exchange(self->deferred_, {});
+    for (auto& fn : batch) fn();
+  });
+}
+
 void AgentCore::commitState() {
   // After the work at hand: everything it wrote goes into this one commit.
   postIfAlive([this] {
@@ -240,8 +252,7 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
 }
 
 std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessage message,
-                                             bool mayWait,
-                                             std::shared_ptr<std::promise<void>> acked) {
+                                             bool mayWait, AckNotice acked) {
   if (shutdown_) throw Error(Errc::InvalidState, "the agent is closed");
   if (peerId == config_.agentId) throw Error(Errc::InvalidArgument, "cannot send to self");
   stamper_.stamp(message, peerId, router_.nextHop(peerId) != peerId);
@@ -251,16 +262,15 @@ std::optional<std::uint64_t> AgentCore::send(const std::string& peerId, IFMessag
   if (durable_)
     durable_->store().setStamp(peerId, static_cast<int>(message.priority), message.sequence);
   try {
-    ackPromise_ = acked;
+    ackNotice_ = std::move(acked);
     router_.route(message, 0);  // throws before the sequence number is used
-    // Not queued on a link: reported undeliverable instead.
-    if (ackPromise_ && ackPromise_ == acked)
-      acked->set_exception(std::make_exception_ptr(Error(
-          Errc::Undeliverable,
-          "message " + message.id + " to " + peerId + " is undeliverable: peer is unreachable")));
-    ackPromise_.reset();
+    // Not queued on a link (the notice was not taken): reported undeliverable instead.
+    if (ackNotice_)
+      tell(ackNotice_, std::make_exception_ptr(Error(
+                           Errc::Undeliverable, "message " + message.id + " to " + peerId +
+                                                    " is undeliverable: peer is unreachable")));
   } catch (const Error& e) {
-    ackPromise_.reset();
+    ackNotice_ = nullptr;
     // Refused before anything was stored: its number goes back on disk too, or a process that
     // restarts before the next accepted message would count it as accepted (and `ifmesh send
     // --count` resumes after the last number its earlier run accepted).

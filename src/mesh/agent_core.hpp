@@ -5,11 +5,15 @@
 // locks (see src/rtc/io_loop.hpp). The exceptions say so: start() and shutdown() (the user's
 // thread), Registration, the send-space wait and the bandwidth stats (any thread).
 #include <atomic>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ifmesh/agent.hpp"
 #include "ifmesh/bandwidth.hpp"
@@ -92,13 +96,16 @@ class AgentCore final : public LinkHost,
   // A queued message dropped under QueuePolicy::DropOldest: reported, never silent.
   void dropped(const IFMessage& message, const std::string& peerId) override;
   DurableState* durable() override { return durable_.get(); }
-  std::shared_ptr<std::promise<void>> takeAckPromise() override { return std::move(ackPromise_); }
+  AckNotice takeAckNotice() override { return std::exchange(ackNotice_, nullptr); }
   std::uint64_t lastSequence(const std::string& peerId, MessagePriority priority) const {
     return stamper_.last(peerId, static_cast<int>(priority));
   }
   // As send(), and `acked` hears of the message's acknowledgement by its next hop.
   std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message, bool mayWait,
-                                    std::shared_ptr<std::promise<void>> acked);
+                                    AckNotice acked);
+  // Runs fn after the work at hand (loop thread): a caller's callback runs outside the links'
+  // processing, so that it may call into the agent. In order, one loop task per batch.
+  void defer(std::function<void()> fn);
 
   // Send-queue space, for senders blocked under QueuePolicy::Block (any thread).
   void spaceFreed() override;  // loop thread: a queue shrank
@@ -153,7 +160,8 @@ class AgentCore final : public LinkHost,
   // Opened before anything that uses the incarnation; destroyed after the links.
   std::unique_ptr<DurableState> durable_;
   bool resumedStoredLinks_ = false;
-  std::shared_ptr<std::promise<void>> ackPromise_;  // of the message being sent
+  AckNotice ackNotice_;                          // of the message being sent
+  std::vector<std::function<void()>> deferred_;  // waiting for defer's task
   std::uint64_t incarnation_;
   AgentSignaling signaling_;
   MessageRouter router_;

@@ -84,10 +84,15 @@ std::shared_future<void> DurableState::pendingCommitDone() {
   return nextDone_;
 }
 
+void DurableState::whenDurable(std::function<void(std::exception_ptr)> done) {
+  changed();
+  nextTold_.push_back(std::move(done));
+}
+
 void DurableState::commit(bool wait) {
   scheduled_ = false;
   writes_ = 0;
-  if (!store_.dirty() && listeners_.empty() && !next_) return;
+  if (!store_.dirty() && listeners_.empty() && !next_ && nextTold_.empty()) return;
   try {
     store_.commit();
   } catch (const Error& e) {
@@ -96,7 +101,8 @@ void DurableState::commit(bool wait) {
   }
   const std::uint64_t commit = ++written_;
   for (auto* l : listeners_) l->committing(commit);
-  waiting_[commit] = {std::exchange(listeners_, {}), std::exchange(next_, std::nullopt)};
+  waiting_[commit] = {std::exchange(listeners_, {}), std::exchange(next_, std::nullopt),
+                      std::exchange(nextTold_, {})};
   if (!syncer_) {
     // Written is durable enough: told at the next safe point, never from inside a write.
     synced_.store(commit, std::memory_order_release);
@@ -122,6 +128,7 @@ void DurableState::durable(std::uint64_t commit) {
     auto w = std::move(waiting_.begin()->second);
     waiting_.erase(waiting_.begin());
     if (w.done) w.done->set_value();
+    for (auto& fn : w.told) fn(nullptr);
     notifying_ = std::move(w.listeners);
     while (!notifying_.empty()) {
       auto* l = *notifying_.begin();
@@ -135,9 +142,12 @@ void DurableState::failed(const std::string& error) {
   auto ex = std::make_exception_ptr(Error(Errc::Io, "state store: " + error));
   if (next_) next_->set_exception(ex);
   next_.reset();
-  for (auto& [commit, w] : waiting_)
+  for (auto& fn : std::exchange(nextTold_, {})) fn(ex);
+  auto waiting = std::exchange(waiting_, {});
+  for (auto& [commit, w] : waiting) {
     if (w.done) w.done->set_exception(ex);
-  waiting_.clear();
+    for (auto& fn : w.told) fn(ex);
+  }
 }
 
 void DurableState::restore(MessageStamper& stamper, ReplayGuard& guard) {

@@ -77,6 +77,8 @@ class DurableState {
   // A future of the writes made so far being durable (Error(Io) when the commit fails); asks for
   // the commit when none is due.
   std::shared_future<void> pendingCommitDone();
+  // As pendingCommitDone, told to `done` instead (loop thread, once: null when durable).
+  void whenDurable(std::function<void(std::exception_ptr)> done);
   // Writes what changed; with `wait` also waits for the disk (at shutdown). Throws Error(Io).
   void commit(bool wait = false);
 
@@ -104,9 +106,11 @@ class DurableState {
   struct Waiting {
     std::set<Listener*> listeners;
     std::optional<std::promise<void>> done;
+    std::vector<std::function<void(std::exception_ptr)>> told;
   };
   std::map<std::uint64_t, Waiting> waiting_;
   std::optional<std::promise<void>> next_;
+  std::vector<std::function<void(std::exception_ptr)>> nextTold_;
   std::shared_future<void> nextDone_;
   std::set<Listener*> notifying_;
 

@@ -260,7 +260,7 @@ void LinkDelivery::armTimer() {
 bool LinkDelivery::enqueue(const IFMessage& message, int hops) {
   configure();
   auto result =
-      session_.enqueue(now(), message, hops, hops == 0 ? host_.takeAckPromise() : nullptr);
+      session_.enqueue(now(), message, hops, hops == 0 ? host_.takeAckNotice() : nullptr);
   if (!result.taken) return false;
   if (durable_) unstore(result.droppedKeys);
   if (host_.witnessing())

@@ -3,7 +3,6 @@
 // implements it, and a link never sees the rest of the agent. Loop thread only.
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <random>
@@ -16,6 +15,7 @@
 #include "ifmesh/identity.hpp"
 #include "ifmesh/ifmessage.hpp"
 #include "ifmesh/witness.hpp"
+#include "mesh/ack_notice.hpp"
 #include "rtc/io_loop.hpp"
 
 namespace ifmesh::detail {
@@ -76,9 +76,9 @@ class LinkHost {
   virtual std::optional<WitnessHead> witnessHead() = 0;
   // The agent's state store (AgentConfig::state), or null when it keeps none.
   virtual DurableState* durable() = 0;
-  // The acknowledgement promise of the local message being sent (null when nobody waits): the
-  // link that queues it takes it.
-  virtual std::shared_ptr<std::promise<void>> takeAckPromise() = 0;
+  // Who waits for the acknowledgement of the local message being sent (empty when nobody does):
+  // the link that queues it takes it.
+  virtual AckNotice takeAckNotice() = 0;
 
  protected:
   ~LinkHost() = default;

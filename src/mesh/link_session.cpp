@@ -97,7 +97,7 @@ void Session::sendHello() {
 }
 
 Session::Enqueued Session::enqueue(Clock::time_point now, const IFMessage& message, int hops,
-                                   std::shared_ptr<std::promise<void>> acked) {
+                                   AckNotice acked) {
   std::string json;
   try {
     json = serialize(message);

@@ -125,10 +125,10 @@ class Session {
   // Error(InvalidArgument) for one too deep, Error(QueueFull) when a local message (hops 0)
   // does not fit and the policy cannot make room. A forwarded message that does not fit is not
   // taken.
-  // `acked` (may be null) is fulfilled when the peer acknowledges the message, and failed with
-  // Error(Undeliverable) when it is dropped or taken.
+  // `acked` (may be empty) is told when the peer acknowledges the message, or Error(Undeliverable)
+  // when it is dropped or taken.
   Enqueued enqueue(Clock::time_point now, const IFMessage& message, int hops,
-                   std::shared_ptr<std::promise<void>> acked = nullptr);
+                   AckNotice acked = nullptr);
   // Sends what waits: Control/High always, Normal/Low until the channel is full.
   void pump(Clock::time_point now);
   // Timers: acks and batches due by now go out.

@@ -7,8 +7,8 @@
 namespace ifmesh::detail {
 
 namespace {
-void fail(const std::shared_ptr<std::promise<void>>& acked, const std::string& reason) {
-  if (acked) acked->set_exception(std::make_exception_ptr(Error(Errc::Undeliverable, reason)));
+void fail(AckNotice& acked, const std::string& reason) {
+  if (acked) tell(acked, std::make_exception_ptr(Error(Errc::Undeliverable, reason)));
 }
 
 // The message as it was pushed: its payload back from the JSON text it was serialized to.
@@ -56,7 +56,7 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   }
   std::vector<IFMessage> dropped;
   for (auto [lane, index] : plan) {
-    const auto& w = lanes_[lane].waiting[index];
+    auto& w = lanes_[lane].waiting[index];
     dropped.push_back(withPayload(IFMessage(w.message), w.json));
     if (keys) keys->push_back(w.key);
     fail(w.acked, "dropped: queue full");
@@ -83,7 +83,7 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
 }
 
 void SendQueue::push(const IFMessage& message, std::string json, int hops, std::uint64_t key,
-                     std::shared_ptr<std::promise<void>> acked, bool held) {
+                     AckNotice acked, bool held) {
   auto& l = lanes_[static_cast<int>(message.priority)];
   ++messages_;
   bytes_ += json.size();
@@ -99,7 +99,7 @@ IFMessage SendQueue::takeNext(int lane, const Error& error, std::uint64_t* key) 
   --messages_;
   bytes_ -= w.json.size();
   waitingBytes_ -= w.json.size();
-  if (w.acked) w.acked->set_exception(std::make_exception_ptr(error));
+  if (w.acked) tell(w.acked, std::make_exception_ptr(error));
   if (key) *key = w.key;
   return withPayload(std::move(w.message), w.json);
 }
@@ -145,7 +145,7 @@ std::size_t SendQueue::acknowledge(int lane, std::uint64_t seq, std::vector<std:
     --messages_;
     ++released;
     if (keys) keys->push_back(s.front().key);
-    if (s.front().acked) s.front().acked->set_value();
+    tell(s.front().acked, nullptr);
     s.pop_front();
   }
   auto& l = lanes_[lane];

@@ -8,7 +8,6 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +16,7 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "mesh/ack_notice.hpp"
 
 namespace ifmesh::detail {
 
@@ -28,9 +28,9 @@ class SendQueue {
     int hops = 0;
     std::uint64_t order = 0;  // arrival order over all lanes
     std::uint64_t key = 0;    // its outbox entry in the agent's state store (0: none)
-    // Fulfilled when the neighbour acknowledges it, failed when it is dropped (may be null: then
-    // nobody waits for the acknowledgement).
-    std::shared_ptr<std::promise<void>> acked;
+    // Told when the neighbour acknowledges it or when it is dropped (may be empty: then nobody
+    // waits for the acknowledgement).
+    AckNotice acked;
     // Not sent before its outbox entry is durable (release()): a peer must never hold a message
     // that a restarted sender has forgotten and would number again.
     bool held = false;
@@ -43,7 +43,7 @@ class SendQueue {
     IFMessage message;  // without its payload
     int hops = 0;
     std::uint64_t key = 0;
-    std::shared_ptr<std::promise<void>> acked;
+    AckNotice acked;
     // Its frame asks for a prompt acknowledgement: somebody waits for it.
     bool ackRequested() const { return acked != nullptr; }
   };
@@ -63,7 +63,7 @@ class SendQueue {
 
   // Queues `message`, whose serialized form is `json`; its payload is not copied.
   void push(const IFMessage& message, std::string json, int hops, std::uint64_t key = 0,
-            std::shared_ptr<std::promise<void>> acked = nullptr, bool held = false);
+            AckNotice acked = nullptr, bool held = false);
   // The arrival order the next message pushed gets.
   std::uint64_t nextOrder() const { return nextOrder_; }
   // Every held message pushed before `order` (nextOrder() then) may be sent now.

@@ -116,7 +116,7 @@ int main() {
         acked = std::make_shared<std::promise<void>>();
         promises.push_back(acked->get_future().share());
       }
-      session.enqueue(now, m, 0, acked);
+      session.enqueue(now, m, 0, acked ? ifmesh::detail::noticeFor(acked) : nullptr);
     } else if (step == "tick") {
       long ms = 0;
       in >> ms;

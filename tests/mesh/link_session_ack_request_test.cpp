@@ -64,7 +64,7 @@ struct Side {
       acked = std::make_shared<std::promise<void>>();
       done = acked->get_future().share();
     }
-    session->enqueue(now, m, 0, acked);
+    session->enqueue(now, m, 0, acked ? detail::noticeFor(acked) : nullptr);
     return done;
   }
 };

@@ -35,7 +35,7 @@ struct Limited : test::ScriptedPeer {
     m.id = "m" + std::to_string(++sent);
     m.payload = {{"text", std::string(payloadBytes, fill)}};
     auto acked = std::make_shared<std::promise<void>>();
-    session->enqueue(now, m, 0, acked);
+    session->enqueue(now, m, 0, detail::noticeFor(acked));
     return acked;
   }
 
