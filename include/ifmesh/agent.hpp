@@ -216,7 +216,9 @@ class IFMESH_API Agent {
   void broadcast(const IFMessage& message);
   // Runs fn on this agent's I/O thread (where its callbacks run) and returns at once. Calls made
   // from there (send, peers ...) run inline: a caller with many sends to make hands them over in
-  // one go instead of waiting for the I/O thread once per call.
+  // one go instead of waiting for the I/O thread once per call. The messages fn sends to one
+  // peer leave together when it returns, in as few channel messages as fit (Control and High
+  // ones at once, as always).
   void post(std::function<void()> fn);
 
   void onMessage(std::function<void(const IFMessage&)> cb);

@@ -190,7 +190,7 @@ void Agent::broadcast(const IFMessage& message) {
 
 void Agent::post(std::function<void()> fn) {
   core_->loop().post([core = core_, fn = std::move(fn)] {
-    if (!core->isShutdown()) fn();
+    if (!core->isShutdown()) core->runGathered(fn);
   });
 }
 

@@ -64,6 +64,19 @@ void AgentCore::postIfAlive(std::function<void()> task) {
   });
 }
 
+void AgentCore::runGathered(const std::function<void()>& fn) {
+  struct Pass {
+    AgentCore& core;
+    explicit Pass(AgentCore& c) : core(c) { ++core.gatherDepth_; }
+    ~Pass() {
+      if (--core.gatherDepth_ > 0) return;
+      // A flush may send more (acks, waiting messages): those leave at once, outside the pass.
+      for (auto& flush : std::exchange(core.gatherFlushes_, {})) flush();
+    }
+  } pass(*this);
+  fn();
+}
+
 void AgentCore::defer(std::function<void()> fn) {
   deferred_.push_back(std::move(fn));
   if (deferred_.size() > 1) return;  // the batch's task is posted already

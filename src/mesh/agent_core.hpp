@@ -103,6 +103,13 @@ class AgentCore final : public LinkHost,
   // As send(), and `acked` hears of the message's acknowledgement by its next hop.
   std::optional<std::uint64_t> send(const std::string& peerId, IFMessage message, bool mayWait,
                                     AckNotice acked);
+  // Runs fn (loop thread) as one pass: the messages it sends to one peer leave together when it
+  // returns, in as few channel messages as fit (LinkHost::gathering).
+  void runGathered(const std::function<void()>& fn);
+  bool gathering() const override { return gatherDepth_ > 0; }
+  void gathered(std::function<void()> flush) override {
+    gatherFlushes_.push_back(std::move(flush));
+  }
   // Runs fn after the work at hand (loop thread): a caller's callback runs outside the links'
   // processing, so that it may call into the agent. In order, one loop task per batch.
   void defer(std::function<void()> fn);
@@ -162,6 +169,8 @@ class AgentCore final : public LinkHost,
   bool resumedStoredLinks_ = false;
   AckNotice ackNotice_;                          // of the message being sent
   std::vector<std::function<void()>> deferred_;  // waiting for defer's task
+  int gatherDepth_ = 0;
+  std::vector<std::function<void()>> gatherFlushes_;  // of the links that held frames back
   std::uint64_t incarnation_;
   AgentSignaling signaling_;
   MessageRouter router_;

@@ -226,7 +226,14 @@ void LinkDelivery::drive() {
   armTimer();
 }
 
+void LinkDelivery::endGathering() {
+  gathered_ = false;
+  session_.endCoalescing(now());
+  drive();
+}
+
 void LinkDelivery::armTimer() {
+  if (gathered_) return;  // endGathering() drives the session again before the task ends
   auto due = session_.nextDeadline();
   if (due && *due <= now()) {
     timer_.cancel();
@@ -259,8 +266,14 @@ void LinkDelivery::armTimer() {
 
 bool LinkDelivery::enqueue(const IFMessage& message, int hops) {
   configure();
-  auto result =
-      session_.enqueue(now(), message, hops, hops == 0 ? host_.takeAckNotice() : nullptr);
+  if (!gathered_ && host_.gathering()) {
+    gathered_ = true;
+    session_.beginCoalescing();
+    host_.gathered([this, alive = std::weak_ptr<int>(alive_)] {
+      if (!alive.expired()) endGathering();
+    });
+  }
+  auto result = session_.enqueue(now(), message, hops, hops == 0 ? host_.takeAckNotice() : nullptr);
   if (!result.taken) return false;
   if (durable_) unstore(result.droppedKeys);
   if (host_.witnessing())

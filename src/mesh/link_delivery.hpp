@@ -79,6 +79,9 @@ class LinkDelivery final : private DurableState::Listener {
   // Work due at once (a requested ack) runs in a task posted to the loop, after everything that
   // arrived in the same dispatch: one per link at a time, dropped with the link.
   bool tickPosted_ = false;
+  // Frames held back for the host's gathering pass (LinkHost::gathering), until endGathering().
+  bool gathered_ = false;
+  void endGathering();
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   DurableState* durable_;
   link::Counters storedCounters_;

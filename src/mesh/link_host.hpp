@@ -76,6 +76,11 @@ class LinkHost {
   virtual std::optional<WitnessHead> witnessHead() = 0;
   // The agent's state store (AgentConfig::state), or null when it keeps none.
   virtual DurableState* durable() = 0;
+  // True inside a gathering pass (AgentCore::runGathered): a link that queues a message then
+  // holds its frames back and hands `flush` over, to be called in the same task when the pass
+  // ends, so that the messages of the pass to one peer share channel messages.
+  virtual bool gathering() const = 0;
+  virtual void gathered(std::function<void()> flush) = 0;
   // Who waits for the acknowledgement of the local message being sent (empty when nobody does):
   // the link that queues it takes it.
   virtual AckNotice takeAckNotice() = 0;

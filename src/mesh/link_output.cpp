@@ -24,13 +24,16 @@ void FrameOutput::setCompression(bool enabled, std::size_t threshold, int level)
 
 void FrameOutput::send(Clock::time_point now, std::string frame, bool urgent) {
   // Control/High frames go out at once, ahead of whatever waits in the batch.
-  if (urgent || (batchDelay_.count() == 0 && batch_.empty()))
-    return sendNow(std::move(frame), urgent);
-  // MEDIUM/LOW quality: frames leave together, once per batch delay.
+  const bool noDelay = batchDelay_.count() == 0;
+  if (urgent || (noDelay && !coalesce_ && batch_.empty())) return sendNow(std::move(frame), urgent);
+  // MEDIUM/LOW quality: frames leave together, once per batch delay; HIGH with coalesce_: those
+  // of one pass.
   if (!fitsBatch(batchBytes_, frame.size())) flush();
   batchBytes_ += frame.size() + 1;
   batch_.push_back(std::move(frame));
-  if (!batchDue_) batchDue_ = now + std::max(batchDelay_, std::chrono::milliseconds(1));
+  if (!batchDue_)
+    batchDue_ =
+        noDelay && coalesce_ ? now : now + std::max(batchDelay_, std::chrono::milliseconds(1));
 }
 
 void FrameOutput::flush() {

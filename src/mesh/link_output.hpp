@@ -1,7 +1,8 @@
 #pragma once
 // What a link session sends, in order (docs/link-protocol.md, batching and compression): a frame
-// leaves alone, or in MEDIUM/LOW quality together with the others of one batch delay, and in LOW
-// compressed with zstd toward a peer whose hello says it reads it. Sans-IO: frames and time come
+// leaves alone or with the others queued in the same pass, or in MEDIUM/LOW quality together
+// with the others of one batch delay, and in LOW compressed with zstd toward a peer whose hello
+// says it reads it. Sans-IO: frames and time come
 // in, channel messages go out through take(). One thread calls it.
 #include <chrono>
 #include <cstddef>
@@ -30,6 +31,11 @@ class FrameOutput {
               std::function<void(std::size_t)> batched);
 
   void setBatchDelay(std::chrono::milliseconds delay) { batchDelay_ = delay; }
+  // With a batch delay of 0, frames still leave together when queued in one pass: they wait in
+  // the batch, due at once (batchDue() is the time they were queued), until the caller's
+  // flush() at that deadline, once its work at hand is done. Without, each leaves alone.
+  void setCoalesce(bool on) { coalesce_ = on; }
+  bool coalescing() const { return coalesce_; }
   void setCompression(bool enabled, std::size_t threshold, int level);
   // What the peer's hello on this connection announced.
   void setPeerReadsZstd(bool reads) { peerReadsZstd_ = reads; }
@@ -57,6 +63,7 @@ class FrameOutput {
   std::function<void(std::size_t, std::size_t)> compressed_;
   std::function<void(std::size_t)> batched_;
   std::chrono::milliseconds batchDelay_{0};
+  bool coalesce_ = false;
   std::vector<std::string> batch_;
   std::size_t batchBytes_ = 0;  // the batch's frames, one comma counted with each
   std::size_t batchLimit_;      // bytes of a whole batch message

@@ -61,6 +61,15 @@ void Session::tick(Clock::time_point now) {
   }
 }
 
+void Session::endCoalescing(Clock::time_point now) {
+  output_.setCoalesce(false);
+  // Gathered frames are due when they were queued; a MEDIUM/LOW batch keeps its delay.
+  if (auto due = output_.batchDue(); due && *due <= now) {
+    output_.flush();
+    pump(now);
+  }
+}
+
 std::optional<Clock::time_point> Session::nextDeadline() const {
   std::optional<Clock::time_point> due;
   for (const auto& d : {ackDue_, output_.batchDue(), heads_.due()})
@@ -155,6 +164,18 @@ bool Session::hasRoomToForward() const {
 void Session::pump(Clock::time_point now) {
   // The peer's hello (which may arrive before our open) is what makes sending safe.
   if (!ready()) return;
+  // The messages one call sends leave together (a channel that drained takes many at once),
+  // unless a caller's coalescing (beginCoalescing) gathers them for longer.
+  const bool coalescing = output_.coalescing();
+  if (!coalescing) output_.setCoalesce(true);
+  sendWaiting(now);
+  if (!coalescing) {
+    output_.setCoalesce(false);
+    if (auto due = output_.batchDue(); due && *due <= now) output_.flush();
+  }
+}
+
+void Session::sendWaiting(Clock::time_point now) {
   while (auto lane = queue_.nextLane(false)) {
     bool urgent = urgentLane(*lane);
     // The batch is bounded by kMaxBatchBytes on its own; counting it here would let a LOW-mode

@@ -175,6 +175,10 @@ class Session {
   // Batching (MEDIUM/LOW: frames leave together once per delay) and compression (LOW; only
   // toward a peer whose hello on this connection says it reads zstd).
   void setBatchDelay(std::chrono::milliseconds delay) { output_.setBatchDelay(delay); }
+  // Until endCoalescing(), frames queued without a batch delay wait to leave together
+  // (FrameOutput::setCoalesce); endCoalescing sends them, and what else may go now.
+  void beginCoalescing() { output_.setCoalesce(true); }
+  void endCoalescing(Clock::time_point now);
   void setCompression(bool enabled, std::size_t threshold, int level) {
     output_.setCompression(enabled, threshold, level);
   }
@@ -197,6 +201,7 @@ class Session {
   void onMsg(Clock::time_point now, Msg& msg);
   void onWhead(Clock::time_point now, const Whead& head);
   void sendWhead(Clock::time_point now, bool urgent = false);
+  void sendWaiting(Clock::time_point now);  // pump() without its own coalescing
   void sendHello();
   void transmit(Clock::time_point now, std::string frame, bool urgent);
   void resendSent(Clock::time_point now);
