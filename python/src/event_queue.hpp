@@ -4,6 +4,7 @@
 // once per batch and never while the mutex is held.
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,10 @@ struct Event {
   int code = 0;
   std::string peer;
   std::string text;
-  IFMessage message;
-  WitnessEvent witness;
+  // Set for a Message and a Witness event only: both hold a JSON object, whose default
+  // construction allocates, and most events (an acknowledgement per send) need neither.
+  std::optional<IFMessage> message;
+  std::optional<WitnessEvent> witness;
 };
 
 class EventQueue {

@@ -32,7 +32,7 @@ constexpr std::size_t kMaxPayloadDepth = detail::kMaxJsonDepth - 1;
 py::tuple eventTuple(Event& e) {
   switch (e.kind) {
     case Event::Kind::Message: {
-      const IFMessage& m = e.message;
+      const IFMessage& m = *e.message;
       // The payload as Python values, read here from its text (checked by the agent, so this
       // fails only for a bug; then the message is reported, not lost without a word).
       py::object payload;
@@ -56,7 +56,7 @@ py::tuple eventTuple(Event& e) {
     case Event::Kind::QualityChanged:
       return py::make_tuple("quality", e.text, e.peer);
     case Event::Kind::Witness: {
-      const WitnessEvent& w = e.witness;
+      const WitnessEvent& w = *e.witness;
       return py::make_tuple("witness", w.event, w.agentId, w.peerId, w.traceId, w.timestamp,
                             w.metadata.dump());
     }
