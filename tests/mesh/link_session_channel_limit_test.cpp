@@ -16,11 +16,7 @@ namespace {
 struct Limited : test::ScriptedPeer {
   explicit Limited(std::size_t maxChannelMessage) {
     start(aliceConfig());
-    Connection c;
-    c.localFingerprint = "AA:01";
-    c.remoteFingerprint = "BB:02";
-    c.helloSignature =
-        alice.sign(helloSigningInput("alice", kAliceIncarnation, c.localFingerprint, "bob"));
+    Connection c = connection();
     c.maxChannelMessage = maxChannelMessage;
     session->open(std::move(c));
     session->receive(now, encode(bobsHello()));

@@ -13,11 +13,7 @@ namespace {
 struct Sender : test::ScriptedPeer {
   Sender() {
     start(aliceConfig());
-    Connection c;
-    c.localFingerprint = "AA:01";
-    c.remoteFingerprint = "BB:02";
-    c.helloSignature =
-        alice.sign(helloSigningInput("alice", kAliceIncarnation, c.localFingerprint, "bob"));
+    Connection c = connection();
     c.channelFull = [this](std::size_t) { return full; };
     session->open(std::move(c));
     session->receive(now, encode(bobsHello()));

@@ -126,6 +126,15 @@ struct Inbox {
   }
 };
 
+// Registers both agents and links `from` to `to`; false when that does not happen in time.
+inline bool registerAndLink(Agent& from, Agent& to) {
+  from.connectToSignaling();
+  to.connectToSignaling();
+  if (!from.waitRegistered(5s) || !to.waitRegistered(5s)) return false;
+  from.connect(to.id());
+  return waitFor([&] { return from.peers().size() == 1; });
+}
+
 inline IFMessage numbered(int n, MessagePriority p = MessagePriority::Normal,
                           bool droppable = false) {
   IFMessage m;

@@ -17,12 +17,7 @@ TEST(PostGathering, TheSendsOfOnePostShareAChannelMessage) {
   Agent alice(config), bob(meshAgentConfig("bob", *server));
   Inbox inbox;
   inbox.attach(bob);
-  alice.connectToSignaling();
-  bob.connectToSignaling();
-  ASSERT_TRUE(alice.waitRegistered(5s));
-  ASSERT_TRUE(bob.waitRegistered(5s));
-  alice.connect("bob");
-  ASSERT_TRUE(waitFor([&] { return alice.peers().size() == 1; }));
+  ASSERT_TRUE(registerAndLink(alice, bob));
 
   alice.send("bob", numbered(0));
   ASSERT_TRUE(waitFor([&] { return inbox.size() == 1; }));

@@ -35,14 +35,17 @@ struct ScriptedPeer {
     session = std::make_unique<Session>(std::move(config), [](IFMessage&&, int) { return true; });
   }
 
-  void open() {
+  // Alice's connection to bob, her hello signed; a test sets the rest and opens it.
+  Connection connection() const {
     Connection c;
     c.localFingerprint = "AA:01";
     c.remoteFingerprint = "BB:02";
     c.helloSignature =
         alice.sign(helloSigningInput("alice", kAliceIncarnation, c.localFingerprint, "bob"));
-    session->open(std::move(c));
+    return c;
   }
+
+  void open() { session->open(connection()); }
 
   // Bob's hello, as his session would say it; a test sets what it announces and feeds it in.
   Hello bobsHello() const {

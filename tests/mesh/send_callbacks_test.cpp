@@ -16,14 +16,6 @@
 namespace ifmesh::test {
 namespace {
 
-bool link(Agent& from, Agent& to) {
-  from.connectToSignaling();
-  to.connectToSignaling();
-  if (!from.waitRegistered(5s) || !to.waitRegistered(5s)) return false;
-  from.connect(to.id());
-  return waitFor([&] { return from.peers().size() == 1; });
-}
-
 std::thread::id ioThreadOf(Agent& agent) {
   std::promise<std::thread::id> id;
   agent.post([&] { id.set_value(std::this_thread::get_id()); });
@@ -62,7 +54,7 @@ TEST(SendCallbacks, EachMessageIsToldOnceOnTheIoThreadWithItsSequenceNumber) {
   Agent alice(meshAgentConfig("alice", *server)), bob(meshAgentConfig("bob", *server));
   Inbox inbox;
   inbox.attach(bob);
-  ASSERT_TRUE(link(alice, bob));
+  ASSERT_TRUE(registerAndLink(alice, bob));
   const auto io = ioThreadOf(alice);
 
   Told durable, acked;
@@ -94,7 +86,7 @@ TEST(SendCallbacks, ACallbackMaySendTheNextMessage) {
   Agent alice(meshAgentConfig("alice", *server)), bob(meshAgentConfig("bob", *server));
   Inbox inbox;
   inbox.attach(bob);
-  ASSERT_TRUE(link(alice, bob));
+  ASSERT_TRUE(registerAndLink(alice, bob));
 
   constexpr int kChain = 50;
   std::atomic<int> acknowledged{0};
@@ -127,7 +119,7 @@ TEST(SendCallbacks, AFailureIsToldAndARefusalThrowsWithoutACall) {
   Agent alice(aliceConfig), bob(bobConfig);
   Inbox inbox;
   inbox.attach(bob);
-  ASSERT_TRUE(link(alice, bob));
+  ASSERT_TRUE(registerAndLink(alice, bob));
 
   std::atomic<int> calls{0};
   IFMessage huge = numbered(0);

@@ -12,21 +12,12 @@
 namespace ifmesh::test {
 namespace {
 
-// Registers both and links `from` to `to`; false when that does not happen in time.
-bool link(Agent& from, Agent& to) {
-  from.connectToSignaling();
-  to.connectToSignaling();
-  if (!from.waitRegistered(5s) || !to.waitRegistered(5s)) return false;
-  from.connect(to.id());
-  return waitFor([&] { return from.peers().size() == 1; });
-}
-
 TEST(SendReceipt, ALoneMessageIsAcknowledgedPromptly) {
   auto server = startSignaling();
   Agent alice(meshAgentConfig("alice", *server)), bob(meshAgentConfig("bob", *server));
   Inbox inbox;
   inbox.attach(bob);
-  ASSERT_TRUE(link(alice, bob));
+  ASSERT_TRUE(registerAndLink(alice, bob));
 
   alice.send("bob", numbered(0));  // nobody waits for this one's ack
   ASSERT_TRUE(waitFor([&] { return inbox.size() == 1; }));
@@ -55,7 +46,7 @@ TEST(SendReceipt, AMessageTooLargeForThePeersChannelFailsAndTheLinkGoesOn) {
   inbox.attach(bob);
   std::atomic<int> undeliverable{0};
   alice.onUndeliverable([&](const IFMessage&, const std::string&) { ++undeliverable; });
-  ASSERT_TRUE(link(alice, bob));
+  ASSERT_TRUE(registerAndLink(alice, bob));
 
   IFMessage big = numbered(1);
   big.payload["text"] = std::string(100 * 1000, 'x');
