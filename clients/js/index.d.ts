@@ -380,7 +380,8 @@ export declare class SignalingClient {
   });
   connect(): Promise<void>;
   send(to: string, type: string, body?: Record<string, unknown>): boolean;
-  close(): void;
+  /** Resolves once the server closed the socket too, or after timeoutMs (default 2000). */
+  close(timeoutMs?: number): Promise<void>;
   on(event: string, fn: (...args: any[]) => void): this;
 }
 

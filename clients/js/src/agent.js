@@ -541,7 +541,7 @@ export class Agent extends Emitter {
     }
     // The byes are relayed before the socket closes.
     await new Promise((r) => setTimeout(r, 20));
-    this.signaling?.close();
+    await this.signaling?.close();
     await this.store?.close();
   }
 }

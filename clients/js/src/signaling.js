@@ -140,17 +140,27 @@ export class SignalingClient extends Emitter {
     return true;
   }
 
-  close() {
+  // Closes the socket. Resolves once the server has closed it too (the closing handshake), so
+  // that a new registration under the same id no longer finds the old one, or after timeoutMs.
+  close(timeoutMs = 2000) {
     const ws = this.ws;
     this.ws = null;
     this.registered = false;
-    if (ws) {
-      ws.onclose = ws.onmessage = ws.onerror = null;
+    if (!ws) return Promise.resolve();
+    ws.onmessage = ws.onerror = null;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      ws.onclose = done;
+      if (ws.readyState === 3) return done(); // CLOSED already: no close event is to come
       try {
         ws.close();
       } catch {
-        // already closed
+        done(); // already closed
       }
-    }
+    });
   }
 }
