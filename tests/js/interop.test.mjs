@@ -272,11 +272,26 @@ test('a durable Node sender killed mid-stream resumes from its state directory: 
   const seqs = rec.map((r) => r.seq);
   assert.deepEqual(seqs, [...Array(seqs.length).keys()].map((k) => k + 1), 'each once, in order');
   assert.ok(rec.every((r) => r.incarnation === incarnation));
-  assert.ok(seqs.length >= durable, `${seqs.length} recorded, ${durable} were durable`);
+  assert.ok(seqs.length >= durable, `${seqs.length} recorded, ${durable} were durable, ${resumed[1]} restored; ` +
+    `witness: ${JSON.stringify(cpp.witness().filter((w) => /rejected|restarted/.test(w.event)).slice(0, 3))}`);
   console.log(`DURABLE_SENDER killed after ${numbers(first, 'ACK').length} acknowledged and ${durable} durable; ` +
     `the restarted process held ${resumed[1]} and the recorder has ${seqs.length}`);
   assert.doesNotMatch(first.out + second.out, /REJECTED|STORE_FAILED/);
   assert.deepEqual(cpp.witness().filter((w) => /rejected|auth_failed|peer_restarted/.test(w.event)), []);
+});
+
+test('durable() covers the messages still being signed when it is called', async () => {
+  await freshMesh();
+  const dir = join(tmp.dir, 'signing-state');
+  const a = await nodeAgent('js-signer', { state: { directory: dir } });
+  // Nobody to deliver to: every message stays in the outbox, so the journal must hold each.
+  const sent = [];
+  // Large payloads keep each signature in the making for a while.
+  for (let n = 0; n < 50; n++) sent.push(a.send('absent-peer', { n, pad: 'x'.repeat(100000) }).catch(() => null));
+  await a.durable();
+  const journal = readFileSync(join(dir, 'journal.jsonl'), 'utf8');
+  const stored = journal.split('\n').filter((l) => l.startsWith('{"t":"out"')).length;
+  assert.equal(stored, 50, 'every message sent before durable() is in the journal when it resolves');
 });
 
 test('a durable Node receiver killed mid-stream and restarted: every message processed once', async () => {

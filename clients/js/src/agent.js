@@ -470,9 +470,13 @@ export class Agent extends Emitter {
   }
 
   // Resolves once every message accepted so far is durable in the state store (at once without
-  // one): a message sent before this call survives a crash of this process from then on.
-  durable() {
-    return this.store ? this.store.whenDurable() : Promise.resolve();
+  // one): a message sent before this call survives a crash of this process from then on. A
+  // message being signed reaches the store only when its signature is made, so the links' send
+  // chains as they stand now are waited for first.
+  async durable() {
+    if (!this.store) return;
+    await Promise.all([...this.links.values()].map((l) => l.sendChain));
+    return this.store.whenDurable();
   }
 
   // Sends to every agent in the directory that announced a key.
