@@ -15,7 +15,7 @@ out=build-fuzz
 declare -A max_len=(
   [sdp]=16384 [candidate]=1100 [dcep]=512 [ifmessage]=65536
   [link_frame]=65536 [signaling]=65536 [witness]=65536 [witness_writer]=65536 [json]=16384
-  [stun]=2048
+  [stun]=2048 [dtls_records]=2048
 )
 # Token dictionaries help mutations stay inside the grammar.
 declare -A dict=(
@@ -24,7 +24,7 @@ declare -A dict=(
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(sdp candidate dcep json ifmessage link_frame signaling witness
-  witness_writer stun)
+  witness_writer stun dtls_records)
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

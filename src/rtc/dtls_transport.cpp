@@ -140,6 +140,8 @@ void DtlsTransport::receiveDatagram(const std::uint8_t* data, std::size_t length
   if (finished_ || length == 0) return;
   // RFC 7983 demultiplexing: DTLS records start with 20..63. Anything else is not ours.
   if (data[0] < 20 || data[0] > 63) return;
+  if (records_) return receiveRecords(data, length);
+  observeIncoming(data, length);
   BIO_write(inBio_, data, static_cast<int>(length));
   if (!connected_) {
     started_ = true;  // the server's handshake is driven by the client's first flight
@@ -151,9 +153,62 @@ void DtlsTransport::receiveDatagram(const std::uint8_t* data, std::size_t length
           });
     continueHandshake();
   }
-  if (connected_) readApplicationData();
+  if (connected_ && !records_) readApplicationData();
   // A stale record left behind (e.g. after failure) must not accumulate.
-  if (finished_) BIO_reset(inBio_);
+  if (finished_ && inBio_) BIO_reset(inBio_);
+}
+
+// The highest epoch-1 sequence number of a datagram handed to OpenSSL; it counts as received
+// only once OpenSSL accepted the datagram (a finished handshake, application data), so that a
+// forged record cannot move the replay window of the record layer that takes over.
+void DtlsTransport::observeIncoming(const std::uint8_t* data, std::size_t length) {
+  datagramSequence_.reset();
+  forEachDtlsRecord({data, length}, [this](const DtlsRecordHeader& r) {
+    if (r.epoch == 1 && (!datagramSequence_ || r.sequence > *datagramSequence_))
+      datagramSequence_ = r.sequence;
+  });
+}
+
+void DtlsTransport::acceptedIncoming() {
+  if (datagramSequence_ && (!highestReadSequence_ || *datagramSequence_ > *highestReadSequence_))
+    highestReadSequence_ = datagramSequence_;
+  datagramSequence_.reset();
+}
+
+void DtlsTransport::takeOverRecords() {
+  if (records_ || finished_ || !ssl_ || BIO_ctrl_pending(inBio_) != 0) return;
+  std::optional<DtlsKeys> keys = exportDtlsKeys(ssl_.get());
+  if (!keys) return;  // a suite the record layer does not implement: OpenSSL goes on
+  try {
+    records_ = std::make_unique<DtlsRecordLayer>(*keys, nextWriteSequence_, highestReadSequence_);
+  } catch (const Error&) {
+    return;
+  }
+  OPENSSL_cleanse(keys->writeKey.data(), keys->writeKey.size());
+  OPENSSL_cleanse(keys->readKey.data(), keys->readKey.size());
+  ssl_.reset();  // frees both BIOs
+  inBio_ = nullptr;
+  std::vector<char>().swap(packed_);
+}
+
+void DtlsTransport::receiveRecords(const std::uint8_t* data, std::size_t length) {
+  records_->open({data, length}, readBuffer_,
+                 [this](std::uint8_t type, std::span<const std::uint8_t> plain) {
+                   if (finished_) return;
+                   if (type == kDtlsApplicationData) {
+                     if (callbacks_.onData && !plain.empty())
+                       callbacks_.onData(plain.data(), plain.size());
+                   } else if (type == kDtlsAlert && plain.size() == 2) {
+                     if (plain[1] == 0) {  // close_notify
+                       finished_ = true;
+                       if (callbacks_.onClosed) callbacks_.onClosed();
+                     } else if (plain[0] == 2) {
+                       fail("DTLS fatal alert from the peer: " + std::to_string(plain[1]));
+                     }
+                   }
+                   // Handshake and change cipher spec records: a repeated last flight of a
+                   // handshake that is over on both ends.
+                 });
 }
 
 void DtlsTransport::continueHandshake() {
@@ -169,6 +224,8 @@ void DtlsTransport::continueHandshake() {
     connected_ = true;
     retransmitTimer_.cancel();
     handshakeDeadline_.cancel();
+    acceptedIncoming();
+    if (isClient_) takeOverRecords();
     if (callbacks_.onConnected) callbacks_.onConnected();
     return;
   }
@@ -212,13 +269,19 @@ void DtlsTransport::readApplicationData() {
       n = SSL_read(ssl_.get(), readBuffer_.data(), static_cast<int>(readBuffer_.size()));
     }
     if (n > 0) {
+      peerSentData_ = true;
+      acceptedIncoming();
       if (callbacks_.onData)
         callbacks_.onData(reinterpret_cast<const std::uint8_t*>(readBuffer_.data()),
                           static_cast<std::size_t>(n));
       continue;
     }
     int err = SSL_get_error(ssl_.get(), n);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      // A server takes over once the client finished: no flight of ours is left to repeat.
+      if (isClient_ || peerSentData_) takeOverRecords();
+      return;
+    }
     if (err == SSL_ERROR_ZERO_RETURN) {
       finished_ = true;
       retransmitTimer_.cancel();
@@ -232,6 +295,16 @@ void DtlsTransport::readApplicationData() {
 
 bool DtlsTransport::send(const void* data, std::size_t length) {
   if (!connected_ || finished_) return false;
+  if (records_) {
+    // Sealed into a buffer of the thread: the datagram is handed on (and copied) before return.
+    thread_local std::vector<std::uint8_t> record;
+    record.clear();
+    if (!records_->seal(kDtlsApplicationData, {static_cast<const std::uint8_t*>(data), length},
+                        record))
+      return false;
+    if (callbacks_.sendDatagram) callbacks_.sendDatagram(record.data(), record.size());
+    return true;
+  }
   ERR_clear_error();
   int n = SSL_write(ssl_.get(), data, static_cast<int>(length));
   return n == static_cast<int>(length);
@@ -239,7 +312,12 @@ bool DtlsTransport::send(const void* data, std::size_t length) {
 
 void DtlsTransport::shutdown() {
   if (finished_) return;
-  if (connected_) {
+  if (records_) {
+    static constexpr std::uint8_t kCloseNotify[] = {1, 0};  // warning, close_notify
+    std::vector<std::uint8_t> record;
+    if (records_->seal(kDtlsAlert, kCloseNotify, record) && callbacks_.sendDatagram)
+      callbacks_.sendDatagram(record.data(), record.size());
+  } else if (connected_) {
     ERR_clear_error();
     SSL_shutdown(ssl_.get());
   }
@@ -274,6 +352,11 @@ int DtlsTransport::verifyPeer(int /*preverifyOk*/, X509_STORE_CTX* store) {
 int DtlsTransport::bioWrite(BIO* bio, const char* data, int length) {
   auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
   if (!self || length <= 0) return length;
+  forEachDtlsRecord({reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(length)},
+                    [self](const DtlsRecordHeader& r) {
+                      if (r.epoch == 1 && r.sequence + 1 > self->nextWriteSequence_)
+                        self->nextWriteSequence_ = r.sequence + 1;
+                    });
   if (self->packing_) {
     if (self->packed_.size() + static_cast<std::size_t>(length) > kDtlsMtu) self->sendPacked();
     self->packed_.insert(self->packed_.end(), data, data + length);

@@ -1,16 +1,26 @@
 #pragma once
-// DTLS 1.2 over the ICE transport (RFC 8261/8842). Incoming datagrams are written to a memory BIO;
-// outgoing records go straight to ICE through a custom BIO: each application record is one
-// datagram, handshake records are packed up to the MTU (PackRecords). The
+// DTLS 1.2 over the ICE transport (RFC 8261/8842). OpenSSL runs the handshake: incoming datagrams
+// are written to a memory BIO; outgoing records go straight to ICE through a custom BIO, each
+// application record one datagram, handshake records packed up to the MTU (PackRecords). The
 // peer is authenticated only by its certificate's SHA-256 fingerprint from the remote SDP.
+//
+// Once the handshake can no longer need OpenSSL, the records of epoch 1 move to DtlsRecordLayer
+// and the SSL object is freed (~70 KiB per connection): the client at once (nothing reaches it
+// that needs an answer: the server's last flight is the handshake's last), the server when the
+// first application record of the client proves the client finished (until then a lost last
+// flight of ours makes the client repeat its own, which OpenSSL answers). A cipher suite the
+// record layer does not implement keeps OpenSSL for the connection's life.
 // Loop thread only.
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rtc/certificate.hpp"
+#include "rtc/dtls_record_layer.hpp"
 #include "rtc/io_loop.hpp"
 #include "rtc/ssl_handles.hpp"
 
@@ -41,6 +51,8 @@ class DtlsTransport {
 
   bool isClient() const { return isClient_; }
   bool connected() const { return connected_; }
+  // True once the records are ours and the SSL object is gone.
+  bool ownsRecords() const { return records_ != nullptr; }
 
   // OpenSSL C callbacks (the BIO method table is built outside the class).
   static int verifyPeer(int preverifyOk, X509_STORE_CTX* store);
@@ -54,6 +66,10 @@ class DtlsTransport {
   void fail(const std::string& reason);
   class PackRecords;
   void sendPacked();
+  void takeOverRecords();
+  void receiveRecords(const std::uint8_t* data, std::size_t length);
+  void observeIncoming(const std::uint8_t* data, std::size_t length);
+  void acceptedIncoming();
 
   IoLoop& loop_;
   bool isClient_;
@@ -70,6 +86,13 @@ class DtlsTransport {
   bool packing_ = false;                // inside PackRecords: records collect in packed_
   std::vector<char> packed_;            // at most one MTU
   std::vector<std::byte>& readBuffer_;  // shared, loop thread only (see Runtime::dtlsScratch)
+  // While OpenSSL holds the records: the next epoch-1 sequence number it has not sent and the
+  // highest the peer's records reached, for the record layer that takes over.
+  std::uint64_t nextWriteSequence_ = 0;
+  std::optional<std::uint64_t> highestReadSequence_;
+  std::optional<std::uint64_t> datagramSequence_;  // of the datagram OpenSSL is reading
+  bool peerSentData_ = false;
+  std::unique_ptr<DtlsRecordLayer> records_;
 };
 
 }  // namespace ifmesh::rtc
