@@ -6,13 +6,13 @@
 // them (one nextCheck() per Ta) and owns sockets and clocks.
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ice/binding_check.hpp"
 #include "ice/stun_message.hpp"
+#include "lazy_deque.hpp"
 
 namespace ifmesh::ice {
 
@@ -134,7 +134,7 @@ class CheckList {
   std::vector<Candidate> locals_, remotes_;
   std::vector<CandidatePair> pairs_;
   std::vector<bool> pruned_;  // per pair: removed for the pair limit or after completion
-  std::deque<std::size_t> triggered_;
+  LazyDeque<std::size_t> triggered_;
   // Pairs the controlled agent saw USE-CANDIDATE on while their own check was in progress.
   std::vector<bool> nominateOnSuccess_;
   std::optional<std::size_t> nominating_;  // the valid pair a USE-CANDIDATE check is for

@@ -3,13 +3,13 @@
 // channel receives and the time, sends what it produces, arms its timer, and reports its events
 // to the agent (LinkHost) and, for the peer's proof of identity, to the link. Loop thread only.
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "lazy_deque.hpp"
 #include "mesh/channel_budget.hpp"
 #include "mesh/durable_state.hpp"
 #include "mesh/link_session.hpp"
@@ -86,7 +86,7 @@ class LinkDelivery final : private DurableState::Listener {
   DurableState* durable_;
   link::Counters storedCounters_;
   // What each commit not yet durable holds of this link, oldest first.
-  std::deque<std::pair<std::uint64_t, link::Session::CommitPoint>> commits_;
+  LazyDeque<std::pair<std::uint64_t, link::Session::CommitPoint>> commits_;
 };
 
 }  // namespace ifmesh::detail

@@ -63,7 +63,7 @@ std::vector<IFMessage> SendQueue::dropFor(std::size_t bytes, const BandwidthConf
   }
   for (int lane = 0; lane < kMessagePriorities; ++lane) {
     auto& w = lanes_[lane].waiting;
-    std::deque<Waiting> kept;
+    LazyDeque<Waiting> kept;
     std::size_t i = 0;
     for (auto& item : w) {
       bool drop = false;

@@ -7,7 +7,6 @@
 // was a large part of a send; the messages handed back out (dropFor, takeAll) get it back.
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "ifmesh/bandwidth.hpp"
 #include "ifmesh/error.hpp"
 #include "ifmesh/ifmessage.hpp"
+#include "lazy_deque.hpp"
 #include "mesh/ack_notice.hpp"
 
 namespace ifmesh::detail {
@@ -87,7 +87,7 @@ class SendQueue {
   // appended to `keys`). An acknowledgement beyond what was sent releases resumed messages it
   // covers: the process before sent them with those sequences, and the neighbour has them.
   std::size_t acknowledge(int lane, std::uint64_t seq, std::vector<std::uint64_t>* keys = nullptr);
-  const std::deque<Sent>& sent(int lane) const { return lanes_[lane].sent; }
+  const LazyDeque<Sent>& sent(int lane) const { return lanes_[lane].sent; }
   // The lane's last link sequence the neighbour acknowledged.
   std::uint64_t acknowledged(int lane) const {
     return lanes_[lane].nextSeq - 1 - lanes_[lane].sent.size();
@@ -109,8 +109,8 @@ class SendQueue {
 
  private:
   struct Lane {
-    std::deque<Waiting> waiting;
-    std::deque<Sent> sent;
+    LazyDeque<Waiting> waiting;
+    LazyDeque<Sent> sent;
     std::uint64_t nextSeq = 1;
   };
   std::array<Lane, kMessagePriorities> lanes_;

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "ifmesh/rtc/types.hpp"
+#include "lazy_deque.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/dcep.hpp"
 #include "rtc/io_loop.hpp"
@@ -90,7 +90,7 @@ class ChannelCore : public std::enable_shared_from_this<ChannelCore> {
   std::function<void(Message&&)> messageCb_;
   bool openNotified_ = false;
   bool closeNotified_ = false;
-  std::deque<Message> pending_;  // messages that arrived before onMessage was set
+  LazyDeque<Message> pending_;  // messages that arrived before onMessage was set
 };
 
 }  // namespace ifmesh::detail

@@ -268,8 +268,10 @@ bool MuxIceTransport::send(const void* data, std::size_t length) {
     selectedSocket_->send(selected_->remote, bytes);
     return true;
   }
-  ice::DatagramDemux::writeTagged(*remoteTag_, bytes, scratch_);
-  selectedSocket_->send(selected_->remote, scratch_);
+  // The thread's buffer, not the connection's: the socket copies the datagram before return.
+  thread_local std::vector<std::uint8_t> tagged;
+  ice::DatagramDemux::writeTagged(*remoteTag_, bytes, tagged);
+  selectedSocket_->send(selected_->remote, tagged);
   return true;
 }
 

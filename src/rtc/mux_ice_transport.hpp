@@ -86,7 +86,6 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   std::optional<ice::IceSelectedPair> selected_;
   UdpMuxSocket* selectedSocket_ = nullptr;
   std::optional<CandidatePairStats> selectedStats_;
-  std::vector<std::uint8_t> scratch_;  // a tagged datagram being sent
   IoLoop::Timer timer_;
   std::optional<ice::Clock::time_point> timerDue_;
   bool tickPosted_ = false;

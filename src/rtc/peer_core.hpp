@@ -4,7 +4,6 @@
 // the loop. Transports are never destroyed inside their own callbacks: teardown moves them into a
 // posted task.
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +13,7 @@
 
 #include "ifmesh/rtc/configuration.hpp"
 #include "ifmesh/rtc/types.hpp"
+#include "lazy_deque.hpp"
 #include "rtc/callback_slot.hpp"
 #include "rtc/channel_core.hpp"
 #include "rtc/dtls_transport.hpp"
@@ -97,8 +97,8 @@ class PeerCore : public std::enable_shared_from_this<PeerCore> {
 
   std::optional<rtc::sdp::SessionDescription> local_;
   std::optional<rtc::sdp::SessionDescription> remote_;
-  std::vector<std::string> pendingRemoteCandidates_;      // arrived before the remote description
-  std::deque<std::vector<std::uint8_t>> earlyDatagrams_;  // arrived before DTLS existed
+  std::vector<std::string> pendingRemoteCandidates_;     // arrived before the remote description
+  LazyDeque<std::vector<std::uint8_t>> earlyDatagrams_;  // arrived before DTLS existed
   bool dtlsClient_ = false;
   bool closed_ = false;
   std::uint64_t sessionId_ = 0;

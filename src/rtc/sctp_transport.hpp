@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "ifmesh/rtc/types.hpp"
+#include "lazy_deque.hpp"
 #include "rtc/io_loop.hpp"
 #include "rtc/sctp_progress_watch.hpp"
 
@@ -132,7 +132,7 @@ class SctpTransport : public std::enable_shared_from_this<SctpTransport> {
   bool flushing_ = false;
 
   std::mutex queueMutex_;
-  std::deque<Outgoing> queue_;
+  LazyDeque<Outgoing> queue_;
   std::size_t urgentQueued_ = 0;  // urgent messages in queue_ (guarded by queueMutex_)
   std::atomic<bool> flushPosted_{false};
   std::atomic<std::uint64_t> bytesQueuedTotal_{0};
