@@ -11,7 +11,9 @@ RtcConfiguration linkRtcConfiguration(const AgentConfig& config, std::size_t ioT
   c.forceRelay = relay;
   c.sharedIceSocket = config.sharedIceSocket;
   c.maxMessageSize = std::max<std::size_t>(config.maxMessageBytes, 64 * 1024);
-  c.maxChannels = 16;  // one negotiated channel per peer; streams cost memory per association
+  // One negotiated channel per peer (stream 0); each stream costs usrsctp ~150 bytes per
+  // association in each direction.
+  c.maxChannels = 2;
   // Every link of an agent on the agent's own I/O thread: its state is then single-threaded.
   c.ioThread = static_cast<int>(ioThread);
   return c;
