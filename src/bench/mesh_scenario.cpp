@@ -14,6 +14,7 @@
 
 #include "bench/clocks.hpp"
 #include "bench/mesh_udp_floor.hpp"
+#include "bench/released_memory.hpp"
 #include "ifmesh/rtc/peer_connection.hpp"
 #include "ifmesh/signaling.hpp"
 
@@ -170,6 +171,7 @@ ScenarioResult runMeshScenario(const MeshOptions& o) {
   sc.maxMessagesPerSecond = 1000000;  // the benchmark itself is the flood
   signaling::Server server(sc);
   server.start();
+  releaseFreedMemory();
   std::size_t rssBefore = residentBytes();
   std::size_t threadsBefore = threadCount();
   std::size_t descriptorsBefore = descriptorCount();
