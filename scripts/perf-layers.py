@@ -22,7 +22,9 @@ RULES = [
         "libnice", "libglib", "libgio", "libgobject"))
      or re.match(r"(g_|nice_)", sym) is not None
      or re.search(r"ifmesh::(ice::|rtc::(UdpMux|MuxIceTransport))", sym) is not None),
-    ("DTLS, crypto (OpenSSL)", lambda dso, sym: dso.startswith(("libssl", "libcrypto"))),
+    # DTLS: OpenSSL's handshake and crypto, and ifmesh's record layer after the handshake.
+    ("DTLS, crypto (OpenSSL)", lambda dso, sym: dso.startswith(("libssl", "libcrypto"))
+     or re.search(r"ifmesh::rtc::(Dtls|forEachDtlsRecord|exportDtlsKeys)", sym) is not None),
     ("SCTP (usrsctp)", lambda dso, sym: re.search(r"\b(sctp|usrsctp|m_|sbappend|soreceive|"
                                                   r"sosend|sctp6?_|calculate_crc32c)", sym)
      is not None and "ifmesh" not in sym),
