@@ -38,23 +38,23 @@ Suite suiteOf(DtlsAead aead) {
   return {nullptr, 0, 0, false};
 }
 
-void put16(std::uint8_t* p, std::uint64_t v) {
+void store16(std::uint8_t* p, std::uint64_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
   p[1] = static_cast<std::uint8_t>(v);
 }
 
-void put64(std::uint8_t* p, std::uint64_t v) {
+void store64(std::uint8_t* p, std::uint64_t v) {
   for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
 }
 
 // RFC 5246 §6.2.3.3 additional data: seq_num (epoch and sequence), type, version, length.
 void additionalData(std::uint8_t out[13], std::uint64_t epochAndSequence, std::uint8_t type,
                     std::size_t length) {
-  put64(out, epochAndSequence);
+  store64(out, epochAndSequence);
   out[8] = type;
   out[9] = kVersionMajor;
   out[10] = kVersionMinor;
-  put16(out + 11, length);
+  store16(out + 11, length);
 }
 
 std::uint64_t epochAndSequence(std::uint64_t sequence) {
@@ -137,23 +137,6 @@ std::optional<DtlsKeys> exportDtlsKeys(SSL* ssl) {
   return keys;
 }
 
-void forEachDtlsRecord(std::span<const std::uint8_t> datagram,
-                       const std::function<void(const DtlsRecordHeader&)>& fn) {
-  while (datagram.size() >= kDtlsHeaderSize) {
-    const std::uint8_t* d = datagram.data();
-    std::size_t length = (std::size_t{d[11]} << 8) | d[12];
-    if (kDtlsHeaderSize + length > datagram.size()) return;
-    DtlsRecordHeader h;
-    h.type = d[0];
-    h.version = static_cast<std::uint16_t>((d[1] << 8) | d[2]);
-    h.epoch = static_cast<std::uint16_t>((d[3] << 8) | d[4]);
-    for (int i = 5; i < 11; ++i) h.sequence = (h.sequence << 8) | d[i];
-    h.fragment = datagram.subspan(kDtlsHeaderSize, length);
-    fn(h);
-    datagram = datagram.subspan(kDtlsHeaderSize + length);
-  }
-}
-
 DtlsRecordLayer::DtlsRecordLayer(const DtlsKeys& keys, std::uint64_t nextWriteSequence,
                                  std::optional<std::uint64_t> highestReadSequence)
     : aead_(keys.aead),
@@ -186,11 +169,11 @@ void DtlsRecordLayer::nonce(const std::vector<std::uint8_t>& iv, std::uint64_t s
   if (aead_ == DtlsAead::Chacha20Poly1305) {
     std::memcpy(out, iv.data(), 12);
     std::uint8_t s[8];
-    put64(s, seq);
+    store64(s, seq);
     for (int i = 0; i < 8; ++i) out[4 + i] ^= s[i];
   } else {
     std::memcpy(out, iv.data(), 4);
-    put64(out + 4, seq);
+    store64(out + 4, seq);
   }
 }
 
@@ -206,11 +189,11 @@ bool DtlsRecordLayer::seal(std::uint8_t type, std::span<const std::uint8_t> data
   h[0] = type;
   h[1] = kVersionMajor;
   h[2] = kVersionMinor;
-  put64(h + 3, seq);  // epoch (2 bytes) and sequence number (6 bytes)
-  put16(h + 11, body);
+  store64(h + 3, seq);  // epoch (2 bytes) and sequence number (6 bytes)
+  store16(h + 11, body);
   std::uint8_t* p = h + kDtlsHeaderSize;
   if (explicitNonce) {
-    put64(p, seq);
+    store64(p, seq);
     p += kExplicitNonce;
   }
   std::uint8_t iv[12], aad[13];

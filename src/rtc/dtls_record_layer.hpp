@@ -20,6 +20,8 @@
 #include <span>
 #include <vector>
 
+#include "big_endian.hpp"
+
 namespace ifmesh::rtc {
 
 enum class DtlsAead : std::uint8_t { Aes128Gcm, Aes256Gcm, Chacha20Poly1305 };
@@ -49,8 +51,23 @@ struct DtlsRecordHeader {
 };
 
 // Calls `fn` for each whole record of a datagram, in order; stops at the first that does not fit.
-void forEachDtlsRecord(std::span<const std::uint8_t> datagram,
-                       const std::function<void(const DtlsRecordHeader&)>& fn);
+// A template: it runs for every datagram a connection receives.
+template <typename Fn>
+void forEachDtlsRecord(std::span<const std::uint8_t> datagram, Fn&& fn) {
+  while (datagram.size() >= kDtlsHeaderSize) {
+    const std::uint8_t* d = datagram.data();
+    const std::size_t length = detail::get16(d + 11);
+    if (kDtlsHeaderSize + length > datagram.size()) return;
+    DtlsRecordHeader h;
+    h.type = d[0];
+    h.version = detail::get16(d + 1);
+    h.epoch = detail::get16(d + 3);
+    h.sequence = std::uint64_t{detail::get16(d + 5)} << 32 | detail::get32(d + 7);
+    h.fragment = datagram.subspan(kDtlsHeaderSize, length);
+    fn(h);
+    datagram = datagram.subspan(kDtlsHeaderSize + length);
+  }
+}
 
 class DtlsRecordLayer {
  public:
