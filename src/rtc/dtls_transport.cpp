@@ -200,8 +200,7 @@ void DtlsTransport::receiveRecords(const std::uint8_t* data, std::size_t length)
                        callbacks_.onData(plain.data(), plain.size());
                    } else if (type == kDtlsAlert && plain.size() == 2) {
                      if (plain[1] == 0) {  // close_notify
-                       finished_ = true;
-                       if (callbacks_.onClosed) callbacks_.onClosed();
+                       closedByPeer();
                      } else if (plain[0] == 2) {
                        fail("DTLS fatal alert from the peer: " + std::to_string(plain[1]));
                      }
@@ -282,12 +281,7 @@ void DtlsTransport::readApplicationData() {
       if (isClient_ || peerSentData_) takeOverRecords();
       return;
     }
-    if (err == SSL_ERROR_ZERO_RETURN) {
-      finished_ = true;
-      retransmitTimer_.cancel();
-      if (callbacks_.onClosed) callbacks_.onClosed();
-      return;
-    }
+    if (err == SSL_ERROR_ZERO_RETURN) return closedByPeer();
     // A corrupt record is dropped by DTLS itself; anything reaching here is fatal.
     return fail("DTLS read failed: " + sslErrors());
   }
@@ -295,28 +289,34 @@ void DtlsTransport::readApplicationData() {
 
 bool DtlsTransport::send(const void* data, std::size_t length) {
   if (!connected_ || finished_) return false;
-  if (records_) {
-    // Sealed into a buffer of the thread: the datagram is handed on (and copied) before return.
-    thread_local std::vector<std::uint8_t> record;
-    record.clear();
-    if (!records_->seal(kDtlsApplicationData, {static_cast<const std::uint8_t*>(data), length},
-                        record))
-      return false;
-    if (callbacks_.sendDatagram) callbacks_.sendDatagram(record.data(), record.size());
-    return true;
-  }
+  if (records_)
+    return sendRecord(kDtlsApplicationData, {static_cast<const std::uint8_t*>(data), length});
   ERR_clear_error();
   int n = SSL_write(ssl_.get(), data, static_cast<int>(length));
   return n == static_cast<int>(length);
+}
+
+// One record of ours as one datagram, sealed into a buffer of the thread: the datagram is handed
+// on (and copied) before return.
+bool DtlsTransport::sendRecord(std::uint8_t type, std::span<const std::uint8_t> data) {
+  thread_local std::vector<std::uint8_t> record;
+  record.clear();
+  if (!records_->seal(type, data, record)) return false;
+  if (callbacks_.sendDatagram) callbacks_.sendDatagram(record.data(), record.size());
+  return true;
+}
+
+void DtlsTransport::closedByPeer() {
+  finished_ = true;
+  retransmitTimer_.cancel();
+  if (callbacks_.onClosed) callbacks_.onClosed();
 }
 
 void DtlsTransport::shutdown() {
   if (finished_) return;
   if (records_) {
     static constexpr std::uint8_t kCloseNotify[] = {1, 0};  // warning, close_notify
-    std::vector<std::uint8_t> record;
-    if (records_->seal(kDtlsAlert, kCloseNotify, record) && callbacks_.sendDatagram)
-      callbacks_.sendDatagram(record.data(), record.size());
+    sendRecord(kDtlsAlert, kCloseNotify);
   } else if (connected_) {
     ERR_clear_error();
     SSL_shutdown(ssl_.get());

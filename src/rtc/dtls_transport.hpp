@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,6 @@ class DtlsTransport {
 
   bool isClient() const { return isClient_; }
   bool connected() const { return connected_; }
-  // True once the records are ours and the SSL object is gone.
-  bool ownsRecords() const { return records_ != nullptr; }
 
   // OpenSSL C callbacks (the BIO method table is built outside the class).
   static int verifyPeer(int preverifyOk, X509_STORE_CTX* store);
@@ -70,6 +69,8 @@ class DtlsTransport {
   void receiveRecords(const std::uint8_t* data, std::size_t length);
   void observeIncoming(const std::uint8_t* data, std::size_t length);
   void acceptedIncoming();
+  bool sendRecord(std::uint8_t type, std::span<const std::uint8_t> data);
+  void closedByPeer();  // close_notify: no callbacks after onClosed
 
   IoLoop& loop_;
   bool isClient_;
