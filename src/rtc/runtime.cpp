@@ -104,6 +104,10 @@ void Runtime::initUsrsctp() {
   usrsctp_sysctl_set_sctp_asconf_enable(0);
   usrsctp_sysctl_set_sctp_auth_enable(0);
   usrsctp_sysctl_set_sctp_pr_enable(1);
+  // Every abort usrsctp sends carries a cause whose text names its reason and source line
+  // (Protocol Violation, RFC 4960 3.3.10.13): without a code it sends none, and the peer, and
+  // this side's close reason, learn nothing (rtc/sctp_abort_reason.hpp).
+  usrsctp_sysctl_set_sctp_diag_info_code(13);
   // Values proven by other DataChannel stacks (see shared notes): bigger windows, fast SACKs,
   // short retransmission timers so one lost packet does not stall for seconds.
   usrsctp_sysctl_set_sctp_max_chunks_on_queue(10 * 1024);

@@ -8,6 +8,7 @@
 
 #include "ifmesh/error.hpp"
 #include "rtc/runtime.hpp"
+#include "rtc/sctp_abort_reason.hpp"
 
 namespace ifmesh::rtc {
 
@@ -259,11 +260,18 @@ void SctpTransport::handleNotification(const std::byte* data, std::size_t length
             flush();
           }
           break;
-        case SCTP_COMM_LOST:
-          // sac_error: the cause code of an ABORT the peer sent, or the local reason (for
-          // example the retransmission limit): the only clue to why, so it goes in the reason.
-          return closeWith("SCTP association lost (error " +
-                           std::to_string(note.sn_assoc_change.sac_error) + ")");
+        case SCTP_COMM_LOST: {
+          // sac_error is the cause code of an ABORT the peer sent, and sac_info that ABORT,
+          // whose diagnostic cause says why; an abort of this side's own has neither.
+          std::string reason =
+              "SCTP association lost (error " + std::to_string(note.sn_assoc_change.sac_error);
+          const std::size_t info = offsetof(sctp_assoc_change, sac_info);
+          if (length > info) {
+            const std::string cause = describeSctpAbort(data + info, length - info);
+            if (!cause.empty()) reason += "; " + cause;
+          }
+          return closeWith(reason + ")");
+        }
         case SCTP_SHUTDOWN_COMP:
           return closeWith("SCTP association shut down");
         case SCTP_CANT_STR_ASSOC:
