@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Optional, 
 
 from . import _ifmesh, errors
 from ._handlers import HandlerRunner
+from ._queue_get import queue_get
 from ._message import (
     Message,
     Payload,
@@ -296,7 +297,7 @@ class Agent:
         """The next delivered message; raises asyncio.TimeoutError after ``timeout`` seconds and
         :class:`errors.Closed` once the agent closed."""
         self._inbox_wanted = True
-        item = await asyncio.wait_for(self._inbox.get(), timeout)
+        item = await queue_get(self._inbox, timeout)
         if item is _CLOSED:
             self._inbox.put_nowait(_CLOSED)
             raise errors.Closed("the agent is closed")

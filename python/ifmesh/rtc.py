@@ -25,6 +25,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Optional, Union
 
 from . import _ifmesh, errors
 from ._handlers import HandlerRunner
+from ._queue_get import queue_get
 
 log = logging.getLogger("ifmesh.rtc")
 
@@ -270,7 +271,7 @@ class DataChannel(_Emitter):
         """The next message; raises :class:`errors.ChannelClosed` once the channel closed and
         every message before was read, asyncio.TimeoutError after ``timeout`` seconds."""
         self._inbox_wanted = True
-        item = await asyncio.wait_for(self._inbox.get(), timeout)
+        item = await queue_get(self._inbox, timeout)
         if item is _CLOSED:
             self._inbox.put_nowait(_CLOSED)
             raise errors.ChannelClosed(f"channel {self._label!r} is closed")
@@ -589,7 +590,7 @@ class PeerConnection(_Emitter):
         channels reach this call only once it has been called. Raises :class:`errors.Closed`
         once the connection closed, asyncio.TimeoutError after ``timeout`` seconds."""
         self._incoming_wanted = True
-        item = await asyncio.wait_for(self._incoming.get(), timeout)
+        item = await queue_get(self._incoming, timeout)
         if item is _CLOSED:
             self._incoming.put_nowait(_CLOSED)
             raise errors.Closed("the peer connection is closed")
