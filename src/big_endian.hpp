@@ -1,6 +1,7 @@
 #pragma once
-// Network byte order into and out of byte buffers (DCEP messages, STUN in the benchmark's TURN
-// client): one definition for every layer, for std::byte and unsigned char alike.
+// Network byte order into and out of byte buffers (DCEP and STUN messages, DTLS records, STUN in
+// the benchmark's TURN client): one definition for every layer, for std::byte and unsigned char
+// alike.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -17,6 +18,19 @@ template <typename Byte>
 void put32(std::vector<Byte>& out, std::uint32_t v) {
   put16(out, static_cast<std::uint16_t>(v >> 16));
   put16(out, static_cast<std::uint16_t>(v));
+}
+
+// Writes 2 / 8 bytes at p, in place (a length patched in, a record header); the caller has
+// made room.
+template <typename Byte>
+void store16(Byte* p, std::uint16_t v) {
+  p[0] = static_cast<Byte>(v >> 8);
+  p[1] = static_cast<Byte>(v & 0xff);
+}
+
+template <typename Byte>
+void store64(Byte* p, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<Byte>(v & 0xff);
 }
 
 // Reads 2 / 4 bytes at p; the caller has checked they are there.

@@ -83,8 +83,7 @@ class Request {
 
  private:
   void setLength(std::size_t length) {
-    bytes_[2] = static_cast<std::uint8_t>(length >> 8);
-    bytes_[3] = static_cast<std::uint8_t>(length);
+    detail::store16(bytes_.data() + 2, static_cast<std::uint16_t>(length));
   }
   std::vector<std::uint8_t> bytes_;
 };

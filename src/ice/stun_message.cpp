@@ -59,8 +59,7 @@ std::array<std::uint8_t, kIntegrityBytes> hmacSha1(std::span<const std::uint8_t>
 }
 
 void setLength(std::vector<std::uint8_t>& out, std::size_t bodyBytes) {
-  out[2] = static_cast<std::uint8_t>(bodyBytes >> 8);
-  out[3] = static_cast<std::uint8_t>(bodyBytes);
+  detail::store16(out.data() + 2, static_cast<std::uint16_t>(bodyBytes));
 }
 
 void appendAttribute(std::vector<std::uint8_t>& out, std::uint16_t type,

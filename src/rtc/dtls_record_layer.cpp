@@ -38,23 +38,14 @@ Suite suiteOf(DtlsAead aead) {
   return {nullptr, 0, 0, false};
 }
 
-void store16(std::uint8_t* p, std::uint64_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-
-void store64(std::uint8_t* p, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
-}
-
 // RFC 5246 §6.2.3.3 additional data: seq_num (epoch and sequence), type, version, length.
 void additionalData(std::uint8_t out[13], std::uint64_t epochAndSequence, std::uint8_t type,
                     std::size_t length) {
-  store64(out, epochAndSequence);
+  detail::store64(out, epochAndSequence);
   out[8] = type;
   out[9] = kVersionMajor;
   out[10] = kVersionMinor;
-  store16(out + 11, length);
+  detail::store16(out + 11, static_cast<std::uint16_t>(length));
 }
 
 std::uint64_t epochAndSequence(std::uint64_t sequence) {
@@ -169,11 +160,11 @@ void DtlsRecordLayer::nonce(const std::vector<std::uint8_t>& iv, std::uint64_t s
   if (aead_ == DtlsAead::Chacha20Poly1305) {
     std::memcpy(out, iv.data(), 12);
     std::uint8_t s[8];
-    store64(s, seq);
+    detail::store64(s, seq);
     for (int i = 0; i < 8; ++i) out[4 + i] ^= s[i];
   } else {
     std::memcpy(out, iv.data(), 4);
-    store64(out + 4, seq);
+    detail::store64(out + 4, seq);
   }
 }
 
@@ -189,11 +180,11 @@ bool DtlsRecordLayer::seal(std::uint8_t type, std::span<const std::uint8_t> data
   h[0] = type;
   h[1] = kVersionMajor;
   h[2] = kVersionMinor;
-  store64(h + 3, seq);  // epoch (2 bytes) and sequence number (6 bytes)
-  store16(h + 11, body);
+  detail::store64(h + 3, seq);  // epoch (2 bytes) and sequence number (6 bytes)
+  detail::store16(h + 11, static_cast<std::uint16_t>(body));
   std::uint8_t* p = h + kDtlsHeaderSize;
   if (explicitNonce) {
-    store64(p, seq);
+    detail::store64(p, seq);
     p += kExplicitNonce;
   }
   std::uint8_t iv[12], aad[13];
