@@ -14,6 +14,7 @@
 
 #include "ifmesh/error.hpp"
 #include "rtc/candidate.hpp"
+#include "rtc/ice_server_url.hpp"
 
 namespace ifmesh::rtc {
 
@@ -106,9 +107,17 @@ std::vector<ice::StunAddress> localAddresses(const RtcConfiguration& config) {
 }  // namespace
 
 bool MuxIceTransport::serves(const RtcConfiguration& config) {
-  return config.sharedIceSocket && config.iceServers.empty() && !config.forceRelay &&
-         config.udpReceiveBufferBytes == 0 && config.portRangeBegin == 0 &&
-         config.portRangeEnd == 0;
+  if (!config.sharedIceSocket || config.forceRelay || config.udpReceiveBufferBytes != 0 ||
+      config.portRangeBegin != 0 || config.portRangeEnd != 0)
+    return false;
+  for (const auto& server : config.iceServers) {
+    try {
+      if (parseIceServerUrl(server.url).scheme != IceServerUrl::Scheme::Stun) return false;
+    } catch (const Error&) {
+      return false;  // libnice's transport reports the bad URL
+    }
+  }
+  return true;
 }
 
 MuxIceTransport::MuxIceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling,
@@ -118,6 +127,15 @@ MuxIceTransport::MuxIceTransport(IoLoop& loop, const RtcConfiguration& config, b
       config_(config),
       controlling_(controlling),
       callbacks_(std::move(callbacks)) {
+  for (const auto& server : config.iceServers) {
+    IceServerUrl url = parseIceServerUrl(server.url);
+    // A blocking lookup for a name, as libnice's transport makes: configuration time.
+    auto address = parseAddress(resolveHost(url.host));
+    if (!address) throw Error(Errc::InvalidArgument, "STUN server address: " + url.host);
+    address->port = url.port;
+    if (std::find(stunServers_.begin(), stunServers_.end(), *address) == stunServers_.end())
+      stunServers_.push_back(*address);
+  }
   id_ = hub_.add(*this, ufrag_, tag_, true);
   // 128 bits in 22 ice-chars and more (RFC 8839: at least 22 characters).
   for (int word = 0; word < 4; ++word) appendIceChars(pwd_, randomBits(), 6);
@@ -165,15 +183,73 @@ bool MuxIceTransport::gather() {
   if (agent_) {
     for (const auto& c : locals_) agent_->addLocal(c);
   }
-  // As libnice does without STUN/TURN servers: every candidate, then the end, inside this call.
+  // As libnice does: every host candidate inside this call; without STUN servers, the end too.
   auto alive = alive_;
   for (const auto& c : locals_) {
     if (callbacks_.onLocalCandidate) callbacks_.onLocalCandidate(localCandidateLine(c));
     if (!*alive) return true;
   }
-  if (callbacks_.onGatheringDone) callbacks_.onGatheringDone();
-  if (*alive && agent_) drive();
+  if (agent_) drive();
+  if (!*alive) return true;
+  gatherReflexive();
   return true;
+}
+
+void MuxIceTransport::gatherReflexive() {
+  std::vector<std::pair<ice::Candidate, ice::StunAddress>> queries;
+  for (const auto& host : locals_)
+    for (const auto& server : stunServers_)
+      if (server.ipv6 == host.address.ipv6) queries.emplace_back(host, server);
+  // Counted before the first query: an answer the hub has already may come back at once.
+  reflexivePending_ = queries.size();
+  if (queries.empty()) {
+    if (callbacks_.onGatheringDone) callbacks_.onGatheringDone();
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  for (const auto& [host, server] : queries) {
+    hub_.queryReflexive(host.base, server,
+                        [this, alive, host](std::optional<ice::StunAddress> mapped) {
+                          auto held = alive.lock();
+                          if (held && *held) onReflexive(host, mapped);
+                        });
+    if (auto held = alive.lock(); !held || !*held) return;
+  }
+}
+
+void MuxIceTransport::onReflexive(const ice::Candidate& host,
+                                  std::optional<ice::StunAddress> mapped) {
+  auto alive = alive_;
+  const bool redundant =
+      !mapped || std::any_of(locals_.begin(), locals_.end(),
+                             [&](const ice::Candidate& c) { return c.address == *mapped; });
+  if (!redundant) {
+    ice::Candidate c;
+    c.type = ice::CandidateType::ServerReflexive;
+    c.address = *mapped;
+    c.base = host.base;
+    c.priority = ice::candidatePriority(ice::CandidateType::ServerReflexive,
+                                        static_cast<std::uint16_t>((host.priority >> 8) & 0xffff));
+    c.foundation = "s" + host.foundation;  // one per base and type (5.1.1.3)
+    locals_.push_back(c);
+    if (agent_) agent_->addLocal(c);
+    if (callbacks_.onLocalCandidate) {
+      IceCandidate line;
+      line.foundation = c.foundation;
+      line.transport = "udp";
+      line.priority = c.priority;
+      line.address = formatAddress(c.address);
+      line.port = c.address.port;
+      line.type = "srflx";
+      line.relatedAddress = formatAddress(c.base);
+      line.relatedPort = c.base.port;
+      line.extensions = {{"generation", "0"}, {"ufrag", ufrag_}};
+      callbacks_.onLocalCandidate(serializeCandidate(line));
+      if (!*alive) return;
+    }
+  }
+  if (reflexivePending_ > 0 && --reflexivePending_ == 0 && callbacks_.onGatheringDone)
+    callbacks_.onGatheringDone();
 }
 
 void MuxIceTransport::setRemoteCredentials(const std::string& ufrag, const std::string& pwd) {

@@ -1,14 +1,19 @@
 #pragma once
 // ICE by our own agent (src/ice/ice_agent.hpp) on the I/O thread's shared UDP sockets
-// (udp_mux_hub.hpp): host candidates only, one per local address, all of the thread's
-// connections on the same ports. No GLib and no descriptor of its own: a connection costs its
-// agent's state and a timer.
+// (udp_mux_hub.hpp): host candidates, one per local address, all of the thread's connections on
+// the same ports, and server-reflexive ones from STUN servers. No GLib and no descriptor of its
+// own: a connection costs its agent's state and a timer.
 //
 // * Credentials: the hub draws the local ufrag (unique on the thread: it routes the peer's
 //   checks) and the mux tag; the password is 128 random bits.
 // * The agent starts once the peer's credentials are known (its checks carry our ufrag and its
 //   own). Checks from the peer that arrive before that (the answer is still on its way) wait, a
 //   few of them, and are answered then.
+// * Gathering: the host candidates at once; then, with STUN servers, what each server sees of
+//   each socket of its address family (the hub asks once for all of the thread's connections:
+//   udp_mux_reflexive.hpp). A server-reflexive address equal to a host candidate's (no NAT on
+//   the way) is redundant (RFC 8445 5.1.3) and not signalled. Gathering ends when every server
+//   answered or gave up.
 // * DTLS: toward a peer that announced a=x-ifmesh-mux, behind its tag; toward any other, plain.
 //   What arrives is the hub's to place: behind our tag, or plain from an address ICE proved
 //   for this connection (a valid pair's remote).
@@ -28,7 +33,8 @@ namespace ifmesh::rtc {
 
 class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
  public:
-  // Whether it can serve `config`: host candidates only, on the hub's sockets.
+  // Whether it can serve `config`: no TURN server, no relay-only policy, no receive-buffer size
+  // or port range (each socket is the whole thread's).
   static bool serves(const RtcConfiguration& config);
 
   MuxIceTransport(IoLoop& loop, const RtcConfiguration& config, bool controlling,
@@ -61,6 +67,8 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   void onDtls(std::span<const std::uint8_t> datagram) override;
 
   void startAgent();
+  void gatherReflexive();
+  void onReflexive(const ice::Candidate& host, std::optional<ice::StunAddress> mapped);
   // Sends what the agent produced, handles its events, and sets the timer for its next deadline.
   void drive();
   void tick();
@@ -79,6 +87,8 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   std::optional<std::string> remoteUfrag_, remotePwd_;
   std::optional<std::uint32_t> remoteTag_;
   std::vector<ice::Candidate> locals_;
+  std::vector<ice::StunAddress> stunServers_;   // resolved at construction
+  std::size_t reflexivePending_ = 0;            // queries whose answer gathering waits for
   std::vector<ice::Candidate> pendingRemotes_;  // before the agent starts
   bool remoteDone_ = false;
   std::vector<EarlyCheck> early_;

@@ -68,9 +68,32 @@ void UdpMuxHub::remove(ice::ConnectionId id) {
   endpoints_.erase(id);
 }
 
+void UdpMuxHub::queryReflexive(const ice::StunAddress& localBase, const ice::StunAddress& server,
+                               UdpMuxReflexive::Done done) {
+  const ice::StunAddress base = socket(localBase).localAddress();
+  if (!reflexive_) {
+    const ice::ConnectionId id = nextId_++;
+    while (!demux_.add(id, freshUfrag(), 0)) {
+    }
+    reflexiveId_ = id;
+    reflexive_ = std::make_unique<UdpMuxReflexive>(
+        loop_, demux_, id,
+        [this](const ice::StunAddress& from, const ice::StunAddress& to,
+               std::span<const std::uint8_t> datagram) { socket(from).send(to, datagram); });
+  }
+  reflexive_->query(base, server, std::move(done));
+}
+
 void UdpMuxHub::receive(const ice::StunAddress& localBase, std::span<const std::uint8_t> datagram,
                         const ice::StunAddress& source) {
   auto d = demux_.classify(datagram, source);
+  if (reflexiveId_ != 0 && d.connection == reflexiveId_ && d.kind != ice::Demuxed::Kind::Dropped) {
+    if (d.kind == ice::Demuxed::Kind::StunResponse)
+      reflexive_->onResponse(localBase, source, d.stun->message);
+    else
+      ++counters_.dropped;
+    return;
+  }
   auto it =
       d.kind == ice::Demuxed::Kind::Dropped ? endpoints_.end() : endpoints_.find(d.connection);
   if (it == endpoints_.end()) {

@@ -8,8 +8,10 @@
 // and counted: no connection pays for another's traffic or for a stranger's.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "ice/datagram_demux.hpp"
 #include "ice/stun_message.hpp"
+#include "rtc/udp_mux_reflexive.hpp"
 #include "rtc/udp_mux_socket.hpp"
 
 namespace ifmesh::rtc {
@@ -63,6 +66,14 @@ class UdpMuxHub {
   void remove(ice::ConnectionId id);
   ice::DatagramDemux& demux() { return demux_; }
 
+  // Where the STUN server `server` sees the socket on `localBase` (whose port is ignored), to
+  // `done` on this thread: shared by every connection of the thread (udp_mux_reflexive.hpp).
+  // Throws Error(Io) when the socket cannot be bound.
+  void queryReflexive(const ice::StunAddress& localBase, const ice::StunAddress& server,
+                      UdpMuxReflexive::Done done);
+  // Null until the first query.
+  const UdpMuxReflexive* reflexive() const { return reflexive_.get(); }
+
   const Counters& counters() const { return counters_; }
   std::size_t connections() const { return endpoints_.size(); }
 
@@ -82,6 +93,9 @@ class UdpMuxHub {
   // Keyed by the address without its port; a socket's own address has the port it got.
   std::map<std::pair<bool, std::array<std::uint8_t, 16>>, std::unique_ptr<UdpMuxSocket>> sockets_;
   std::unordered_map<ice::ConnectionId, Registered> endpoints_;
+  // Made on the first query, with a connection id of its own for the demultiplexer.
+  std::unique_ptr<UdpMuxReflexive> reflexive_;
+  ice::ConnectionId reflexiveId_ = 0;
   ice::ConnectionId nextId_ = 1;
   std::mt19937_64 random_{std::random_device{}()};
   Counters counters_;

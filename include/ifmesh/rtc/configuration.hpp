@@ -60,9 +60,10 @@ struct RtcConfiguration {
   // ICE by ifmesh's own agent on one UDP socket per I/O thread and local address, shared by all
   // of the thread's connections (recvmmsg/sendmmsg batches, no GLib on the path), instead of
   // libnice with sockets of its own per connection. Toward another such end, DTLS travels behind
-  // the receiver's tag (SDP a=x-ifmesh-mux); toward any other (a browser), as usual. It serves
-  // host candidates only: with iceServers, forceRelay, udpReceiveBufferBytes or a port range set,
-  // libnice serves the connection.
+  // the receiver's tag (SDP a=x-ifmesh-mux); toward any other (a browser), as usual. It gathers
+  // host candidates and, from STUN servers, server-reflexive ones (one query per socket and
+  // server for all of the thread's connections); with a TURN server, forceRelay,
+  // udpReceiveBufferBytes or a port range set, libnice serves the connection.
   bool sharedIceSocket = false;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
