@@ -84,6 +84,11 @@ void CheckList::remoteCandidatesComplete() {
   updateState();
 }
 
+void CheckList::localCandidatesComplete() {
+  localComplete_ = true;
+  updateState();
+}
+
 void CheckList::pairUp(std::size_t local, std::size_t remote) {
   if (state_ != CheckListState::Running) return;
   if (locals_[local].address.ipv6 != remotes_[remote].address.ipv6) return;
@@ -323,7 +328,7 @@ void CheckList::nominate(std::size_t pair) {
 }
 
 void CheckList::updateState() {
-  if (state_ != CheckListState::Running || !remoteComplete_) return;
+  if (state_ != CheckListState::Running || !remoteComplete_ || !localComplete_) return;
   for (std::size_t i = 0; i < pairs_.size(); ++i)
     if (!pruned_[i] && pairs_[i].state != PairState::Failed) return;
   state_ = CheckListState::Failed;

@@ -77,8 +77,11 @@ class CheckList {
   // address already known (a peer-reflexive one learnt from a check) takes its place.
   void addLocal(const Candidate& candidate);
   void addRemote(const Candidate& candidate);
-  // The peer sent end-of-candidates: once every pair failed, ICE has failed.
+  // The peer sent end-of-candidates, and this end's gathering ended: once both happened and
+  // every pair failed, ICE has failed (RFC 8838 section 8: a candidate still to come, on either
+  // side, may make the pair that works).
   void remoteCandidatesComplete();
+  void localCandidatesComplete();
 
   const std::vector<Candidate>& locals() const { return locals_; }
   const std::vector<Candidate>& remotes() const { return remotes_; }
@@ -139,6 +142,7 @@ class CheckList {
   std::vector<bool> nominateOnSuccess_;
   std::optional<std::size_t> nominating_;  // the valid pair a USE-CANDIDATE check is for
   bool remoteComplete_ = false;
+  bool localComplete_ = false;
   std::uint32_t prflxFoundations_ = 0;
   CheckListState state_ = CheckListState::Running;
   std::optional<std::size_t> selected_;

@@ -65,6 +65,11 @@ void IceAgent::remoteCandidatesComplete() {
   idle_ = false;
 }
 
+void IceAgent::localCandidatesComplete() {
+  checkList_.localCandidatesComplete();
+  idle_ = false;
+}
+
 void IceAgent::onStun(Clock::time_point now, const StunAddress& localBase,
                       const StunAddress& source, std::span<const std::uint8_t> datagram,
                       const ParsedStun& parsed) {

@@ -5,9 +5,10 @@
 // answers the peer's checks, ConsentFreshness keeps the selected pair alive.
 //
 // The contract with the caller (the I/O thread that owns the shared UDP socket and the clock):
-// * Inputs: candidates (addLocal, addRemote, remoteCandidatesComplete), STUN messages the
-//   DatagramDemux routed to this connection (onStun), and the passing of time (tick). Every
-//   input takes the current time where it needs one; the agent reads no clock.
+// * Inputs: candidates (addLocal, addRemote, localCandidatesComplete,
+//   remoteCandidatesComplete), STUN messages the DatagramDemux routed to this connection
+//   (onStun), and the passing of time (tick). Every input takes the current time where it needs
+//   one; the agent reads no clock.
 // * Outputs: after any input, the caller drains takeTransmits() (datagrams to send from a local
 //   base to a remote address) and takeEvents(), and calls tick() again at nextDeadline(). The
 //   queues grow only by what one input produces, so draining after each input bounds them.
@@ -136,8 +137,10 @@ class IceAgent {
   // A remote candidate trickled in. False when refused: the limit is reached (a candidate at
   // an address already known, replacing a peer-reflexive one, is always taken).
   bool addRemote(const Candidate& candidate);
-  // The peer's end-of-candidates: once every pair failed, ICE fails.
+  // The peer's end-of-candidates, and the end of this end's gathering: once both came and
+  // every pair failed, ICE fails.
   void remoteCandidatesComplete();
+  void localCandidatesComplete();
 
   // A STUN message routed to this connection: `datagram` arrived at local base `localBase`
   // from `source`, and `parsed` is what parseStun read from it. Requests are answered (and, when

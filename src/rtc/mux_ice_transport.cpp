@@ -203,7 +203,7 @@ void MuxIceTransport::gatherReflexive() {
   // Counted before the first query: an answer the hub has already may come back at once.
   reflexivePending_ = queries.size();
   if (queries.empty()) {
-    if (callbacks_.onGatheringDone) callbacks_.onGatheringDone();
+    finishGathering();
     return;
   }
   std::weak_ptr<bool> alive = alive_;
@@ -248,8 +248,15 @@ void MuxIceTransport::onReflexive(const ice::Candidate& host,
       if (!*alive) return;
     }
   }
-  if (reflexivePending_ > 0 && --reflexivePending_ == 0 && callbacks_.onGatheringDone)
-    callbacks_.onGatheringDone();
+  if (reflexivePending_ > 0 && --reflexivePending_ == 0) finishGathering();
+}
+
+void MuxIceTransport::finishGathering() {
+  localDone_ = true;
+  if (agent_) agent_->localCandidatesComplete();
+  auto alive = alive_;
+  if (callbacks_.onGatheringDone) callbacks_.onGatheringDone();
+  if (*alive && agent_) drive();
 }
 
 void MuxIceTransport::setRemoteCredentials(const std::string& ufrag, const std::string& pwd) {
@@ -293,6 +300,7 @@ void MuxIceTransport::startAgent() {
   for (const auto& r : pendingRemotes_) agent_->addRemote(r);
   pendingRemotes_.clear();
   if (remoteDone_) agent_->remoteCandidatesComplete();
+  if (localDone_) agent_->localCandidatesComplete();
   setState(IceState::Checking);
   auto early = std::move(early_);
   early_.clear();

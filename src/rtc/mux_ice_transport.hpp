@@ -69,6 +69,8 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   void startAgent();
   void gatherReflexive();
   void onReflexive(const ice::Candidate& host, std::optional<ice::StunAddress> mapped);
+  // Gathering ended: the agent may now conclude failure, and the PeerConnection hears of it.
+  void finishGathering();
   // Sends what the agent produced, handles its events, and sets the timer for its next deadline.
   void drive();
   void tick();
@@ -91,6 +93,7 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   std::size_t reflexivePending_ = 0;            // queries whose answer gathering waits for
   std::vector<ice::Candidate> pendingRemotes_;  // before the agent starts
   bool remoteDone_ = false;
+  bool localDone_ = false;
   std::vector<EarlyCheck> early_;
   std::optional<ice::IceAgent> agent_;
   std::optional<ice::IceSelectedPair> selected_;

@@ -198,14 +198,39 @@ TEST(IceCheckList, ARoleConflictSwitchesRolesReordersAndChecksAgain) {
 }
 
 TEST(IceCheckList, FailsOnceEveryPairFailedAndNoCandidateIsToCome) {
-  CheckList list(IceRole::Controlling);
-  list.addLocal(host(v4(1, 1000), 65535, "h"));
+  for (bool remoteEndsFirst : {true, false}) {
+    SCOPED_TRACE(remoteEndsFirst ? "remote end first" : "local end first");
+    CheckList list(IceRole::Controlling);
+    list.addLocal(host(v4(1, 1000), 65535, "h"));
+    list.addRemote(host(v4(2, 2000), 65535, "r"));
+    list.nextCheck();
+    list.checkFailed(0);
+    EXPECT_EQ(list.state(), CheckListState::Running);  // more may trickle in
+    if (remoteEndsFirst)
+      list.remoteCandidatesComplete();
+    else
+      list.localCandidatesComplete();
+    // A candidate may still come from the other side (a STUN server's answer, say).
+    EXPECT_EQ(list.state(), CheckListState::Running);
+    if (remoteEndsFirst)
+      list.localCandidatesComplete();
+    else
+      list.remoteCandidatesComplete();
+    EXPECT_EQ(list.state(), CheckListState::Failed);
+  }
+}
+
+TEST(IceCheckList, NoPairYetIsNoFailureWhileThisEndStillGathers) {
+  // The peer's candidates and their end arrive before this end gathered anything (the offer's
+  // end-of-candidates overtakes the answer): no pair, yet nothing has failed.
+  CheckList list(IceRole::Controlled);
   list.addRemote(host(v4(2, 2000), 65535, "r"));
-  list.nextCheck();
-  list.checkFailed(0);
-  EXPECT_EQ(list.state(), CheckListState::Running);  // more may trickle in
   list.remoteCandidatesComplete();
-  EXPECT_EQ(list.state(), CheckListState::Failed);
+  EXPECT_EQ(list.state(), CheckListState::Running);
+  list.addLocal(host(v4(1, 1000), 65535, "h"));
+  EXPECT_EQ(list.pairs().size(), 1u);
+  list.localCandidatesComplete();
+  EXPECT_EQ(list.state(), CheckListState::Running);
 }
 
 TEST(IceCheckList, KeepsAtMostMaxPairsDroppingTheLowestPriorityOnes) {

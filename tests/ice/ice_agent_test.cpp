@@ -188,6 +188,8 @@ struct Pairing {
     alice.agent.addLocal(a1);
     alice.agent.addLocal(a2);
     bob.agent.addLocal(b1);
+    alice.agent.localCandidatesComplete();
+    bob.agent.localCandidatesComplete();
   }
   void trickleToAlice(End& alice) const {
     alice.agent.addRemote(b1);
@@ -577,6 +579,7 @@ TEST(IceAgent, ASuccessThatWouldTeachALocalCandidateBeyondTheLimitCountsAsAFailu
   IceAgent alice(c);
   alice.addLocal(p.a1);
   EXPECT_FALSE(alice.addLocal(p.a2));
+  alice.localCandidatesComplete();
   alice.addRemote(p.b1);
   alice.remoteCandidatesComplete();
   alice.tick(kStart);

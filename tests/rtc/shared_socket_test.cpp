@@ -122,6 +122,36 @@ TEST(SharedIceSocket, Ipv6AndIpv4Candidates) {
   }
 }
 
+// The offerer's candidates and their end reach the answerer after its remote description and
+// before its answer (the offer's end-of-candidates comes late when a STUN server answers
+// first): with no local candidate yet, nothing has failed.
+TEST(SharedIceSocket, TheOffersEndOfCandidatesBeforeTheAnswerIsNoFailure) {
+  auto offerer = std::make_unique<PeerConnection>(shared());
+  auto answerer = std::make_unique<PeerConnection>(shared());
+  test::Signal signal;
+  std::vector<Candidate> fromOfferer;
+  bool offererDone = false;
+  offerer->onLocalCandidate([&](const Candidate& c) {
+    signal.update([&] {
+      fromOfferer.push_back(c);
+      offererDone = offererDone || c.candidate.empty();
+    });
+  });
+  answerer->onLocalCandidate([&](const Candidate& c) { offerer->addRemoteCandidate(c); });
+  auto channel = offerer->createDataChannel("late-answer");
+  answerer->setRemoteDescription(offerer->createOffer());
+  ASSERT_TRUE(signal.waitFor([&] { return offererDone; }));
+  for (const auto& c : fromOfferer) answerer->addRemoteCandidate(c);
+  std::this_thread::sleep_for(50ms);  // the answerer's agent ticks with no pair at all
+  EXPECT_NE(answerer->state(), PeerConnectionState::Failed) << answerer->stats().failureReason;
+  offerer->setRemoteDescription(answerer->createAnswer());
+  ASSERT_TRUE(test::waitOpen(*channel)) << answerer->stats().failureReason;
+  offerer->onLocalCandidate(nullptr);
+  answerer->onLocalCandidate(nullptr);
+  offerer->stats();
+  answerer->stats();
+}
+
 // Descriptors: a connection on the shared socket opens none of its own.
 TEST(SharedIceSocket, ConnectionsOpenNoDescriptorsOfTheirOwn) {
   RtcConfiguration config = shared();
