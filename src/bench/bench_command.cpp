@@ -113,7 +113,7 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--ice", args->ice,
                   "p2p and agent scenarios: 'shared' (ifmesh's own ICE agent on one UDP socket "
                   "per I/O thread) or 'libnice' (a socket per connection); default: the "
-                  "library's (agents shared, PeerConnections libnice)")
+                  "library's (shared)")
       ->check(CLI::IsMember({"libnice", "shared"}));
   cmd->callback([args, &exitCode] { exitCode = runBench(*args); });
 }

@@ -46,6 +46,10 @@ class IceTransport {
   virtual void shutdown() = 0;
 
   virtual IceState state() const = 0;
+  // Why the state is Failed, for PeerConnectionStats::failureReason.
+  virtual std::string failureReason() const {
+    return "ICE failed: no working candidate pair (or consent lost)";
+  }
   virtual std::optional<CandidatePairStats> selectedPair() const = 0;
 };
 

@@ -417,8 +417,13 @@ void MuxIceTransport::drive() {
         }
       selectedStats_ = stats;
       setState(IceState::Connected);
-    } else if (std::holds_alternative<ice::IceFailed>(event) ||
-               std::holds_alternative<ice::ConsentLost>(event)) {
+    } else if (std::holds_alternative<ice::IceFailed>(event)) {
+      failureReason_ = "ICE failed: no candidate pair answered the connectivity checks";
+      selectedSocket_ = nullptr;
+      setState(IceState::Failed);
+    } else if (std::holds_alternative<ice::ConsentLost>(event)) {
+      failureReason_ = "peer unresponsive: no answer to ICE consent checks for " +
+                       std::to_string(config_.consentTimeoutMs) + " ms (consent expired)";
       selectedSocket_ = nullptr;
       setState(IceState::Failed);
     }

@@ -52,6 +52,7 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   void shutdown() override;
 
   IceState state() const override { return state_; }
+  std::string failureReason() const override { return failureReason_; }
   std::optional<CandidatePairStats> selectedPair() const override { return selectedStats_; }
 
  private:
@@ -105,6 +106,7 @@ class MuxIceTransport final : public IceTransport, private UdpMuxHub::Endpoint {
   bool shutdown_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   IceState state_ = IceState::New;
+  std::string failureReason_;
 };
 
 }  // namespace ifmesh::rtc

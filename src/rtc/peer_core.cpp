@@ -223,7 +223,7 @@ void PeerCore::handleIceState(IceState s) {
       if (state == PeerConnectionState::Connected) setState(PeerConnectionState::Disconnected);
       break;
     case IceState::Failed:
-      fail("ICE failed: no working candidate pair (or consent lost)");
+      fail(ice_ ? ice_->failureReason() : "ICE failed");
       break;
     default:
       break;

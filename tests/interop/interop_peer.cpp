@@ -67,7 +67,7 @@ struct Options {
   std::string url;
   std::string id = "cpp-peer";
   std::size_t maxMessageSize = 256 * 1024;
-  bool sharedIceSocket = false;  // --ice shared: RtcConfiguration::sharedIceSocket
+  bool sharedIceSocket = RtcConfiguration{}.sharedIceSocket;  // --ice shared|libnice
 };
 
 // One PeerConnection, named by the offerer's session id.

@@ -6,7 +6,7 @@
 #
 # Needs root (ip netns). Env: CHROMIUM (default /usr/bin/chromium), IFMESH_INTEROP_KEEP_LOGS=1
 # prints the server and peer logs even on success, IFMESH_INTEROP_ICE=shared runs the C++ peers'
-# ICE on the shared socket per I/O thread (default: libnice).
+# ICE on the shared socket per I/O thread, IFMESH_INTEROP_ICE=libnice on libnice (default).
 set -euo pipefail
 
 if (($# != 2)); then

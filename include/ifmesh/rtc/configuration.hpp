@@ -64,7 +64,7 @@ struct RtcConfiguration {
   // host candidates and, from STUN servers, server-reflexive ones (one query per socket and
   // server for all of the thread's connections); with a TURN server, forceRelay,
   // udpReceiveBufferBytes or a port range set, libnice serves the connection.
-  bool sharedIceSocket = false;
+  bool sharedIceSocket = true;
   // Local UDP port range for host candidates (0 = any).
   std::uint16_t portRangeBegin = 0;
   std::uint16_t portRangeEnd = 0;
