@@ -88,8 +88,9 @@ struct AgentConfig {
   std::vector<std::string> localAddresses;  // ICE gathering allowlist (tests: 127.0.0.1)
   // The links' ICE by ifmesh's own agent on the I/O thread's shared UDP socket
   // (RtcConfiguration::sharedIceSocket): at mesh100 twice the round trips per second of libnice
-  // at half the CPU per round trip (docs/WEBRTC-PERFORMANCE.md). false: libnice, a socket per
-  // link. Links through STUN or TURN servers use libnice either way.
+  // at half the CPU per round trip (docs/WEBRTC-PERFORMANCE.md). STUN servers are asked from the
+  // shared socket too; links through a TURN server use libnice either way. false: libnice, a
+  // socket per link.
   bool sharedIceSocket = true;
   std::shared_ptr<Witness> witness;  // optional audit trail, its logs signed with our identity
   HealingConfig healing;
