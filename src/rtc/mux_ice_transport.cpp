@@ -48,7 +48,8 @@ const char* typeName(ice::CandidateType type) {
   return "host";
 }
 
-// The candidate line of `c` (RFC 8839), with `extensions` after its type.
+// The candidate line of `c` (RFC 8839), with `extensions` after its type. A candidate whose base
+// is another address (a local server-reflexive one) names it as raddr / rport.
 std::string candidateLine(const ice::Candidate& c,
                           std::vector<std::pair<std::string, std::string>> extensions) {
   IceCandidate line;
@@ -58,6 +59,10 @@ std::string candidateLine(const ice::Candidate& c,
   line.address = formatAddress(c.address);
   line.port = c.address.port;
   line.type = typeName(c.type);
+  if (c.base != c.address) {
+    line.relatedAddress = formatAddress(c.base);
+    line.relatedPort = c.base.port;
+  }
   line.extensions = std::move(extensions);
   return serializeCandidate(line);
 }
@@ -234,17 +239,7 @@ void MuxIceTransport::onReflexive(const ice::Candidate& host,
     locals_.push_back(c);
     if (agent_) agent_->addLocal(c);
     if (callbacks_.onLocalCandidate) {
-      IceCandidate line;
-      line.foundation = c.foundation;
-      line.transport = "udp";
-      line.priority = c.priority;
-      line.address = formatAddress(c.address);
-      line.port = c.address.port;
-      line.type = "srflx";
-      line.relatedAddress = formatAddress(c.base);
-      line.relatedPort = c.base.port;
-      line.extensions = {{"generation", "0"}, {"ufrag", ufrag_}};
-      callbacks_.onLocalCandidate(serializeCandidate(line));
+      callbacks_.onLocalCandidate(localCandidateLine(c));
       if (!*alive) return;
     }
   }
